@@ -1,0 +1,335 @@
+//! The platform API (`/api/v1`) as Rust types. Paths and field names are a contract that outside
+//! tools use: add fields, never rename or remove them. Money is integer fen everywhere.
+
+use crate::status::Blzt;
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+pub const ITEMS: &str = "/api/v1/items";
+pub const APPLICATIONS: &str = "/api/v1/applications";
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+
+pub fn case_path(approval_code: &str) -> String {
+    format!("/api/v1/cases/{approval_code}")
+}
+pub fn fee_notice_path(payment_code: &str) -> String {
+    format!("/api/v1/fee-notices/{payment_code}")
+}
+pub fn orders_path(payment_code: &str) -> String {
+    format!("/api/v1/fee-notices/{payment_code}/orders")
+}
+pub fn order_path(order_id: &str) -> String {
+    format!("/api/v1/orders/{order_id}")
+}
+/// Simulated provider only: the payer's phone confirms a QR order.
+pub fn sim_pay_path(order_id: &str) -> String {
+    format!("/api/v1/sim/orders/{order_id}/pay")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalogue
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    pub department: String,
+    #[serde(default)]
+    pub department_en: String,
+    /// 1–5, see [`crate::Stage`].
+    pub stage: u8,
+    /// 0 means the same working day.
+    pub time_limit_days: u32,
+    /// 秒批: approved at once when every rule passes.
+    #[serde(default)]
+    pub instant: bool,
+    #[serde(default)]
+    pub fee_note: Option<String>,
+    pub materials: Vec<Material>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Material {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    pub required: bool,
+    /// 容缺: may be supplied after acceptance, within `tolerance_days` working days.
+    pub tolerable: bool,
+    #[serde(default)]
+    pub tolerance_days: Option<u32>,
+    /// 告知承诺: a signed commitment may stand in for it.
+    pub commitment_allowed: bool,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Applications
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplicationRequest {
+    pub item_id: String,
+    pub applicant: Applicant,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<Organization>,
+    pub project: Project,
+    pub materials: Vec<MaterialSubmission>,
+    /// How the applicant identified: `id_card` or `typed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identified_by: Option<String>,
+    /// The kiosk that took the application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kiosk_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Applicant {
+    pub name: String,
+    pub id_number: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Organization {
+    pub name: String,
+    pub credit_code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Project {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaterialStatus {
+    Provided,
+    Tolerated,
+    Committed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MaterialSubmission {
+    pub material_id: String,
+    pub status: MaterialStatus,
+    /// Pages photographed at the kiosk.
+    pub pages: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplicationCreated {
+    pub approval_code: String,
+    pub status: Blzt,
+    pub status_text: String,
+    pub item_id: String,
+    pub item_name: String,
+    pub submitted_at: NaiveDateTime,
+    /// When the slowest department's time limit ends.
+    pub due_date: NaiveDate,
+    /// Materials accepted as 容缺 and the date each must be supplied by.
+    #[serde(default)]
+    pub pending_materials: Vec<PendingMaterial>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingMaterial {
+    pub material_id: String,
+    pub name: String,
+    pub due_date: NaiveDate,
+}
+
+/// RFC 9457 problem details, as `application/problem+json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    #[serde(rename = "type", default = "about_blank")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default)]
+    pub errors: Vec<FieldError>,
+}
+
+fn about_blank() -> String {
+    "about:blank".to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// JSON path of the field, e.g. `applicant.id_number`.
+    pub field: String,
+    /// Stable machine code, e.g. `check`, `length`, `missing`.
+    pub code: String,
+    /// Chinese.
+    pub message: String,
+    #[serde(default)]
+    pub message_en: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseView {
+    pub approval_code: String,
+    /// Item name (Chinese).
+    pub item: String,
+    #[serde(default)]
+    pub item_en: String,
+    pub item_id: String,
+    pub stage: u8,
+    pub status: Blzt,
+    pub status_text: String,
+    pub submitted_at: NaiveDateTime,
+    /// Masked: `张**`.
+    pub applicant: String,
+    pub project_name: String,
+    pub project_code: String,
+    pub nodes: Vec<Node>,
+    #[serde(default)]
+    pub fee_notices: Vec<FeeNoticeSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    pub department: String,
+    #[serde(default)]
+    pub department_en: String,
+    pub status_code: Blzt,
+    pub status_text: String,
+    pub started_at: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub time_limit_days: u32,
+    #[serde(default)]
+    pub finished_at: Option<NaiveDate>,
+    pub overdue: bool,
+    /// Working days past the due date (0 when not late).
+    #[serde(default)]
+    pub overdue_days: u32,
+    /// What the department asked for, when corrections are asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opinion: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fees and payment
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeStatus {
+    Unpaid,
+    Paid,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeeNoticeSummary {
+    pub payment_code: String,
+    pub total_fen: i64,
+    pub status: NoticeStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeeNotice {
+    pub payment_code: String,
+    pub agency: String,
+    #[serde(default)]
+    pub approval_code: Option<String>,
+    /// Masked payer name.
+    #[serde(default)]
+    pub payer: String,
+    pub items: Vec<FeeLine>,
+    pub total_fen: i64,
+    pub status: NoticeStatus,
+    #[serde(default)]
+    pub receipt_no: Option<String>,
+    #[serde(default)]
+    pub paid_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeeLine {
+    pub name: String,
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum OrderRequest {
+    /// The kiosk shows a QR for the payer's phone.
+    Qr,
+    /// The scanner read the payer's phone payment code.
+    Scan { auth_code: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Waiting for the payer (scan the QR, or confirm on the phone).
+    Pending,
+    Paid,
+    Failed,
+    Cancelled,
+    Expired,
+}
+
+impl OrderStatus {
+    pub fn is_final(self) -> bool {
+        !matches!(self, OrderStatus::Pending)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub order_id: String,
+    pub payment_code: String,
+    pub status: OrderStatus,
+    pub amount_fen: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr_payload: Option<String>,
+    #[serde(default)]
+    pub transaction_id: Option<String>,
+    #[serde(default)]
+    pub receipt_no: Option<String>,
+    #[serde(default)]
+    pub paid_at: Option<NaiveDateTime>,
+    #[serde(default)]
+    pub expires_at: Option<NaiveDateTime>,
+    /// Why it failed, in words (Chinese).
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_request_wire_shape() {
+        let j = serde_json::to_value(OrderRequest::Qr).unwrap();
+        assert_eq!(j, serde_json::json!({"method": "qr"}));
+        let j = serde_json::to_value(OrderRequest::Scan {
+            auth_code: "134567890123456789".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({"method": "scan", "auth_code": "134567890123456789"})
+        );
+    }
+
+    #[test]
+    fn material_status_wire_shape() {
+        let j = serde_json::to_value(MaterialStatus::Tolerated).unwrap();
+        assert_eq!(j, serde_json::json!("tolerated"));
+        let node: Result<Node, _> = serde_json::from_value(serde_json::json!({
+            "department": "住建", "status_code": 99, "status_text": "", "started_at": null,
+            "due_date": null, "time_limit_days": 1, "overdue": false
+        }));
+        assert!(node.is_err(), "unknown BLZT codes are rejected");
+    }
+}

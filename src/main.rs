@@ -1,1 +1,51 @@
-fn main() {}
+//! `hall-kiosk`: the self-service kiosk of a construction-project approval hall.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use hall_kiosk::config::Config;
+use hall_kiosk::screenshot::{self, ScreenshotArgs};
+
+#[derive(Parser)]
+#[command(name = "hall-kiosk", version, about = "Self-service kiosk of an approval service hall")]
+struct Cli {
+    /// Kiosk configuration (TOML). Without it: the demo hall (embedded platform, simulated devices).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the kiosk (the default).
+    Run {
+        /// Run without a display for this many seconds (software renderer into memory), then
+        /// exit: for tests and measurements of the whole kiosk.
+        #[arg(long, value_name = "SECONDS")]
+        headless: Option<u64>,
+    },
+    /// Render one screen with demo data to a PNG, headlessly, and exit.
+    Screenshot(ScreenshotArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Screenshot(args)) => screenshot::run(&args),
+        None | Some(Command::Run { .. }) => {
+            let headless = match cli.command {
+                Some(Command::Run { headless }) => headless,
+                _ => None,
+            };
+            hall_kiosk::logging::init();
+            let config = match &cli.config {
+                Some(path) => Config::load(path)?,
+                None => Config::default(),
+            };
+            hall_kiosk::run::run(config, headless.map(std::time::Duration::from_secs)).context("the kiosk stopped")
+        }
+    }
+}

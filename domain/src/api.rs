@@ -21,6 +21,15 @@ pub fn orders_path(payment_code: &str) -> String {
 pub fn order_path(order_id: &str) -> String {
     format!("/api/v1/orders/{order_id}")
 }
+pub fn order_cancel_path(order_id: &str) -> String {
+    format!("/api/v1/orders/{order_id}/cancel")
+}
+pub fn project_path(code: &str) -> String {
+    format!("/api/v1/projects/{code}")
+}
+pub fn organization_path(credit_code: &str) -> String {
+    format!("/api/v1/organizations/{credit_code}")
+}
 /// Simulated provider only: the payer's phone confirms a QR order.
 pub fn sim_pay_path(order_id: &str) -> String {
     format!("/api/v1/sim/orders/{order_id}/pay")
@@ -63,6 +72,26 @@ pub struct Material {
     pub tolerance_days: Option<u32>,
     /// 告知承诺: a signed commitment may stand in for it.
     pub commitment_allowed: bool,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registries: a project is registered (with its name) before its approvals; an organisation is
+// known by its credit code. The kiosk fills names from these instead of asking a person to type.
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectInfo {
+    /// With dashes: `2026-420600-47-01-000123`.
+    pub code: String,
+    pub name: String,
+    /// Credit code of the construction unit, when registered.
+    #[serde(default)]
+    pub construction_unit: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrganizationInfo {
+    pub credit_code: String,
+    pub name: String,
 }
 
 // ---------------------------------------------------------------------------------------------

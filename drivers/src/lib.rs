@@ -1,1 +1,79 @@
-pub fn placeholder() {}
+//! Device drivers of the hall kiosk.
+//!
+//! Each device protocol is sans-IO: pure code that encodes requests, parses replies and keeps a
+//! state machine, unit-tested on bytes. Thin transports move the bytes; simulators speak the same
+//! protocols so that the kiosk and its tests run without hardware. Devices are named by URI
+//! (see [`uri::DeviceUri`]) and report what happens as [`DeviceEvent`]s.
+
+pub mod camera;
+pub mod idcard;
+pub mod printer;
+pub mod scanner;
+pub mod sim;
+pub mod transport;
+pub mod uri;
+
+use std::fmt;
+
+/// The kinds of device a kiosk has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeviceKind {
+    IdCard,
+    Scanner,
+    Printer,
+    Camera,
+    Gpio,
+}
+
+impl fmt::Display for DeviceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DeviceKind::IdCard => "idcard",
+            DeviceKind::Scanner => "scanner",
+            DeviceKind::Printer => "printer",
+            DeviceKind::Camera => "camera",
+            DeviceKind::Gpio => "gpio",
+        })
+    }
+}
+
+/// A device's health, published whenever it changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// Works, with a caveat (e.g. paper near end).
+    Degraded(String),
+    /// Not usable now (unplugged, paper out, cover open…), with the reason.
+    Absent(String),
+}
+
+impl Health {
+    pub fn is_usable(&self) -> bool {
+        !matches!(self, Health::Absent(_))
+    }
+}
+
+/// What the devices tell the kiosk. Sent by driver tasks into the kiosk's event channel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeviceEvent {
+    /// An ID card was read. Personal data: the receiver keeps it only in the session.
+    CardRead(idcard::IdCard),
+    /// The reader could not read a card that is on it; the message says why in words.
+    CardError(String),
+    /// The barcode scanner read a payload (already checked for length and printable text).
+    Scanned(String),
+    /// The scanner sent something unusable (burst, over-long, binary); nothing was passed on.
+    ScanRejected(String),
+    /// The camera saw a QR code.
+    QrSeen(String),
+    /// A device's health changed.
+    Health(DeviceKind, Health),
+    /// The physical help button was pressed.
+    HelpButton,
+    /// Someone stepped in front of (true) or away from (false) the kiosk.
+    Presence(bool),
+}
+
+/// Where driver tasks send their events. The kiosk supplies a closure that forwards into its
+/// channel; tests supply one that collects.
+pub type EventSink = std::sync::Arc<dyn Fn(DeviceEvent) + Send + Sync>;

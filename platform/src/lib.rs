@@ -1,1 +1,211 @@
-pub fn placeholder() {}
+//! The reference approval platform of the hall.
+//!
+//! It serves the platform API (`/api/v1`, see [`hall_domain::api`]) from a SQLite file: the item
+//! catalogue, the project and organisation registries, applications with their approval codes and
+//! department nodes, fee notices and payment orders with a simulated payment provider. The kiosk
+//! embeds it on loopback for a self-contained hall; the `hall-platform` binary runs it alone.
+
+pub mod catalogue;
+pub mod clock;
+pub mod demo;
+mod http;
+pub mod payment;
+mod problem;
+mod seed;
+pub mod store;
+mod application;
+pub mod workdays;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hall_domain::Calendar;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use http::router;
+pub use store::StoreError;
+
+use crate::clock::Clock;
+use crate::payment::{PaymentProvider, SimulatedProvider};
+use crate::store::Store;
+
+/// How to run the platform.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The SQLite file; created when missing, opened in WAL mode.
+    pub db_path: PathBuf,
+    /// Where to listen; `127.0.0.1:0` picks a free port (see [`RunningServer::addr`]).
+    pub listen: SocketAddr,
+    /// Seed the demo registry, demo cases and demo fee notices when the database has none.
+    /// The item catalogue is seeded into an empty database either way.
+    pub seed_demo: bool,
+    /// A fixed "today" (tests, demos on a chosen day); `None` means the local date.
+    pub today: Option<chrono::NaiveDate>,
+    /// Simulated provider: how long a payer takes to confirm a scanned payment code.
+    pub sim_payer_delay: Duration,
+    /// How long a payment order waits for its payer before it expires.
+    pub order_ttl: Duration,
+}
+
+impl ServerConfig {
+    /// A configuration with the usual defaults: demo data, local date, 3 s payer delay,
+    /// 120 s order lifetime.
+    pub fn new(db_path: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+        Self {
+            db_path: db_path.into(),
+            listen,
+            seed_demo: true,
+            today: None,
+            sim_payer_delay: Duration::from_secs(3),
+            order_ttl: Duration::from_secs(120),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self::new(
+            "hall-platform.sqlite3",
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        )
+    }
+}
+
+/// Why the platform could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("seed data: {0}")]
+    Seed(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("start-up task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    calendar: Arc<Calendar>,
+    clock: Clock,
+    provider: Arc<dyn PaymentProvider>,
+    order_ttl: Duration,
+}
+
+impl AppState {
+    /// Opens (and migrates) the database and seeds it as configured. Blocking: call it from a
+    /// blocking context or use [`spawn`].
+    pub fn open(config: &ServerConfig) -> Result<Self, PlatformError> {
+        let store = Store::open(&config.db_path)?;
+        let calendar = Calendar::built_in();
+        let clock = Clock::new(config.today);
+        let catalogue = catalogue::built_in().map_err(|e| PlatformError::Seed(e.to_string()))?;
+        let demo = if config.seed_demo {
+            let data = seed::DemoData::built_in().map_err(|e| PlatformError::Seed(e.to_string()))?;
+            Some(
+                data.build(&catalogue, &calendar, clock.today())
+                    .map_err(|e| PlatformError::Seed(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let report = store.seed_blocking(&catalogue, demo.as_ref())?;
+        if report.catalogue {
+            tracing::info!(items = catalogue.len(), "item catalogue seeded");
+        }
+        if report.demo {
+            tracing::info!("demo registry, cases and fee notices seeded");
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                calendar: Arc::new(calendar),
+                clock,
+                provider: Arc::new(SimulatedProvider::new(config.sim_payer_delay)),
+                order_ttl: config.order_ttl,
+            }),
+        })
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+    pub(crate) fn calendar(&self) -> &Calendar {
+        &self.inner.calendar
+    }
+    pub(crate) fn calendar_arc(&self) -> Arc<Calendar> {
+        Arc::clone(&self.inner.calendar)
+    }
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+    pub(crate) fn provider(&self) -> &dyn PaymentProvider {
+        self.inner.provider.as_ref()
+    }
+    pub(crate) fn order_ttl(&self) -> Duration {
+        self.inner.order_ttl
+    }
+}
+
+/// A platform serving on [`RunningServer::addr`] until [`RunningServer::shutdown`].
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections, lets requests in flight finish, and closes the database.
+    pub async fn shutdown(self) {
+        // The server may have stopped already; then there is nobody to tell.
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(Ok(())) => tracing::info!("platform stopped"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "platform stopped with an I/O error"),
+            Err(e) => tracing::warn!(error = %e, "platform task ended abnormally"),
+        }
+    }
+}
+
+/// Opens the database, binds the listener and serves in the background. Returns once the socket
+/// is listening.
+pub async fn spawn(config: ServerConfig) -> Result<RunningServer, PlatformError> {
+    let open_config = config.clone();
+    let state = tokio::task::spawn_blocking(move || AppState::open(&open_config)).await??;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| PlatformError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| PlatformError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let app = router(state);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                // A dropped sender also means stop.
+                let _ = stopped.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "platform listening");
+    Ok(RunningServer { addr, stop, task })
+}

@@ -1,0 +1,589 @@
+//! A pure ESC/POS byte builder for Chinese receipt printers.
+//!
+//! Text is split into runs: ASCII goes as is; every other run is sent in Chinese mode
+//! (`FS &` … `FS .`) as GB18030. Control characters in text are dropped so that text from
+//! elsewhere can never become a printer command.
+//!
+//! Widths follow the printer's fonts: an ASCII character takes one column (12 dots), every
+//! character printed in Chinese mode two (24 dots), on 58 mm paper 32 columns and on 80 mm 48.
+
+const ESC: u8 = 0x1B;
+const GS: u8 = 0x1D;
+const FS: u8 = 0x1C;
+const LF: u8 = 0x0A;
+
+/// Paper widths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Paper {
+    Mm58,
+    Mm80,
+}
+
+impl Paper {
+    /// Columns of normal-size ASCII text.
+    pub fn columns(self) -> usize {
+        match self {
+            Paper::Mm58 => 32,
+            Paper::Mm80 => 48,
+        }
+    }
+
+    /// Printable dots across.
+    pub fn dots(self) -> usize {
+        match self {
+            Paper::Mm58 => 384,
+            Paper::Mm80 => 576,
+        }
+    }
+
+    /// Narrow-bar width (GS w) for Code128 so that a 16-character code fits with quiet zones.
+    pub fn barcode_module(self) -> u8 {
+        match self {
+            Paper::Mm58 => 1,
+            Paper::Mm80 => 2,
+        }
+    }
+
+    /// QR module size (GS ( k fn 67) in dots.
+    pub fn qr_module(self) -> u8 {
+        match self {
+            Paper::Mm58 => 5,
+            Paper::Mm80 => 6,
+        }
+    }
+
+    pub fn from_mm(mm: u32) -> Option<Paper> {
+        match mm {
+            58 => Some(Paper::Mm58),
+            80 => Some(Paper::Mm80),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Center,
+    Right,
+}
+
+/// What the builder refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EscPosError {
+    #[error("QR data of {0} bytes is more than a QR code at level M holds")]
+    QrTooLong(usize),
+    #[error("QR data is empty")]
+    QrEmpty,
+    #[error("QR module size {0} (1 to 16)")]
+    QrModule(u8),
+    #[error("barcode data must be 1 to 250 printable ASCII characters")]
+    BarcodeData,
+}
+
+/// Byte capacity of a version-40 QR code at error level M.
+pub const QR_MAX_BYTES_M: usize = 2331;
+
+/// Columns a character takes: 1 for ASCII, 2 for anything printed in Chinese mode.
+pub fn char_width(c: char) -> usize {
+    if c.is_ascii() { 1 } else { 2 }
+}
+
+/// Columns a string takes (see [`char_width`]).
+pub fn display_width(s: &str) -> usize {
+    s.chars().map(char_width).sum()
+}
+
+fn is_closing_punct(c: char) -> bool {
+    "，。、；：！？）」』》〉”’・…%,.;:!?)".contains(c)
+}
+
+/// Wraps text to `columns` (ASCII words are kept whole when they fit on a line; CJK breaks
+/// anywhere, without starting a line with closing punctuation when it can be helped).
+/// Newlines in the text start new lines.
+pub fn wrap(text: &str, columns: usize) -> Vec<String> {
+    let columns = columns.max(2);
+    let mut lines = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        let mut width = 0usize;
+        let chars: Vec<char> = para
+            .chars()
+            .map(|c| if c == '\t' { ' ' } else { c })
+            .filter(|c| !c.is_control())
+            .collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if c.is_ascii() && c != ' ' {
+                // An ASCII word.
+                let end = chars[i..]
+                    .iter()
+                    .position(|c| !c.is_ascii() || *c == ' ')
+                    .map_or(chars.len(), |p| i + p);
+                let word: String = chars[i..end].iter().collect();
+                let ww = end - i;
+                if width + ww <= columns {
+                    line.push_str(&word);
+                    width += ww;
+                } else if ww <= columns {
+                    lines.push(line.trim_end().to_string());
+                    line = word;
+                    width = ww;
+                } else {
+                    for ch in word.chars() {
+                        if width + 1 > columns {
+                            lines.push(std::mem::take(&mut line));
+                            width = 0;
+                        }
+                        line.push(ch);
+                        width += 1;
+                    }
+                }
+                i = end;
+                continue;
+            }
+            let w = char_width(c);
+            if c == ' ' {
+                if width > 0 && width < columns {
+                    line.push(' ');
+                    width += 1;
+                }
+                i += 1;
+                continue;
+            }
+            if width + w > columns {
+                let mut carry = String::new();
+                if is_closing_punct(c) {
+                    // Take the previous character along so the line does not start with 。
+                    if let Some(prev) = line.chars().last()
+                        && !prev.is_ascii()
+                        && !is_closing_punct(prev)
+                        && line.chars().count() > 1
+                    {
+                        line.pop();
+                        carry.push(prev);
+                    }
+                }
+                lines.push(line.trim_end().to_string());
+                width = display_width(&carry);
+                line = carry;
+            }
+            line.push(c);
+            width += w;
+            i += 1;
+        }
+        lines.push(line.trim_end().to_string());
+    }
+    lines
+}
+
+/// Pads or truncates nothing: puts `left` and `right` on one line of `columns`, right-aligned,
+/// or on two lines when they do not fit together.
+pub fn two_columns(left: &str, right: &str, columns: usize) -> Vec<String> {
+    let lw = display_width(left);
+    let rw = display_width(right);
+    if lw + 1 + rw <= columns {
+        vec![format!("{left}{}{right}", " ".repeat(columns - lw - rw))]
+    } else {
+        let mut out = wrap(left, columns);
+        for r in wrap(right, columns) {
+            let pad = columns.saturating_sub(display_width(&r));
+            out.push(format!("{}{r}", " ".repeat(pad)));
+        }
+        out
+    }
+}
+
+/// The byte builder. Methods chain; [`EscPos::finish`] gives the job.
+#[derive(Debug, Clone, Default)]
+pub struct EscPos {
+    buf: Vec<u8>,
+}
+
+impl EscPos {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `ESC @`: resets modes (alignment, bold, size) to the printer's defaults.
+    pub fn init(&mut self) -> &mut Self {
+        self.buf.extend_from_slice(&[ESC, b'@']);
+        self
+    }
+
+    /// `ESC a n`.
+    pub fn align(&mut self, a: Align) -> &mut Self {
+        let n = match a {
+            Align::Left => 0,
+            Align::Center => 1,
+            Align::Right => 2,
+        };
+        self.buf.extend_from_slice(&[ESC, b'a', n]);
+        self
+    }
+
+    /// `ESC E n`.
+    pub fn bold(&mut self, on: bool) -> &mut Self {
+        self.buf.extend_from_slice(&[ESC, b'E', u8::from(on)]);
+        self
+    }
+
+    /// Double width and height (see [`EscPos::size`]).
+    pub fn double(&mut self, on: bool) -> &mut Self {
+        if on { self.size(2, 2) } else { self.size(1, 1) }
+    }
+
+    /// Character size: `width` and `height` multipliers 1–8 as `GS ! n` for ASCII, and
+    /// `FS ! n` (double width bit 2, double height bit 3) for Chinese mode, since some printers
+    /// size Chinese characters only by the latter.
+    pub fn size(&mut self, width: u8, height: u8) -> &mut Self {
+        let w = width.clamp(1, 8) - 1;
+        let h = height.clamp(1, 8) - 1;
+        let fs = if w > 0 { 0x04 } else { 0 } | if h > 0 { 0x08 } else { 0 };
+        self.buf.extend_from_slice(&[GS, b'!', (w << 4) | h, FS, b'!', fs]);
+        self
+    }
+
+    /// Text without a line end. `\n` ends a line; other control characters are dropped.
+    pub fn text(&mut self, s: &str) -> &mut Self {
+        let mut ascii = String::new();
+        let mut other = String::new();
+        for c in s.chars() {
+            let c = if c == '\t' { ' ' } else { c };
+            if c == '\n' {
+                self.flush_runs(&mut ascii, &mut other);
+                self.buf.push(LF);
+                continue;
+            }
+            if c.is_control() {
+                continue;
+            }
+            if c.is_ascii() {
+                if !other.is_empty() {
+                    self.chinese(&other);
+                    other.clear();
+                }
+                ascii.push(c);
+            } else {
+                if !ascii.is_empty() {
+                    self.buf.extend_from_slice(ascii.as_bytes());
+                    ascii.clear();
+                }
+                other.push(c);
+            }
+        }
+        self.flush_runs(&mut ascii, &mut other);
+        self
+    }
+
+    fn flush_runs(&mut self, ascii: &mut String, other: &mut String) {
+        if !ascii.is_empty() {
+            self.buf.extend_from_slice(ascii.as_bytes());
+            ascii.clear();
+        }
+        if !other.is_empty() {
+            self.chinese(other);
+            other.clear();
+        }
+    }
+
+    /// One run of non-ASCII text in Chinese mode.
+    fn chinese(&mut self, run: &str) {
+        self.buf.extend_from_slice(&[FS, b'&']);
+        for c in run.chars() {
+            let mut tmp = [0u8; 4];
+            let (bytes, _, unmappable) = encoding_rs::GB18030.encode(c.encode_utf8(&mut tmp));
+            if unmappable {
+                // GB18030 maps every code point, so this is not reached today. Kept as the
+                // place where characters the printer cannot print are handled.
+                self.buf.push(b'?');
+                continue;
+            }
+            if bytes.len() == 4 {
+                // TODO(raster): characters outside GBK (rare name characters) are missing from
+                // most printers' fonts; print them as a raster image (GS v 0) instead.
+                tracing::debug!("character outside the printer's GBK font");
+            }
+            self.buf.extend_from_slice(&bytes);
+        }
+        self.buf.extend_from_slice(&[FS, b'.']);
+    }
+
+    /// Text and a line feed.
+    pub fn line(&mut self, s: &str) -> &mut Self {
+        self.text(s);
+        self.buf.push(LF);
+        self
+    }
+
+    /// Each line of [`wrap`]ped text.
+    pub fn wrapped(&mut self, s: &str, columns: usize) -> &mut Self {
+        for l in wrap(s, columns) {
+            self.line(&l);
+        }
+        self
+    }
+
+    /// A ruler of `-` across the paper.
+    pub fn rule(&mut self, columns: usize) -> &mut Self {
+        self.line(&"-".repeat(columns))
+    }
+
+    pub fn newline(&mut self) -> &mut Self {
+        self.buf.push(LF);
+        self
+    }
+
+    /// `ESC d n`: prints and feeds `n` lines.
+    pub fn feed(&mut self, lines: u8) -> &mut Self {
+        self.buf.extend_from_slice(&[ESC, b'd', lines]);
+        self
+    }
+
+    /// A QR code: model 2, `module` dots per module, error level M, then store and print.
+    pub fn qr(&mut self, data: &str, module: u8) -> Result<&mut Self, EscPosError> {
+        if data.is_empty() {
+            return Err(EscPosError::QrEmpty);
+        }
+        if data.len() > QR_MAX_BYTES_M {
+            return Err(EscPosError::QrTooLong(data.len()));
+        }
+        if !(1..=16).contains(&module) {
+            return Err(EscPosError::QrModule(module));
+        }
+        let k = |b: &mut Vec<u8>, args: &[u8]| {
+            let len = args.len() + 1; // cn included
+            b.extend_from_slice(&[GS, b'(', b'k', (len & 0xFF) as u8, (len >> 8) as u8, 49]);
+            b.extend_from_slice(args);
+        };
+        k(&mut self.buf, &[65, 50, 0]); // fn 65: model 2
+        k(&mut self.buf, &[67, module]); // fn 67: module size
+        k(&mut self.buf, &[69, 49]); // fn 69: error level M
+        let mut store = Vec::with_capacity(data.len() + 2);
+        store.extend_from_slice(&[80, 48]); // fn 80: store, m = 48
+        store.extend_from_slice(data.as_bytes());
+        k(&mut self.buf, &store);
+        k(&mut self.buf, &[81, 48]); // fn 81: print
+        Ok(self)
+    }
+
+    /// A Code128 barcode in code set B (`GS k 73 n {B data`), no human-readable line (the
+    /// receipt prints the text itself). `module` is the narrow-bar width in dots, `height` the
+    /// bar height in dots.
+    pub fn code128(&mut self, data: &str, module: u8, height: u8) -> Result<&mut Self, EscPosError> {
+        if data.is_empty() || !data.bytes().all(|b| (0x20..=0x7E).contains(&b)) {
+            return Err(EscPosError::BarcodeData);
+        }
+        let mut payload = Vec::with_capacity(data.len() + 2);
+        payload.extend_from_slice(b"{B");
+        for b in data.bytes() {
+            if b == b'{' {
+                payload.push(b'{');
+            }
+            payload.push(b);
+        }
+        let n = u8::try_from(payload.len()).map_err(|_| EscPosError::BarcodeData)?;
+        self.buf.extend_from_slice(&[GS, b'h', height.max(1)]);
+        self.buf.extend_from_slice(&[GS, b'w', module.clamp(1, 6)]);
+        self.buf.extend_from_slice(&[GS, b'H', 0]);
+        self.buf.extend_from_slice(&[GS, b'k', 73, n]);
+        self.buf.extend_from_slice(&payload);
+        Ok(self)
+    }
+
+    /// `GS V 66 0`: feeds to the cutter and cuts (partial cut).
+    pub fn cut(&mut self) -> &mut Self {
+        self.buf.extend_from_slice(&[GS, b'V', 66, 0]);
+        self
+    }
+
+    /// Bytes as they are (for commands this builder does not know).
+    pub fn raw(&mut self, bytes: &[u8]) -> &mut Self {
+        self.buf.extend_from_slice(bytes);
+        self
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    pub fn finish(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn built(f: impl FnOnce(&mut EscPos)) -> Vec<u8> {
+        let mut e = EscPos::new();
+        f(&mut e);
+        e.finish()
+    }
+
+    #[test]
+    fn simple_commands() {
+        assert_eq!(built(|e| {
+            e.init();
+        }), [0x1B, 0x40]);
+        assert_eq!(
+            built(|e| {
+                e.align(Align::Center).bold(true).bold(false).align(Align::Right);
+            }),
+            [0x1B, 0x61, 1, 0x1B, 0x45, 1, 0x1B, 0x45, 0, 0x1B, 0x61, 2]
+        );
+        assert_eq!(
+            built(|e| {
+                e.double(true).double(false);
+            }),
+            [0x1D, 0x21, 0x11, 0x1C, 0x21, 0x0C, 0x1D, 0x21, 0, 0x1C, 0x21, 0]
+        );
+        assert_eq!(
+            built(|e| {
+                e.size(1, 2);
+            }),
+            [0x1D, 0x21, 0x01, 0x1C, 0x21, 0x08]
+        );
+        assert_eq!(built(|e| {
+            e.feed(3).cut();
+        }), [0x1B, 0x64, 3, 0x1D, 0x56, 0x42, 0x00]);
+    }
+
+    #[test]
+    fn chinese_runs_are_wrapped_in_fs_and_encoded_as_gb18030() {
+        let got = built(|e| {
+            e.line("审批码: 2026");
+        });
+        // 审 = C9 F3, 批 = C5 FA, 码 = C2 EB in GB18030.
+        let expected = [
+            0x1C, 0x26, 0xC9, 0xF3, 0xC5, 0xFA, 0xC2, 0xEB, 0x1C, 0x2E, b':', b' ', b'2', b'0',
+            b'2', b'6', 0x0A,
+        ];
+        assert_eq!(got, expected);
+        // Full-width punctuation and the yuan sign are Chinese-mode characters too.
+        let got = built(|e| {
+            e.text("￥1，");
+        });
+        assert_eq!(
+            got,
+            [0x1C, 0x26, 0xA3, 0xA4, 0x1C, 0x2E, b'1', 0x1C, 0x26, 0xA3, 0xAC, 0x1C, 0x2E]
+        );
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_printer() {
+        let got = built(|e| {
+            e.text("a\u{1B}@b\u{1D}V\tc\r");
+        });
+        assert_eq!(got, b"a@bV c");
+        let got = built(|e| {
+            e.text("x\ny");
+        });
+        assert_eq!(got, b"x\ny");
+    }
+
+    #[test]
+    fn qr_follows_the_gs_k_sequence() {
+        let got = built(|e| {
+            e.qr("2026112200000017", 6).unwrap();
+        });
+        let mut expected = vec![
+            0x1D, 0x28, 0x6B, 0x04, 0x00, 0x31, 0x41, 0x32, 0x00, // model 2
+            0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x43, 0x06, // module 6
+            0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x45, 0x31, // level M
+            0x1D, 0x28, 0x6B, 19, 0x00, 0x31, 0x50, 0x30, // store, 16 + 3
+        ];
+        expected.extend_from_slice(b"2026112200000017");
+        expected.extend_from_slice(&[0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x51, 0x30]);
+        assert_eq!(got, expected);
+
+        let long = "x".repeat(300);
+        let got = built(|e| {
+            e.qr(&long, 4).unwrap();
+        });
+        // pL pH = 303 = 0x012F
+        assert_eq!(&got[25..33], &[0x1D, 0x28, 0x6B, 0x2F, 0x01, 0x31, 0x50, 0x30]);
+
+        let mut e = EscPos::new();
+        assert_eq!(e.qr("", 4).err(), Some(EscPosError::QrEmpty));
+        assert_eq!(e.qr("a", 0).err(), Some(EscPosError::QrModule(0)));
+        assert_eq!(e.qr("a", 17).err(), Some(EscPosError::QrModule(17)));
+        assert_eq!(
+            e.qr(&"a".repeat(2332), 4).err(),
+            Some(EscPosError::QrTooLong(2332))
+        );
+        assert!(e.bytes().is_empty(), "nothing written on error");
+    }
+
+    #[test]
+    fn code128_uses_set_b() {
+        let got = built(|e| {
+            e.code128("2026{1", 2, 80).unwrap();
+        });
+        let mut expected = vec![
+            0x1D, 0x68, 80, 0x1D, 0x77, 2, 0x1D, 0x48, 0, 0x1D, 0x6B, 73, 9, b'{', b'B',
+        ];
+        expected.extend_from_slice(b"2026{{1");
+        assert_eq!(got, expected);
+        let mut e = EscPos::new();
+        assert_eq!(e.code128("", 2, 80).err(), Some(EscPosError::BarcodeData));
+        assert_eq!(e.code128("码", 2, 80).err(), Some(EscPosError::BarcodeData));
+        assert_eq!(
+            e.code128(&"1".repeat(254), 2, 80).err(),
+            Some(EscPosError::BarcodeData)
+        );
+    }
+
+    #[test]
+    fn widths_count_chinese_double() {
+        assert_eq!(display_width("abc"), 3);
+        assert_eq!(display_width("审批码"), 6);
+        assert_eq!(display_width("审批码：A1"), 10);
+    }
+
+    #[test]
+    fn wraps_within_the_columns() {
+        let text = "建筑工程施工许可证核发（含消防设计审查意见书、施工图审查合格书）";
+        for cols in [32, 48, 16] {
+            let lines = wrap(text, cols);
+            assert!(lines.iter().all(|l| display_width(l) <= cols), "{lines:?}");
+            assert_eq!(lines.concat(), text);
+        }
+        let lines = wrap("please bring the original documents to window 3", 16);
+        assert_eq!(
+            lines,
+            vec!["please bring the", "original", "documents to", "window 3"]
+        );
+        // A word longer than a line is split.
+        let url = "https://example.invalid/e-receipt/0123456789abcdef0123456789";
+        let lines = wrap(url, 32);
+        assert_eq!(lines.concat(), url);
+        assert!(lines.iter().all(|l| display_width(l) <= 32));
+        // Newlines start lines; mixed text keeps every character.
+        assert_eq!(wrap("第一行\n第二行", 32), vec!["第一行", "第二行"]);
+        assert_eq!(wrap("", 32), vec![""]);
+    }
+
+    #[test]
+    fn a_line_does_not_start_with_closing_punctuation() {
+        // 15 CJK characters fill 30 of 32 columns; the 16th and the 。 do not both fit.
+        let text = "一二三四五六七八九十一二三四五六。后";
+        let lines = wrap(text, 32);
+        assert!(lines.iter().all(|l| !l.starts_with('。')), "{lines:?}");
+        assert_eq!(lines.concat(), text);
+        assert!(lines.iter().all(|l| display_width(l) <= 32));
+    }
+
+    #[test]
+    fn two_columns_right_aligns() {
+        assert_eq!(
+            two_columns("城市基础设施配套费", "1,200.00", 32),
+            vec![format!("城市基础设施配套费{}1,200.00", " ".repeat(32 - 18 - 8))]
+        );
+        let lines = two_columns(&"长".repeat(15), "99.00", 32);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1], format!("{}99.00", " ".repeat(27)));
+    }
+}

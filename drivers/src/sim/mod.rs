@@ -1,0 +1,674 @@
+//! First-class simulators: the demo default and the kiosk's test bench.
+//!
+//! Each simulated device speaks its real protocol, and [`SimDevices`] runs the real drivers
+//! against them: the ID card reader state machine exchanges SAM frames with
+//! [`SimIdCardReader`] over a byte link (in memory, or a pseudo-terminal), the scanner framer
+//! reads CR LF lines from [`SimScanner`], the printer driver queries [`SimPrinter`] with
+//! `DLE EOT`, and the camera loop decodes QR codes from [`SimCamera`] frames. A cloneable
+//! [`SimControl`] plays the citizen and the staff: places cards, scans codes, runs the paper
+//! out.
+
+pub mod camera;
+pub mod idcard;
+pub mod printer;
+pub mod scanner;
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+pub use camera::SimCamera;
+pub use idcard::{ReaderFault, SimIdCardReader, demo_card};
+pub use printer::{PaperState, SimPrinter};
+pub use scanner::SimScanner;
+
+use crate::camera::{Camera, CameraError, Still, decode_qr};
+use crate::idcard::{self as id, IdCard, Reader, ReaderConfig, ReaderOutput};
+use crate::printer::{PrintError, Printer, PrinterDevice, PrinterStatus};
+use crate::scanner::{LineFramer, ScanOutput, ScannerConfig};
+use crate::transport::{MemoryLink, SerialTransport, Transport};
+use crate::uri::DeviceUri;
+use crate::{DeviceEvent, DeviceKind, EventSink, Health};
+
+/// What can go wrong driving the simulators.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("simulator state is unusable (a thread failed while holding it)")]
+    Poisoned,
+    #[error("unknown simulator fault `{0}`; known: {known}", known = SimFault::names())]
+    UnknownFault(String),
+    #[error("{0} is not a simulator address")]
+    NotSim(String),
+    #[error("simulator link: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Faults a simulator can start with (`sim:?fault=paper-out,camera-missing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SimFault {
+    PaperOut,
+    PaperNearEnd,
+    CoverOpen,
+    PrinterOffline,
+    /// The printer answers nothing (unplugged).
+    PrinterSilent,
+    CameraMissing,
+    /// The ID card reader answers nothing.
+    ReaderSilent,
+    /// The reader's security module failed its self-test (SW3 60).
+    ReaderSamFault,
+    /// Noise before every reader reply.
+    ReaderNoise,
+}
+
+impl SimFault {
+    pub const ALL: [SimFault; 9] = [
+        SimFault::PaperOut,
+        SimFault::PaperNearEnd,
+        SimFault::CoverOpen,
+        SimFault::PrinterOffline,
+        SimFault::PrinterSilent,
+        SimFault::CameraMissing,
+        SimFault::ReaderSilent,
+        SimFault::ReaderSamFault,
+        SimFault::ReaderNoise,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SimFault::PaperOut => "paper-out",
+            SimFault::PaperNearEnd => "paper-near-end",
+            SimFault::CoverOpen => "cover-open",
+            SimFault::PrinterOffline => "printer-offline",
+            SimFault::PrinterSilent => "printer-silent",
+            SimFault::CameraMissing => "camera-missing",
+            SimFault::ReaderSilent => "reader-silent",
+            SimFault::ReaderSamFault => "reader-sam-fault",
+            SimFault::ReaderNoise => "reader-noise",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Result<SimFault, SimError> {
+        SimFault::ALL
+            .into_iter()
+            .find(|f| f.name() == name)
+            .ok_or_else(|| SimError::UnknownFault(name.to_string()))
+    }
+
+    fn names() -> String {
+        SimFault::ALL.map(SimFault::name).join(", ")
+    }
+}
+
+/// How the reader state machine and the simulated reader are connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReaderLink {
+    /// An in-memory byte pipe.
+    Memory,
+    /// A pseudo-terminal pair: the bytes go through the kernel's tty layer, as with a USB
+    /// serial reader.
+    Pty,
+}
+
+/// How to start the simulators.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    pub faults: Vec<SimFault>,
+    pub reader_link: ReaderLink,
+    /// Printed bytes are also appended here.
+    pub printer_file: Option<PathBuf>,
+    pub reader: ReaderConfig,
+    pub scanner: ScannerConfig,
+    /// Time between camera frames while scanning (~5 fps).
+    pub camera_interval: Duration,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        Self {
+            faults: Vec::new(),
+            reader_link: ReaderLink::Memory,
+            printer_file: None,
+            reader: ReaderConfig::default(),
+            scanner: ScannerConfig::default(),
+            camera_interval: Duration::from_millis(200),
+        }
+    }
+}
+
+impl SimOptions {
+    /// Options from a `sim:` URI (its faults).
+    pub fn from_uri(uri: &DeviceUri) -> Result<SimOptions, SimError> {
+        let DeviceUri::Sim { faults } = uri else {
+            return Err(SimError::NotSim(uri.to_string()));
+        };
+        let faults = faults
+            .iter()
+            .map(|f| SimFault::from_name(f))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SimOptions {
+            faults,
+            ..SimOptions::default()
+        })
+    }
+}
+
+/// A QR code seen again within this time is the same showing.
+const QR_FORGET_AFTER: Duration = Duration::from_millis(1500);
+const LOOP_TICK: Duration = Duration::from_millis(50);
+
+struct Shared {
+    sink: EventSink,
+    reader: Mutex<SimIdCardReader>,
+    printer: SimPrinter,
+    driver: Mutex<Printer<SimPrinter>>,
+    camera: Mutex<SimCamera>,
+    scanner: Mutex<SimScanner>,
+    scanning: AtomicBool,
+    stop: AtomicBool,
+    health: Mutex<Vec<(DeviceKind, Health)>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, SimError> {
+    m.lock().map_err(|_| SimError::Poisoned)
+}
+
+impl Shared {
+    fn emit(&self, e: DeviceEvent) {
+        (self.sink)(e);
+    }
+
+    /// Publishes a device's health if it changed.
+    fn set_health(&self, kind: DeviceKind, h: Health) {
+        let Ok(mut all) = self.health.lock() else {
+            return;
+        };
+        match all.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, old)) if *old == h => return,
+            Some((_, old)) => *old = h.clone(),
+            None => all.push((kind, h.clone())),
+        }
+        drop(all);
+        self.emit(DeviceEvent::Health(kind, h));
+    }
+
+    fn refresh_printer_health(&self) {
+        let h = match (self.printer.connected(), self.printer.status()) {
+            (Ok(false), _) => Health::Absent(PrintError::NoReply.to_string()),
+            (Ok(true), Ok(st)) => st.health(),
+            _ => Health::Absent("模拟打印机不可用 (simulated printer unusable)".into()),
+        };
+        self.set_health(DeviceKind::Printer, h);
+    }
+
+    fn refresh_camera_health(&self) {
+        let h = match self.camera.lock() {
+            Ok(c) if c.present() => Health::Ok,
+            Ok(_) => Health::Absent(CameraError::NotFound("simulated camera unplugged".into()).to_string()),
+            Err(_) => Health::Absent("模拟摄像头不可用 (simulated camera unusable)".into()),
+        };
+        self.set_health(DeviceKind::Camera, h);
+    }
+
+    fn print(&self, job: &[u8]) -> Result<(), PrintError> {
+        let result = match self.driver.lock() {
+            Ok(mut d) => d.print(job),
+            Err(_) => Err(PrintError::Unavailable("printer driver state lost".into())),
+        };
+        self.refresh_printer_health();
+        result
+    }
+
+    fn printer_status(&self) -> Result<PrinterStatus, PrintError> {
+        let result = match self.driver.lock() {
+            Ok(mut d) => d.status(),
+            Err(_) => Err(PrintError::Unavailable("printer driver state lost".into())),
+        };
+        self.refresh_printer_health();
+        result
+    }
+
+    fn capture_still(&self) -> Result<Still, CameraError> {
+        let result = match self.camera.lock() {
+            Ok(mut c) => c.capture_still(),
+            Err(_) => Err(CameraError::Io("simulated camera state lost".into())),
+        };
+        self.refresh_camera_health();
+        result
+    }
+
+    fn grab(&self) -> Result<crate::camera::Frame, CameraError> {
+        match self.camera.lock() {
+            Ok(mut c) => c.grab(),
+            Err(_) => Err(CameraError::Io("simulated camera state lost".into())),
+        }
+    }
+}
+
+/// The simulated devices, running. Stops its threads when dropped.
+pub struct SimDevices {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// Plays the citizen and the staff. Clones act on the same devices.
+#[derive(Clone)]
+pub struct SimControl {
+    shared: Arc<Shared>,
+}
+
+impl SimDevices {
+    /// Starts every simulated device with default options.
+    pub fn start(sink: EventSink) -> SimDevices {
+        match Self::start_with(sink.clone(), SimOptions::default()) {
+            Ok(d) => d,
+            Err(e) => {
+                // Only a pseudo-terminal can fail to open, and the default link is in memory.
+                tracing::error!(error = %e, "simulators could not start");
+                sink(DeviceEvent::Health(
+                    DeviceKind::IdCard,
+                    Health::Absent(e.to_string()),
+                ));
+                Self::inert(sink)
+            }
+        }
+    }
+
+    /// Starts with the devices a `sim:` URI describes (its faults).
+    pub fn from_uri(uri: &DeviceUri, sink: EventSink) -> Result<SimDevices, SimError> {
+        Self::start_with(sink, SimOptions::from_uri(uri)?)
+    }
+
+    fn shared(
+        sink: EventSink,
+        opts: &SimOptions,
+        scanner: SimScanner,
+    ) -> Result<Arc<Shared>, SimError> {
+        let printer = SimPrinter::new();
+        let printer = match &opts.printer_file {
+            Some(p) => printer.with_output_file(p.clone())?,
+            None => printer,
+        };
+        let driver = Printer::new(printer.clone())
+            .with_reply_timeout(Duration::from_millis(200))
+            .with_completion_check(Duration::from_secs(1));
+        Ok(Arc::new(Shared {
+            sink,
+            reader: Mutex::new(SimIdCardReader::new()),
+            printer,
+            driver: Mutex::new(driver),
+            camera: Mutex::new(SimCamera::new()),
+            scanner: Mutex::new(scanner),
+            scanning: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            health: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// Devices that do nothing (when the simulators could not start).
+    fn inert(sink: EventSink) -> SimDevices {
+        let (scanner, _host) = SimScanner::pair();
+        let printer = SimPrinter::new();
+        let shared = Arc::new(Shared {
+            sink,
+            reader: Mutex::new(SimIdCardReader::new()),
+            driver: Mutex::new(Printer::new(printer.clone())),
+            printer,
+            camera: Mutex::new(SimCamera::new()),
+            scanner: Mutex::new(scanner),
+            scanning: AtomicBool::new(false),
+            stop: AtomicBool::new(true),
+            health: Mutex::new(Vec::new()),
+        });
+        SimDevices {
+            shared,
+            threads: Vec::new(),
+        }
+    }
+
+    /// Starts every simulated device.
+    pub fn start_with(sink: EventSink, opts: SimOptions) -> Result<SimDevices, SimError> {
+        let (scanner, scanner_host) = SimScanner::pair();
+        let shared = Self::shared(sink, &opts, scanner)?;
+        let (reader_host, reader_dev): (Box<dyn Transport>, Box<dyn Transport>) =
+            match opts.reader_link {
+                ReaderLink::Memory => {
+                    let (h, d) = MemoryLink::pair();
+                    (Box::new(h), Box::new(d))
+                }
+                ReaderLink::Pty => {
+                    let (master, slave) = serialport::TTYPort::pair().map_err(io::Error::from)?;
+                    (
+                        Box::new(SerialTransport::from_port(Box::new(master))),
+                        Box::new(SerialTransport::from_port(Box::new(slave))),
+                    )
+                }
+            };
+
+        let control = SimControl {
+            shared: shared.clone(),
+        };
+        for fault in &opts.faults {
+            control.apply_fault(*fault)?;
+        }
+
+        let mut threads = Vec::new();
+        let mut spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            match thread::Builder::new().name(name.to_string()).spawn(f) {
+                Ok(h) => threads.push(h),
+                Err(e) => tracing::error!(error = %e, thread = name, "could not start a simulator thread"),
+            }
+        };
+
+        let s = shared.clone();
+        spawn("sim-idcard-device", Box::new(move || reader_device_loop(&s, reader_dev)));
+        let s = shared.clone();
+        let reader_cfg = opts.reader.clone();
+        spawn("sim-idcard-host", Box::new(move || reader_host_loop(&s, reader_host, reader_cfg)));
+        let s = shared.clone();
+        let scanner_cfg = opts.scanner.clone();
+        spawn("sim-scanner", Box::new(move || scanner_loop(&s, scanner_host, scanner_cfg)));
+        let s = shared.clone();
+        let interval = opts.camera_interval;
+        spawn("sim-camera", Box::new(move || camera_loop(&s, interval)));
+
+        shared.set_health(DeviceKind::Scanner, Health::Ok);
+        shared.refresh_printer_health();
+        shared.refresh_camera_health();
+        Ok(SimDevices { shared, threads })
+    }
+
+    pub fn control(&self) -> SimControl {
+        SimControl {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Prints a job through the real printer driver (status checked first).
+    pub fn print(&self, job: &[u8]) -> Result<(), PrintError> {
+        self.shared.print(job)
+    }
+
+    pub fn printer_status(&self) -> Result<PrinterStatus, PrintError> {
+        self.shared.printer_status()
+    }
+
+    /// The printer as the kiosk uses any printer.
+    pub fn printer(&self) -> Box<dyn PrinterDevice> {
+        Box::new(SimPrinterDevice {
+            shared: self.shared.clone(),
+        })
+    }
+
+    /// The camera as the kiosk uses any camera.
+    pub fn camera(&self) -> Box<dyn Camera> {
+        Box::new(SimCameraDevice {
+            shared: self.shared.clone(),
+        })
+    }
+
+    pub fn capture_still(&self) -> Result<Still, CameraError> {
+        self.shared.capture_still()
+    }
+
+    /// Starts or stops looking for QR codes (about five frames a second).
+    pub fn set_camera_scanning(&self, on: bool) {
+        self.shared.scanning.store(on, Ordering::Relaxed);
+    }
+
+    /// Every byte printed so far (empty if the printer state is unusable).
+    pub fn printed(&self) -> Vec<u8> {
+        self.shared.printer.printed().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "simulated printer state unreadable");
+            Vec::new()
+        })
+    }
+}
+
+impl Drop for SimDevices {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            if t.join().is_err() {
+                tracing::error!("a simulator thread failed");
+            }
+        }
+    }
+}
+
+struct SimPrinterDevice {
+    shared: Arc<Shared>,
+}
+
+impl PrinterDevice for SimPrinterDevice {
+    fn print(&mut self, job: &[u8]) -> Result<(), PrintError> {
+        self.shared.print(job)
+    }
+    fn status(&mut self) -> Result<PrinterStatus, PrintError> {
+        self.shared.printer_status()
+    }
+}
+
+struct SimCameraDevice {
+    shared: Arc<Shared>,
+}
+
+impl Camera for SimCameraDevice {
+    fn grab(&mut self) -> Result<crate::camera::Frame, CameraError> {
+        let r = self.shared.grab();
+        self.shared.refresh_camera_health();
+        r
+    }
+    fn capture_still(&mut self) -> Result<Still, CameraError> {
+        self.shared.capture_still()
+    }
+}
+
+impl SimControl {
+    fn apply_fault(&self, fault: SimFault) -> Result<(), SimError> {
+        match fault {
+            SimFault::PaperOut => self.set_paper(PaperState::Out),
+            SimFault::PaperNearEnd => self.set_paper(PaperState::NearEnd),
+            SimFault::CoverOpen => self.set_cover_open(true),
+            SimFault::PrinterOffline => self.set_printer_offline(true),
+            SimFault::PrinterSilent => self.set_printer_connected(false),
+            SimFault::CameraMissing => self.set_camera_present(false),
+            SimFault::ReaderSilent => self.set_reader_fault(Some(ReaderFault::Silent)),
+            SimFault::ReaderSamFault => self.set_reader_fault(Some(ReaderFault::Status(0x60))),
+            SimFault::ReaderNoise => self.set_reader_fault(Some(ReaderFault::Garbage)),
+        }
+    }
+
+    /// Puts a card on the reader.
+    pub fn place_card(&self, card: IdCard) -> Result<(), SimError> {
+        lock(&self.shared.reader)?.place(card);
+        Ok(())
+    }
+
+    /// Takes the card off the reader.
+    pub fn remove_card(&self) -> Result<(), SimError> {
+        lock(&self.shared.reader)?.remove();
+        Ok(())
+    }
+
+    /// A fault in the reader's next reply.
+    pub fn reader_fault(&self, fault: ReaderFault) -> Result<(), SimError> {
+        lock(&self.shared.reader)?.inject(fault);
+        Ok(())
+    }
+
+    /// A fault in every reader reply until cleared.
+    pub fn set_reader_fault(&self, fault: Option<ReaderFault>) -> Result<(), SimError> {
+        lock(&self.shared.reader)?.set_fault(fault);
+        Ok(())
+    }
+
+    /// As if a barcode were read: the payload and CR LF go through the scanner framer.
+    pub fn scan(&self, payload: &str) -> Result<(), SimError> {
+        lock(&self.shared.scanner)?.scan(payload)?;
+        Ok(())
+    }
+
+    /// Raw bytes from the scanner (noise, binary).
+    pub fn scan_raw(&self, bytes: &[u8]) -> Result<(), SimError> {
+        lock(&self.shared.scanner)?.send_raw(bytes)?;
+        Ok(())
+    }
+
+    /// Holds a QR code of `text` up to the camera (`None`: takes it away).
+    pub fn show_qr(&self, text: Option<&str>) -> Result<(), SimError> {
+        lock(&self.shared.camera)?.show(text);
+        Ok(())
+    }
+
+    pub fn set_paper(&self, paper: PaperState) -> Result<(), SimError> {
+        self.shared.printer.set_paper(paper)?;
+        self.shared.refresh_printer_health();
+        Ok(())
+    }
+
+    pub fn set_printer_offline(&self, offline: bool) -> Result<(), SimError> {
+        self.shared.printer.set_offline(offline)?;
+        self.shared.refresh_printer_health();
+        Ok(())
+    }
+
+    pub fn set_cover_open(&self, open: bool) -> Result<(), SimError> {
+        self.shared.printer.set_cover_open(open)?;
+        self.shared.refresh_printer_health();
+        Ok(())
+    }
+
+    /// Unplugs (false) or plugs in (true) the printer.
+    pub fn set_printer_connected(&self, connected: bool) -> Result<(), SimError> {
+        self.shared.printer.set_connected(connected)?;
+        self.shared.refresh_printer_health();
+        Ok(())
+    }
+
+    /// The paper runs out after `bytes` more printed bytes.
+    pub fn run_paper_out_after(&self, bytes: usize) -> Result<(), SimError> {
+        self.shared.printer.run_out_after(bytes)?;
+        Ok(())
+    }
+
+    pub fn set_camera_present(&self, present: bool) -> Result<(), SimError> {
+        lock(&self.shared.camera)?.set_present(present);
+        self.shared.refresh_camera_health();
+        Ok(())
+    }
+
+    /// Presses the physical help button.
+    pub fn press_help(&self) {
+        self.shared.emit(DeviceEvent::HelpButton);
+    }
+
+    /// Someone steps in front of (true) or away from (false) the kiosk.
+    pub fn set_presence(&self, present: bool) {
+        self.shared.emit(DeviceEvent::Presence(present));
+    }
+
+    /// Every byte printed so far.
+    pub fn printed(&self) -> Result<Vec<u8>, SimError> {
+        Ok(self.shared.printer.printed()?)
+    }
+}
+
+fn reader_device_loop(shared: &Shared, mut link: Box<dyn Transport>) {
+    let mut buf = [0u8; 512];
+    while !shared.stop.load(Ordering::Relaxed) {
+        let n = match link.read(&mut buf, LOOP_TICK) {
+            Ok(0) => continue,
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!(error = %e, "simulated reader link closed");
+                return;
+            }
+        };
+        let reply = match shared.reader.lock() {
+            Ok(mut r) => r.handle(&buf[..n]),
+            Err(_) => return,
+        };
+        if !reply.is_empty() && link.write(&reply).is_err() {
+            return;
+        }
+    }
+}
+
+fn reader_host_loop(shared: &Shared, mut link: Box<dyn Transport>, cfg: ReaderConfig) {
+    let mut reader = Reader::new(cfg);
+    let mut emit = |o: ReaderOutput| {
+        let e = match o {
+            ReaderOutput::CardRead(card) => DeviceEvent::CardRead(card),
+            ReaderOutput::CardError(m) => DeviceEvent::CardError(m),
+            ReaderOutput::Health(h) => DeviceEvent::Health(DeviceKind::IdCard, h),
+        };
+        shared.emit(e);
+    };
+    if let Err(e) = id::run(link.as_mut(), &mut reader, &shared.stop, &mut emit) {
+        tracing::debug!(error = %e, "simulated reader stopped");
+    }
+}
+
+fn scanner_loop(shared: &Shared, mut link: MemoryLink, cfg: ScannerConfig) {
+    let mut framer = LineFramer::new(cfg);
+    let mut buf = [0u8; 256];
+    while !shared.stop.load(Ordering::Relaxed) {
+        let n = match link.read(&mut buf, LOOP_TICK) {
+            Ok(n) => n,
+            Err(_) => return,
+        };
+        if n == 0 {
+            continue;
+        }
+        for out in framer.push(&buf[..n], Instant::now()) {
+            shared.emit(match out {
+                ScanOutput::Payload(p) => DeviceEvent::Scanned(p),
+                ScanOutput::Rejected(r) => DeviceEvent::ScanRejected(r),
+            });
+        }
+    }
+}
+
+fn camera_loop(shared: &Shared, interval: Duration) {
+    let mut last: Option<(String, Instant)> = None;
+    let mut next = Instant::now();
+    while !shared.stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        if now < next {
+            thread::sleep((next - now).min(LOOP_TICK));
+            continue;
+        }
+        next = now + interval;
+        if !shared.scanning.load(Ordering::Relaxed) {
+            last = None;
+            continue;
+        }
+        match shared.grab() {
+            Ok(frame) => {
+                shared.set_health(DeviceKind::Camera, Health::Ok);
+                match decode_qr(&frame) {
+                    Some(text) => {
+                        let same = last.as_ref().is_some_and(|(t, _)| *t == text);
+                        last = Some((text.clone(), Instant::now()));
+                        if !same {
+                            shared.emit(DeviceEvent::QrSeen(text));
+                        }
+                    }
+                    None => {
+                        if last
+                            .as_ref()
+                            .is_some_and(|(_, at)| at.elapsed() >= QR_FORGET_AFTER)
+                        {
+                            last = None;
+                        }
+                    }
+                }
+            }
+            Err(e) => shared.set_health(DeviceKind::Camera, Health::Absent(e.to_string())),
+        }
+    }
+}

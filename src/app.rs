@@ -1,0 +1,221 @@
+//! The runtime around the session: feeds it device events, platform answers, intents and time;
+//! carries out its effects on the tokio runtime and device threads; renders its view model.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use kiosk_drivers::{DeviceEvent, EventSink};
+
+use crate::client::PlatformApi;
+use crate::devices::KioskDevices;
+use crate::session::{Effect, Input, Intent, Session, SessionConfig, ViewModel};
+use crate::ui::{AppWindow, Renderer};
+
+/// Messages from other threads into the UI thread.
+enum Msg {
+    Device(DeviceEvent),
+    /// An answer to an effect issued in session generation `.0`.
+    Reply(u64, Input),
+}
+
+/// The kiosk: one session, its window, and the means to act.
+pub struct Kiosk {
+    session: Session,
+    window: AppWindow,
+    renderer: Renderer,
+    tx: mpsc::Sender<Msg>,
+    rx: mpsc::Receiver<Msg>,
+    intents: Rc<RefCell<VecDeque<Intent>>>,
+    rt: tokio::runtime::Handle,
+    api: Arc<dyn PlatformApi>,
+    devices: Arc<dyn KioskDevices>,
+    camera_scanning: bool,
+}
+
+impl Kiosk {
+    /// Builds the kiosk around a window. Intents from the window are queued and handled at once
+    /// (or at the next [`Kiosk::pump`] when the kiosk is busy).
+    pub fn new(
+        window: AppWindow,
+        cfg: SessionConfig,
+        api: Arc<dyn PlatformApi>,
+        devices: Arc<dyn KioskDevices>,
+        rt: tokio::runtime::Handle,
+    ) -> Rc<RefCell<Kiosk>> {
+        let (tx, rx) = mpsc::channel();
+        let intents = Rc::new(RefCell::new(VecDeque::new()));
+        let kiosk = Rc::new(RefCell::new(Kiosk {
+            session: Session::new(cfg, Instant::now()),
+            window: window.clone_strong(),
+            renderer: Renderer::default(),
+            tx,
+            rx,
+            intents: intents.clone(),
+            rt,
+            api,
+            devices,
+            camera_scanning: false,
+        }));
+        let weak = Rc::downgrade(&kiosk);
+        crate::ui::on_intent(&window, move |intent| {
+            intents.borrow_mut().push_back(intent);
+            if let Some(k) = weak.upgrade() {
+                if let Ok(mut k) = k.try_borrow_mut() {
+                    k.pump(Instant::now());
+                }
+            }
+        });
+        kiosk.borrow_mut().render();
+        kiosk
+    }
+
+    /// Where device drivers send their events.
+    pub fn event_sink(&self) -> EventSink {
+        let tx = std::sync::Mutex::new(self.tx.clone());
+        Arc::new(move |ev| {
+            if let Ok(tx) = tx.lock() {
+                let _ = tx.send(Msg::Device(ev));
+            }
+        })
+    }
+
+    pub fn window(&self) -> &AppWindow {
+        &self.window
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub fn view(&self) -> ViewModel {
+        self.session.view()
+    }
+
+    /// Handles everything that has arrived, lets time pass, and renders.
+    pub fn pump(&mut self, now: Instant) {
+        loop {
+            let next = self.intents.borrow_mut().pop_front();
+            let Some(intent) = next else { break };
+            let fx = self.session.handle(Input::Act(intent), now);
+            self.run(fx);
+        }
+        while let Ok(msg) = self.rx.try_recv() {
+            let fx = match msg {
+                Msg::Device(ev) => self.session.handle(Input::Device(ev), now),
+                Msg::Reply(generation, input) => self.session.handle_reply(generation, input, now),
+            };
+            self.run(fx);
+        }
+        let fx = self.session.handle(Input::Tick, now);
+        self.run(fx);
+        self.render();
+    }
+
+    fn render(&mut self) {
+        let vm = self.session.view();
+        self.renderer.render(&self.window, &vm);
+    }
+
+    fn reply(&self) -> impl Fn(Input) + Send + Sync + 'static {
+        let tx = std::sync::Mutex::new(self.tx.clone());
+        let generation = self.session.generation();
+        move |input| {
+            if let Ok(tx) = tx.lock() {
+                let _ = tx.send(Msg::Reply(generation, input));
+            }
+        }
+    }
+
+    fn run(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            self.run_one(effect);
+        }
+    }
+
+    fn run_one(&mut self, effect: Effect) {
+        let api = self.api.clone();
+        let reply = self.reply();
+        match effect {
+            Effect::LoadItems => {
+                self.rt.spawn(async move { reply(Input::Items(api.items().await)) });
+            }
+            Effect::LookupProject(code) => {
+                self.rt.spawn(async move {
+                    let r = api.project(&code).await;
+                    reply(Input::Project(code, r))
+                });
+            }
+            Effect::LookupOrganization(code) => {
+                self.rt.spawn(async move {
+                    let r = api.organization(&code).await;
+                    reply(Input::Organization(code, r))
+                });
+            }
+            Effect::Submit {
+                idempotency_key,
+                request,
+            } => {
+                self.rt.spawn(async move {
+                    reply(Input::Submitted(api.submit(&idempotency_key, &request).await))
+                });
+            }
+            Effect::LookupCase(code) => {
+                self.rt.spawn(async move { reply(Input::Case(api.case(&code).await)) });
+            }
+            Effect::FetchNotice(code) => {
+                self.rt
+                    .spawn(async move { reply(Input::Notice(api.fee_notice(&code).await)) });
+            }
+            Effect::CreateOrder {
+                payment_code,
+                request,
+            } => {
+                self.rt.spawn(async move {
+                    reply(Input::Order(api.create_order(&payment_code, &request).await))
+                });
+            }
+            Effect::PollOrder(id) => {
+                self.rt
+                    .spawn(async move { reply(Input::Order(api.order(&id).await)) });
+            }
+            Effect::CancelOrder(id) => {
+                self.rt
+                    .spawn(async move { reply(Input::Order(api.cancel_order(&id).await)) });
+            }
+            Effect::Print(receipt) => {
+                let devices = self.devices.clone();
+                self.rt.spawn_blocking(move || {
+                    reply(Input::Printed(devices.print_receipt(&receipt)))
+                });
+            }
+            Effect::CaptureStill => {
+                let devices = self.devices.clone();
+                self.rt.spawn_blocking(move || {
+                    reply(Input::Photo(devices.capture_still().map(Arc::new)))
+                });
+            }
+            Effect::CameraScanning(on) => {
+                if on != self.camera_scanning {
+                    self.camera_scanning = on;
+                    self.devices.set_camera_scanning(on);
+                }
+            }
+            Effect::SetLanguage(_) => {} // the renderer follows the view model's language
+            Effect::RequestHelp => {
+                tracing::warn!(screen = ?self.session.screen(), "help requested at the kiosk");
+            }
+            Effect::SessionEnded { timed_out } => {
+                tracing::info!(timed_out, "session ended, personal data wiped");
+            }
+        }
+    }
+
+    /// The pending payment order, for the simulator's "phone pays" button.
+    pub fn pending_order(&self) -> Option<String> {
+        self.session.pending_order_id()
+    }
+}

@@ -1,0 +1,261 @@
+//! The kiosk's client of the approval platform: a trait, so journeys can be driven against any
+//! implementation, and the HTTPS implementation (reqwest + rustls).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use hall_domain::api::{
+    self, ApplicationCreated, ApplicationRequest, CaseView, FeeNotice, Item, Order, OrderRequest,
+    OrganizationInfo, Problem, ProjectInfo,
+};
+use serde::de::DeserializeOwned;
+
+/// Why a platform call did not give an answer the kiosk can use.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// No connection, a timeout, or the platform is down: say so honestly.
+    #[error("the approval platform cannot be reached: {0}")]
+    Unreachable(String),
+    #[error("not found")]
+    NotFound,
+    /// The platform refused the request, with field-level reasons (422, 409, 400).
+    #[error("refused: {}", .0.title)]
+    Refused(Problem),
+    /// The platform answered with something the kiosk does not understand.
+    #[error("unexpected answer from the platform: {0}")]
+    Protocol(String),
+}
+
+impl ApiError {
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, ApiError::Unreachable(_))
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+pub type ApiFuture<'a, T> = Pin<Box<dyn Future<Output = ApiResult<T>> + Send + 'a>>;
+
+/// What the kiosk asks of the platform.
+pub trait PlatformApi: Send + Sync {
+    fn items(&self) -> ApiFuture<'_, Vec<Item>>;
+    fn project(&self, code: &str) -> ApiFuture<'_, ProjectInfo>;
+    fn organization(&self, credit_code: &str) -> ApiFuture<'_, OrganizationInfo>;
+    fn submit(&self, idempotency_key: &str, req: &ApplicationRequest)
+    -> ApiFuture<'_, ApplicationCreated>;
+    fn case(&self, approval_code: &str) -> ApiFuture<'_, CaseView>;
+    fn fee_notice(&self, payment_code: &str) -> ApiFuture<'_, FeeNotice>;
+    fn create_order(&self, payment_code: &str, req: &OrderRequest) -> ApiFuture<'_, Order>;
+    fn order(&self, order_id: &str) -> ApiFuture<'_, Order>;
+    fn cancel_order(&self, order_id: &str) -> ApiFuture<'_, Order>;
+}
+
+/// The largest answer the kiosk reads from the platform.
+const MAX_BODY: usize = 1 << 20;
+
+/// HTTPS client of the platform.
+#[derive(Clone)]
+pub struct HttpPlatform {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl HttpPlatform {
+    pub fn new(base_url: &str, timeout: Duration) -> Result<Self, ApiError> {
+        // rustls with the ring provider; installing twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(3)))
+            .user_agent(concat!("hall-kiosk/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ApiError::Protocol(format!("HTTP client: {e}")))?;
+        Ok(HttpPlatform {
+            base: base_url.trim_end_matches('/').to_string(),
+            http,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    async fn answer<T: DeserializeOwned>(resp: reqwest::Response) -> ApiResult<T> {
+        let status = resp.status();
+        let bytes = read_limited(resp).await?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::Protocol(format!("{status}: {e}")));
+        }
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Err(ApiError::NotFound);
+        }
+        match serde_json::from_slice::<Problem>(&bytes) {
+            Ok(p) if status.is_client_error() => Err(ApiError::Refused(p)),
+            Ok(p) => Err(ApiError::Unreachable(format!("{status}: {}", p.title))),
+            Err(_) if status.is_server_error() => Err(ApiError::Unreachable(status.to_string())),
+            Err(e) => Err(ApiError::Protocol(format!("{status}: {e}"))),
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> ApiResult<T> {
+        let resp = self.http.get(self.url(path)).send().await.map_err(net)?;
+        Self::answer(resp).await
+    }
+
+    async fn post<B: serde::Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        idempotency_key: Option<&str>,
+    ) -> ApiResult<T> {
+        let mut req = self.http.post(self.url(path)).json(body);
+        if let Some(k) = idempotency_key {
+            req = req.header(api::IDEMPOTENCY_HEADER, k);
+        }
+        let resp = req.send().await.map_err(net)?;
+        Self::answer(resp).await
+    }
+}
+
+fn net(e: reqwest::Error) -> ApiError {
+    ApiError::Unreachable(e.to_string())
+}
+
+async fn read_limited(mut resp: reqwest::Response) -> ApiResult<Vec<u8>> {
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(net)? {
+        if out.len() + chunk.len() > MAX_BODY {
+            return Err(ApiError::Protocol("answer too large".into()));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Path segments come from typed or scanned codes; only digits, letters and dashes go into a URL.
+fn segment(s: &str) -> ApiResult<&str> {
+    if !s.is_empty() && s.len() <= 40 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        Ok(s)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+impl PlatformApi for HttpPlatform {
+    fn items(&self) -> ApiFuture<'_, Vec<Item>> {
+        Box::pin(self.get(api::ITEMS))
+    }
+    fn project(&self, code: &str) -> ApiFuture<'_, ProjectInfo> {
+        let path = segment(code).map(api::project_path);
+        Box::pin(async move { self.get(&path?).await })
+    }
+    fn organization(&self, credit_code: &str) -> ApiFuture<'_, OrganizationInfo> {
+        let path = segment(credit_code).map(api::organization_path);
+        Box::pin(async move { self.get(&path?).await })
+    }
+    fn submit(
+        &self,
+        idempotency_key: &str,
+        req: &ApplicationRequest,
+    ) -> ApiFuture<'_, ApplicationCreated> {
+        let (key, req) = (idempotency_key.to_string(), req.clone());
+        Box::pin(async move { self.post(api::APPLICATIONS, &req, Some(&key)).await })
+    }
+    fn case(&self, approval_code: &str) -> ApiFuture<'_, CaseView> {
+        let path = segment(approval_code).map(api::case_path);
+        Box::pin(async move { self.get(&path?).await })
+    }
+    fn fee_notice(&self, payment_code: &str) -> ApiFuture<'_, FeeNotice> {
+        let path = segment(payment_code).map(api::fee_notice_path);
+        Box::pin(async move { self.get(&path?).await })
+    }
+    fn create_order(&self, payment_code: &str, req: &OrderRequest) -> ApiFuture<'_, Order> {
+        let path = segment(payment_code).map(api::orders_path);
+        let req = req.clone();
+        Box::pin(async move { self.post(&path?, &req, None).await })
+    }
+    fn order(&self, order_id: &str) -> ApiFuture<'_, Order> {
+        let path = segment(order_id).map(api::order_path);
+        Box::pin(async move { self.get(&path?).await })
+    }
+    fn cancel_order(&self, order_id: &str) -> ApiFuture<'_, Order> {
+        let path = segment(order_id).map(api::order_cancel_path);
+        Box::pin(async move { self.post(&path?, &serde_json::json!({}), None).await })
+    }
+}
+
+/// A platform client that can be switched off, for the simulator panel's "platform offline"
+/// button: while off, every call fails as an unreachable platform would.
+pub struct Switchable {
+    inner: std::sync::Arc<dyn PlatformApi>,
+    offline: std::sync::atomic::AtomicBool,
+}
+
+impl Switchable {
+    pub fn new(inner: std::sync::Arc<dyn PlatformApi>) -> Self {
+        Switchable {
+            inner,
+            offline: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    pub fn set_offline(&self, offline: bool) {
+        self.offline
+            .store(offline, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn gate(&self) -> ApiResult<()> {
+        if self.offline.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(ApiError::Unreachable("simulated network outage".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+macro_rules! gated {
+    ($self:ident, $call:expr) => {{
+        let gate = $self.gate();
+        let fut = $call;
+        Box::pin(async move {
+            gate?;
+            fut.await
+        })
+    }};
+}
+
+impl PlatformApi for Switchable {
+    fn items(&self) -> ApiFuture<'_, Vec<Item>> {
+        gated!(self, self.inner.items())
+    }
+    fn project(&self, code: &str) -> ApiFuture<'_, ProjectInfo> {
+        gated!(self, self.inner.project(code))
+    }
+    fn organization(&self, credit_code: &str) -> ApiFuture<'_, OrganizationInfo> {
+        gated!(self, self.inner.organization(credit_code))
+    }
+    fn submit(
+        &self,
+        idempotency_key: &str,
+        req: &ApplicationRequest,
+    ) -> ApiFuture<'_, ApplicationCreated> {
+        gated!(self, self.inner.submit(idempotency_key, req))
+    }
+    fn case(&self, approval_code: &str) -> ApiFuture<'_, CaseView> {
+        gated!(self, self.inner.case(approval_code))
+    }
+    fn fee_notice(&self, payment_code: &str) -> ApiFuture<'_, FeeNotice> {
+        gated!(self, self.inner.fee_notice(payment_code))
+    }
+    fn create_order(&self, payment_code: &str, req: &OrderRequest) -> ApiFuture<'_, Order> {
+        gated!(self, self.inner.create_order(payment_code, req))
+    }
+    fn order(&self, order_id: &str) -> ApiFuture<'_, Order> {
+        gated!(self, self.inner.order(order_id))
+    }
+    fn cancel_order(&self, order_id: &str) -> ApiFuture<'_, Order> {
+        gated!(self, self.inner.cancel_order(order_id))
+    }
+}

@@ -1,0 +1,210 @@
+//! The kiosk's one configuration file (TOML). Every setting has a default, so an empty file (or
+//! none at all) is the demo hall: embedded platform, simulated devices.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::session::SessionConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid kiosk configuration: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub kiosk: KioskSection,
+    pub platform: PlatformSection,
+    pub devices: DevicesSection,
+    pub display: DisplaySection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KioskSection {
+    pub id: String,
+    pub hall: String,
+    /// The service window people are sent to when the kiosk cannot help.
+    pub window: String,
+    pub idle_timeout_secs: u64,
+    pub warn_before_secs: u64,
+}
+
+impl Default for KioskSection {
+    fn default() -> Self {
+        let s = SessionConfig::default();
+        KioskSection {
+            id: s.kiosk_id,
+            hall: s.hall_name,
+            window: s.window_hint,
+            idle_timeout_secs: s.idle_limit.as_secs(),
+            warn_before_secs: s.warn_before.as_secs(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlatformSection {
+    /// `embedded` runs the reference platform inside the kiosk on loopback; otherwise the
+    /// platform's base URL (`https://…`).
+    pub url: String,
+    /// Database of the embedded platform; default: the user's data directory.
+    pub db: Option<PathBuf>,
+    pub timeout_secs: u64,
+}
+
+impl Default for PlatformSection {
+    fn default() -> Self {
+        PlatformSection {
+            url: "embedded".into(),
+            db: None,
+            timeout_secs: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevicesSection {
+    pub idcard: String,
+    pub scanner: String,
+    pub printer: String,
+    pub camera: String,
+    /// Receipt paper width: 58 or 80 mm.
+    pub paper_mm: u32,
+}
+
+impl Default for DevicesSection {
+    fn default() -> Self {
+        DevicesSection {
+            idcard: "sim:".into(),
+            scanner: "sim:".into(),
+            printer: "sim:".into(),
+            camera: "sim:".into(),
+            paper_mm: 80,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DisplaySection {
+    /// Fullscreen on the appliance; a window on a desktop.
+    pub fullscreen: bool,
+    pub width: u32,
+    pub height: u32,
+    /// Show the device simulator side window (demo only).
+    pub sim_panel: bool,
+}
+
+impl Default for DisplaySection {
+    fn default() -> Self {
+        DisplaySection {
+            fullscreen: false,
+            width: 1920,
+            height: 1080,
+            sim_panel: true,
+        }
+    }
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let cfg: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.kiosk.warn_before_secs < 20 {
+            return Err(ConfigError::Invalid(
+                "kiosk.warn_before_secs must be at least 20: people need time to answer".into(),
+            ));
+        }
+        if self.kiosk.idle_timeout_secs <= self.kiosk.warn_before_secs {
+            return Err(ConfigError::Invalid(
+                "kiosk.idle_timeout_secs must be longer than kiosk.warn_before_secs".into(),
+            ));
+        }
+        if !matches!(self.devices.paper_mm, 58 | 80) {
+            return Err(ConfigError::Invalid(
+                "devices.paper_mm must be 58 or 80".into(),
+            ));
+        }
+        for uri in [
+            &self.devices.idcard,
+            &self.devices.scanner,
+            &self.devices.printer,
+            &self.devices.camera,
+        ] {
+            kiosk_drivers::uri::DeviceUri::parse(uri)
+                .map_err(|e| ConfigError::Invalid(format!("device {uri:?}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    pub fn session(&self) -> SessionConfig {
+        SessionConfig {
+            idle_limit: Duration::from_secs(self.kiosk.idle_timeout_secs),
+            warn_before: Duration::from_secs(self.kiosk.warn_before_secs),
+            kiosk_id: self.kiosk.id.clone(),
+            hall_name: self.kiosk.hall.clone(),
+            window_hint: self.kiosk.window.clone(),
+            ..SessionConfig::default()
+        }
+    }
+
+    /// Where the embedded platform keeps its database.
+    pub fn embedded_db(&self) -> PathBuf {
+        self.platform.db.clone().unwrap_or_else(|| {
+            directories::ProjectDirs::from("org", "hall", "hall-kiosk")
+                .map(|d| d.data_dir().join("platform.sqlite"))
+                .unwrap_or_else(|| PathBuf::from("hall-platform.sqlite"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_demo_hall() {
+        let cfg: Config = toml::from_str("").unwrap();
+        assert_eq!(cfg.platform.url, "embedded");
+        assert_eq!(cfg.devices.printer, "sim:");
+        cfg.check().unwrap();
+    }
+
+    #[test]
+    fn bad_settings_are_refused_in_words() {
+        let cfg: Config = toml::from_str("[kiosk]\nwarn_before_secs = 5").unwrap();
+        let e = cfg.check().unwrap_err().to_string();
+        assert!(e.contains("at least 20"), "{e}");
+        assert!(toml::from_str::<Config>("[kiosk]\nbogus = 1").is_err());
+        let cfg: Config = toml::from_str("[devices]\nprinter = \"lpt:1\"").unwrap();
+        assert!(cfg.check().is_err());
+    }
+}

@@ -1,0 +1,115 @@
+//! Headless rendering with Slint's software renderer: screenshots, benchmarks and the kiosk run
+//! without a display (`hall-kiosk run --headless`), e.g. for end-to-end tests of the appliance.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType, Rgb8Pixel};
+use slint::platform::{Platform, WindowAdapter};
+
+/// A Slint platform with one window drawn into memory.
+pub struct Headless {
+    window: Rc<MinimalSoftwareWindow>,
+    start: Instant,
+    /// The event loop ends once this time has passed (None: when asked to quit).
+    run_for: Option<Duration>,
+    quit: Rc<Cell<bool>>,
+    frames: Rc<Cell<u64>>,
+}
+
+/// The window and its pixel buffer.
+pub struct Screen {
+    pub window: Rc<MinimalSoftwareWindow>,
+    pub width: u32,
+    pub height: u32,
+    pixels: Vec<Rgb8Pixel>,
+}
+
+impl Screen {
+    /// Draws the window if anything changed; `force` draws it whole. Returns whether it drew.
+    pub fn draw(&mut self, force: bool) -> bool {
+        if force {
+            self.window.request_redraw();
+        }
+        let pixels = &mut self.pixels;
+        let stride = self.width as usize;
+        self.window.draw_if_needed(|renderer| {
+            renderer.render(pixels, stride);
+        })
+    }
+
+    /// The last frame as packed RGB bytes.
+    pub fn rgb(&self) -> Vec<u8> {
+        self.pixels.iter().flat_map(|p| [p.r, p.g, p.b]).collect()
+    }
+
+    pub fn write_png(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let mut enc = png::Encoder::new(std::io::BufWriter::new(file), self.width, self.height);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_compression(png::Compression::Fast);
+        let mut writer = enc.write_header()?;
+        writer.write_image_data(&self.rgb())?;
+        writer.finish()?;
+        Ok(())
+    }
+}
+
+/// Installs the headless platform for this thread's Slint and returns the screen to draw on.
+/// Must be called before any component is created.
+pub fn install(width: u32, height: u32, run_for: Option<Duration>) -> anyhow::Result<Screen> {
+    let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
+    window.set_size(slint::PhysicalSize::new(width, height));
+    slint::platform::set_platform(Box::new(Headless {
+        window: window.clone(),
+        start: Instant::now(),
+        run_for,
+        quit: Rc::new(Cell::new(false)),
+        frames: Rc::new(Cell::new(0)),
+    }))
+    .map_err(|e| anyhow::anyhow!("cannot set up headless rendering: {e}"))?;
+    Ok(Screen {
+        window,
+        width,
+        height,
+        pixels: vec![Rgb8Pixel { r: 0, g: 0, b: 0 }; (width * height) as usize],
+    })
+}
+
+impl Platform for Headless {
+    fn create_window_adapter(&self) -> Result<Rc<dyn WindowAdapter>, slint::PlatformError> {
+        Ok(self.window.clone())
+    }
+
+    fn duration_since_start(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Runs timers and draws changed frames into memory until the time is up.
+    fn run_event_loop(&self) -> Result<(), slint::PlatformError> {
+        let size = self.window.size();
+        let (w, h) = (size.width.max(1), size.height.max(1));
+        let mut pixels = vec![Rgb8Pixel { r: 0, g: 0, b: 0 }; (w * h) as usize];
+        let began = Instant::now();
+        loop {
+            slint::platform::update_timers_and_animations();
+            let drew = self.window.draw_if_needed(|renderer| {
+                renderer.render(&mut pixels, w as usize);
+            });
+            if drew {
+                self.frames.set(self.frames.get() + 1);
+            }
+            if self.quit.get() || self.run_for.is_some_and(|d| began.elapsed() >= d) {
+                return Ok(());
+            }
+            let wait = slint::platform::duration_until_next_timer_update()
+                .unwrap_or(Duration::from_millis(50))
+                .min(Duration::from_millis(50));
+            std::thread::sleep(wait);
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The hall kiosk: session state machines, the platform client, device wiring and the Slint UI.
+//!
+//! Flow is one-way: device drivers → [`kiosk_drivers::DeviceEvent`] → [`session::Session`] →
+//! [`session::ViewModel`] → Slint. The UI never calls a driver and the session never touches
+//! Slint.
+
+pub mod app;
+pub mod client;
+pub mod config;
+pub mod devices;
+pub mod fonts;
+pub mod headless;
+pub mod logging;
+pub mod run;
+pub mod screenshot;
+pub mod session;
+pub mod ui;

@@ -1,0 +1,109 @@
+//! Running the kiosk: the platform (embedded or remote), the devices, the window, the event loop.
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use slint::ComponentHandle;
+
+use crate::app::Kiosk;
+use crate::client::{HttpPlatform, PlatformApi, Switchable};
+use crate::config::Config;
+use crate::devices::{self, KioskDevices};
+use crate::ui::{AppWindow, SimPanel};
+
+/// How often the kiosk handles what arrived and lets time pass.
+const PUMP_EVERY: Duration = Duration::from_millis(50);
+
+pub fn run(config: Config, headless: Option<Duration>) -> anyhow::Result<()> {
+    let font = crate::fonts::check_cjk_font()?;
+    tracing::info!(font = %font.display(), "CJK font found");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("kiosk-io")
+        .build()
+        .context("cannot start the I/O runtime")?;
+
+    let (base_url, _server) = if config.platform.url == "embedded" {
+        let db = config.embedded_db();
+        if let Some(dir) = db.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        }
+        let server = rt
+            .block_on(hall_platform::spawn(hall_platform::ServerConfig {
+                db_path: db.clone(),
+                listen: ([127, 0, 0, 1], 0).into(),
+                seed_demo: true,
+                ..hall_platform::ServerConfig::default()
+            }))
+            .with_context(|| format!("cannot start the embedded platform on {}", db.display()))?;
+        tracing::info!(addr = %server.addr, "embedded platform running");
+        (format!("http://{}", server.addr), Some(server))
+    } else {
+        (config.platform.url.clone(), None)
+    };
+
+    let http = HttpPlatform::new(&base_url, Duration::from_secs(config.platform.timeout_secs))?;
+    let api = Arc::new(Switchable::new(Arc::new(http)));
+
+    let _screen = match headless {
+        Some(d) => Some(crate::headless::install(
+            config.display.width,
+            config.display.height,
+            Some(d),
+        )?),
+        None => None,
+    };
+    let window = AppWindow::new().context("cannot open the kiosk window")?;
+    crate::ui::select_language(crate::session::Lang::Zh);
+    if config.display.fullscreen {
+        window.window().set_fullscreen(true);
+    } else {
+        window.window().set_size(slint::PhysicalSize::new(
+            config.display.width,
+            config.display.height,
+        ));
+    }
+
+    let sim_devices = devices::start(&config.devices)?;
+    let kiosk = Kiosk::new(
+        window.clone_strong(),
+        config.session(),
+        api.clone() as Arc<dyn PlatformApi>,
+        sim_devices.clone() as Arc<dyn KioskDevices>,
+        rt.handle().clone(),
+    );
+    sim_devices.connect(kiosk.borrow().event_sink());
+
+    let panel = if config.display.sim_panel && headless.is_none() {
+        let panel = SimPanel::new().context("cannot open the simulator panel")?;
+        devices::wire_sim_panel(&panel, &sim_devices, &kiosk, &api, &base_url, rt.handle());
+        panel.show().context("cannot show the simulator panel")?;
+        Some(panel)
+    } else {
+        None
+    };
+
+    let timer = slint::Timer::default();
+    let weak = Rc::downgrade(&kiosk);
+    timer.start(slint::TimerMode::Repeated, PUMP_EVERY, move || {
+        if let Some(k) = weak.upgrade() {
+            if let Ok(mut k) = k.try_borrow_mut() {
+                k.pump(Instant::now());
+            }
+        }
+    });
+
+    window.show().context("cannot show the kiosk window")?;
+    slint::run_event_loop().context("the UI event loop failed")?;
+    drop(panel);
+    drop(timer);
+    if let Some(server) = _server {
+        rt.block_on(server.shutdown());
+    }
+    Ok(())
+}

@@ -1,0 +1,412 @@
+//! `hall-kiosk screenshot`: one screen with demo data, rendered headlessly by the software
+//! renderer into a PNG. The demo data is produced by walking the real session state machine,
+//! so a screenshot shows exactly what the kiosk would show.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use chrono::{Datelike, NaiveDate};
+use clap::Args;
+use slint::ComponentHandle;
+
+use hall_domain::api::*;
+use hall_domain::{ApprovalCode, Blzt};
+use kiosk_drivers::camera::Still;
+use kiosk_drivers::DeviceEvent;
+
+use crate::client::ApiError;
+use crate::session::{Input, Intent, Lang, Session, SessionConfig, ViewModel};
+use crate::ui::{AppWindow, Renderer};
+
+/// Every screen the command can render.
+pub const SCREENS: &[&str] = &[
+    "home",
+    "identify",
+    "items",
+    "materials",
+    "capture",
+    "form",
+    "review",
+    "submitted",
+    "lookup",
+    "progress",
+    "pay-entry",
+    "payment",
+    "paying",
+    "paid",
+    "pay-failed",
+    "timeout",
+    "printer-error",
+    "offline",
+    "camera-error",
+    "help",
+];
+
+#[derive(Args, Debug, Clone)]
+pub struct ScreenshotArgs {
+    /// One of: home, identify, items, materials, capture, form, review, submitted, lookup,
+    /// progress, pay-entry, payment, paying, paid, pay-failed, timeout, printer-error, offline,
+    /// camera-error, help.
+    #[arg(long)]
+    pub screen: String,
+    /// zh or en.
+    #[arg(long, default_value = "zh")]
+    pub lang: String,
+    /// Large-text mode.
+    #[arg(long)]
+    pub large: bool,
+    /// Window size, WxH (1920x1080 landscape, 1080x1920 portrait).
+    #[arg(long, default_value = "1920x1080")]
+    pub size: String,
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+fn parse_size(s: &str) -> anyhow::Result<(u32, u32)> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .context("--size must look like 1920x1080")?;
+    let (w, h): (u32, u32) = (w.parse()?, h.parse()?);
+    if !(320..=4096).contains(&w) || !(320..=4096).contains(&h) {
+        bail!("--size {w}x{h} is out of range (320–4096 each way)");
+    }
+    Ok((w, h))
+}
+
+pub fn run(args: &ScreenshotArgs) -> anyhow::Result<()> {
+    let (w, h) = parse_size(&args.size)?;
+    let lang = match args.lang.as_str() {
+        "zh" => Lang::Zh,
+        "en" => Lang::En,
+        other => bail!("--lang must be zh or en, not {other:?}"),
+    };
+    let vm = demo_view(&args.screen, lang, args.large)?;
+    crate::fonts::check_cjk_font()?;
+    let mut screen = crate::headless::install(w, h, None)?;
+    let app = AppWindow::new().context("cannot build the UI")?;
+    app.show().context("cannot show the window")?;
+    Renderer::default().render(&app, &vm);
+    screen.draw(true);
+    screen.write_png(&args.out)
+}
+
+// ---- demo data: the session walked to each screen ----------------------------------------------
+
+fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+fn demo_code(serial: u32) -> ApprovalCode {
+    ApprovalCode::from_parts(
+        NaiveDate::from_ymd_opt(today().year(), 11, 2).unwrap_or_else(today),
+        serial,
+    )
+}
+
+fn demo_case() -> CaseView {
+    let cal = hall_domain::Calendar::built_in();
+    let started = cal.add_working_days(today() - chrono::Days::new(40), 0);
+    let node = |dept: &str, en: &str, status: Blzt, limit: u32, late: u32| {
+        let due = cal.add_working_days(started, limit);
+        Node {
+            department: dept.into(),
+            department_en: en.into(),
+            status_code: status,
+            status_text: status.zh().into(),
+            started_at: Some(started),
+            due_date: Some(due),
+            time_limit_days: limit,
+            finished_at: status.is_final().then_some(due),
+            overdue: late > 0,
+            overdue_days: late,
+            opinion: None,
+        }
+    };
+    CaseView {
+        approval_code: demo_code(17).to_string(),
+        item: "建设工程规划许可证".into(),
+        item_en: "Construction Project Planning Permit".into(),
+        item_id: "jsgcghxkz".into(),
+        stage: 2,
+        status: Blzt::DepartmentStarted,
+        status_text: Blzt::DepartmentStarted.zh().into(),
+        submitted_at: started.and_hms_opt(9, 12, 0).unwrap_or_default(),
+        applicant: "张**".into(),
+        project_name: "襄阳市东津新区邻里中心项目".into(),
+        project_code: "2026-420600-47-01-000123".into(),
+        nodes: vec![
+            node("自然资源和规划局", "Natural Resources and Planning", Blzt::DepartmentStarted, 10, 4),
+            node("人防办", "Civil Air Defence Office", Blzt::Approved, 10, 0),
+            node("住房和城乡建设局", "Housing and Urban-Rural Development", Blzt::Accepted, 15, 0),
+        ],
+        fee_notices: vec![FeeNoticeSummary {
+            payment_code: "42060026110200000017".into(),
+            total_fen: 1_234_500,
+            status: NoticeStatus::Unpaid,
+        }],
+    }
+}
+
+fn demo_notice() -> FeeNotice {
+    FeeNotice {
+        payment_code: "42060026110200000017".into(),
+        agency: "襄阳市自然资源和规划局".into(),
+        approval_code: Some(demo_code(17).to_string()),
+        payer: "张**".into(),
+        items: vec![
+            FeeLine {
+                name: "城市基础设施配套费".into(),
+                amount_fen: 1_000_000,
+            },
+            FeeLine {
+                name: "人防易地建设费".into(),
+                amount_fen: 234_500,
+            },
+        ],
+        total_fen: 1_234_500,
+        status: NoticeStatus::Unpaid,
+        receipt_no: None,
+        paid_at: None,
+    }
+}
+
+fn demo_order(status: OrderStatus) -> Order {
+    Order {
+        order_id: "demo-order".into(),
+        payment_code: "42060026110200000017".into(),
+        status,
+        amount_fen: 1_234_500,
+        qr_payload: Some("https://pay.hall.example/q/demo-order".into()),
+        transaction_id: Some("4200002611221234567890".into()),
+        receipt_no: Some("EP2026112200001".into()),
+        paid_at: Some(chrono::Local::now().naive_local()),
+        expires_at: None,
+        failure_reason: (status == OrderStatus::Failed).then(|| "余额不足".into()),
+    }
+}
+
+fn demo_still() -> Arc<Still> {
+    let mut cam = kiosk_drivers::sim::SimCamera::default();
+    match kiosk_drivers::camera::Camera::capture_still(&mut cam) {
+        Ok(s) => Arc::new(s),
+        Err(_) => Arc::new(Still {
+            width: 4,
+            height: 3,
+            rgb: vec![250; 36],
+            jpeg: Vec::new(),
+        }),
+    }
+}
+
+/// The session walked to `screen`, and its view model.
+pub fn demo_view(screen: &str, lang: Lang, large: bool) -> anyhow::Result<ViewModel> {
+    if !SCREENS.contains(&screen) {
+        bail!("unknown screen {screen:?}; one of: {}", SCREENS.join(", "));
+    }
+    let mut t = Instant::now();
+    let mut s = Session::new(SessionConfig::default(), t);
+    let feed = move |s: &mut Session, i: Input| {
+        s.handle(i, t);
+    };
+    let act = move |s: &mut Session, i: Intent| {
+        s.handle(Input::Act(i), t);
+    };
+    act(&mut s, Intent::Lang(lang));
+    act(&mut s, Intent::Large(large));
+    let items: Vec<Item> = hall_platform::catalogue::built_in()
+        .map(|c| c.into_iter().map(|c| c.item).collect())
+        .unwrap_or_default();
+    let item_id = items
+        .iter()
+        .find(|i| i.materials.iter().any(|m| m.tolerable))
+        .or(items.first())
+        .map(|i| i.id.clone())
+        .unwrap_or_default();
+    let project_code = hall_platform::demo::PROJECT_CODE;
+    let credit = hall_platform::demo::CREDIT_CODE;
+
+    let submit_steps = [
+        "identify",
+        "items",
+        "materials",
+        "capture",
+        "form",
+        "review",
+        "submitted",
+        "printer-error",
+        "camera-error",
+        "timeout",
+    ];
+    if submit_steps.contains(&screen) {
+        act(&mut s, Intent::StartSubmit);
+        if screen == "identify" {
+            return Ok(s.view());
+        }
+        if screen == "camera-error" {
+            feed(
+                &mut s,
+                Input::Device(DeviceEvent::Health(
+                    kiosk_drivers::DeviceKind::Camera,
+                    kiosk_drivers::Health::Absent("not connected".into()),
+                )),
+            );
+        }
+        feed(
+            &mut s,
+            Input::Device(DeviceEvent::CardRead(kiosk_drivers::sim::demo_card())),
+        );
+        feed(&mut s, Input::Items(Ok(items.clone())));
+        if screen == "items" {
+            return Ok(s.view());
+        }
+        act(&mut s, Intent::PickItem(item_id.clone()));
+        if let Some(m) = items
+            .iter()
+            .find(|i| i.id == item_id)
+            .and_then(|i| i.materials.iter().find(|m| m.tolerable && m.required))
+        {
+            act(
+                &mut s,
+                Intent::Material(m.id.clone(), Some(MaterialStatus::Tolerated)),
+            );
+        }
+        if screen == "materials" {
+            return Ok(s.view());
+        }
+        act(&mut s, Intent::Next);
+        if screen == "camera-error" {
+            return Ok(s.view());
+        }
+        act(&mut s, Intent::Shoot);
+        feed(&mut s, Input::Photo(Ok(demo_still())));
+        act(&mut s, Intent::Shoot);
+        feed(&mut s, Input::Photo(Ok(demo_still())));
+        if screen == "capture" {
+            return Ok(s.view());
+        }
+        while s.screen() == crate::session::Screen::Capture {
+            act(&mut s, Intent::Shoot);
+            feed(&mut s, Input::Photo(Ok(demo_still())));
+            act(&mut s, Intent::NextMaterial);
+        }
+        for c in project_code.chars() {
+            act(&mut s, Intent::Key(c));
+        }
+        let digits: String = project_code.chars().filter(|c| c.is_ascii_digit()).collect();
+        feed(
+            &mut s,
+            Input::Project(
+                digits,
+                Ok(ProjectInfo {
+                    code: project_code.into(),
+                    name: "襄阳市东津新区邻里中心项目".into(),
+                    construction_unit: Some(credit.into()),
+                }),
+            ),
+        );
+        feed(
+            &mut s,
+            Input::Organization(
+                credit.into(),
+                Ok(OrganizationInfo {
+                    credit_code: credit.into(),
+                    name: "襄阳东津城市建设投资有限公司".into(),
+                }),
+            ),
+        );
+        act(&mut s, Intent::Focus("contact-phone".into()));
+        for c in "1380013800".chars() {
+            act(&mut s, Intent::Key(c));
+        }
+        if screen == "form" {
+            return Ok(s.view());
+        }
+        act(&mut s, Intent::Key('0'));
+        act(&mut s, Intent::Next);
+        if screen == "review" {
+            return Ok(s.view());
+        }
+        if screen == "timeout" {
+            t += Duration::from_secs(95);
+            s.handle(Input::Tick, t);
+            return Ok(s.view());
+        }
+        act(&mut s, Intent::Submit);
+        let created = ApplicationCreated {
+            approval_code: demo_code(18).to_string(),
+            status: Blzt::Received,
+            status_text: Blzt::Received.zh().into(),
+            item_id: item_id.clone(),
+            item_name: items
+                .iter()
+                .find(|i| i.id == item_id)
+                .map(|i| i.name.clone())
+                .unwrap_or_default(),
+            submitted_at: chrono::Local::now().naive_local(),
+            due_date: hall_domain::Calendar::built_in().add_working_days(today(), 10),
+            pending_materials: Vec::new(),
+        };
+        feed(&mut s, Input::Submitted(Ok(created)));
+        let printed = if screen == "printer-error" {
+            Err("打印机缺纸".to_string())
+        } else {
+            Ok(())
+        };
+        feed(&mut s, Input::Printed(printed));
+        return Ok(s.view());
+    }
+
+    match screen {
+        "home" => {}
+        "help" => act(&mut s, Intent::Help),
+        "lookup" | "progress" | "offline" => {
+            act(&mut s, Intent::StartLookup);
+            for c in demo_code(17).as_str().chars().take(11) {
+                act(&mut s, Intent::Key(c));
+            }
+            if screen != "lookup" {
+                for c in demo_code(17).as_str().chars().skip(11) {
+                    act(&mut s, Intent::Key(c));
+                }
+                act(&mut s, Intent::Next);
+                let reply = if screen == "offline" {
+                    Err(ApiError::Unreachable("connection refused".into()))
+                } else {
+                    Ok(demo_case())
+                };
+                feed(&mut s, Input::Case(reply));
+            }
+        }
+        _ => {
+            act(&mut s, Intent::StartPay);
+            let code = "42060026110200000017";
+            let typed = if screen == "pay-entry" { &code[..12] } else { code };
+            for c in typed.chars() {
+                act(&mut s, Intent::Key(c));
+            }
+            if screen != "pay-entry" {
+                act(&mut s, Intent::Next);
+                feed(&mut s, Input::Notice(Ok(demo_notice())));
+            }
+            if matches!(screen, "paying" | "paid" | "pay-failed") {
+                act(&mut s, Intent::PayQr);
+                feed(&mut s, Input::Order(Ok(demo_order(OrderStatus::Pending))));
+                t += Duration::from_secs(14);
+                s.handle(Input::Tick, t);
+            }
+            match screen {
+                "paid" => {
+                    s.handle(Input::Order(Ok(demo_order(OrderStatus::Paid))), t);
+                    s.handle(Input::Printed(Ok(())), t);
+                }
+                "pay-failed" => {
+                    s.handle(Input::Order(Ok(demo_order(OrderStatus::Failed))), t);
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(s.view())
+}

@@ -1,0 +1,127 @@
+//! What a person asks for, parsed from the screen's `act(action, argument)` callback.
+
+use super::view::Lang;
+use hall_domain::api::MaterialStatus;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    Back,
+    Finish,
+    Help,
+    HelpClose,
+    Continue,
+    Retry,
+    Skip,
+    Lang(Lang),
+    Large(bool),
+    StartSubmit,
+    StartLookup,
+    StartPay,
+    Focus(String),
+    Key(char),
+    Backspace,
+    Clear,
+    IdentifyTyping,
+    IdentifyCard,
+    Next,
+    PickItem(String),
+    Material(String, Option<MaterialStatus>),
+    Shoot,
+    Retake,
+    NextMaterial,
+    SkipCapture,
+    Submit,
+    Reprint,
+    PayNotice(String),
+    PrintSlip,
+    PayQr,
+    PayScan,
+    CancelPayment,
+}
+
+impl Intent {
+    /// Parses an action from the screen. Unknown actions are `None` (logged by the caller, never
+    /// acted on).
+    pub fn parse(action: &str, arg: &str) -> Option<Intent> {
+        Some(match action {
+            "back" => Intent::Back,
+            "finish" => Intent::Finish,
+            "help" => Intent::Help,
+            "help-close" => Intent::HelpClose,
+            "continue" => Intent::Continue,
+            "retry" => Intent::Retry,
+            "skip" => Intent::Skip,
+            "lang" => Intent::Lang(match arg {
+                "en" => Lang::En,
+                "zh" => Lang::Zh,
+                _ => return None,
+            }),
+            "large" => Intent::Large(match arg {
+                "on" => true,
+                "off" => false,
+                _ => return None,
+            }),
+            "start-submit" => Intent::StartSubmit,
+            "start-lookup" => Intent::StartLookup,
+            "start-pay" => Intent::StartPay,
+            "focus" => Intent::Focus(arg.to_string()),
+            "key" => {
+                let mut chars = arg.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => Intent::Key(c),
+                    _ => return None,
+                }
+            }
+            "backspace" => Intent::Backspace,
+            "clear" => Intent::Clear,
+            "identify-typing" => Intent::IdentifyTyping,
+            "identify-card" => Intent::IdentifyCard,
+            "next" => Intent::Next,
+            "pick-item" => Intent::PickItem(arg.to_string()),
+            "material" => {
+                let (id, choice) = arg.split_once('=')?;
+                let status = match choice {
+                    "none" => None,
+                    "provided" => Some(MaterialStatus::Provided),
+                    "tolerated" => Some(MaterialStatus::Tolerated),
+                    "committed" => Some(MaterialStatus::Committed),
+                    _ => return None,
+                };
+                Intent::Material(id.to_string(), status)
+            }
+            "shoot" => Intent::Shoot,
+            "retake" => Intent::Retake,
+            "next-material" => Intent::NextMaterial,
+            "skip-capture" => Intent::SkipCapture,
+            "submit" => Intent::Submit,
+            "reprint" => Intent::Reprint,
+            "pay-notice" => Intent::PayNotice(arg.to_string()),
+            "print-slip" => Intent::PrintSlip,
+            "pay-qr" => Intent::PayQr,
+            "pay-scan" => Intent::PayScan,
+            "cancel-payment" => Intent::CancelPayment,
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_contract() {
+        assert_eq!(Intent::parse("key", "7"), Some(Intent::Key('7')));
+        assert_eq!(Intent::parse("key", "77"), None);
+        assert_eq!(Intent::parse("lang", "en"), Some(Intent::Lang(Lang::En)));
+        assert_eq!(
+            Intent::parse("material", "m2=tolerated"),
+            Some(Intent::Material(
+                "m2".into(),
+                Some(MaterialStatus::Tolerated)
+            ))
+        );
+        assert_eq!(Intent::parse("material", "m2"), None);
+        assert_eq!(Intent::parse("rm -rf", ""), None);
+    }
+}

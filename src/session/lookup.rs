@@ -1,0 +1,210 @@
+//! The lookup journey: an approval code (typed, scanned or shown as a QR) → the case's timeline.
+
+use hall_domain::api::{CaseView, NoticeStatus};
+use hall_domain::codes;
+use hall_domain::{Blzt, Stage};
+use kiosk_drivers::printer::receipt::ProgressSlip;
+
+use super::field::{Field, FieldKind};
+use super::submit::field_view;
+use super::view::{NodeRow, NoticeRow, Screen, ViewModel};
+use super::{Ctx, Effect, Input, Intent, Receipt, Step, extract_code};
+use crate::client::ApiError;
+
+#[derive(Debug)]
+pub(super) struct Lookup {
+    pub(super) code: Field,
+    case: Option<CaseView>,
+    error: String,
+    unsent: Option<Effect>,
+}
+
+impl Default for Lookup {
+    fn default() -> Self {
+        Lookup {
+            code: Field::new(FieldKind::ApprovalCode),
+            case: None,
+            error: String::new(),
+            unsent: None,
+        }
+    }
+}
+
+impl Lookup {
+    fn look_up(&mut self, fx: &mut Vec<Effect>) -> Option<Step> {
+        self.error.clear();
+        if !self.code.insist() {
+            return None;
+        }
+        let effect = Effect::LookupCase(self.code.value().to_string());
+        self.unsent = Some(effect.clone());
+        fx.push(effect);
+        Some(Step::Busy("looking-up"))
+    }
+
+    pub(super) fn on_intent(
+        &mut self,
+        screen: Screen,
+        intent: Intent,
+        ctx: &Ctx,
+        fx: &mut Vec<Effect>,
+    ) -> Option<Step> {
+        match (screen, intent) {
+            (Screen::Lookup, Intent::Back) => Some(Step::Home),
+            (Screen::Lookup, Intent::Key(c)) => {
+                self.code.key(c);
+                self.error.clear();
+                None
+            }
+            (Screen::Lookup, Intent::Backspace) => {
+                self.code.backspace();
+                self.error.clear();
+                None
+            }
+            (Screen::Lookup, Intent::Clear) => {
+                self.code.clear();
+                self.error.clear();
+                None
+            }
+            (Screen::Lookup, Intent::Next) => self.look_up(fx),
+            (Screen::Progress, Intent::Back) => {
+                self.case = None;
+                Some(Step::Screen(Screen::Lookup))
+            }
+            (Screen::Progress, Intent::PayNotice(code)) => {
+                let case = self.case.as_ref()?;
+                case.fee_notices
+                    .iter()
+                    .any(|n| n.payment_code == code && n.status == NoticeStatus::Unpaid)
+                    .then_some(Step::PayFor(code))
+            }
+            (Screen::Progress, Intent::PrintSlip | Intent::Reprint) => self.print(ctx, fx),
+            _ => None,
+        }
+    }
+
+    fn print(&self, ctx: &Ctx, fx: &mut Vec<Effect>) -> Option<Step> {
+        let case = self.case.as_ref()?;
+        if !ctx.avail.printer {
+            return Some(Step::Error(Screen::PrinterError));
+        }
+        let slip = ProgressSlip {
+            approval_code_grouped: codes::group_by_four(&case.approval_code),
+            item_name: case.item.clone(),
+            stage_name: Stage::try_from(case.stage)
+                .map(|s| s.zh().to_string())
+                .unwrap_or_default(),
+            status_text: case.status.zh().to_string(),
+            nodes: case
+                .nodes
+                .iter()
+                .map(|n| {
+                    (
+                        n.department.clone(),
+                        n.status_code.zh().to_string(),
+                        n.due_date
+                            .map(|d| d.format("%Y-%m-%d").to_string())
+                            .unwrap_or_default(),
+                        n.overdue.then_some(n.overdue_days),
+                    )
+                })
+                .collect(),
+            printed_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
+        };
+        fx.push(Effect::Print(Box::new(Receipt::Progress(slip))));
+        Some(Step::Busy("printing"))
+    }
+
+    pub(super) fn on_code(&mut self, payload: &str, _ctx: &Ctx, fx: &mut Vec<Effect>) -> Option<Step> {
+        match extract_code(payload) {
+            Some(code) => {
+                self.code.set(&code);
+                self.look_up(fx)
+            }
+            None => {
+                self.error = "not-a-code".into();
+                None
+            }
+        }
+    }
+
+    pub(super) fn retry(&mut self, fx: &mut Vec<Effect>) -> Option<Step> {
+        let effect = self.unsent.clone()?;
+        fx.push(effect);
+        Some(Step::Busy("looking-up"))
+    }
+
+    pub(super) fn on_reply(&mut self, input: Input, _ctx: &Ctx, _fx: &mut [Effect]) -> Option<Step> {
+        match input {
+            Input::Case(Ok(case)) => {
+                self.unsent = None;
+                self.case = Some(case);
+                Some(Step::Screen(Screen::Progress))
+            }
+            Input::Case(Err(ApiError::NotFound)) => {
+                self.unsent = None;
+                self.error = "not-found".into();
+                Some(Step::Screen(Screen::Lookup))
+            }
+            Input::Case(Err(e)) if e.is_unreachable() => Some(Step::Error(Screen::Offline)),
+            Input::Case(Err(e)) => {
+                self.unsent = None;
+                tracing::warn!(error = %e, "case lookup refused");
+                self.error = "not-found".into();
+                Some(Step::Screen(Screen::Lookup))
+            }
+            Input::Printed(Err(_)) => Some(Step::Error(Screen::PrinterError)),
+            _ => None,
+        }
+    }
+
+    pub(super) fn view(&self, vm: &mut ViewModel, ctx: &Ctx) {
+        vm.lookup_code = field_view(&self.code, true);
+        vm.focus = "approval-code".into();
+        vm.lookup_error = self.error.clone();
+        let Some(case) = &self.case else {
+            return;
+        };
+        vm.case_code_grouped = codes::group_by_four(&case.approval_code);
+        vm.case_item = ctx.pick(&case.item, &case.item_en).to_string();
+        vm.case_stage = i32::from(case.stage);
+        vm.case_status = i32::from(case.status.code());
+        vm.case_submitted = case.submitted_at.format("%Y-%m-%d").to_string();
+        vm.case_applicant = case.applicant.clone();
+        vm.case_project = case.project_name.clone();
+        vm.nodes = case.nodes.iter().map(|n| node_row(n, ctx)).collect();
+        vm.nodes_late = case.nodes.iter().filter(|n| n.overdue).count() as i32;
+        vm.case_notices = case
+            .fee_notices
+            .iter()
+            .map(|n| NoticeRow {
+                payment_code: n.payment_code.clone(),
+                total: hall_domain::money::yuan(n.total_fen),
+                status: match n.status {
+                    NoticeStatus::Unpaid => "unpaid",
+                    NoticeStatus::Paid => "paid",
+                    NoticeStatus::Cancelled => "cancelled",
+                }
+                .into(),
+            })
+            .collect();
+    }
+}
+
+fn date(d: Option<chrono::NaiveDate>) -> String {
+    d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
+}
+
+fn node_row(n: &hall_domain::api::Node, ctx: &Ctx) -> NodeRow {
+    NodeRow {
+        department: ctx.pick(&n.department, &n.department_en).to_string(),
+        status_code: i32::from(Blzt::code(n.status_code)),
+        started: date(n.started_at),
+        due: date(n.due_date),
+        finished: date(n.finished_at),
+        time_limit_days: n.time_limit_days as i32,
+        overdue: n.overdue,
+        overdue_days: n.overdue_days as i32,
+        opinion: n.opinion.clone().unwrap_or_default(),
+    }
+}

@@ -1,0 +1,672 @@
+//! The session: one person at the kiosk, from the first touch until they finish or walk away.
+//!
+//! A plain state machine. It takes what a person asks for ([`Intent`]), what the devices report
+//! ([`DeviceEvent`]), what the platform answers and the passing of time, and answers with
+//! [`Effect`]s for the runtime to carry out and a [`ViewModel`] for the screen. No Slint, no
+//! tokio, no clock of its own: tests drive it directly.
+
+pub mod field;
+pub mod intent;
+mod lookup;
+mod pay;
+mod submit;
+pub mod view;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hall_domain::api::{
+    ApplicationCreated, ApplicationRequest, CaseView, FeeNotice, Item, Order, OrderRequest,
+    OrganizationInfo, ProjectInfo,
+};
+use hall_domain::codes;
+use hall_domain::ApprovalCode;
+use kiosk_drivers::camera::Still;
+use kiosk_drivers::printer::receipt::{PaymentReceipt, ProgressSlip, SubmissionReceipt};
+use kiosk_drivers::{DeviceEvent, DeviceKind};
+
+use crate::client::ApiError;
+pub use field::{Field, FieldKind};
+pub use intent::Intent;
+pub use view::{Lang, Screen, ViewModel};
+
+/// Settings of the session that come from the kiosk's configuration.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Inactivity after which the session ends.
+    pub idle_limit: Duration,
+    /// How long before the end the warning shows (at least 20 s).
+    pub warn_before: Duration,
+    /// How often a pending payment is queried.
+    pub poll_every: Duration,
+    /// How long a payer may take to confirm a scanned payment code before it is cancelled.
+    pub scan_confirm_limit: Duration,
+    pub kiosk_id: String,
+    pub hall_name: String,
+    /// The service window people are sent to when the kiosk cannot help.
+    pub window_hint: String,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            idle_limit: Duration::from_secs(120),
+            warn_before: Duration::from_secs(30),
+            poll_every: Duration::from_secs(2),
+            scan_confirm_limit: Duration::from_secs(45),
+            kiosk_id: "kiosk-01".into(),
+            hall_name: "政务服务中心 工程建设项目审批专区".into(),
+            window_hint: "3".into(),
+        }
+    }
+}
+
+/// A receipt to print, as data; the runtime lays it out for the printer's paper.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Receipt {
+    Submission(SubmissionReceipt),
+    Progress(ProgressSlip),
+    Payment(PaymentReceipt),
+}
+
+/// What the session asks the runtime to do. Every answer comes back as an [`Input`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    LoadItems,
+    LookupProject(String),
+    LookupOrganization(String),
+    Submit {
+        idempotency_key: String,
+        request: Box<ApplicationRequest>,
+    },
+    LookupCase(String),
+    FetchNotice(String),
+    CreateOrder {
+        payment_code: String,
+        request: OrderRequest,
+    },
+    PollOrder(String),
+    CancelOrder(String),
+    Print(Box<Receipt>),
+    CaptureStill,
+    SetLanguage(Lang),
+    /// Turn QR scanning on the camera on or off (it runs only where a code is expected).
+    CameraScanning(bool),
+    RequestHelp,
+    /// The session ended (finish or timeout); personal data is gone.
+    SessionEnded { timed_out: bool },
+}
+
+/// Everything the session reacts to.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Act(Intent),
+    Device(DeviceEvent),
+    /// Time passes (the runtime ticks a few times a second).
+    Tick,
+    Items(Result<Vec<Item>, ApiError>),
+    Project(String, Result<ProjectInfo, ApiError>),
+    Organization(String, Result<OrganizationInfo, ApiError>),
+    Submitted(Result<ApplicationCreated, ApiError>),
+    Case(Result<CaseView, ApiError>),
+    Notice(Result<FeeNotice, ApiError>),
+    Order(Result<Order, ApiError>),
+    Printed(Result<(), String>),
+    Photo(Result<Arc<Still>, String>),
+}
+
+/// The three journeys; each keeps its own data, dropped (and wiped) when the session ends.
+#[derive(Debug, Default)]
+enum Journey {
+    #[default]
+    None,
+    Submit(Box<submit::Submit>),
+    Lookup(Box<lookup::Lookup>),
+    Pay(Box<pay::Pay>),
+}
+
+/// Whether devices and the platform can be used now.
+#[derive(Debug, Clone, Copy)]
+struct Availability {
+    printer: bool,
+    camera: bool,
+    scanner: bool,
+    reader: bool,
+    platform: bool,
+}
+
+pub struct Session {
+    cfg: SessionConfig,
+    lang: Lang,
+    large: bool,
+    help: bool,
+    screen: Screen,
+    /// The screen to go back to from an error screen.
+    resume: Option<Screen>,
+    /// What the person is waiting for, shown as a busy overlay; pauses the idle timer.
+    busy: Option<&'static str>,
+    journey: Journey,
+    last_activity: Instant,
+    now: Instant,
+    avail: Availability,
+    catalogue: Vec<Item>,
+    /// Increases at every session end; answers to requests of an older session are dropped.
+    generation: u64,
+}
+
+impl Session {
+    pub fn new(cfg: SessionConfig, now: Instant) -> Self {
+        Session {
+            cfg,
+            lang: Lang::Zh,
+            large: false,
+            help: false,
+            screen: Screen::Home,
+            resume: None,
+            busy: None,
+            journey: Journey::None,
+            last_activity: now,
+            now,
+            avail: Availability {
+                printer: true,
+                camera: true,
+                scanner: true,
+                reader: true,
+                platform: true,
+            },
+            catalogue: Vec::new(),
+            generation: 0,
+        }
+    }
+
+    pub fn screen(&self) -> Screen {
+        self.screen
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// Whether someone is using the kiosk (a journey is under way).
+    pub fn in_use(&self) -> bool {
+        !matches!(self.journey, Journey::None) || self.screen != Screen::Home
+    }
+
+    /// The payment order the person is paying now, if any.
+    pub fn pending_order_id(&self) -> Option<String> {
+        match &self.journey {
+            Journey::Pay(p) => p.pending_order_id(),
+            _ => None,
+        }
+    }
+
+    /// Whether the camera should look for QR codes now.
+    pub fn wants_camera_scanning(&self) -> bool {
+        matches!(self.screen, Screen::Lookup | Screen::PayEntry)
+    }
+
+    /// Handles an answer to an effect that was issued in session `generation`.
+    pub fn handle_reply(&mut self, generation: u64, input: Input, now: Instant) -> Vec<Effect> {
+        if generation != self.generation {
+            tracing::debug!("dropped an answer for an earlier session");
+            return Vec::new();
+        }
+        self.handle(input, now)
+    }
+
+    /// Handles one input and returns what the runtime must do.
+    pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Effect> {
+        self.now = now;
+        let mut fx = Vec::new();
+        let was_scanning = self.wants_camera_scanning();
+        match input {
+            Input::Tick => self.tick(&mut fx),
+            Input::Act(intent) => {
+                self.last_activity = now;
+                self.on_intent(intent, &mut fx);
+            }
+            Input::Device(ev) => self.on_device(ev, &mut fx),
+            other => {
+                self.busy = None;
+                self.last_activity = now;
+                self.on_reply(other, &mut fx);
+            }
+        }
+        let scanning = self.wants_camera_scanning();
+        if scanning != was_scanning {
+            fx.push(Effect::CameraScanning(scanning));
+        }
+        fx
+    }
+
+    // ---- time --------------------------------------------------------------------------------
+
+    fn timer_paused(&self) -> bool {
+        self.busy.is_some()
+            || self.help
+            || self.screen == Screen::Home && matches!(self.journey, Journey::None)
+            || matches!(&self.journey, Journey::Pay(p) if p.waiting_on_platform())
+    }
+
+    fn remaining(&self) -> Duration {
+        let idle = self.now.saturating_duration_since(self.last_activity);
+        self.cfg.idle_limit.saturating_sub(idle)
+    }
+
+    fn tick(&mut self, fx: &mut Vec<Effect>) {
+        if self.timer_paused() {
+            self.last_activity = self.now;
+        } else if self.remaining().is_zero() {
+            tracing::info!(screen = ?self.screen, "session timed out");
+            self.end_session(true, fx);
+            return;
+        }
+        if let Journey::Pay(p) = &mut self.journey {
+            p.tick(&self.cfg, self.now, fx);
+        }
+    }
+
+    fn warning_shown(&self) -> bool {
+        !self.timer_paused() && self.remaining() <= self.cfg.warn_before
+    }
+
+    // ---- intents -----------------------------------------------------------------------------
+
+    fn on_intent(&mut self, intent: Intent, fx: &mut Vec<Effect>) {
+        match intent {
+            Intent::Finish => return self.end_session(false, fx),
+            Intent::Continue => return,
+            Intent::Help => {
+                self.help = true;
+                fx.push(Effect::RequestHelp);
+                return;
+            }
+            Intent::HelpClose => {
+                self.help = false;
+                return;
+            }
+            Intent::Lang(l) if self.screen == Screen::Home => {
+                if l != self.lang {
+                    self.lang = l;
+                    fx.push(Effect::SetLanguage(l));
+                }
+                return;
+            }
+            Intent::Large(on) if self.screen == Screen::Home => {
+                self.large = on;
+                return;
+            }
+            _ => {}
+        }
+        if self.busy.is_some() {
+            // A wait is under way: only finish and help are taken (above).
+            return;
+        }
+        match self.screen {
+            Screen::Home => self.on_home(intent, fx),
+            Screen::Offline | Screen::PrinterError | Screen::CameraError => {
+                self.on_error_screen(intent, fx)
+            }
+            _ => self.on_journey_intent(intent, fx),
+        }
+    }
+
+    fn on_home(&mut self, intent: Intent, fx: &mut Vec<Effect>) {
+        match intent {
+            Intent::StartSubmit => {
+                self.journey = Journey::Submit(Box::default());
+                self.screen = Screen::Identify;
+            }
+            Intent::StartLookup => {
+                self.journey = Journey::Lookup(Box::default());
+                self.screen = Screen::Lookup;
+            }
+            Intent::StartPay => {
+                self.journey = Journey::Pay(Box::default());
+                self.screen = Screen::PayEntry;
+            }
+            _ => {}
+        }
+        let _ = fx;
+    }
+
+    fn on_error_screen(&mut self, intent: Intent, fx: &mut Vec<Effect>) {
+        match (self.screen, intent) {
+            (Screen::Offline, Intent::Retry) => {
+                let resume = self.resume.take().unwrap_or(Screen::Home);
+                self.screen = resume;
+                self.retry_journey(fx);
+            }
+            (Screen::PrinterError, Intent::Retry) => {
+                self.screen = self.resume.take().unwrap_or(Screen::Home);
+                self.on_journey_intent(Intent::Reprint, fx);
+            }
+            (Screen::PrinterError, Intent::Skip | Intent::Back) => {
+                self.screen = self.resume.take().unwrap_or(Screen::Home);
+            }
+            (Screen::CameraError, Intent::Retry) => {
+                self.screen = Screen::Capture;
+                self.resume = None;
+            }
+            (Screen::CameraError, Intent::Skip | Intent::SkipCapture) => {
+                self.resume = None;
+                self.screen = Screen::Capture;
+                self.on_journey_intent(Intent::SkipCapture, fx);
+            }
+            (Screen::Offline | Screen::CameraError, Intent::Back) => {
+                self.screen = self.resume.take().unwrap_or(Screen::Home);
+            }
+            _ => {}
+        }
+    }
+
+    fn retry_journey(&mut self, fx: &mut Vec<Effect>) {
+        let ctx = self.ctx();
+        let step = match &mut self.journey {
+            Journey::Submit(s) => s.retry(&ctx, fx),
+            Journey::Lookup(l) => l.retry(fx),
+            Journey::Pay(p) => p.retry(fx),
+            Journey::None => None,
+        };
+        self.apply(step);
+    }
+
+    fn on_journey_intent(&mut self, intent: Intent, fx: &mut Vec<Effect>) {
+        let ctx = self.ctx();
+        let screen = self.screen;
+        let step = match &mut self.journey {
+            Journey::Submit(s) => s.on_intent(screen, intent, &ctx, &self.catalogue, fx),
+            Journey::Lookup(l) => l.on_intent(screen, intent, &ctx, fx),
+            Journey::Pay(p) => p.on_intent(screen, intent, &ctx, fx),
+            Journey::None => Some(Step::Home),
+        };
+        self.apply(step);
+    }
+
+    fn apply(&mut self, step: Option<Step>) {
+        match step {
+            None => {}
+            Some(Step::Screen(s)) => self.screen = s,
+            Some(Step::Busy(kind)) => self.busy = Some(kind),
+            Some(Step::ScreenBusy(s, kind)) => {
+                self.screen = s;
+                self.busy = Some(kind);
+            }
+            Some(Step::Home) => {
+                self.journey = Journey::None;
+                self.screen = Screen::Home;
+            }
+            Some(Step::Error(s)) => {
+                if !matches!(self.screen, Screen::Offline | Screen::PrinterError | Screen::CameraError)
+                {
+                    self.resume = Some(self.screen);
+                }
+                self.screen = s;
+            }
+            Some(Step::ScreenThenError(s, e)) => {
+                self.resume = Some(s);
+                self.screen = e;
+            }
+            Some(Step::Lookup(code)) => {
+                let mut l = lookup::Lookup::default();
+                l.code.set(code.as_str());
+                self.journey = Journey::Lookup(Box::new(l));
+                self.screen = Screen::Lookup;
+            }
+            Some(Step::PayFor(payment_code)) => {
+                let mut p = pay::Pay::default();
+                p.code.set(&payment_code);
+                self.journey = Journey::Pay(Box::new(p));
+                self.screen = Screen::PayEntry;
+            }
+        }
+    }
+
+    fn ctx(&self) -> Ctx {
+        Ctx {
+            now: self.now,
+            avail: self.avail,
+            kiosk_id: self.cfg.kiosk_id.clone(),
+            hall_name: self.cfg.hall_name.clone(),
+            lang: self.lang,
+        }
+    }
+
+    // ---- devices -----------------------------------------------------------------------------
+
+    fn on_device(&mut self, ev: DeviceEvent, fx: &mut Vec<Effect>) {
+        match ev {
+            DeviceEvent::Health(kind, h) => {
+                let ok = h.is_usable();
+                match kind {
+                    DeviceKind::Printer => self.avail.printer = ok,
+                    DeviceKind::Camera => self.avail.camera = ok,
+                    DeviceKind::Scanner => self.avail.scanner = ok,
+                    DeviceKind::IdCard => self.avail.reader = ok,
+                    DeviceKind::Gpio => {}
+                }
+            }
+            DeviceEvent::HelpButton => {
+                self.last_activity = self.now;
+                self.help = true;
+                fx.push(Effect::RequestHelp);
+            }
+            DeviceEvent::Presence(true) => self.last_activity = self.now,
+            DeviceEvent::Presence(false) => {}
+            DeviceEvent::CardRead(card) => {
+                self.last_activity = self.now;
+                if let (Journey::Submit(s), Screen::Identify) = (&mut self.journey, self.screen) {
+                    let step = s.on_card(card, fx);
+                    self.apply(step);
+                } else {
+                    // A card placed anywhere else is not read into the session; wipe it.
+                    drop(card);
+                }
+            }
+            DeviceEvent::CardError(msg) => {
+                if let Journey::Submit(s) = &mut self.journey {
+                    s.card_error = msg;
+                }
+            }
+            DeviceEvent::Scanned(payload) | DeviceEvent::QrSeen(payload) => {
+                self.last_activity = self.now;
+                self.on_code(&payload, fx);
+            }
+            DeviceEvent::ScanRejected(reason) => {
+                tracing::info!(%reason, "scan rejected");
+            }
+        }
+    }
+
+    /// A code read by the scanner or the camera.
+    fn on_code(&mut self, payload: &str, fx: &mut Vec<Effect>) {
+        if self.busy.is_some() {
+            return;
+        }
+        let ctx = self.ctx();
+        let screen = self.screen;
+        let step = match &mut self.journey {
+            Journey::None if screen == Screen::Home => match extract_code(payload) {
+                Some(code) if ApprovalCode::parse(&code).is_ok() => {
+                    let mut l = lookup::Lookup::default();
+                    l.code.set(&code);
+                    self.journey = Journey::Lookup(Box::new(l));
+                    self.screen = Screen::Lookup;
+                    let Journey::Lookup(l) = &mut self.journey else {
+                        return;
+                    };
+                    l.on_intent(Screen::Lookup, Intent::Next, &ctx, fx)
+                }
+                Some(code) if codes::validate_payment_code(&code).is_ok() => {
+                    let mut p = pay::Pay::default();
+                    p.code.set(&code);
+                    self.journey = Journey::Pay(Box::new(p));
+                    self.screen = Screen::PayEntry;
+                    let Journey::Pay(p) = &mut self.journey else {
+                        return;
+                    };
+                    p.on_intent(Screen::PayEntry, Intent::Next, &ctx, fx)
+                }
+                _ => None,
+            },
+            Journey::Lookup(l) if screen == Screen::Lookup => l.on_code(payload, &ctx, fx),
+            Journey::Pay(p) => p.on_code(screen, payload, &ctx, fx),
+            _ => None,
+        };
+        self.apply(step);
+    }
+
+    // ---- platform and device answers ---------------------------------------------------------
+
+    fn on_reply(&mut self, input: Input, fx: &mut Vec<Effect>) {
+        if let Input::Items(Ok(items)) = &input {
+            self.catalogue = items.clone();
+        }
+        let offline = matches!(
+            &input,
+            Input::Items(Err(e)) | Input::Submitted(Err(e)) | Input::Case(Err(e))
+                | Input::Notice(Err(e)) | Input::Order(Err(e)) if e.is_unreachable()
+        );
+        self.avail.platform = !offline;
+        let ctx = self.ctx();
+        let screen = self.screen;
+        let step = match &mut self.journey {
+            Journey::Submit(s) => s.on_reply(screen, input, &ctx, &self.catalogue, fx),
+            Journey::Lookup(l) => l.on_reply(input, &ctx, fx),
+            Journey::Pay(p) => p.on_reply(screen, input, &ctx, &self.cfg, fx),
+            Journey::None => None,
+        };
+        self.apply(step);
+    }
+
+    // ---- ending ------------------------------------------------------------------------------
+
+    fn end_session(&mut self, timed_out: bool, fx: &mut Vec<Effect>) {
+        if let Journey::Pay(p) = &self.journey {
+            if let Some(order) = p.pending_order_id() {
+                fx.push(Effect::CancelOrder(order));
+            }
+        }
+        // Dropping the journey wipes the personal data it held (fields and cards zeroize).
+        self.journey = Journey::None;
+        self.generation += 1;
+        self.screen = Screen::Home;
+        self.resume = None;
+        self.busy = None;
+        self.help = false;
+        self.large = false;
+        if self.lang != Lang::Zh {
+            self.lang = Lang::Zh;
+            fx.push(Effect::SetLanguage(Lang::Zh));
+        }
+        self.last_activity = self.now;
+        fx.push(Effect::SessionEnded { timed_out });
+    }
+
+    // ---- view --------------------------------------------------------------------------------
+
+    pub fn view(&self) -> ViewModel {
+        let mut vm = ViewModel {
+            screen: self.screen,
+            large_text: self.large,
+            lang: self.lang,
+            timeout_warning: self.warning_shown(),
+            timeout_seconds: self.remaining().as_secs_f32().ceil() as i32,
+            help_shown: self.help,
+            busy: self.busy.unwrap_or("").to_string(),
+            printer_ok: self.avail.printer,
+            camera_ok: self.avail.camera,
+            scanner_ok: self.avail.scanner,
+            reader_ok: self.avail.reader,
+            platform_ok: self.avail.platform,
+            kiosk_id: self.cfg.kiosk_id.clone(),
+            window_hint: self.cfg.window_hint.clone(),
+            ..ViewModel::default()
+        };
+        let ctx = self.ctx();
+        match &self.journey {
+            Journey::Submit(s) => s.view(&mut vm, &ctx, &self.catalogue),
+            Journey::Lookup(l) => l.view(&mut vm, &ctx),
+            Journey::Pay(p) => p.view(&mut vm, &ctx, &self.cfg),
+            Journey::None => {}
+        }
+        vm
+    }
+}
+
+/// What a journey asks the session to do with the screen.
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Screen(Screen),
+    Busy(&'static str),
+    ScreenBusy(Screen, &'static str),
+    /// Leave the journey (back from its first screen).
+    Home,
+    /// Show an error screen; `retry` returns to the current one.
+    Error(Screen),
+    /// Move to a screen and show an error over it at once (retry returns to that screen).
+    ScreenThenError(Screen, Screen),
+    /// Start a lookup of this approval code (from a receipt's code).
+    Lookup(ApprovalCode),
+    /// Pay this notice (from a case's notices).
+    PayFor(String),
+}
+
+/// What journeys may read of the session.
+#[derive(Debug, Clone)]
+struct Ctx {
+    now: Instant,
+    avail: Availability,
+    kiosk_id: String,
+    hall_name: String,
+    lang: Lang,
+}
+
+impl Ctx {
+    fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+        if self.lang == Lang::En && !en.is_empty() {
+            en
+        } else {
+            zh
+        }
+    }
+}
+
+/// The code in a scanned payload: the payload itself when it is digits, or the digits after the
+/// last `/` of a short link. Anything else is not a code.
+pub fn extract_code(payload: &str) -> Option<String> {
+    let p = payload.trim();
+    if p.is_empty() || p.len() > 200 {
+        return None;
+    }
+    let tail = p.rsplit('/').next().unwrap_or(p);
+    let digits: String = tail.chars().filter(|c| *c != ' ').collect();
+    if !digits.is_empty() && digits.len() <= 24 && digits.chars().all(|c| c.is_ascii_digit()) {
+        Some(digits)
+    } else {
+        None
+    }
+}
+
+/// A platform refusal, as lines of text in the person's language.
+fn problem_lines(e: &ApiError, lang: Lang) -> Vec<String> {
+    match e {
+        ApiError::Refused(p) if !p.errors.is_empty() => p
+            .errors
+            .iter()
+            .map(|f| match lang {
+                Lang::En if !f.message_en.is_empty() => f.message_en.clone(),
+                _ => f.message.clone(),
+            })
+            .collect(),
+        ApiError::Refused(p) => vec![p.detail.clone().unwrap_or_else(|| p.title.clone())],
+        other => vec![other.to_string()],
+    }
+}
+
+#[cfg(test)]
+mod tests;

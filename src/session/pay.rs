@@ -1,0 +1,416 @@
+//! The pay journey: a payment code or an approval code → the fee notice → a QR for the phone, or
+//! the phone's payment code on the scanner → waiting → paid (receipt) or not (what to do).
+
+use std::time::{Duration, Instant};
+
+use hall_domain::api::{FeeNotice, NoticeStatus, Order, OrderRequest, OrderStatus};
+use hall_domain::codes::{self, PayKey};
+use hall_domain::money;
+use kiosk_drivers::printer::receipt::PaymentReceipt;
+
+use super::field::{Field, FieldKind};
+use super::submit::field_view;
+use super::view::{FeeRow, Screen, ViewModel};
+use super::{Ctx, Effect, Input, Intent, Receipt, SessionConfig, Step, extract_code};
+use crate::client::ApiError;
+
+#[derive(Debug)]
+pub(super) struct Pay {
+    pub(super) code: Field,
+    error: String,
+    notice: Option<FeeNotice>,
+    /// "qr" or "scan" once chosen.
+    method: &'static str,
+    order: Option<Order>,
+    order_started: Option<Instant>,
+    next_poll: Option<Instant>,
+    cancelling: bool,
+    failure: &'static str,
+    failure_detail: String,
+    receipt_state: &'static str,
+    unsent: Option<Effect>,
+    seconds_left: i32,
+}
+
+impl Default for Pay {
+    fn default() -> Self {
+        Pay {
+            code: Field::new(FieldKind::PayCode),
+            error: String::new(),
+            notice: None,
+            method: "",
+            order: None,
+            order_started: None,
+            next_poll: None,
+            cancelling: false,
+            failure: "",
+            failure_detail: String::new(),
+            receipt_state: "none",
+            unsent: None,
+            seconds_left: 0,
+        }
+    }
+}
+
+/// How long a QR order stays payable.
+const QR_LIMIT: Duration = Duration::from_secs(120);
+
+impl Pay {
+    pub(super) fn pending_order_id(&self) -> Option<String> {
+        self.order
+            .as_ref()
+            .filter(|o| o.status == OrderStatus::Pending)
+            .map(|o| o.order_id.clone())
+    }
+
+    /// A payment is under way: the session must not time out under the payer.
+    pub(super) fn waiting_on_platform(&self) -> bool {
+        self.pending_order_id().is_some()
+    }
+
+    fn send(&mut self, effect: Effect, fx: &mut Vec<Effect>) {
+        self.unsent = Some(effect.clone());
+        fx.push(effect);
+    }
+
+    fn find(&mut self, fx: &mut Vec<Effect>) -> Option<Step> {
+        self.error.clear();
+        if !self.code.insist() {
+            return None;
+        }
+        match codes::parse_pay_key(self.code.value()) {
+            Ok(PayKey::PaymentCode(c)) => self.send(Effect::FetchNotice(c), fx),
+            Ok(PayKey::Approval(a)) => self.send(Effect::LookupCase(a.to_string()), fx),
+            Err(_) => return None,
+        }
+        Some(Step::Busy("finding-notice"))
+    }
+
+    pub(super) fn on_intent(
+        &mut self,
+        screen: Screen,
+        intent: Intent,
+        ctx: &Ctx,
+        fx: &mut Vec<Effect>,
+    ) -> Option<Step> {
+        match (screen, intent) {
+            (Screen::PayEntry, Intent::Back) => Some(Step::Home),
+            (Screen::PayEntry, Intent::Key(c)) => {
+                self.code.key(c);
+                self.error.clear();
+                None
+            }
+            (Screen::PayEntry, Intent::Backspace) => {
+                self.code.backspace();
+                self.error.clear();
+                None
+            }
+            (Screen::PayEntry, Intent::Clear) => {
+                self.code.clear();
+                self.error.clear();
+                None
+            }
+            (Screen::PayEntry, Intent::Next) => self.find(fx),
+            (Screen::Payment, Intent::Back) => {
+                self.notice = None;
+                Some(Step::Screen(Screen::PayEntry))
+            }
+            (Screen::Payment, Intent::PayQr) => {
+                let code = self.notice.as_ref()?.payment_code.clone();
+                self.method = "qr";
+                self.send(
+                    Effect::CreateOrder {
+                        payment_code: code,
+                        request: OrderRequest::Qr,
+                    },
+                    fx,
+                );
+                Some(Step::Busy("creating-order"))
+            }
+            (Screen::Payment, Intent::PayScan) => {
+                self.method = "scan";
+                self.order = None;
+                self.error.clear();
+                Some(Step::Screen(Screen::Paying))
+            }
+            (Screen::Paying, Intent::CancelPayment | Intent::Back) => {
+                match self.pending_order_id() {
+                    Some(id) if !self.cancelling => {
+                        self.cancelling = true;
+                        fx.push(Effect::CancelOrder(id));
+                        None
+                    }
+                    Some(_) => None,
+                    None => Some(Step::Screen(Screen::Payment)),
+                }
+            }
+            (Screen::PayFailed, Intent::Retry | Intent::Back) => {
+                self.order = None;
+                self.failure = "";
+                Some(Step::Screen(Screen::Payment))
+            }
+            (Screen::Paid, Intent::Reprint) => self.print(ctx, fx),
+            _ => None,
+        }
+    }
+
+    pub(super) fn on_code(
+        &mut self,
+        screen: Screen,
+        payload: &str,
+        _ctx: &Ctx,
+        fx: &mut Vec<Effect>,
+    ) -> Option<Step> {
+        match screen {
+            Screen::PayEntry => {
+                let code = extract_code(payload)?;
+                self.code.set(&code);
+                self.find(fx)
+            }
+            Screen::Paying if self.method == "scan" && self.order.is_none() => {
+                let auth = payload.trim();
+                if codes::validate_wallet_auth_code(auth).is_err() {
+                    self.error = "not-a-wallet-code".into();
+                    return None;
+                }
+                self.error.clear();
+                let code = self.notice.as_ref()?.payment_code.clone();
+                self.send(
+                    Effect::CreateOrder {
+                        payment_code: code,
+                        request: OrderRequest::Scan {
+                            auth_code: auth.to_string(),
+                        },
+                    },
+                    fx,
+                );
+                Some(Step::Busy("creating-order"))
+            }
+            _ => None,
+        }
+    }
+
+    pub(super) fn tick(&mut self, cfg: &SessionConfig, now: Instant, fx: &mut Vec<Effect>) {
+        let Some(id) = self.pending_order_id() else {
+            return;
+        };
+        let started = *self.order_started.get_or_insert(now);
+        let limit = if self.method == "scan" {
+            cfg.scan_confirm_limit
+        } else {
+            QR_LIMIT
+        };
+        let elapsed = now.saturating_duration_since(started);
+        self.seconds_left = limit.saturating_sub(elapsed).as_secs() as i32;
+        if elapsed >= limit && !self.cancelling {
+            // The payer did not finish in time: cancel (reverse) so it cannot go through later.
+            self.cancelling = true;
+            fx.push(Effect::CancelOrder(id));
+            return;
+        }
+        if self.next_poll.is_none_or(|t| now >= t) {
+            self.next_poll = Some(now + cfg.poll_every);
+            fx.push(Effect::PollOrder(id));
+        }
+    }
+
+    pub(super) fn retry(&mut self, fx: &mut Vec<Effect>) -> Option<Step> {
+        let effect = self.unsent.clone()?;
+        fx.push(effect);
+        Some(Step::Busy("finding-notice"))
+    }
+
+    fn print(&mut self, ctx: &Ctx, fx: &mut Vec<Effect>) -> Option<Step> {
+        let (notice, order) = (self.notice.as_ref()?, self.order.as_ref()?);
+        if !ctx.avail.printer {
+            self.receipt_state = "failed";
+            return Some(Step::Error(Screen::PrinterError));
+        }
+        let receipt_no = order.receipt_no.clone().unwrap_or_default();
+        let receipt = PaymentReceipt {
+            payment_code: notice.payment_code.clone(),
+            agency: notice.agency.clone(),
+            lines: notice
+                .items
+                .iter()
+                .map(|l| (l.name.clone(), l.amount_fen))
+                .collect(),
+            total_fen: notice.total_fen,
+            transaction_id: order.transaction_id.clone().unwrap_or_default(),
+            e_receipt_url: format!("https://pay.hall.example/r/{receipt_no}"),
+            receipt_no,
+            paid_at: order
+                .paid_at
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default(),
+        };
+        self.receipt_state = "printing";
+        fx.push(Effect::Print(Box::new(Receipt::Payment(receipt))));
+        Some(Step::Busy("printing"))
+    }
+
+    pub(super) fn on_reply(
+        &mut self,
+        screen: Screen,
+        input: Input,
+        ctx: &Ctx,
+        _cfg: &SessionConfig,
+        fx: &mut Vec<Effect>,
+    ) -> Option<Step> {
+        match input {
+            Input::Case(Ok(case)) => {
+                let unpaid = case
+                    .fee_notices
+                    .iter()
+                    .find(|n| n.status == NoticeStatus::Unpaid);
+                match unpaid {
+                    Some(n) => {
+                        let code = n.payment_code.clone();
+                        self.send(Effect::FetchNotice(code), fx);
+                        Some(Step::Busy("finding-notice"))
+                    }
+                    None if case.fee_notices.is_empty() => {
+                        self.error = "no-fee".into();
+                        None
+                    }
+                    None => {
+                        self.error = "already-paid".into();
+                        None
+                    }
+                }
+            }
+            Input::Case(Err(e)) | Input::Notice(Err(e)) => self.refused(e),
+            Input::Notice(Ok(notice)) => {
+                self.unsent = None;
+                match notice.status {
+                    NoticeStatus::Unpaid => {
+                        self.notice = Some(notice);
+                        Some(Step::Screen(Screen::Payment))
+                    }
+                    NoticeStatus::Paid => {
+                        self.error = "already-paid".into();
+                        Some(Step::Screen(Screen::PayEntry))
+                    }
+                    NoticeStatus::Cancelled => {
+                        self.error = "cancelled".into();
+                        Some(Step::Screen(Screen::PayEntry))
+                    }
+                }
+            }
+            Input::Order(Ok(order)) => self.on_order(order, ctx, fx),
+            Input::Order(Err(e)) => {
+                if self.pending_order_id().is_some() {
+                    // A poll failed; the order may still be paid. Keep asking.
+                    tracing::warn!(error = %e, "payment query failed, will ask again");
+                    return None;
+                }
+                if e.is_unreachable() {
+                    return Some(Step::Error(Screen::Offline));
+                }
+                self.unsent = None;
+                self.failure = match &e {
+                    ApiError::Refused(p) if p.errors.iter().any(|f| f.code == "already_paid") => {
+                        "already-paid"
+                    }
+                    _ => "failed",
+                };
+                self.failure_detail = match e {
+                    ApiError::Refused(p) => p.detail.unwrap_or(p.title),
+                    other => other.to_string(),
+                };
+                Some(Step::Screen(Screen::PayFailed))
+            }
+            Input::Printed(Ok(())) => {
+                self.receipt_state = "printed";
+                None
+            }
+            Input::Printed(Err(_)) => {
+                self.receipt_state = "failed";
+                (screen == Screen::Paid).then_some(Step::Error(Screen::PrinterError))
+            }
+            _ => None,
+        }
+    }
+
+    fn refused(&mut self, e: ApiError) -> Option<Step> {
+        if e.is_unreachable() {
+            return Some(Step::Error(Screen::Offline));
+        }
+        self.unsent = None;
+        self.error = "not-found".into();
+        Some(Step::Screen(Screen::PayEntry))
+    }
+
+    fn on_order(&mut self, order: Order, ctx: &Ctx, fx: &mut Vec<Effect>) -> Option<Step> {
+        self.unsent = None;
+        let first = self.order.as_ref().is_none_or(|o| o.order_id != order.order_id);
+        let status = order.status;
+        if first {
+            self.order_started = None;
+            self.next_poll = None;
+            self.cancelling = false;
+        }
+        self.failure_detail = order.failure_reason.clone().unwrap_or_default();
+        self.order = Some(order);
+        match status {
+            OrderStatus::Pending => Some(Step::Screen(Screen::Paying)),
+            OrderStatus::Paid => {
+                if let Some(n) = &mut self.notice {
+                    n.status = NoticeStatus::Paid;
+                }
+                match self.print(ctx, fx) {
+                    Some(Step::Busy(b)) => Some(Step::ScreenBusy(Screen::Paid, b)),
+                    Some(Step::Error(e)) => Some(Step::ScreenThenError(Screen::Paid, e)),
+                    _ => Some(Step::Screen(Screen::Paid)),
+                }
+            }
+            OrderStatus::Failed => {
+                self.failure = "failed";
+                Some(Step::Screen(Screen::PayFailed))
+            }
+            OrderStatus::Cancelled => {
+                self.failure = "cancelled";
+                Some(Step::Screen(Screen::PayFailed))
+            }
+            OrderStatus::Expired => {
+                self.failure = "expired";
+                Some(Step::Screen(Screen::PayFailed))
+            }
+        }
+    }
+
+    pub(super) fn view(&self, vm: &mut ViewModel, _ctx: &Ctx, _cfg: &SessionConfig) {
+        vm.pay_code = field_view(&self.code, true);
+        vm.focus = "pay-code".into();
+        vm.pay_error = self.error.clone();
+        if let Some(n) = &self.notice {
+            vm.notice_code_grouped = codes::group_by_four(&n.payment_code);
+            vm.notice_agency = n.agency.clone();
+            vm.notice_payer = n.payer.clone();
+            vm.notice_lines = n
+                .items
+                .iter()
+                .map(|l| FeeRow {
+                    name: l.name.clone(),
+                    amount: money::yuan(l.amount_fen),
+                })
+                .collect();
+            vm.notice_total = money::yuan(n.total_fen);
+            vm.notice_total_capitals = money::capitals(n.total_fen);
+        }
+        vm.pay_method = self.method.into();
+        if let Some(o) = &self.order {
+            vm.pay_qr_payload = o.qr_payload.clone().unwrap_or_default();
+            vm.paid_transaction = o.transaction_id.clone().unwrap_or_default();
+            vm.paid_receipt_no = o.receipt_no.clone().unwrap_or_default();
+            vm.paid_time = o
+                .paid_at
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default();
+        }
+        vm.pay_seconds_left = self.seconds_left;
+        vm.pay_failure = self.failure.into();
+        vm.pay_failure_detail = self.failure_detail.clone();
+        vm.receipt_state = self.receipt_state.into();
+    }
+}

@@ -1,0 +1,803 @@
+//! State-machine tests: every transition that matters, driven directly.
+
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use hall_domain::api::*;
+use hall_domain::{ApprovalCode, Blzt};
+use kiosk_drivers::idcard::{CardKind, IdCard, ValidTo};
+
+use super::*;
+
+fn item() -> Item {
+    Item {
+        id: "jsgcghxkz".into(),
+        name: "建设工程规划许可证".into(),
+        name_en: "Construction Project Planning Permit".into(),
+        department: "自然资源和规划局".into(),
+        department_en: "Natural Resources and Planning".into(),
+        stage: 2,
+        time_limit_days: 10,
+        instant: false,
+        fee_note: None,
+        materials: vec![
+            Material {
+                id: "m1".into(),
+                name: "建设用地权属证明".into(),
+                name_en: "Land-rights proof".into(),
+                required: true,
+                tolerable: false,
+                tolerance_days: None,
+                commitment_allowed: false,
+            },
+            Material {
+                id: "m2".into(),
+                name: "工程设计图纸".into(),
+                name_en: "Engineering drawings".into(),
+                required: true,
+                tolerable: true,
+                tolerance_days: Some(10),
+                commitment_allowed: false,
+            },
+            Material {
+                id: "m3".into(),
+                name: "申请表".into(),
+                name_en: "Application form".into(),
+                required: false,
+                tolerable: false,
+                tolerance_days: None,
+                commitment_allowed: true,
+            },
+        ],
+    }
+}
+
+fn id_number() -> String {
+    let body = "42060219580312001";
+    format!("{body}{}", hall_domain::codes::id_check_char(body).unwrap())
+}
+
+fn card() -> IdCard {
+    IdCard {
+        kind: CardKind::Resident,
+        name: "张建国".into(),
+        name_en: String::new(),
+        sex_code: 1,
+        nation: "汉".into(),
+        birth: "19580312".into(),
+        address: "湖北省襄阳市樊城区".into(),
+        id_number: id_number(),
+        authority: "襄阳市公安局樊城分局".into(),
+        valid_from: "20100101".into(),
+        valid_to: ValidTo::LongTerm,
+        travel_permit: String::new(),
+        issue_count: String::new(),
+        photo: vec![1, 2, 3],
+    }
+}
+
+fn credit_code() -> String {
+    let body = "91420600MA4K12345";
+    format!("{body}{}", hall_domain::codes::credit_check_char(body).unwrap())
+}
+
+fn approval_code() -> ApprovalCode {
+    ApprovalCode::from_parts(NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(), 42)
+}
+
+fn still() -> Arc<Still> {
+    Arc::new(Still {
+        width: 2,
+        height: 1,
+        rgb: vec![255; 6],
+        jpeg: vec![0xFF, 0xD8, 0xFF, 0xD9],
+    })
+}
+
+struct Rig {
+    s: Session,
+    t: Instant,
+}
+
+impl Rig {
+    fn new() -> Self {
+        let t = Instant::now();
+        Rig {
+            s: Session::new(SessionConfig::default(), t),
+            t,
+        }
+    }
+    fn act(&mut self, i: Intent) -> Vec<Effect> {
+        self.s.handle(Input::Act(i), self.t)
+    }
+    fn input(&mut self, i: Input) -> Vec<Effect> {
+        self.s.handle(i, self.t)
+    }
+    fn advance(&mut self, secs: u64) -> Vec<Effect> {
+        self.t += Duration::from_secs(secs);
+        self.s.handle(Input::Tick, self.t)
+    }
+    fn typed(&mut self, text: &str) {
+        for c in text.chars() {
+            self.act(Intent::Key(c));
+        }
+    }
+    fn vm(&self) -> ViewModel {
+        self.s.view()
+    }
+}
+
+/// Walks the submit journey with a card up to the review screen.
+fn to_review(r: &mut Rig) {
+    r.act(Intent::StartSubmit);
+    assert_eq!(r.s.screen(), Screen::Identify);
+    let fx = r.input(Input::Device(DeviceEvent::CardRead(card())));
+    assert_eq!(fx, vec![Effect::LoadItems]);
+    assert_eq!(r.s.screen(), Screen::Items);
+    assert_eq!(r.vm().busy, "loading-items");
+    r.input(Input::Items(Ok(vec![item()])));
+    assert_eq!(r.vm().busy, "");
+    assert_eq!(r.vm().stages.len(), 1);
+    r.act(Intent::PickItem("jsgcghxkz".into()));
+    assert_eq!(r.s.screen(), Screen::Materials);
+    r.act(Intent::Material("m2".into(), Some(MaterialStatus::Tolerated)));
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::Capture);
+    assert_eq!(r.vm().capture_count, 1, "only m1 is photographed");
+    let fx = r.act(Intent::Shoot);
+    assert_eq!(fx, vec![Effect::CaptureStill]);
+    r.input(Input::Photo(Ok(still())));
+    assert_eq!(r.vm().capture_pages, 1);
+    assert!(r.vm().capture_preview.is_some());
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::Form);
+    r.typed("20264206004701000123");
+    r.input(Input::Project(
+        "20264206004701000123".into(),
+        Ok(ProjectInfo {
+            code: "2026-420600-47-01-000123".into(),
+            name: "邻里中心项目".into(),
+            construction_unit: Some(credit_code()),
+        }),
+    ));
+    assert_eq!(r.vm().credit_code.value, credit_code(), "filled from the registry");
+    r.input(Input::Organization(
+        credit_code(),
+        Ok(OrganizationInfo {
+            credit_code: credit_code(),
+            name: "襄阳市某建设有限公司".into(),
+        }),
+    ));
+    r.act(Intent::Focus("contact-phone".into()));
+    r.typed("13800138000");
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::Review);
+}
+
+fn created() -> ApplicationCreated {
+    ApplicationCreated {
+        approval_code: approval_code().to_string(),
+        status: Blzt::Received,
+        status_text: "已接件".into(),
+        item_id: "jsgcghxkz".into(),
+        item_name: "建设工程规划许可证".into(),
+        submitted_at: NaiveDate::from_ymd_opt(2026, 11, 2)
+            .unwrap()
+            .and_hms_opt(9, 30, 0)
+            .unwrap(),
+        due_date: NaiveDate::from_ymd_opt(2026, 11, 16).unwrap(),
+        pending_materials: vec![PendingMaterial {
+            material_id: "m2".into(),
+            name: "工程设计图纸".into(),
+            due_date: NaiveDate::from_ymd_opt(2026, 11, 16).unwrap(),
+        }],
+    }
+}
+
+#[test]
+fn submit_with_card_end_to_end() {
+    let mut r = Rig::new();
+    to_review(&mut r);
+    let vm = r.vm();
+    assert_eq!(vm.review_name, "张建国", "own data unmasked on review");
+    assert_eq!(vm.review_id_number, id_number());
+    let fx = r.act(Intent::Submit);
+    let Some(Effect::Submit {
+        idempotency_key,
+        request,
+    }) = fx.first().cloned()
+    else {
+        panic!("expected a submit effect, got {fx:?}");
+    };
+    assert_eq!(request.applicant.name, "张建国");
+    assert_eq!(request.applicant.phone, "13800138000");
+    assert_eq!(request.identified_by.as_deref(), Some("id_card"));
+    assert_eq!(request.project.code, "2026-420600-47-01-000123");
+    assert_eq!(
+        request.materials,
+        vec![
+            MaterialSubmission {
+                material_id: "m1".into(),
+                status: MaterialStatus::Provided,
+                pages: 1
+            },
+            MaterialSubmission {
+                material_id: "m2".into(),
+                status: MaterialStatus::Tolerated,
+                pages: 0
+            },
+        ]
+    );
+    assert_eq!(r.vm().busy, "submitting");
+    // A second tap while waiting does nothing.
+    assert!(r.act(Intent::Submit).is_empty());
+
+    let fx = r.input(Input::Submitted(Ok(created())));
+    assert_eq!(r.s.screen(), Screen::Submitted);
+    let Some(Effect::Print(receipt)) = fx.first() else {
+        panic!("expected a print, got {fx:?}");
+    };
+    let Receipt::Submission(rc) = receipt.as_ref() else {
+        panic!("expected a submission receipt");
+    };
+    assert_eq!(rc.id_number_masked, "420***********" .to_string() + &id_number()[14..]);
+    assert_eq!(rc.applicant_masked, "张**");
+    assert_eq!(rc.approval_code_grouped, approval_code().grouped());
+    assert_eq!(rc.pending.len(), 1);
+    assert_eq!(r.vm().receipt_state, "printing");
+    assert_eq!(r.vm().approval_code_grouped, approval_code().grouped());
+    r.input(Input::Printed(Ok(())));
+    assert_eq!(r.vm().receipt_state, "printed");
+    assert!(!idempotency_key.is_empty());
+}
+
+#[test]
+fn offline_submit_retries_with_the_same_key() {
+    let mut r = Rig::new();
+    to_review(&mut r);
+    let fx = r.act(Intent::Submit);
+    let Some(Effect::Submit {
+        idempotency_key: first,
+        ..
+    }) = fx.first().cloned()
+    else {
+        panic!("no submit");
+    };
+    r.input(Input::Submitted(Err(ApiError::Unreachable("refused".into()))));
+    assert_eq!(r.s.screen(), Screen::Offline);
+    assert!(!r.vm().platform_ok);
+    let fx = r.act(Intent::Retry);
+    let Some(Effect::Submit {
+        idempotency_key: second,
+        ..
+    }) = fx.first().cloned()
+    else {
+        panic!("retry must send again, got {fx:?}");
+    };
+    assert_eq!(first, second, "exactly once: the same idempotency key");
+    assert_eq!(r.s.screen(), Screen::Review);
+}
+
+#[test]
+fn refused_submission_shows_field_problems_in_the_language() {
+    let mut r = Rig::new();
+    to_review(&mut r);
+    r.act(Intent::Submit);
+    let problem = Problem {
+        kind: "about:blank".into(),
+        title: "invalid".into(),
+        status: 422,
+        detail: None,
+        errors: vec![FieldError {
+            field: "materials[0].pages".into(),
+            code: "missing".into(),
+            message: "缺少必交材料：建设用地权属证明".into(),
+            message_en: "Required material missing: land-rights proof".into(),
+        }],
+    };
+    r.input(Input::Submitted(Err(ApiError::Refused(problem))));
+    assert_eq!(r.s.screen(), Screen::Review);
+    assert_eq!(r.vm().review_problems, vec!["缺少必交材料：建设用地权属证明"]);
+}
+
+#[test]
+fn printer_failure_is_never_shown_as_printed() {
+    let mut r = Rig::new();
+    to_review(&mut r);
+    r.act(Intent::Submit);
+    r.input(Input::Submitted(Ok(created())));
+    r.input(Input::Printed(Err("缺纸".into())));
+    assert_eq!(r.s.screen(), Screen::PrinterError);
+    assert_eq!(r.vm().receipt_state, "failed");
+    assert_eq!(r.vm().approval_code_grouped, approval_code().grouped());
+    // Skip: back on the submitted screen, still saying it was not printed.
+    r.act(Intent::Skip);
+    assert_eq!(r.s.screen(), Screen::Submitted);
+    assert_eq!(r.vm().receipt_state, "failed");
+    // Retry prints again.
+    r.act(Intent::Reprint);
+    assert_eq!(r.vm().receipt_state, "printing");
+}
+
+#[test]
+fn printer_out_of_paper_before_printing() {
+    let mut r = Rig::new();
+    to_review(&mut r);
+    r.input(Input::Device(DeviceEvent::Health(
+        DeviceKind::Printer,
+        kiosk_drivers::Health::Absent("缺纸".into()),
+    )));
+    r.act(Intent::Submit);
+    let fx = r.input(Input::Submitted(Ok(created())));
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::Print(_))),
+        "no job is started on a printer that cannot finish it"
+    );
+    assert_eq!(r.s.screen(), Screen::PrinterError);
+    assert_eq!(r.vm().receipt_state, "failed");
+}
+
+#[test]
+fn typed_identity_is_checked_before_going_on() {
+    let mut r = Rig::new();
+    r.act(Intent::StartSubmit);
+    r.act(Intent::IdentifyTyping);
+    let mut wrong = id_number();
+    let last = if wrong.ends_with('1') { "2" } else { "1" };
+    wrong.replace_range(17..18, last);
+    r.typed(&wrong);
+    assert_eq!(r.vm().id_number.error, "check");
+    r.act(Intent::Backspace);
+    r.typed(&id_number()[17..]);
+    assert!(r.vm().id_number.ok);
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::Identify, "phone still missing");
+    assert_eq!(r.vm().focus, "phone");
+    assert_eq!(r.vm().phone.error, "empty");
+    r.typed("13800138000");
+    let fx = r.act(Intent::Next);
+    assert_eq!(fx, vec![Effect::LoadItems]);
+    assert_eq!(r.s.screen(), Screen::Items);
+}
+
+#[test]
+fn materials_rules() {
+    let mut r = Rig::new();
+    r.act(Intent::StartSubmit);
+    r.input(Input::Device(DeviceEvent::CardRead(card())));
+    r.input(Input::Items(Ok(vec![item()])));
+    r.act(Intent::PickItem("jsgcghxkz".into()));
+    // m1 is not tolerable: the choice is refused.
+    r.act(Intent::Material("m1".into(), Some(MaterialStatus::Tolerated)));
+    assert_eq!(r.vm().materials[0].choice, "provided");
+    r.act(Intent::Material("m1".into(), None));
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::Materials);
+    assert_eq!(r.vm().materials_error, "required-missing");
+    r.act(Intent::Material("m3".into(), Some(MaterialStatus::Committed)));
+    assert_eq!(r.vm().materials[2].choice, "committed");
+    r.act(Intent::Material("m2".into(), Some(MaterialStatus::Tolerated)));
+    assert!(!r.vm().materials[1].deadline.is_empty(), "容缺 shows its deadline");
+}
+
+#[test]
+fn missing_camera_offers_to_skip_photos() {
+    let mut r = Rig::new();
+    r.input(Input::Device(DeviceEvent::Health(
+        DeviceKind::Camera,
+        kiosk_drivers::Health::Absent("unplugged".into()),
+    )));
+    r.act(Intent::StartSubmit);
+    r.input(Input::Device(DeviceEvent::CardRead(card())));
+    r.input(Input::Items(Ok(vec![item()])));
+    r.act(Intent::PickItem("jsgcghxkz".into()));
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::CameraError);
+    assert!(!r.vm().camera_ok);
+    r.act(Intent::Skip);
+    assert_eq!(r.s.screen(), Screen::Form);
+}
+
+#[test]
+fn card_outside_identify_is_not_kept() {
+    let mut r = Rig::new();
+    r.act(Intent::StartLookup);
+    r.input(Input::Device(DeviceEvent::CardRead(card())));
+    assert_eq!(r.s.screen(), Screen::Lookup);
+    assert_eq!(r.vm().card_name_masked, "");
+}
+
+#[test]
+fn timeout_warns_then_ends_and_wipes() {
+    let mut r = Rig::new();
+    r.act(Intent::Lang(Lang::En));
+    r.act(Intent::Large(true));
+    r.act(Intent::StartSubmit);
+    r.input(Input::Device(DeviceEvent::CardRead(card())));
+    r.input(Input::Items(Ok(vec![item()])));
+    assert!(r.vm().large_text);
+    r.advance(80);
+    assert!(!r.vm().timeout_warning);
+    r.advance(15);
+    let vm = r.vm();
+    assert!(vm.timeout_warning, "warned 25 s before the end");
+    assert!(vm.timeout_seconds >= 20);
+    r.act(Intent::Continue);
+    assert!(!r.vm().timeout_warning, "continue extends the session");
+    r.advance(100);
+    let fx = r.advance(25);
+    assert!(fx.contains(&Effect::SessionEnded { timed_out: true }), "{fx:?}");
+    assert!(fx.contains(&Effect::SetLanguage(Lang::Zh)));
+    let vm = r.vm();
+    assert_eq!(vm.screen, Screen::Home);
+    assert_eq!(vm.lang, Lang::Zh);
+    assert!(!vm.large_text);
+    assert_eq!(vm.card_name_masked, "");
+    assert!(vm.materials.is_empty());
+    assert!(!r.s.in_use());
+}
+
+#[test]
+fn waiting_pauses_the_timeout() {
+    let mut r = Rig::new();
+    r.act(Intent::StartLookup);
+    r.typed(approval_code().as_str());
+    r.act(Intent::Next);
+    assert_eq!(r.vm().busy, "looking-up");
+    r.advance(300);
+    assert_eq!(r.s.screen(), Screen::Lookup, "no timeout while the platform is asked");
+    assert!(!r.vm().timeout_warning);
+}
+
+#[test]
+fn answers_for_an_ended_session_are_dropped() {
+    let mut r = Rig::new();
+    r.act(Intent::StartLookup);
+    let generation = r.s.generation();
+    r.typed(approval_code().as_str());
+    r.act(Intent::Next);
+    r.act(Intent::Finish);
+    r.act(Intent::StartLookup);
+    let fx = r.s.handle_reply(generation, Input::Case(Ok(case())), r.t);
+    assert!(fx.is_empty());
+    assert_eq!(r.s.screen(), Screen::Lookup);
+    assert_eq!(r.vm().case_item, "");
+}
+
+fn case() -> CaseView {
+    let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+    CaseView {
+        approval_code: approval_code().to_string(),
+        item: "建设工程规划许可证".into(),
+        item_en: "Construction Project Planning Permit".into(),
+        item_id: "jsgcghxkz".into(),
+        stage: 2,
+        status: Blzt::DepartmentStarted,
+        status_text: "部门开始办理".into(),
+        submitted_at: d(11, 2).and_hms_opt(9, 0, 0).unwrap(),
+        applicant: "张**".into(),
+        project_name: "邻里中心项目".into(),
+        project_code: "2026-420600-47-01-000123".into(),
+        nodes: vec![
+            Node {
+                department: "自然资源和规划局".into(),
+                department_en: "Natural Resources and Planning".into(),
+                status_code: Blzt::DepartmentStarted,
+                status_text: "部门开始办理".into(),
+                started_at: Some(d(11, 2)),
+                due_date: Some(d(11, 16)),
+                time_limit_days: 10,
+                finished_at: None,
+                overdue: true,
+                overdue_days: 4,
+                opinion: None,
+            },
+            Node {
+                department: "人防办".into(),
+                department_en: "Civil Air Defence".into(),
+                status_code: Blzt::Approved,
+                status_text: "办结".into(),
+                started_at: Some(d(11, 2)),
+                due_date: Some(d(11, 16)),
+                time_limit_days: 10,
+                finished_at: Some(d(11, 10)),
+                overdue: false,
+                overdue_days: 0,
+                opinion: None,
+            },
+        ],
+        fee_notices: vec![FeeNoticeSummary {
+            payment_code: "42060026110200000017".into(),
+            total_fen: 1_234_500,
+            status: NoticeStatus::Unpaid,
+        }],
+    }
+}
+
+#[test]
+fn lookup_typed_with_a_typo_is_caught_before_asking() {
+    let mut r = Rig::new();
+    r.act(Intent::StartLookup);
+    let mut typo = approval_code().to_string();
+    let c = if typo.ends_with('5') { "6" } else { "5" };
+    typo.replace_range(15..16, c);
+    r.typed(&typo);
+    assert_eq!(r.vm().lookup_code.error, "check");
+    assert!(r.act(Intent::Next).is_empty(), "no lookup with a bad check digit");
+}
+
+#[test]
+fn lookup_shows_the_timeline_in_the_language() {
+    let mut r = Rig::new();
+    r.act(Intent::StartLookup);
+    r.typed(approval_code().as_str());
+    let fx = r.act(Intent::Next);
+    assert_eq!(fx, vec![Effect::LookupCase(approval_code().to_string())]);
+    r.input(Input::Case(Ok(case())));
+    let vm = r.vm();
+    assert_eq!(vm.screen, Screen::Progress);
+    assert_eq!(vm.nodes.len(), 2);
+    assert_eq!(vm.nodes_late, 1);
+    assert_eq!(vm.nodes[0].overdue_days, 4);
+    assert_eq!(vm.case_applicant, "张**");
+    assert_eq!(vm.case_notices[0].total, "12,345.00");
+    // Printing a progress slip
+    let fx = r.act(Intent::PrintSlip);
+    assert!(matches!(fx.first(), Some(Effect::Print(_))));
+    // Pay from the case
+    r.input(Input::Printed(Ok(())));
+    r.act(Intent::PayNotice("42060026110200000017".into()));
+    assert_eq!(r.s.screen(), Screen::PayEntry);
+    assert_eq!(r.vm().pay_code.value, "42060026110200000017");
+}
+
+#[test]
+fn scanned_receipt_on_home_starts_a_lookup() {
+    let mut r = Rig::new();
+    let fx = r.input(Input::Device(DeviceEvent::Scanned(approval_code().to_string())));
+    assert_eq!(fx, vec![Effect::LookupCase(approval_code().to_string())]);
+    r.input(Input::Case(Err(ApiError::NotFound)));
+    assert_eq!(r.s.screen(), Screen::Lookup);
+    assert_eq!(r.vm().lookup_error, "not-found");
+}
+
+#[test]
+fn qr_on_lookup_screen_turns_camera_on_and_reads() {
+    let mut r = Rig::new();
+    let fx = r.act(Intent::StartLookup);
+    assert_eq!(fx, vec![Effect::CameraScanning(true)]);
+    let fx = r.input(Input::Device(DeviceEvent::QrSeen(format!(
+        "https://hall.example/c/{}",
+        approval_code()
+    ))));
+    assert!(fx.contains(&Effect::LookupCase(approval_code().to_string())));
+    let fx = r.input(Input::Case(Ok(case())));
+    assert!(fx.contains(&Effect::CameraScanning(false)));
+    // A hostile payload changes nothing.
+    let mut r = Rig::new();
+    r.act(Intent::StartLookup);
+    let fx = r.input(Input::Device(DeviceEvent::QrSeen("\u{0}DROP TABLE".into())));
+    assert!(fx.is_empty());
+    assert_eq!(r.vm().lookup_error, "not-a-code");
+}
+
+#[test]
+fn lookup_offline_then_retry() {
+    let mut r = Rig::new();
+    r.act(Intent::StartLookup);
+    r.typed(approval_code().as_str());
+    r.act(Intent::Next);
+    r.input(Input::Case(Err(ApiError::Unreachable("timeout".into()))));
+    assert_eq!(r.s.screen(), Screen::Offline);
+    let fx = r.act(Intent::Retry);
+    assert_eq!(fx, vec![Effect::LookupCase(approval_code().to_string())]);
+    r.input(Input::Case(Ok(case())));
+    assert_eq!(r.s.screen(), Screen::Progress);
+}
+
+fn notice() -> FeeNotice {
+    FeeNotice {
+        payment_code: "42060026110200000017".into(),
+        agency: "襄阳市自然资源和规划局".into(),
+        approval_code: Some(approval_code().to_string()),
+        payer: "张**".into(),
+        items: vec![
+            FeeLine {
+                name: "城市基础设施配套费".into(),
+                amount_fen: 1_000_000,
+            },
+            FeeLine {
+                name: "人防易地建设费".into(),
+                amount_fen: 234_500,
+            },
+        ],
+        total_fen: 1_234_500,
+        status: NoticeStatus::Unpaid,
+        receipt_no: None,
+        paid_at: None,
+    }
+}
+
+fn order(status: OrderStatus) -> Order {
+    Order {
+        order_id: "o-1".into(),
+        payment_code: "42060026110200000017".into(),
+        status,
+        amount_fen: 1_234_500,
+        qr_payload: Some("https://pay.hall.example/q/o-1".into()),
+        transaction_id: (status == OrderStatus::Paid).then(|| "T123".into()),
+        receipt_no: (status == OrderStatus::Paid).then(|| "R456".into()),
+        paid_at: None,
+        expires_at: None,
+        failure_reason: (status == OrderStatus::Failed).then(|| "余额不足".into()),
+    }
+}
+
+fn to_notice(r: &mut Rig) {
+    r.act(Intent::StartPay);
+    r.typed("42060026110200000017");
+    let fx = r.act(Intent::Next);
+    assert_eq!(fx, vec![Effect::FetchNotice("42060026110200000017".into())]);
+    r.input(Input::Notice(Ok(notice())));
+    assert_eq!(r.s.screen(), Screen::Payment);
+    let vm = r.vm();
+    assert_eq!(vm.notice_total, "12,345.00");
+    assert_eq!(vm.notice_total_capitals, "壹万贰仟叁佰肆拾伍元整");
+    assert_eq!(vm.notice_lines.len(), 2);
+}
+
+#[test]
+fn pay_by_qr_polls_until_paid_and_prints() {
+    let mut r = Rig::new();
+    to_notice(&mut r);
+    let fx = r.act(Intent::PayQr);
+    assert!(matches!(
+        fx.first(),
+        Some(Effect::CreateOrder {
+            request: OrderRequest::Qr,
+            ..
+        })
+    ));
+    r.input(Input::Order(Ok(order(OrderStatus::Pending))));
+    assert_eq!(r.s.screen(), Screen::Paying);
+    assert_eq!(r.vm().pay_qr_payload, "https://pay.hall.example/q/o-1");
+    let fx = r.advance(1);
+    assert_eq!(fx, vec![Effect::PollOrder("o-1".into())]);
+    assert!(r.advance(1).is_empty(), "polls every 2 s, not every tick");
+    let fx = r.advance(1);
+    assert_eq!(fx, vec![Effect::PollOrder("o-1".into())]);
+    // The person is at the phone: no timeout while a payment is pending.
+    r.input(Input::Order(Ok(order(OrderStatus::Pending))));
+    for _ in 0..50 {
+        r.advance(2);
+    }
+    assert_eq!(r.s.screen(), Screen::Paying);
+    let fx = r.input(Input::Order(Ok(order(OrderStatus::Paid))));
+    assert_eq!(r.s.screen(), Screen::Paid);
+    let Some(Effect::Print(receipt)) = fx.first() else {
+        panic!("expected the payment receipt");
+    };
+    let Receipt::Payment(p) = receipt.as_ref() else {
+        panic!("expected a payment receipt");
+    };
+    assert_eq!(p.total_fen, 1_234_500);
+    assert_eq!(p.receipt_no, "R456");
+}
+
+#[test]
+fn scanned_wallet_code_that_never_confirms_is_cancelled() {
+    let mut r = Rig::new();
+    to_notice(&mut r);
+    r.act(Intent::PayScan);
+    assert_eq!(r.s.screen(), Screen::Paying);
+    // Not a wallet code: told, nothing sent.
+    let fx = r.input(Input::Device(DeviceEvent::Scanned("12345".into())));
+    assert!(fx.is_empty());
+    assert_eq!(r.vm().pay_error, "not-a-wallet-code");
+    let fx = r.input(Input::Device(DeviceEvent::Scanned(
+        "134567890123459999".into(),
+    )));
+    assert!(matches!(
+        fx.first(),
+        Some(Effect::CreateOrder {
+            request: OrderRequest::Scan { .. },
+            ..
+        })
+    ));
+    r.input(Input::Order(Ok(order(OrderStatus::Pending))));
+    let mut cancelled = false;
+    for _ in 0..30 {
+        let fx = r.advance(2);
+        if fx.contains(&Effect::CancelOrder("o-1".into())) {
+            cancelled = true;
+            break;
+        }
+    }
+    assert!(cancelled, "cancelled after about 45 s");
+    r.input(Input::Order(Ok(order(OrderStatus::Cancelled))));
+    assert_eq!(r.s.screen(), Screen::PayFailed);
+    assert_eq!(r.vm().pay_failure, "cancelled");
+    r.act(Intent::Retry);
+    assert_eq!(r.s.screen(), Screen::Payment);
+}
+
+#[test]
+fn failed_payment_says_why() {
+    let mut r = Rig::new();
+    to_notice(&mut r);
+    r.act(Intent::PayScan);
+    r.input(Input::Device(DeviceEvent::Scanned(
+        "134567890123450000".into(),
+    )));
+    r.input(Input::Order(Ok(order(OrderStatus::Failed))));
+    assert_eq!(r.s.screen(), Screen::PayFailed);
+    assert_eq!(r.vm().pay_failure_detail, "余额不足");
+}
+
+#[test]
+fn finishing_during_a_payment_cancels_it() {
+    let mut r = Rig::new();
+    to_notice(&mut r);
+    r.act(Intent::PayQr);
+    r.input(Input::Order(Ok(order(OrderStatus::Pending))));
+    let fx = r.act(Intent::Finish);
+    assert!(fx.contains(&Effect::CancelOrder("o-1".into())));
+    assert_eq!(r.s.screen(), Screen::Home);
+}
+
+#[test]
+fn paid_notice_is_not_paid_again() {
+    let mut r = Rig::new();
+    r.act(Intent::StartPay);
+    r.typed("42060026110200000017");
+    r.act(Intent::Next);
+    let mut n = notice();
+    n.status = NoticeStatus::Paid;
+    r.input(Input::Notice(Ok(n)));
+    assert_eq!(r.s.screen(), Screen::PayEntry);
+    assert_eq!(r.vm().pay_error, "already-paid");
+}
+
+#[test]
+fn pay_by_approval_code_finds_the_unpaid_notice() {
+    let mut r = Rig::new();
+    r.act(Intent::StartPay);
+    r.typed(approval_code().as_str());
+    let fx = r.act(Intent::Next);
+    assert_eq!(fx, vec![Effect::LookupCase(approval_code().to_string())]);
+    let fx = r.input(Input::Case(Ok(case())));
+    assert_eq!(fx, vec![Effect::FetchNotice("42060026110200000017".into())]);
+    let mut no_fee = case();
+    no_fee.fee_notices.clear();
+    let mut r = Rig::new();
+    r.act(Intent::StartPay);
+    r.typed(approval_code().as_str());
+    r.act(Intent::Next);
+    r.input(Input::Case(Ok(no_fee)));
+    assert_eq!(r.vm().pay_error, "no-fee");
+}
+
+#[test]
+fn help_keeps_the_session() {
+    let mut r = Rig::new();
+    r.act(Intent::StartLookup);
+    let fx = r.input(Input::Device(DeviceEvent::HelpButton));
+    assert_eq!(fx, vec![Effect::RequestHelp]);
+    assert!(r.vm().help_shown);
+    r.advance(600);
+    assert_eq!(r.s.screen(), Screen::Lookup, "no timeout while staff are coming");
+    r.act(Intent::HelpClose);
+    assert!(!r.vm().help_shown);
+}
+
+#[test]
+fn language_and_text_size_only_change_on_home() {
+    let mut r = Rig::new();
+    assert_eq!(r.act(Intent::Lang(Lang::En)), vec![Effect::SetLanguage(Lang::En)]);
+    r.act(Intent::Large(true));
+    assert!(r.vm().large_text);
+    assert_eq!(r.vm().lang, Lang::En);
+    let fx = r.act(Intent::Finish);
+    assert!(fx.contains(&Effect::SetLanguage(Lang::Zh)));
+    assert!(!r.vm().large_text);
+}

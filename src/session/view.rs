@@ -1,0 +1,201 @@
+//! The view model: a plain description of what the screen shows, produced by the session and
+//! rendered by `src/ui`. Field names follow `ui/vm.slint`.
+
+use std::sync::Arc;
+
+use kiosk_drivers::camera::Still;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Screen {
+    #[default]
+    Home,
+    Identify,
+    Items,
+    Materials,
+    Capture,
+    Form,
+    Review,
+    Submitted,
+    Lookup,
+    Progress,
+    PayEntry,
+    Payment,
+    Paying,
+    Paid,
+    PayFailed,
+    Offline,
+    PrinterError,
+    CameraError,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FieldView {
+    pub value: String,
+    pub display: String,
+    pub error: String,
+    pub error_a: i32,
+    pub error_b: i32,
+    pub ok: bool,
+    pub focused: bool,
+    pub keypad: String,
+    pub max_len: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ItemTile {
+    pub id: String,
+    pub name: String,
+    pub department: String,
+    pub time_limit_days: i32,
+    pub instant: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StageGroup {
+    pub stage: i32,
+    pub items: Vec<ItemTile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MaterialRow {
+    pub id: String,
+    pub name: String,
+    pub required: bool,
+    pub tolerable: bool,
+    pub tolerance_days: i32,
+    pub commitment_allowed: bool,
+    pub choice: String,
+    pub pages: i32,
+    pub deadline: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NodeRow {
+    pub department: String,
+    pub status_code: i32,
+    pub started: String,
+    pub due: String,
+    pub finished: String,
+    pub time_limit_days: i32,
+    pub overdue: bool,
+    pub overdue_days: i32,
+    pub opinion: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FeeRow {
+    pub name: String,
+    pub amount: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NoticeRow {
+    pub payment_code: String,
+    pub total: String,
+    pub status: String,
+}
+
+/// Everything on screen. `PartialEq` lets the renderer skip frames where nothing changed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ViewModel {
+    pub screen: Screen,
+    pub large_text: bool,
+    pub lang: Lang,
+    pub timeout_warning: bool,
+    pub timeout_seconds: i32,
+    pub help_shown: bool,
+    pub busy: String,
+    pub printer_ok: bool,
+    pub camera_ok: bool,
+    pub scanner_ok: bool,
+    pub reader_ok: bool,
+    pub platform_ok: bool,
+    pub kiosk_id: String,
+    pub window_hint: String,
+
+    pub identify_typing: bool,
+    pub id_number: FieldView,
+    pub phone: FieldView,
+    pub card_name_masked: String,
+    pub card_error: String,
+
+    pub stages: Vec<StageGroup>,
+    pub item_name: String,
+    pub item_department: String,
+    pub item_time_limit: i32,
+
+    pub materials: Vec<MaterialRow>,
+    pub materials_error: String,
+    pub capture_material: String,
+    pub capture_index: i32,
+    pub capture_count: i32,
+    pub capture_pages: i32,
+    /// The last photographed page, for the preview.
+    pub capture_preview: Option<Arc<Still>>,
+
+    pub project_code: FieldView,
+    pub project_name: String,
+    pub credit_code: FieldView,
+    pub org_name: String,
+    pub contact_phone: FieldView,
+    pub focus: String,
+
+    pub review_name: String,
+    pub review_id_number: String,
+    pub review_phone: String,
+    pub review_due: String,
+    pub review_problems: Vec<String>,
+
+    pub approval_code: String,
+    pub approval_code_grouped: String,
+    pub receipt_state: String,
+    pub receipt_error: String,
+    pub offline_accepted: bool,
+
+    pub lookup_code: FieldView,
+    pub lookup_error: String,
+    pub case_code_grouped: String,
+    pub case_item: String,
+    pub case_stage: i32,
+    pub case_status: i32,
+    pub case_submitted: String,
+    pub case_applicant: String,
+    pub case_project: String,
+    pub nodes: Vec<NodeRow>,
+    pub nodes_late: i32,
+    pub case_notices: Vec<NoticeRow>,
+
+    pub pay_code: FieldView,
+    pub pay_error: String,
+    pub notice_code_grouped: String,
+    pub notice_agency: String,
+    pub notice_payer: String,
+    pub notice_lines: Vec<FeeRow>,
+    pub notice_total: String,
+    pub notice_total_capitals: String,
+    pub pay_method: String,
+    /// What the payment QR encodes (rendered to an image by the UI layer).
+    pub pay_qr_payload: String,
+    pub pay_seconds_left: i32,
+    pub pay_failure: String,
+    pub pay_failure_detail: String,
+    pub paid_transaction: String,
+    pub paid_receipt_no: String,
+    pub paid_time: String,
+}

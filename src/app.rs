@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use kiosk_drivers::{DeviceEvent, EventSink};
+use slint::ComponentHandle;
 
 use crate::client::PlatformApi;
 use crate::devices::KioskDevices;

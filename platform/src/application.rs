@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use hall_domain::api::{
-    ApplicationCreated, ApplicationRequest, Applicant, FieldError, MaterialStatus, Organization,
+    Applicant, ApplicationCreated, ApplicationRequest, FieldError, MaterialStatus, Organization,
     PendingMaterial, Project,
 };
 use hall_domain::codes::{
@@ -156,9 +156,13 @@ pub fn validate(
     // Organisation.
     let organization = req.organization.as_ref().map(|o| {
         let credit_code = o.credit_code.trim().to_ascii_uppercase();
-        if let Err(e) = validate_credit_code(&credit_code) {
-            errors.push(code_error("organization.credit_code", CREDIT_CODE, &e));
-        }
+        let code_ok = match validate_credit_code(&credit_code) {
+            Ok(()) => true,
+            Err(e) => {
+                errors.push(code_error("organization.credit_code", CREDIT_CODE, &e));
+                false
+            }
+        };
         let mut name = text(
             &mut errors,
             "organization.name",
@@ -167,7 +171,8 @@ pub fn validate(
             "单位名称",
             "organisation name",
         );
-        if name.is_empty() {
+        // An empty name is filled from the registry; with a wrong code only the code is reported.
+        if name.is_empty() && code_ok {
             match &registry.organization_name {
                 Some(n) => name = n.clone(),
                 None => errors.push(field_error(
@@ -183,9 +188,11 @@ pub fn validate(
 
     // Project.
     let raw_code = req.project.code.trim();
+    let mut project_code_ok = true;
     let project_code = match validate_project_code(raw_code) {
         Ok(()) => normalize_project_code(raw_code),
         Err(e) => {
+            project_code_ok = false;
             let mut fe = code_error("project.code", PROJECT_CODE, &e);
             fe.message.push_str("（格式如 2026-420600-47-01-000123）");
             fe.message_en
@@ -202,7 +209,7 @@ pub fn validate(
         "项目名称",
         "project name",
     );
-    if project_name.is_empty() {
+    if project_name.is_empty() && project_code_ok {
         match &registry.project_name {
             Some(n) => project_name = n.clone(),
             None => errors.push(field_error(
@@ -218,7 +225,16 @@ pub fn validate(
     let kiosk_id = req
         .kiosk_id
         .as_deref()
-        .map(|k| text(&mut errors, "kiosk_id", k, MAX_ID_CHARS, "终端编号", "kiosk id"))
+        .map(|k| {
+            text(
+                &mut errors,
+                "kiosk_id",
+                k,
+                MAX_ID_CHARS,
+                "终端编号",
+                "kiosk id",
+            )
+        })
         .filter(|k| !k.is_empty());
 
     // Materials.
@@ -293,17 +309,15 @@ pub fn validate(
                 MaterialStatus::Tolerated => {
                     due = Some(def.tolerance_days.unwrap_or(DEFAULT_TOLERANCE_DAYS));
                 }
-                MaterialStatus::Committed if !def.commitment_allowed => {
-                    errors.push(field_error(
-                        &at("status"),
-                        "not_committable",
-                        &format!("材料“{}”不适用告知承诺制，请提供材料", def.name),
-                        &format!(
-                            "A signed commitment cannot replace the material “{}”; please provide it",
-                            def.name_en
-                        ),
-                    ))
-                }
+                MaterialStatus::Committed if !def.commitment_allowed => errors.push(field_error(
+                    &at("status"),
+                    "not_committable",
+                    &format!("材料“{}”不适用告知承诺制，请提供材料", def.name),
+                    &format!(
+                        "A signed commitment cannot replace the material “{}”; please provide it",
+                        def.name_en
+                    ),
+                )),
                 MaterialStatus::Committed => {}
             }
             materials.push((

@@ -171,7 +171,11 @@ mod tests {
         assert_eq!(instant[0].item.time_limit_days, 0);
         let parallel = items.iter().filter(|c| c.departments.len() > 1).count();
         assert!(parallel >= 2);
-        assert!(items.iter().any(|c| c.item.materials.iter().any(|m| m.tolerable)));
+        assert!(
+            items
+                .iter()
+                .any(|c| c.item.materials.iter().any(|m| m.tolerable))
+        );
         assert!(
             items
                 .iter()
@@ -180,7 +184,10 @@ mod tests {
         let fees = items.iter().filter(|c| c.item.fee_note.is_some()).count();
         assert_eq!(fees, 2);
         // ordered by stage, then id
-        let keys: Vec<_> = items.iter().map(|c| (c.item.stage, c.item.id.clone())).collect();
+        let keys: Vec<_> = items
+            .iter()
+            .map(|c| (c.item.stage, c.item.id.clone()))
+            .collect();
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);
@@ -204,7 +211,10 @@ mod tests {
         let bad_stage = dup
             .replace("stage = 1", "stage = 9")
             .replace("tolerable = true", "tolerable = false");
-        assert!(matches!(parse(&bad_stage), Err(CatalogueError::Invalid { .. })));
+        assert!(matches!(
+            parse(&bad_stage),
+            Err(CatalogueError::Invalid { .. })
+        ));
         assert!(matches!(parse("item = 3"), Err(CatalogueError::Toml(_))));
     }
 }

@@ -80,11 +80,18 @@ mod tests {
             codes,
             [CASE_LATE, CASE_APPROVED, CASE_CORRECTIONS, CASE_UNPAID]
         );
-        assert!(data.cases.iter().all(|c| c.serial < 100), "serials below 100 are the demo's");
+        assert!(
+            data.cases.iter().all(|c| c.serial < 100),
+            "serials below 100 are the demo's"
+        );
         assert_eq!(data.applicant.name, APPLICANT_NAME);
         assert_eq!(data.applicant.id_number, APPLICANT_ID);
         assert_eq!(data.applicant.phone, APPLICANT_PHONE);
-        let p = data.projects.iter().find(|p| p.code == PROJECT_CODE).unwrap();
+        let p = data
+            .projects
+            .iter()
+            .find(|p| p.code == PROJECT_CODE)
+            .unwrap();
         assert_eq!(p.name, PROJECT_NAME);
         let o = data
             .organizations
@@ -93,7 +100,12 @@ mod tests {
             .unwrap();
         assert_eq!(o.name, ORGANIZATION_NAME);
         for o in &data.organizations {
-            assert_eq!(validate_credit_code(&o.credit_code), Ok(()), "{}", o.credit_code);
+            assert_eq!(
+                validate_credit_code(&o.credit_code),
+                Ok(()),
+                "{}",
+                o.credit_code
+            );
         }
         for p in &data.projects {
             assert_eq!(validate_project_code(&p.code), Ok(()), "{}", p.code);
@@ -101,7 +113,11 @@ mod tests {
             assert!(data.organizations.iter().any(|o| o.credit_code == unit));
         }
         let total = |code: &str| -> i64 {
-            let n = data.notices.iter().find(|n| n.payment_code == code).unwrap();
+            let n = data
+                .notices
+                .iter()
+                .find(|n| n.payment_code == code)
+                .unwrap();
             n.lines.iter().map(|l| l.amount_fen).sum()
         };
         assert_eq!(total(PAYMENT_CODE_CASE), PAYMENT_CASE_TOTAL_FEN);
@@ -112,7 +128,8 @@ mod tests {
             .find(|n| n.payment_code == PAYMENT_CODE_CASE)
             .unwrap();
         assert_eq!(
-            data.approval_code(case_notice.case_serial.unwrap()).as_str(),
+            data.approval_code(case_notice.case_serial.unwrap())
+                .as_str(),
             CASE_UNPAID
         );
     }

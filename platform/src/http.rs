@@ -51,17 +51,22 @@ pub fn router(state: AppState) -> Router {
         .route(api::APPLICATIONS, post(create_application))
         .route("/api/v1/cases/{approval_code}", get(case))
         .route("/api/v1/fee-notices/{payment_code}", get(notice))
-        .route("/api/v1/fee-notices/{payment_code}/orders", post(create_order))
+        .route(
+            "/api/v1/fee-notices/{payment_code}/orders",
+            post(create_order),
+        )
         .route("/api/v1/orders/{order_id}", get(order))
         .route("/api/v1/orders/{order_id}/cancel", post(cancel_order))
         .route("/api/v1/sim/orders/{order_id}/pay", post(sim_pay))
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
-            tracing::error!("a request handler panicked");
-            ApiError::internal().into_response()
-        }))
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a request handler panicked");
+                ApiError::internal().into_response()
+            },
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -156,8 +161,13 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         } else {
             base
         };
-        // The message is kept short: serde's text can quote the value that was sent.
-        let kind = text.split(':').next().unwrap_or("invalid value").trim();
+        // Kept short and without the position; it goes back only to the sender, never to logs.
+        let kind = text
+            .split(" at line ")
+            .next()
+            .and_then(|t| t.split(':').next())
+            .unwrap_or("invalid value")
+            .trim();
         ApiError::validation(vec![field_error(
             &field,
             "type",
@@ -222,7 +232,9 @@ async fn health(State(st): State<AppState>) -> Result<Json<serde_json::Value>, A
     let version = tokio::task::spawn_blocking(move || store.schema_version())
         .await
         .map_err(|_| ApiError::internal())??;
-    Ok(Json(serde_json::json!({ "status": "ok", "schema_version": version })))
+    Ok(Json(
+        serde_json::json!({ "status": "ok", "schema_version": version }),
+    ))
 }
 
 async fn items(State(st): State<AppState>) -> Result<Json<Vec<Item>>, ApiError> {
@@ -256,13 +268,17 @@ async fn organization(
 ) -> Result<Json<OrganizationInfo>, ApiError> {
     let code = path_param(code)?.trim().to_ascii_uppercase();
     validate_credit_code(&code).map_err(|e| ApiError::bad_code("credit_code", CREDIT_CODE, &e))?;
-    st.store().organization(code).await?.map(Json).ok_or_else(|| {
-        ApiError::not_found(
-            "credit_code",
-            "未找到该统一社会信用代码登记的单位，请核对",
-            "No organisation is registered under this credit code; please check it",
-        )
-    })
+    st.store()
+        .organization(code)
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "credit_code",
+                "未找到该统一社会信用代码登记的单位，请核对",
+                "No organisation is registered under this credit code; please check it",
+            )
+        })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -366,7 +382,11 @@ fn case_view(c: CaseRecord, st: &AppState) -> CaseView {
         applicant: mask_name(&c.applicant_name),
         project_name: c.project_name,
         project_code: c.project_code,
-        nodes: c.nodes.into_iter().map(|n| node_view(n, today, st)).collect(),
+        nodes: c
+            .nodes
+            .into_iter()
+            .map(|n| node_view(n, today, st))
+            .collect(),
         fee_notices: c.fee_notices,
     }
 }
@@ -687,7 +707,10 @@ async fn sim_pay(
         }
     }
     st.store()
-        .set_provider_state(rec.order_id.clone(), SimulatedProvider::QR_CONFIRMED.to_string())
+        .set_provider_state(
+            rec.order_id.clone(),
+            SimulatedProvider::QR_CONFIRMED.to_string(),
+        )
         .await?;
     let rec = st
         .store()

@@ -5,6 +5,7 @@
 //! department nodes, fee notices and payment orders with a simulated payment provider. The kiosk
 //! embeds it on loopback for a self-contained hall; the `hall-platform` binary runs it alone.
 
+mod application;
 pub mod catalogue;
 pub mod clock;
 pub mod demo;
@@ -13,7 +14,6 @@ pub mod payment;
 mod problem;
 mod seed;
 pub mod store;
-mod application;
 pub mod workdays;
 
 use std::net::SocketAddr;
@@ -113,7 +113,8 @@ impl AppState {
         let clock = Clock::new(config.today);
         let catalogue = catalogue::built_in().map_err(|e| PlatformError::Seed(e.to_string()))?;
         let demo = if config.seed_demo {
-            let data = seed::DemoData::built_in().map_err(|e| PlatformError::Seed(e.to_string()))?;
+            let data =
+                seed::DemoData::built_in().map_err(|e| PlatformError::Seed(e.to_string()))?;
             Some(
                 data.build(&catalogue, &calendar, clock.today())
                     .map_err(|e| PlatformError::Seed(e.to_string()))?,

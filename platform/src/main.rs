@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use hall_platform::{ServerConfig, spawn};
 
 #[derive(Parser)]
-#[command(name = "hall-platform", version, about = "Reference approval platform for the hall")]
+#[command(
+    name = "hall-platform",
+    version,
+    about = "Reference approval platform for the hall"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -112,10 +116,19 @@ mod tests {
 
     #[test]
     fn db_argument_forms() {
-        assert_eq!(db_path("sqlite:///tmp/a.db").unwrap(), PathBuf::from("/tmp/a.db"));
-        assert_eq!(db_path("sqlite://hall.db").unwrap(), PathBuf::from("hall.db"));
+        assert_eq!(
+            db_path("sqlite:///tmp/a.db").unwrap(),
+            PathBuf::from("/tmp/a.db")
+        );
+        assert_eq!(
+            db_path("sqlite://hall.db").unwrap(),
+            PathBuf::from("hall.db")
+        );
         assert_eq!(db_path("sqlite:hall.db").unwrap(), PathBuf::from("hall.db"));
-        assert_eq!(db_path("/var/lib/hall/p.db").unwrap(), PathBuf::from("/var/lib/hall/p.db"));
+        assert_eq!(
+            db_path("/var/lib/hall/p.db").unwrap(),
+            PathBuf::from("/var/lib/hall/p.db")
+        );
         assert!(db_path("sqlite://").is_err());
     }
 }

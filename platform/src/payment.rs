@@ -72,7 +72,8 @@ pub enum ProviderError {
     Refused(String),
 }
 
-pub type ProviderFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;
+pub type ProviderFuture<'a, T> =
+    Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;
 
 /// A payment service.
 pub trait PaymentProvider: Send + Sync + 'static {

@@ -69,13 +69,12 @@ impl ApiError {
 
     /// 404 with a sentence saying what was not found.
     pub fn not_found(field: &str, zh: &str, en: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "Not found",
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", zh).with(field_error(
+            field,
+            "not_found",
             zh,
-        )
-        .with(field_error(field, "not_found", zh, en))
+            en,
+        ))
     }
 
     /// 409: the request conflicts with what already happened.
@@ -182,10 +181,8 @@ impl IntoResponse for ApiError {
             }
         };
         let mut resp = (self.status, body).into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(PROBLEM_JSON),
-        );
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         resp
     }
 }

@@ -1,9 +1,7 @@
 //! The demo registry, cases and fee notices (`data/demo.toml`), placed relative to "today".
 
 use chrono::{NaiveDate, NaiveTime};
-use hall_domain::api::{
-    Applicant, FeeLine, Organization, OrganizationInfo, Project, ProjectInfo,
-};
+use hall_domain::api::{Applicant, FeeLine, Organization, OrganizationInfo, Project, ProjectInfo};
 use hall_domain::{ApprovalCode, Blzt, Calendar};
 use serde::Deserialize;
 
@@ -146,9 +144,8 @@ impl DemoData {
                 approval_code: self.approval_code(c.serial).as_str().to_string(),
                 item_id: c.item_id.clone(),
                 status: status(c.status)?,
-                submitted_at: submitted.and_time(
-                    NaiveTime::from_hms_opt(9, 30, 0).unwrap_or(NaiveTime::MIN),
-                ),
+                submitted_at: submitted
+                    .and_time(NaiveTime::from_hms_opt(9, 30, 0).unwrap_or(NaiveTime::MIN)),
                 due_date: case_due,
                 applicant: self.applicant.clone(),
                 organization,

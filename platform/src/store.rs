@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{NaiveDate, NaiveDateTime};
 use hall_domain::Blzt;
 use hall_domain::api::{
-    ApplicationCreated, Applicant, FeeLine, FeeNoticeSummary, Item, Material, MaterialStatus,
+    Applicant, ApplicationCreated, FeeLine, FeeNoticeSummary, Item, Material, MaterialStatus,
     NoticeStatus, OrderStatus, Organization, OrganizationInfo, Project, ProjectInfo,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -628,7 +628,11 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             params![m.version, m.name, chrono::Utc::now().naive_utc()],
         )?;
         tx.commit()?;
-        tracing::info!(version = m.version, name = m.name, "database schema migrated");
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "database schema migrated"
+        );
     }
     Ok(())
 }
@@ -662,6 +666,21 @@ fn blzt(code: i64) -> Result<Blzt, StoreError> {
         .ok()
         .and_then(|c| Blzt::try_from(c).ok())
         .ok_or_else(|| StoreError::Corrupt(format!("status code {code}")))
+}
+
+/// A BLZT column, read inside a row mapper.
+fn blzt_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Blzt> {
+    let code: i64 = r.get(idx)?;
+    u8::try_from(code)
+        .ok()
+        .and_then(|c| Blzt::try_from(c).ok())
+        .ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                idx,
+                rusqlite::types::Type::Integer,
+                format!("status code {code} is not a BLZT code").into(),
+            )
+        })
 }
 
 fn material_status_str(s: MaterialStatus) -> &'static str {
@@ -801,7 +820,9 @@ fn load_item(c: &Connection, id: &str) -> Result<Option<CatalogueItem>, StoreErr
         })?
         .collect::<Result<_, _>>()?;
     let Some(lead) = departments.first() else {
-        return Err(StoreError::Corrupt(format!("item {id:?} has no department")));
+        return Err(StoreError::Corrupt(format!(
+            "item {id:?} has no department"
+        )));
     };
     let item = Item {
         department: lead.name.clone(),
@@ -919,40 +940,25 @@ fn load_case(c: &Connection, code: &str) -> Result<Option<CaseRecord>, StoreErro
     else {
         return Ok(None);
     };
-    let rows: Vec<(String, String, i64, Option<NaiveDate>, Option<NaiveDate>, u32, Option<NaiveDate>, Option<String>)> = c
+    let nodes: Vec<NodeRecord> = c
         .prepare(
             "SELECT department, department_en, status, started_at, due_date, time_limit_days,
                finished_at, opinion
              FROM case_nodes WHERE approval_code = ?1 ORDER BY seq",
         )?
         .query_map([&approval_code], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ))
+            Ok(NodeRecord {
+                department: r.get(0)?,
+                department_en: r.get(1)?,
+                status: blzt_column(r, 2)?,
+                started_at: r.get(3)?,
+                due_date: r.get(4)?,
+                time_limit_days: r.get(5)?,
+                finished_at: r.get(6)?,
+                opinion: r.get(7)?,
+            })
         })?
         .collect::<Result<_, _>>()?;
-    let mut nodes = Vec::with_capacity(rows.len());
-    for (department, department_en, status, started_at, due_date, limit, finished_at, opinion) in
-        rows
-    {
-        nodes.push(NodeRecord {
-            department,
-            department_en,
-            status: blzt(status)?,
-            started_at,
-            due_date,
-            time_limit_days: limit,
-            finished_at,
-            opinion,
-        });
-    }
     let notice_rows: Vec<(String, i64, String)> = c
         .prepare(
             "SELECT payment_code, total_fen, status FROM fee_notices
@@ -1198,7 +1204,11 @@ mod tests {
             .unwrap();
         let code = "42060026110200000999";
         store.create_order(order("a", code)).await.unwrap().unwrap();
-        let a = store.settle_order("a".into(), paid()).await.unwrap().unwrap();
+        let a = store
+            .settle_order("a".into(), paid())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(a.status, OrderStatus::Paid);
         assert_eq!(a.receipt_no.as_deref(), Some("R0000000001"));
         // The code path refuses a new order for a paid notice...
@@ -1221,8 +1231,14 @@ mod tests {
         )
         .unwrap();
         let err = conn.execute("UPDATE orders SET status = 'paid' WHERE order_id = 'c'", []);
-        assert!(err.is_err(), "a second paid order for one notice must be refused");
-        let err = conn.execute("UPDATE orders SET status = 'cancelled' WHERE order_id = 'a'", []);
+        assert!(
+            err.is_err(),
+            "a second paid order for one notice must be refused"
+        );
+        let err = conn.execute(
+            "UPDATE orders SET status = 'cancelled' WHERE order_id = 'a'",
+            [],
+        );
         assert!(err.is_err(), "a paid order is final");
     }
 
@@ -1244,7 +1260,10 @@ mod tests {
         drop(conn);
         assert!(matches!(
             Store::open(&path),
-            Err(StoreError::TooNew { found: 99, known: 1 })
+            Err(StoreError::TooNew {
+                found: 99,
+                known: 1
+            })
         ));
     }
 }

@@ -80,6 +80,9 @@ mod tests {
             day = day + Days::new(1);
         }
         // From a Sunday, three working days back: Wed, Thu, Fri of that week.
-        assert_eq!(working_days_before(&cal, d("2026-11-22"), 3), d("2026-11-18"));
+        assert_eq!(
+            working_days_before(&cal, d("2026-11-22"), 3),
+            d("2026-11-18")
+        );
     }
 }

@@ -143,7 +143,10 @@ async fn catalogue_and_registries() {
     assert!(filing.instant);
     assert_eq!(filing.time_limit_days, 0);
     assert_eq!(filing.stage, 1);
-    let permit = items.iter().find(|i| i.id == "construction-permit").unwrap();
+    let permit = items
+        .iter()
+        .find(|i| i.id == "construction-permit")
+        .unwrap();
     assert_eq!(permit.name, "建筑工程施工许可证核发");
     assert_eq!(permit.time_limit_days, 7);
     assert_eq!(permit.department, "市住房和城乡建设局");
@@ -152,14 +155,26 @@ async fn catalogue_and_registries() {
         assert!((3..=5).contains(&item.materials.len()), "{}", item.id);
         for m in &item.materials {
             assert!(!m.name.is_empty() && !m.name_en.is_empty());
-            assert_eq!(m.tolerable, m.tolerance_days.is_some(), "{}/{}", item.id, m.id);
+            assert_eq!(
+                m.tolerable,
+                m.tolerance_days.is_some(),
+                "{}/{}",
+                item.id,
+                m.id
+            );
         }
     }
     let planning = items
         .iter()
         .find(|i| i.id == "engineering-planning-permit")
         .unwrap();
-    assert!(planning.fee_note.as_deref().unwrap().contains("城市基础设施配套费"));
+    assert!(
+        planning
+            .fee_note
+            .as_deref()
+            .unwrap()
+            .contains("城市基础设施配套费")
+    );
 
     // Projects by code, with or without dashes.
     for code in [demo::PROJECT_CODE, "20264206004701000123"] {
@@ -174,13 +189,15 @@ async fn catalogue_and_registries() {
         assert_eq!(p.construction_unit.as_deref(), Some(demo::CREDIT_CODE));
     }
     let p = problem(
-        hall.get(&api::project_path("2026-420600-47-01-000999")).await,
+        hall.get(&api::project_path("2026-420600-47-01-000999"))
+            .await,
         StatusCode::NOT_FOUND,
     )
     .await;
     assert!(has_error(&p, "code", "not_found"));
     let p = problem(
-        hall.get(&api::project_path("2026-420600-47-09-000123")).await,
+        hall.get(&api::project_path("2026-420600-47-09-000123"))
+            .await,
         StatusCode::BAD_REQUEST,
     )
     .await;
@@ -194,13 +211,15 @@ async fn catalogue_and_registries() {
         .unwrap();
     assert_eq!(o.name, demo::ORGANIZATION_NAME);
     let p = problem(
-        hall.get(&api::organization_path("91350100M000100Y43")).await,
+        hall.get(&api::organization_path("91350100M000100Y43"))
+            .await,
         StatusCode::NOT_FOUND,
     )
     .await;
     assert!(has_error(&p, "credit_code", "not_found"));
     let p = problem(
-        hall.get(&api::organization_path("91420600MA4F2C7T3B")).await,
+        hall.get(&api::organization_path("91420600MA4F2C7T3B"))
+            .await,
         StatusCode::BAD_REQUEST,
     )
     .await;
@@ -215,7 +234,9 @@ async fn application_creates_a_case_with_parallel_nodes() {
     let hall = Hall::start(&db_in(&dir)).await;
     let cal = Calendar::built_in();
 
-    let resp = hall.apply("k-happy-1", &planning_permit_application()).await;
+    let resp = hall
+        .apply("k-happy-1", &planning_permit_application())
+        .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     let created: ApplicationCreated = resp.json().await.unwrap();
     let code = ApprovalCode::parse(&created.approval_code).unwrap();
@@ -229,7 +250,10 @@ async fn application_creates_a_case_with_parallel_nodes() {
     assert_eq!(due, NaiveDate::from_ymd_opt(2026, 12, 7).unwrap());
     assert_eq!(created.due_date, due);
     assert_eq!(created.pending_materials.len(), 1);
-    assert_eq!(created.pending_materials[0].material_id, "civil-defence-plan");
+    assert_eq!(
+        created.pending_materials[0].material_id,
+        "civil-defence-plan"
+    );
     assert_eq!(created.pending_materials[0].due_date, due);
 
     let case: CaseView = hall
@@ -283,11 +307,19 @@ async fn application_creates_a_case_with_parallel_nodes() {
     assert_eq!(case.status, Blzt::Approved);
     assert_eq!(case.nodes.len(), 1);
     assert_eq!(case.nodes[0].finished_at, Some(today()));
-    assert_eq!(case.applicant, "", "typed identification may leave the name empty");
+    assert_eq!(
+        case.applicant, "",
+        "typed identification may leave the name empty"
+    );
     // ...and without an organisation the rules do not pass: it is received for a person to check.
     let mut no_org = filing.clone();
     no_org.as_object_mut().unwrap().remove("organization");
-    let created: ApplicationCreated = hall.apply("k-filing-2", &no_org).await.json().await.unwrap();
+    let created: ApplicationCreated = hall
+        .apply("k-filing-2", &no_org)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(created.status, Blzt::Received);
 
     hall.server.shutdown().await;
@@ -304,7 +336,11 @@ async fn invalid_applications_get_field_errors() {
     body["applicant"]["id_number"] = json!("420602195803120012");
     body["organization"]["credit_code"] = json!("91420600MA4F2C7T3B");
     body["materials"].as_array_mut().unwrap().remove(2);
-    let p = problem(hall.apply("k-bad-1", &body).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let p = problem(
+        hall.apply("k-bad-1", &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert!(has_error(&p, "applicant.id_number", "check"), "{p:?}");
     assert!(has_error(&p, "organization.credit_code", "check"), "{p:?}");
     let missing = p
@@ -312,10 +348,18 @@ async fn invalid_applications_get_field_errors() {
         .iter()
         .find(|e| e.field == "materials" && e.code == "missing")
         .unwrap();
-    assert!(missing.message.contains("建设工程设计图纸"), "{}", missing.message);
+    assert!(
+        missing.message.contains("建设工程设计图纸"),
+        "{}",
+        missing.message
+    );
     assert!(missing.message_en.contains("Engineering design drawings"));
     assert_eq!(p.errors.len(), 3, "{p:?}");
-    let id = p.errors.iter().find(|e| e.field == "applicant.id_number").unwrap();
+    let id = p
+        .errors
+        .iter()
+        .find(|e| e.field == "applicant.id_number")
+        .unwrap();
     assert!(id.message.contains("身份证号码") && id.message.contains("校验位"));
 
     // Material rules, by position.
@@ -327,11 +371,24 @@ async fn invalid_applications_get_field_errors() {
         .as_array_mut()
         .unwrap()
         .push(json!({ "material_id": "no-such-thing", "status": "provided", "pages": 1 }));
-    let p = problem(hall.apply("k-bad-2", &body).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let p = problem(
+        hall.apply("k-bad-2", &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert!(has_error(&p, "materials[0].pages", "pages"), "{p:?}");
-    assert!(has_error(&p, "materials[1].status", "not_tolerable"), "{p:?}");
-    assert!(has_error(&p, "materials[2].status", "not_committable"), "{p:?}");
-    assert!(has_error(&p, "materials[4].material_id", "unknown"), "{p:?}");
+    assert!(
+        has_error(&p, "materials[1].status", "not_tolerable"),
+        "{p:?}"
+    );
+    assert!(
+        has_error(&p, "materials[2].status", "not_committable"),
+        "{p:?}"
+    );
+    assert!(
+        has_error(&p, "materials[4].material_id", "unknown"),
+        "{p:?}"
+    );
 
     // Identity and text fields.
     let mut body = planning_permit_application();
@@ -340,7 +397,11 @@ async fn invalid_applications_get_field_errors() {
     body["project"]["code"] = json!("2026-420600-47-09-000123");
     body["organization"]["name"] = json!("单".repeat(101));
     body["item_id"] = json!("engineering-planning-permit");
-    let p = problem(hall.apply("k-bad-3", &body).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let p = problem(
+        hall.apply("k-bad-3", &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert!(has_error(&p, "applicant.name", "missing"), "{p:?}");
     assert!(has_error(&p, "applicant.phone", "length"), "{p:?}");
     assert!(has_error(&p, "project.code", "shape"), "{p:?}");
@@ -349,17 +410,29 @@ async fn invalid_applications_get_field_errors() {
     // An unknown item.
     let mut body = planning_permit_application();
     body["item_id"] = json!("no-such-item");
-    let p = problem(hall.apply("k-bad-4", &body).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let p = problem(
+        hall.apply("k-bad-4", &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert!(has_error(&p, "item_id", "unknown"));
 
     // A body of the wrong shape names the missing field.
     let mut body = planning_permit_application();
     body["applicant"].as_object_mut().unwrap().remove("phone");
-    let p = problem(hall.apply("k-bad-5", &body).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let p = problem(
+        hall.apply("k-bad-5", &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert!(has_error(&p, "applicant.phone", "missing"), "{p:?}");
     let mut body = planning_permit_application();
     body["materials"][1]["status"] = json!("maybe");
-    let p = problem(hall.apply("k-bad-6", &body).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let p = problem(
+        hall.apply("k-bad-6", &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert!(has_error(&p, "materials[1].status", "type"), "{p:?}");
 
     // None of these made a case: the next valid application gets the first serial.
@@ -409,7 +482,10 @@ async fn idempotency_key_makes_retries_safe() {
     // Only one case was made: a new key gets the very next serial.
     let serial_of = |c: &str| c[8..15].parse::<u32>().unwrap();
     let next: ApplicationCreated = hall.apply("k-next", &body).await.json().await.unwrap();
-    assert_eq!(serial_of(&next.approval_code), serial_of(&first.approval_code) + 1);
+    assert_eq!(
+        serial_of(&next.approval_code),
+        serial_of(&first.approval_code) + 1
+    );
 
     hall.server.shutdown().await;
 }
@@ -431,9 +507,17 @@ async fn case_lookup_errors_and_demo_cases() {
     let mut typo = demo::CASE_LATE.as_bytes().to_vec();
     typo[10] = if typo[10] == b'9' { b'0' } else { typo[10] + 1 };
     let typo = String::from_utf8(typo).unwrap();
-    let p = problem(hall.get(&api::case_path(&typo)).await, StatusCode::BAD_REQUEST).await;
+    let p = problem(
+        hall.get(&api::case_path(&typo)).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     assert!(has_error(&p, "approval_code", "check"), "{p:?}");
-    let p = problem(hall.get(&api::case_path("12345")).await, StatusCode::BAD_REQUEST).await;
+    let p = problem(
+        hall.get(&api::case_path("12345")).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     assert!(has_error(&p, "approval_code", "length"));
 
     // (a) parallel review, one department late.
@@ -449,8 +533,16 @@ async fn case_lookup_errors_and_demo_cases() {
     assert_eq!(late.len(), 1, "{:?}", a.nodes);
     assert!(late[0].overdue_days > 0);
     assert!(late[0].due_date.unwrap() < today());
-    assert!(a.nodes.iter().any(|n| n.status_code == Blzt::Approved && !n.overdue));
-    assert!(a.nodes.iter().any(|n| !n.status_code.is_final() && !n.overdue));
+    assert!(
+        a.nodes
+            .iter()
+            .any(|n| n.status_code == Blzt::Approved && !n.overdue)
+    );
+    assert!(
+        a.nodes
+            .iter()
+            .any(|n| !n.status_code.is_final() && !n.overdue)
+    );
 
     // (b) approved.
     let b: CaseView = hall
@@ -493,7 +585,10 @@ async fn case_lookup_errors_and_demo_cases() {
     assert_eq!(notice.approval_code.as_deref(), Some(demo::CASE_UNPAID));
     let names: Vec<&str> = notice.items.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["城市基础设施配套费", "人防易地建设费"]);
-    assert_eq!(notice.items.iter().map(|l| l.amount_fen).sum::<i64>(), notice.total_fen);
+    assert_eq!(
+        notice.items.iter().map(|l| l.amount_fen).sum::<i64>(),
+        notice.total_fen
+    );
 
     hall.server.shutdown().await;
 }
@@ -514,7 +609,8 @@ async fn qr_payment_pays_a_notice_once() {
     assert_eq!(notice.total_fen, demo::PAYMENT_TOTAL_FEN);
     assert_eq!(notice.payer, "张**", "a person's name is masked");
     let p = problem(
-        hall.get(&api::fee_notice_path("42060026110200009999")).await,
+        hall.get(&api::fee_notice_path("42060026110200009999"))
+            .await,
         StatusCode::NOT_FOUND,
     )
     .await;
@@ -674,7 +770,11 @@ async fn scanned_payment_codes_and_cancellation() {
         .json()
         .await
         .unwrap();
-    assert_eq!(polled.status, OrderStatus::Pending, "the payer has not confirmed yet");
+    assert_eq!(
+        polled.status,
+        OrderStatus::Pending,
+        "the payer has not confirmed yet"
+    );
     tokio::time::sleep(Duration::from_millis(400)).await;
     let paid: Order = hall
         .get(&api::order_path(&ok.order_id))
@@ -699,7 +799,11 @@ async fn scanned_payment_codes_and_cancellation() {
     )
     .await;
     assert!(has_error(&p, "order_id", "not_qr"));
-    let p = problem(hall.get(&api::order_path("nope")).await, StatusCode::NOT_FOUND).await;
+    let p = problem(
+        hall.get(&api::order_path("nope")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     assert!(has_error(&p, "order_id", "not_found"));
 
     hall.server.shutdown().await;
@@ -837,7 +941,8 @@ async fn hostile_requests_get_problems() {
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    assert!(has_error(&p, "body", "type"), "{p:?}");
+    assert!(has_error(&p, "method", "type"), "{p:?}");
+    assert!(!p.errors[0].message_en.contains("line"), "{p:?}");
     let p = problem(
         hall.post_json(&api::orders_path("4206"), &json!({ "method": "qr" }))
             .await,
@@ -847,7 +952,11 @@ async fn hostile_requests_get_problems() {
     assert!(has_error(&p, "payment_code", "length"));
 
     // Unknown paths and methods.
-    let p = problem(hall.get("/api/v1/nothing-here").await, StatusCode::NOT_FOUND).await;
+    let p = problem(
+        hall.get("/api/v1/nothing-here").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     assert!(has_error(&p, "path", "not_found"));
     let p = problem(hall.post(api::ITEMS).await, StatusCode::METHOD_NOT_ALLOWED).await;
     assert!(has_error(&p, "method", "method"));
@@ -872,7 +981,10 @@ async fn restart_keeps_data_and_does_not_seed_again() {
         .await
         .unwrap();
     let order: Order = hall
-        .post_json(&api::orders_path(demo::PAYMENT_CODE), &json!({ "method": "qr" }))
+        .post_json(
+            &api::orders_path(demo::PAYMENT_CODE),
+            &json!({ "method": "qr" }),
+        )
         .await
         .json()
         .await

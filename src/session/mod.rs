@@ -206,7 +206,7 @@ impl Session {
 
     /// Whether the camera should look for QR codes now.
     pub fn wants_camera_scanning(&self) -> bool {
-        matches!(self.screen, Screen::Lookup | Screen::PayEntry)
+        matches!(self.screen, Screen::Lookup | Screen::PayEntry) && self.busy.is_none()
     }
 
     /// Handles an answer to an effect that was issued in session `generation`.
@@ -411,12 +411,6 @@ impl Session {
                 self.resume = Some(s);
                 self.screen = e;
             }
-            Some(Step::Lookup(code)) => {
-                let mut l = lookup::Lookup::default();
-                l.code.set(code.as_str());
-                self.journey = Journey::Lookup(Box::new(l));
-                self.screen = Screen::Lookup;
-            }
             Some(Step::PayFor(payment_code)) => {
                 let mut p = pay::Pay::default();
                 p.code.set(&payment_code);
@@ -428,7 +422,6 @@ impl Session {
 
     fn ctx(&self) -> Ctx {
         Ctx {
-            now: self.now,
             avail: self.avail,
             kiosk_id: self.cfg.kiosk_id.clone(),
             hall_name: self.cfg.hall_name.clone(),
@@ -610,8 +603,6 @@ enum Step {
     Error(Screen),
     /// Move to a screen and show an error over it at once (retry returns to that screen).
     ScreenThenError(Screen, Screen),
-    /// Start a lookup of this approval code (from a receipt's code).
-    Lookup(ApprovalCode),
     /// Pay this notice (from a case's notices).
     PayFor(String),
 }
@@ -619,7 +610,6 @@ enum Step {
 /// What journeys may read of the session.
 #[derive(Debug, Clone)]
 struct Ctx {
-    now: Instant,
     avail: Availability,
     kiosk_id: String,
     hall_name: String,

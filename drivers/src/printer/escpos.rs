@@ -105,6 +105,7 @@ pub fn wrap(text: &str, columns: usize) -> Vec<String> {
     let columns = columns.max(2);
     let mut lines = Vec::new();
     for para in text.split('\n') {
+        let first_line = lines.len();
         let mut line = String::new();
         let mut width = 0usize;
         let chars: Vec<char> = para
@@ -145,7 +146,9 @@ pub fn wrap(text: &str, columns: usize) -> Vec<String> {
             }
             let w = char_width(c);
             if c == ' ' {
-                if width > 0 && width < columns {
+                // Spaces are kept inside a line and at the start of a paragraph (indent), not
+                // at the start of a continuation line.
+                if (width > 0 || lines.len() == first_line) && width < columns {
                     line.push(' ');
                     width += 1;
                 }
@@ -181,18 +184,29 @@ pub fn wrap(text: &str, columns: usize) -> Vec<String> {
 /// Pads or truncates nothing: puts `left` and `right` on one line of `columns`, right-aligned,
 /// or on two lines when they do not fit together.
 pub fn two_columns(left: &str, right: &str, columns: usize) -> Vec<String> {
-    let lw = display_width(left);
+    let mut out = wrap(left, columns);
     let rw = display_width(right);
-    if lw + 1 + rw <= columns {
-        vec![format!("{left}{}{right}", " ".repeat(columns - lw - rw))]
+    let last = out.pop().unwrap_or_default();
+    let lw = display_width(&last);
+    if lw + 1 + rw <= columns || (lw == 0 && rw <= columns) {
+        out.push(format!("{last}{}{right}", " ".repeat(columns - lw - rw)));
     } else {
-        let mut out = wrap(left, columns);
+        if !last.is_empty() {
+            out.push(last);
+        }
         for r in wrap(right, columns) {
             let pad = columns.saturating_sub(display_width(&r));
             out.push(format!("{}{r}", " ".repeat(pad)));
         }
-        out
     }
+    out
+}
+
+/// Dots a Code128 symbol of `chars` code-set-B characters takes with `module`-dot bars,
+/// including the 10-module quiet zones.
+pub fn code128_dots(chars: usize, module: u8) -> usize {
+    // start 11 + 11 per character + check 11 + stop 13, quiet zones 2 × 10
+    (11 * (chars + 2) + 13 + 20) * usize::from(module)
 }
 
 /// The byte builder. Methods chain; [`EscPos::finish`] gives the job.
@@ -564,6 +578,8 @@ mod tests {
         // Newlines start lines; mixed text keeps every character.
         assert_eq!(wrap("第一行\n第二行", 32), vec!["第一行", "第二行"]);
         assert_eq!(wrap("", 32), vec![""]);
+        // A paragraph's indent is kept, a continuation line starts at the margin.
+        assert_eq!(wrap("   ab cd", 5), vec!["   ab", "cd"]);
     }
 
     #[test]
@@ -585,5 +601,23 @@ mod tests {
         let lines = two_columns(&"长".repeat(15), "99.00", 32);
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[1], format!("{}99.00", " ".repeat(27)));
+        // A wrapped left column takes the right one on its last line when it fits.
+        let lines = two_columns(&format!("3. {}", "长".repeat(16)), "已拍照", 32);
+        assert_eq!(
+            lines,
+            vec![
+                format!("3. {}", "长".repeat(14)),
+                format!("长长{}已拍照", " ".repeat(32 - 4 - 6))
+            ]
+        );
+        assert_eq!(two_columns("", "R", 4), vec!["   R"]);
+    }
+
+    #[test]
+    fn a_sixteen_character_code_fits_across_the_paper() {
+        for paper in [Paper::Mm58, Paper::Mm80] {
+            assert!(code128_dots(16, paper.barcode_module()) <= paper.dots(), "{paper:?}");
+        }
+        assert!(code128_dots(16, 2) > Paper::Mm58.dots(), "why 58 mm uses 1-dot bars");
     }
 }

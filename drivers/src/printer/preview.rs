@@ -6,9 +6,22 @@
 
 use super::escpos::{Align, display_width};
 
+/// What a printed line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    Text,
+    /// `text` is `[QR data]`.
+    Qr,
+    /// `text` is `[CODE128 data]`.
+    Barcode,
+    /// `text` is `[CUT]`.
+    Cut,
+}
+
 /// One printed line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviewLine {
+    pub kind: LineKind,
     pub text: String,
     pub align: Align,
     pub bold: bool,
@@ -17,9 +30,13 @@ pub struct PreviewLine {
 }
 
 impl PreviewLine {
-    /// Columns the line takes on paper (character widths times the size multiplier).
+    /// Columns the line's text takes on paper (character widths times the size multiplier);
+    /// 0 for codes and cuts.
     pub fn columns(&self) -> usize {
-        display_width(&self.text) * usize::from(self.width)
+        match self.kind {
+            LineKind::Text => display_width(&self.text) * usize::from(self.width),
+            _ => 0,
+        }
     }
 }
 
@@ -45,9 +62,14 @@ impl State {
     }
 
     fn end_line(&mut self) {
+        self.end_line_as(LineKind::Text);
+    }
+
+    fn end_line_as(&mut self, kind: LineKind) {
         self.flush_gb();
         let text = std::mem::take(&mut self.text);
         self.lines.push(PreviewLine {
+            kind,
             text,
             align: self.align.unwrap_or(Align::Left),
             bold: self.bold,
@@ -55,12 +77,12 @@ impl State {
         });
     }
 
-    fn marker(&mut self, text: String) {
+    fn marker(&mut self, kind: LineKind, text: String) {
         if !self.text.is_empty() || !self.gb.is_empty() {
             self.end_line();
         }
         self.text = text;
-        self.end_line();
+        self.end_line_as(kind);
     }
 }
 
@@ -121,7 +143,7 @@ pub fn preview_lines(bytes: &[u8]) -> Vec<PreviewLine> {
                     i += 3;
                 }
                 Some(b'V') => {
-                    st.marker("[CUT]".to_string());
+                    st.marker(LineKind::Cut, "[CUT]".to_string());
                     i += if matches!(at(i + 2), Some(65 | 66 | 97 | 98)) {
                         4
                     } else {
@@ -140,7 +162,7 @@ pub fn preview_lines(bytes: &[u8]) -> Vec<PreviewLine> {
                             Some(80) => st.qr = args.get(3..).unwrap_or(&[]).to_vec(),
                             Some(81) => {
                                 let data = String::from_utf8_lossy(&st.qr).into_owned();
-                                st.marker(format!("[QR {data}]"));
+                                st.marker(LineKind::Qr, format!("[QR {data}]"));
                             }
                             _ => {}
                         }
@@ -169,7 +191,10 @@ pub fn preview_lines(bytes: &[u8]) -> Vec<PreviewLine> {
                             }
                         }
                         let name = if m == 73 { "CODE128" } else { "BARCODE" };
-                        st.marker(format!("[{name} {}]", String::from_utf8_lossy(&data)));
+                        st.marker(
+                            LineKind::Barcode,
+                            format!("[{name} {}]", String::from_utf8_lossy(&data)),
+                        );
                         i = end;
                     } else {
                         // NUL-terminated forms.
@@ -215,7 +240,14 @@ pub fn preview_lines(bytes: &[u8]) -> Vec<PreviewLine> {
 pub fn preview_text(bytes: &[u8], columns: usize) -> String {
     let mut out = String::new();
     for l in preview_lines(bytes) {
-        let w = l.columns();
+        if l.text.is_empty() {
+            out.push('\n');
+            continue;
+        }
+        let w = match l.kind {
+            LineKind::Text => l.columns(),
+            _ => display_width(&l.text),
+        };
         let pad = match l.align {
             Align::Left => 0,
             Align::Center => columns.saturating_sub(w) / 2,

@@ -108,12 +108,19 @@ fn approval_code_block(e: &mut EscPos, grouped: &str, code: &str, paper: Paper) 
     e.align(Align::Left);
 }
 
+/// Large centred lines: double size where they fit, else double height only (so that a
+/// long hall name is not broken in the middle of a word).
 fn title(e: &mut EscPos, lines: &[&str], paper: Paper) {
-    e.align(Align::Center).bold(true).double(true);
+    let cols = paper.columns();
+    e.align(Align::Center).bold(true);
     for l in lines {
-        e.wrapped(l, paper.columns() / 2);
+        if display_width(l) * 2 <= cols {
+            e.size(2, 2).line(l);
+        } else {
+            e.size(1, 2).wrapped(l, cols);
+        }
     }
-    e.double(false).bold(false);
+    e.size(1, 1).bold(false);
 }
 
 fn end(e: &mut EscPos) -> Vec<u8> {

@@ -74,6 +74,8 @@ pub struct SimIdCardReader {
     /// Answer "found" again for a card already read (some readers do; the kiosk must still
     /// read each card once).
     refind_read_card: bool,
+    /// SW3 that every read of the card answers instead of the data (a damaged card).
+    read_status: Option<u8>,
     once: VecDeque<ReaderFault>,
     persistent: Option<ReaderFault>,
     requests: usize,
@@ -111,6 +113,11 @@ impl SimIdCardReader {
     /// Applies a fault to every reply until cleared with `None`.
     pub fn set_fault(&mut self, fault: Option<ReaderFault>) {
         self.persistent = fault;
+    }
+
+    /// Makes every read of the card fail with this SW3 (e.g. 0x41, 0x31), or work again.
+    pub fn set_read_status(&mut self, sw3: Option<u8>) {
+        self.read_status = sw3;
     }
 
     pub fn set_refind_read_card(&mut self, on: bool) {
@@ -213,6 +220,10 @@ impl SimIdCardReader {
                 let Some(card) = self.card.as_ref().filter(|_| self.selected) else {
                     return Self::status(ReaderStatus::ReadFailed);
                 };
+                if let Some(sw3) = self.read_status {
+                    self.selected = false;
+                    return encode_reply(sw3, &[]).unwrap_or_default();
+                }
                 let Ok(text) = encode_text(card) else {
                     return Self::status(ReaderStatus::ReadFailed);
                 };
@@ -294,6 +305,12 @@ mod tests {
         );
         let (sw3, id) = reply_of(&sim.handle(&Command::ReadSamId.request()));
         assert_eq!((sw3, id.len()), (0x90, 16));
+        // A damaged card: found and selected, but every read fails.
+        sim.set_read_status(Some(0x31));
+        sim.handle(&Command::FindCard.request());
+        sim.handle(&Command::SelectCard.request());
+        assert_eq!(reply_of(&sim.handle(&Command::ReadText.request())).0, 0x31);
+        assert_eq!(reply_of(&sim.handle(&Command::FindCard.request())).0, 0x9F);
     }
 
     #[test]

@@ -506,6 +506,19 @@ impl SimControl {
         Ok(())
     }
 
+    /// Makes every read of the card on the reader fail with this SW3 (a damaged card), or
+    /// work again with `None`.
+    pub fn set_card_read_status(&self, sw3: Option<u8>) -> Result<(), SimError> {
+        lock(&self.shared.reader)?.set_read_status(sw3);
+        Ok(())
+    }
+
+    /// The reader answers "found" again for a card it has read (as some readers do).
+    pub fn set_reader_refinds_read_card(&self, on: bool) -> Result<(), SimError> {
+        lock(&self.shared.reader)?.set_refind_read_card(on);
+        Ok(())
+    }
+
     /// As if a barcode were read: the payload and CR LF go through the scanner framer.
     pub fn scan(&self, payload: &str) -> Result<(), SimError> {
         lock(&self.shared.scanner)?.scan(payload)?;

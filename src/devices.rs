@@ -1,0 +1,244 @@
+//! The kiosk's devices as the runtime uses them: print a receipt, take a still, switch QR
+//! scanning. Events flow the other way, from driver threads into the kiosk's channel.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, bail};
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+
+use kiosk_drivers::camera::Still;
+use kiosk_drivers::printer::Paper;
+use kiosk_drivers::sim::{PaperState, SimControl, SimDevices};
+use kiosk_drivers::uri::DeviceUri;
+use kiosk_drivers::{DeviceEvent, EventSink};
+
+use crate::app::Kiosk;
+use crate::client::Switchable;
+use crate::config::DevicesSection;
+use crate::session::Receipt;
+use crate::ui::SimPanel;
+
+/// What the runtime asks of the devices. Calls block; the runtime makes them off the UI thread.
+pub trait KioskDevices: Send + Sync {
+    /// Lays out and prints a receipt; an error says in words why it was not (fully) printed.
+    fn print_receipt(&self, receipt: &Receipt) -> Result<(), String>;
+    fn capture_still(&self) -> Result<Still, String>;
+    fn set_camera_scanning(&self, on: bool);
+}
+
+/// Lays a receipt out for the paper.
+pub fn receipt_bytes(receipt: &Receipt, paper: Paper) -> Vec<u8> {
+    match receipt {
+        Receipt::Submission(r) => r.render(paper),
+        Receipt::Progress(r) => r.render(paper),
+        Receipt::Payment(r) => r.render(paper),
+    }
+}
+
+/// Forwards device events to the kiosk once it is connected; events from before are kept and
+/// delivered then (the devices report their health at start).
+#[derive(Default)]
+struct LateSink {
+    target: Option<EventSink>,
+    early: Vec<DeviceEvent>,
+}
+
+/// The simulated devices of the demo hall and of the tests.
+pub struct DemoDevices {
+    sim: SimDevices,
+    sink: Arc<Mutex<LateSink>>,
+    paper: Paper,
+}
+
+impl DemoDevices {
+    /// Connects the devices' events to the kiosk.
+    pub fn connect(&self, target: EventSink) {
+        let early = match self.sink.lock() {
+            Ok(mut s) => {
+                s.target = Some(target.clone());
+                std::mem::take(&mut s.early)
+            }
+            Err(_) => Vec::new(),
+        };
+        for ev in early {
+            target(ev);
+        }
+    }
+
+    /// Plays the citizen: place a card, scan a code, show a QR, run the paper out.
+    pub fn control(&self) -> SimControl {
+        self.sim.control()
+    }
+
+    /// Every byte the simulated printer printed.
+    pub fn printed(&self) -> Vec<u8> {
+        self.sim.printed()
+    }
+}
+
+impl KioskDevices for DemoDevices {
+    fn print_receipt(&self, receipt: &Receipt) -> Result<(), String> {
+        let job = receipt_bytes(receipt, self.paper);
+        self.sim.print(&job).map_err(|e| e.to_string())
+    }
+    fn capture_still(&self) -> Result<Still, String> {
+        self.sim.capture_still().map_err(|e| e.to_string())
+    }
+    fn set_camera_scanning(&self, on: bool) {
+        self.sim.set_camera_scanning(on);
+    }
+}
+
+/// Starts the devices the configuration names.
+pub fn start(cfg: &DevicesSection) -> anyhow::Result<Arc<DemoDevices>> {
+    let paper = if cfg.paper_mm == 58 {
+        Paper::Mm58
+    } else {
+        Paper::Mm80
+    };
+    let uris = [&cfg.idcard, &cfg.scanner, &cfg.printer, &cfg.camera];
+    let mut sim_uri = None;
+    for u in uris {
+        let parsed = DeviceUri::parse(u).with_context(|| format!("device {u:?}"))?;
+        if !u.starts_with("sim:") {
+            bail!(
+                "device {u:?}: this build drives simulated devices only; use `sim:` for every device"
+            );
+        }
+        sim_uri.get_or_insert(parsed);
+    }
+    let sink = Arc::new(Mutex::new(LateSink::default()));
+    let forward = sink.clone();
+    let event_sink: EventSink = Arc::new(move |ev| {
+        if let Ok(mut s) = forward.lock() {
+            match &s.target {
+                Some(t) => t(ev),
+                None => s.early.push(ev),
+            }
+        }
+    });
+    let sim = match sim_uri {
+        Some(uri) => SimDevices::from_uri(&uri, event_sink)
+            .map_err(|e| anyhow::anyhow!("simulated devices: {e}"))?,
+        None => SimDevices::start(event_sink),
+    };
+    Ok(Arc::new(DemoDevices { sim, sink, paper }))
+}
+
+/// Connects the simulator panel's buttons to the simulated devices and the demo platform.
+pub fn wire_sim_panel(
+    panel: &SimPanel,
+    devices: &Arc<DemoDevices>,
+    kiosk: &Rc<RefCell<Kiosk>>,
+    api: &Arc<Switchable>,
+    base_url: &str,
+    rt: &tokio::runtime::Handle,
+) {
+    use hall_platform::demo;
+    let codes = [
+        demo::CASE_LATE,
+        demo::CASE_APPROVED,
+        demo::CASE_CORRECTIONS,
+        demo::CASE_UNPAID,
+    ];
+    panel.set_demo_codes(ModelRc::from(Rc::new(VecModel::from(
+        codes.iter().map(|c| SharedString::from(*c)).collect::<Vec<_>>(),
+    ))));
+    let ctl = devices.control();
+    let status = {
+        let weak = panel.as_weak();
+        move |text: String| {
+            if let Some(p) = weak.upgrade() {
+                p.set_status(text.into());
+            }
+        }
+    };
+    let report = {
+        let status = status.clone();
+        move |what: &str, r: Result<(), kiosk_drivers::sim::SimError>| match r {
+            Ok(()) => status(what.to_string()),
+            Err(e) => status(format!("{what}: {e}")),
+        }
+    };
+    {
+        let (ctl, report) = (ctl.clone(), report.clone());
+        panel.on_place_card(move || {
+            report("ID card placed", ctl.place_card(kiosk_drivers::sim::demo_card()))
+        });
+    }
+    {
+        let (ctl, report) = (ctl.clone(), report.clone());
+        panel.on_remove_card(move || report("ID card removed", ctl.remove_card()));
+    }
+    {
+        let (ctl, report) = (ctl.clone(), report.clone());
+        panel.on_scan_approval(move |code| report("scanned", ctl.scan(code.as_str())));
+    }
+    {
+        let (ctl, report) = (ctl.clone(), report.clone());
+        panel.on_scan_payment(move || report("scanned", ctl.scan(demo::PAYMENT_CODE)));
+    }
+    {
+        let (ctl, report) = (ctl.clone(), report.clone());
+        panel.on_scan_wallet_ok(move || report("phone code scanned", ctl.scan(demo::WALLET_OK)));
+    }
+    {
+        let (ctl, report) = (ctl.clone(), report.clone());
+        panel.on_scan_wallet_fail(move || {
+            report("phone code scanned", ctl.scan(demo::WALLET_FAIL))
+        });
+    }
+    {
+        let (ctl, report) = (ctl.clone(), report.clone());
+        panel.on_show_qr(move || {
+            report("QR shown to the camera", ctl.show_qr(Some(demo::CASE_LATE)))
+        });
+    }
+    {
+        let (ctl, report) = (ctl.clone(), report.clone());
+        panel.on_hide_qr(move || report("QR taken away", ctl.show_qr(None)));
+    }
+    {
+        let (ctl, report) = (ctl.clone(), report.clone());
+        panel.on_paper_out(move |out| {
+            let state = if out { PaperState::Out } else { PaperState::Ok };
+            report("paper", ctl.set_paper(state))
+        });
+    }
+    {
+        let (ctl, report) = (ctl.clone(), report.clone());
+        panel.on_camera(move |present| report("camera", ctl.set_camera_present(present)));
+    }
+    {
+        let (api, status) = (api.clone(), status.clone());
+        panel.on_platform_offline(move |off| {
+            api.set_offline(off);
+            status(if off { "platform offline" } else { "platform online" }.into());
+        });
+    }
+    {
+        let weak = Rc::downgrade(kiosk);
+        let base = base_url.to_string();
+        let rt = rt.clone();
+        let status = status.clone();
+        panel.on_phone_pays(move || {
+            let Some(order) = weak.upgrade().and_then(|k| k.borrow().pending_order()) else {
+                status("no payment is waiting".into());
+                return;
+            };
+            let url = format!(
+                "{base}{}",
+                hall_domain::api::sim_pay_path(&order)
+            );
+            rt.spawn(async move {
+                let client = reqwest::Client::new();
+                if let Err(e) = client.post(url).send().await {
+                    tracing::warn!(error = %e, "simulated phone could not pay");
+                }
+            });
+            status("the phone paid".into());
+        });
+    }
+}

@@ -97,7 +97,11 @@ pub fn otsu_threshold(grey: &[u8]) -> u8 {
         hist[usize::from(v)] += 1;
     }
     let total = grey.len() as f64;
-    let sum: f64 = hist.iter().enumerate().map(|(i, &c)| i as f64 * c as f64).sum();
+    let sum: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| i as f64 * c as f64)
+        .sum();
     let (mut sum_b, mut w_b, mut best, mut best_t) = (0.0, 0.0, -1.0, 0u8);
     for (t, &c) in hist.iter().enumerate() {
         w_b += c as f64;
@@ -144,7 +148,12 @@ pub fn decode_qr(frame: &Frame) -> Option<String> {
 }
 
 /// Encodes RGB pixels as a baseline JPEG.
-pub fn encode_jpeg(width: u32, height: u32, rgb: &[u8], quality: u8) -> Result<Vec<u8>, CameraError> {
+pub fn encode_jpeg(
+    width: u32,
+    height: u32,
+    rgb: &[u8],
+    quality: u8,
+) -> Result<Vec<u8>, CameraError> {
     let w = u16::try_from(width).map_err(|_| CameraError::Encode("image too wide".into()))?;
     let h = u16::try_from(height).map_err(|_| CameraError::Encode("image too tall".into()))?;
     if usize::from(w) * usize::from(h) * 3 != rgb.len() || w == 0 || h == 0 {

@@ -141,7 +141,12 @@ impl Transport for TcpTransport {
                 "the device closed the connection",
             )),
             Ok(n) => Ok(n),
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 Ok(0)
             }
             Err(e) => Err(e),
@@ -192,7 +197,12 @@ impl Transport for SerialTransport {
             .map_err(io::Error::from)?;
         match self.port.read(buf) {
             Ok(n) => Ok(n),
-            Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                ) =>
+            {
                 Ok(0)
             }
             Err(e) => Err(e),
@@ -333,7 +343,9 @@ mod tests {
         assert_eq!(buf[0], 2);
         drop(b);
         assert_eq!(
-            a.read(&mut buf, Duration::from_millis(5)).unwrap_err().kind(),
+            a.read(&mut buf, Duration::from_millis(5))
+                .unwrap_err()
+                .kind(),
             io::ErrorKind::BrokenPipe
         );
         assert!(a.write(b"x").is_err());

@@ -25,15 +25,35 @@ pub const DEFAULT_TCP_PORT: u16 = 9100;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DeviceUri {
     /// A serial port; `baud` is `None` when the URI gives none (the driver's default applies).
-    Serial { path: PathBuf, baud: Option<u32> },
-    Usb { vendor: u16, product: u16 },
-    Tcp { host: String, port: u16 },
-    V4l2 { path: PathBuf },
-    Evdev { path: PathBuf },
-    Gpio { chip: String, line: u32 },
-    File { path: PathBuf },
+    Serial {
+        path: PathBuf,
+        baud: Option<u32>,
+    },
+    Usb {
+        vendor: u16,
+        product: u16,
+    },
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    V4l2 {
+        path: PathBuf,
+    },
+    Evdev {
+        path: PathBuf,
+    },
+    Gpio {
+        chip: String,
+        line: u32,
+    },
+    File {
+        path: PathBuf,
+    },
     /// The simulator, with named faults (`fault=a,b`) for the simulated device to start with.
-    Sim { faults: Vec<String> },
+    Sim {
+        faults: Vec<String>,
+    },
 }
 
 /// What is wrong with a device URI.
@@ -43,12 +63,13 @@ pub enum UriError {
     Empty,
     #[error("`{0}` has no scheme (expected e.g. serial:///dev/ttyUSB0 or sim:)")]
     NoScheme(String),
-    #[error(
-        "unknown scheme `{0}` (expected serial, usb, tcp, v4l2, evdev, gpio, file or sim)"
-    )]
+    #[error("unknown scheme `{0}` (expected serial, usb, tcp, v4l2, evdev, gpio, file or sim)")]
     UnknownScheme(String),
     #[error("{scheme}: expected `{scheme}://` followed by {what}")]
-    MissingSlashes { scheme: &'static str, what: &'static str },
+    MissingSlashes {
+        scheme: &'static str,
+        what: &'static str,
+    },
     #[error("{scheme}: the path must be absolute, e.g. {example}")]
     BadPath {
         scheme: &'static str,
@@ -212,7 +233,10 @@ fn parse(input: &str) -> Result<DeviceUri, UriError> {
                         if key != "baud" {
                             return Err(UriError::UnknownOption { scheme, key });
                         }
-                        let b = value.parse::<u32>().ok().filter(|b| (50..=4_000_000).contains(b));
+                        let b = value
+                            .parse::<u32>()
+                            .ok()
+                            .filter(|b| (50..=4_000_000).contains(b));
                         match b {
                             Some(b) => baud = Some(b),
                             None => {
@@ -539,11 +563,17 @@ mod tests {
     #[test]
     fn rejects_bad_addresses_with_the_reason() {
         assert_eq!(p(""), Err(UriError::Empty));
-        assert_eq!(p("/dev/ttyUSB0"), Err(UriError::NoScheme("/dev/ttyUSB0".into())));
+        assert_eq!(
+            p("/dev/ttyUSB0"),
+            Err(UriError::NoScheme("/dev/ttyUSB0".into()))
+        );
         assert_eq!(p("com1:"), Err(UriError::UnknownScheme("com1".into())));
         assert!(matches!(
             p("serial:/dev/ttyUSB0"),
-            Err(UriError::MissingSlashes { scheme: "serial", .. })
+            Err(UriError::MissingSlashes {
+                scheme: "serial",
+                ..
+            })
         ));
         assert_eq!(
             p("serial://dev/ttyUSB0"),
@@ -583,8 +613,14 @@ mod tests {
         assert_eq!(p("gpio://gpiochip0/x"), Err(UriError::BadGpio));
         assert_eq!(p("gpio:///17"), Err(UriError::BadGpio));
         assert!(matches!(p("file:///tmp/a%zz"), Err(UriError::BadEscape(_))));
-        assert!(matches!(p("sim:?fault=Paper Out"), Err(UriError::BadOption { .. })));
-        assert!(matches!(p("sim:?mode=x"), Err(UriError::UnknownOption { .. })));
+        assert!(matches!(
+            p("sim:?fault=Paper Out"),
+            Err(UriError::BadOption { .. })
+        ));
+        assert!(matches!(
+            p("sim:?mode=x"),
+            Err(UriError::UnknownOption { .. })
+        ));
         assert!(matches!(p("sim:x"), Err(UriError::MissingSlashes { .. })));
         assert!(matches!(p("tcp://h:1#x"), Err(UriError::Fragment { .. })));
     }
@@ -593,7 +629,9 @@ mod tests {
     fn errors_read_as_sentences() {
         let e = p("usb://0400").unwrap_err().to_string();
         assert!(e.contains("usb://0400:c35a"), "{e}");
-        let e = p("serial:///dev/ttyUSB0?baud=fast").unwrap_err().to_string();
+        let e = p("serial:///dev/ttyUSB0?baud=fast")
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             e,
             "serial: bad value `fast` for `baud`: a rate from 50 to 4000000"

@@ -60,10 +60,15 @@ impl Events {
     }
 
     fn last_health(&self, kind: DeviceKind) -> Option<Health> {
-        self.list.lock().unwrap().iter().rev().find_map(|e| match e {
-            DeviceEvent::Health(k, h) if *k == kind => Some(h.clone()),
-            _ => None,
-        })
+        self.list
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                DeviceEvent::Health(k, h) if *k == kind => Some(h.clone()),
+                _ => None,
+            })
     }
 }
 
@@ -92,7 +97,10 @@ fn reads_a_card_once_while_it_stays_and_again_when_replaced() {
     let ev = Arc::new(Events::default());
     let sim = SimDevices::start_with(ev.sink(), fast()).unwrap();
     let ctl = sim.control();
-    assert!(ev.wait(T, |e| matches!(e, DeviceEvent::Health(DeviceKind::IdCard, Health::Ok))));
+    assert!(ev.wait(T, |e| matches!(
+        e,
+        DeviceEvent::Health(DeviceKind::IdCard, Health::Ok)
+    )));
     ctl.place_card(demo_card()).unwrap();
     assert!(ev.wait(T, is_card));
     thread::sleep(Duration::from_millis(400));
@@ -130,8 +138,7 @@ fn an_unreadable_card_is_reported_once() {
     let ctl = sim.control();
     ctl.set_card_read_status(Some(0x31)).unwrap();
     ctl.place_card(demo_card()).unwrap();
-    let is_error =
-        |e: &DeviceEvent| matches!(e, DeviceEvent::CardError(m) if m.contains("证卡认证读卡器失败"));
+    let is_error = |e: &DeviceEvent| matches!(e, DeviceEvent::CardError(m) if m.contains("证卡认证读卡器失败"));
     assert!(ev.wait(T, is_error));
     thread::sleep(Duration::from_millis(300));
     assert_eq!(ev.count(is_error), 1);
@@ -166,7 +173,10 @@ fn reader_faults_from_the_uri() {
         DeviceEvent::Health(DeviceKind::IdCard, Health::Absent(m)) if m.contains("no reply")
     )));
     sim.control().set_reader_fault(None).unwrap();
-    assert!(ev.wait(T, |e| matches!(e, DeviceEvent::Health(DeviceKind::IdCard, Health::Ok))));
+    assert!(ev.wait(T, |e| matches!(
+        e,
+        DeviceEvent::Health(DeviceKind::IdCard, Health::Ok)
+    )));
 
     // A failed security module.
     let ev = Arc::new(Events::default());
@@ -196,10 +206,7 @@ fn scanner_payloads_duplicates_and_rejections() {
     assert_eq!(ev.count(code), 1, "the same code again at once is merged");
     ctl.scan(&"9".repeat(200)).unwrap();
     assert!(ev.wait_n(2, T, |e| matches!(e, DeviceEvent::ScanRejected(_))));
-    assert_eq!(
-        ev.last_health(DeviceKind::Scanner),
-        Some(Health::Ok)
-    );
+    assert_eq!(ev.last_health(DeviceKind::Scanner), Some(Health::Ok));
 }
 
 #[test]
@@ -314,7 +321,10 @@ fn printer_refuses_what_it_cannot_finish_and_reports_health() {
     // The paper runs out during the job: never reported as printed.
     ctl.run_paper_out_after(100).unwrap();
     let e = sim.print(&job).unwrap_err();
-    assert!(matches!(e, PrintError::Interrupted(NotReady::PaperOut)), "{e}");
+    assert!(
+        matches!(e, PrintError::Interrupted(NotReady::PaperOut)),
+        "{e}"
+    );
     assert!(matches!(
         ev.last_health(DeviceKind::Printer),
         Some(Health::Absent(_))
@@ -355,7 +365,10 @@ fn help_button_presence_and_a_clean_stop() {
     assert!(ev.wait(T, |e| *e == DeviceEvent::Presence(true)));
     let t = Instant::now();
     drop(sim);
-    assert!(t.elapsed() < Duration::from_secs(2), "threads stop promptly");
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "threads stop promptly"
+    );
     let n = ev.list.lock().unwrap().len();
     // The control outlives the devices; placing a card does nothing now.
     ctl.place_card(demo_card()).unwrap();
@@ -372,7 +385,8 @@ fn tcp_printer(state: PrinterStatus) -> (u16, thread::JoinHandle<Vec<u8>>) {
     let port = listener.local_addr().unwrap().port();
     let t = thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
-        s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
         let mut got = Vec::new();
         let mut buf = [0u8; 1024];
         loop {
@@ -382,11 +396,13 @@ fn tcp_printer(state: PrinterStatus) -> (u16, thread::JoinHandle<Vec<u8>>) {
                     for &b in &buf[..n] {
                         got.push(b);
                         let l = got.len();
-                        if l >= 3 && got[l - 3] == 0x10 && got[l - 2] == 0x04 {
-                            if let Some(q) = StatusQuery::from_n(b) {
-                                got.truncate(l - 3);
-                                s.write_all(&[state.reply_byte(q)]).unwrap();
-                            }
+                        if l >= 3
+                            && got[l - 3] == 0x10
+                            && got[l - 2] == 0x04
+                            && let Some(q) = StatusQuery::from_n(b)
+                        {
+                            got.truncate(l - 3);
+                            s.write_all(&[state.reply_byte(q)]).unwrap();
                         }
                     }
                 }
@@ -432,9 +448,13 @@ fn tcp_printer_that_closes_is_an_error() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let t = thread::spawn(move || drop(listener.accept().unwrap()));
-    let mut p = Printer::new(TcpTransport::connect("127.0.0.1", port, Duration::from_secs(2)).unwrap());
+    let mut p =
+        Printer::new(TcpTransport::connect("127.0.0.1", port, Duration::from_secs(2)).unwrap());
     t.join().unwrap();
-    assert!(matches!(p.status(), Err(PrintError::Io(_) | PrintError::NoReply)));
+    assert!(matches!(
+        p.status(),
+        Err(PrintError::Io(_) | PrintError::NoReply)
+    ));
 }
 
 #[test]
@@ -455,11 +475,13 @@ fn prints_over_a_serial_line() {
                     for &b in &buf[..n] {
                         got.push(b);
                         let l = got.len();
-                        if l >= 3 && got[l - 3] == 0x10 && got[l - 2] == 0x04 {
-                            if let Some(q) = StatusQuery::from_n(b) {
-                                got.truncate(l - 3);
-                                slave.write_all(&[state.reply_byte(q)]).unwrap();
-                            }
+                        if l >= 3
+                            && got[l - 3] == 0x10
+                            && got[l - 2] == 0x04
+                            && let Some(q) = StatusQuery::from_n(b)
+                        {
+                            got.truncate(l - 3);
+                            slave.write_all(&[state.reply_byte(q)]).unwrap();
                         }
                     }
                 }
@@ -471,7 +493,9 @@ fn prints_over_a_serial_line() {
     let status = p.status().unwrap();
     assert!(status.paper_near_end && status.blocking_reason().is_none());
     // Bytes that a tty would translate (CR, LF, 0x7F, XON/XOFF) pass unchanged.
-    let job: Vec<u8> = vec![b'A', 0x0D, 0x0A, 0x7F, 0x11, 0x13, 0x03, 0x1B, 0x40, 0xC9, 0xF3];
+    let job: Vec<u8> = vec![
+        b'A', 0x0D, 0x0A, 0x7F, 0x11, 0x13, 0x03, 0x1B, 0x40, 0xC9, 0xF3,
+    ];
     p.print(&job).unwrap();
     drop(p);
     assert_eq!(t.join().unwrap(), job);
@@ -499,7 +523,5 @@ fn serial_transport_opens_by_path() {
     assert_eq!(got, b"pong");
     // Nothing more: a timeout is Ok(0), not an error.
     assert_eq!(link.read(&mut buf, Duration::from_millis(20)).unwrap(), 0);
-    assert!(
-        transport::open(&"serial:///dev/nonexistent-tty".parse().unwrap(), 9600).is_err()
-    );
+    assert!(transport::open(&"serial:///dev/nonexistent-tty".parse().unwrap(), 9600).is_err());
 }

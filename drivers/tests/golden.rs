@@ -38,9 +38,24 @@ fn progress() -> ProgressSlip {
         stage_name: "施工许可".into(),
         status_text: "部门开始办理".into(),
         nodes: vec![
-            ("市住房和城乡建设局".into(), "办理中".into(), "2026-12-01".into(), None),
-            ("市消防救援支队".into(), "已办结".into(), "2026-11-25".into(), Some(0)),
-            ("市人防办".into(), "办理中".into(), "2026-11-20".into(), Some(3)),
+            (
+                "市住房和城乡建设局".into(),
+                "办理中".into(),
+                "2026-12-01".into(),
+                None,
+            ),
+            (
+                "市消防救援支队".into(),
+                "已办结".into(),
+                "2026-11-25".into(),
+                Some(0),
+            ),
+            (
+                "市人防办".into(),
+                "办理中".into(),
+                "2026-11-20".into(),
+                Some(3),
+            ),
         ],
         printed_at: "2026-11-25 14:05".into(),
     }
@@ -80,11 +95,18 @@ fn check(name: &str, bytes: &[u8], paper: Paper) {
         .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", bin.display()));
     let expected_preview = std::fs::read_to_string(&txt).unwrap();
     assert_eq!(preview, expected_preview, "{name}: preview differs");
-    assert!(bytes == expected, "{name}: bytes differ from {}", bin.display());
+    assert!(
+        bytes == expected,
+        "{name}: bytes differ from {}",
+        bin.display()
+    );
 }
 
 fn fits(bytes: &[u8], paper: Paper) {
-    for l in preview_lines(bytes).into_iter().filter(|l| l.kind == LineKind::Text) {
+    for l in preview_lines(bytes)
+        .into_iter()
+        .filter(|l| l.kind == LineKind::Text)
+    {
         assert!(
             l.columns() <= paper.columns(),
             "{paper:?}: `{}` takes {} columns",
@@ -96,7 +118,10 @@ fn fits(bytes: &[u8], paper: Paper) {
 
 #[test]
 fn submission_receipts() {
-    for (paper, name) in [(Paper::Mm58, "submission-58"), (Paper::Mm80, "submission-80")] {
+    for (paper, name) in [
+        (Paper::Mm58, "submission-58"),
+        (Paper::Mm80, "submission-80"),
+    ] {
         let bytes = submission().render(paper);
         fits(&bytes, paper);
         let lines = preview_lines(&bytes);
@@ -125,7 +150,10 @@ fn progress_slips() {
         fits(&bytes, paper);
         let text = preview_text(&bytes, paper.columns());
         assert!(text.contains("已超期 3 个工作日"));
-        assert!(!text.contains("已超期 0"), "on-time nodes say nothing about lateness");
+        assert!(
+            !text.contains("已超期 0"),
+            "on-time nodes say nothing about lateness"
+        );
         check(name, &bytes, paper);
     }
 }

@@ -115,7 +115,9 @@ pub fn parse(text: &str) -> Result<Vec<CatalogueItem>, CatalogueError> {
                 time_limit_days: d.time_limit_days.unwrap_or(it.time_limit_days),
             })
             .collect::<Vec<_>>();
-        let lead = &departments[0];
+        let Some(lead) = departments.first() else {
+            return Err(invalid("no department reviews it"));
+        };
         let item = Item {
             id: it.id,
             name: it.name,

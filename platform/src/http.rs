@@ -520,6 +520,14 @@ async fn create_order(
         NoticeStatus::Paid => return Err(already_paid()),
         NoticeStatus::Cancelled => return Err(notice_cancelled()),
     }
+    // A new order means the payer chose anew: the notice's other pending orders are withdrawn
+    // first, unless one of them was paid meanwhile.
+    for pending in st.store().pending_orders(code.clone()).await? {
+        let rec = withdraw(&st, pending).await?;
+        if rec.status == OrderStatus::Paid {
+            return Err(already_paid());
+        }
+    }
     let order_id = uuid::Uuid::new_v4().simple().to_string();
     let started = st
         .provider()
@@ -643,41 +651,38 @@ async fn order(
     Ok(Json(order_view(load_order(&st, id).await?)))
 }
 
+/// Withdraws a pending order at the provider and records it cancelled. An order that turns out
+/// to be paid (or otherwise final) is returned as it is.
+async fn withdraw(st: &AppState, order: OrderRecord) -> Result<OrderRecord, ApiError> {
+    let rec = refresh(st, order).await?;
+    if rec.status != OrderStatus::Pending {
+        return Ok(rec);
+    }
+    if let Err(e) = st.provider().cancel(&rec).await {
+        tracing::warn!(order_id = %rec.order_id, error = %e,
+            "the payment service did not withdraw an order");
+    }
+    st.store()
+        .settle_order(rec.order_id.clone(), Settlement::Cancelled)
+        .await?
+        .ok_or_else(ApiError::internal)
+}
+
 async fn cancel_order(
     State(st): State<AppState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Order>, ApiError> {
     let rec = load_order(&st, id).await?;
-    match rec.status {
-        OrderStatus::Paid => Err(ApiError::conflict(
+    let rec = withdraw(&st, rec).await?;
+    if rec.status == OrderStatus::Paid {
+        return Err(ApiError::conflict(
             "order_id",
             "already_paid",
             "该订单已支付成功，不能取消",
             "This order has been paid and cannot be cancelled",
-        )),
-        OrderStatus::Pending => {
-            if let Err(e) = st.provider().cancel(&rec).await {
-                tracing::warn!(order_id = %rec.order_id, error = %e,
-                    "the payment service did not withdraw a cancelled order");
-            }
-            let rec = st
-                .store()
-                .settle_order(rec.order_id.clone(), Settlement::Cancelled)
-                .await?
-                .ok_or_else(ApiError::internal)?;
-            if rec.status == OrderStatus::Paid {
-                // Paid in the moment between the query and the cancellation.
-                return Err(ApiError::conflict(
-                    "order_id",
-                    "already_paid",
-                    "该订单已支付成功，不能取消",
-                    "This order has been paid and cannot be cancelled",
-                ));
-            }
-            Ok(Json(order_view(rec)))
-        }
-        _ => Ok(Json(order_view(rec))),
+        ));
     }
+    Ok(Json(order_view(rec)))
 }
 
 /// The demo "phone": the payer confirms a QR order.

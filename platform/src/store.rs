@@ -449,8 +449,7 @@ impl Store {
         self.run(move |c| load_notice(c, &payment_code)).await
     }
 
-    /// Inserts an order for an unpaid notice. Pending orders of the same notice are cancelled:
-    /// the payer chose another way to pay.
+    /// Inserts an order for a notice that is still unpaid (checked in the same transaction).
     pub async fn create_order(
         &self,
         order: NewOrder,
@@ -470,10 +469,6 @@ impl Store {
                 Some("paid") => return Ok(Err(NoticeBlock::AlreadyPaid)),
                 Some(_) => return Ok(Err(NoticeBlock::Cancelled)),
             }
-            tx.execute(
-                "UPDATE orders SET status = 'cancelled' WHERE payment_code = ?1 AND status = 'pending'",
-                [&order.payment_code],
-            )?;
             tx.execute(
                 "INSERT INTO orders (order_id, payment_code, method, status, amount_fen, qr_payload,
                    provider, provider_state, created_ms, expires_ms, created_at, expires_at,
@@ -499,6 +494,30 @@ impl Store {
                 .ok_or_else(|| StoreError::Corrupt("an inserted order vanished".into()))?;
             tx.commit()?;
             Ok(Ok(rec))
+        })
+        .await
+    }
+
+    /// The pending orders of a notice, oldest first.
+    pub async fn pending_orders(
+        &self,
+        payment_code: String,
+    ) -> Result<Vec<OrderRecord>, StoreError> {
+        self.run(move |c| {
+            let ids: Vec<String> = c
+                .prepare(
+                    "SELECT order_id FROM orders WHERE payment_code = ?1 AND status = 'pending'
+                     ORDER BY created_ms, order_id",
+                )?
+                .query_map([&payment_code], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(o) = load_order(c, &id)? {
+                    out.push(o);
+                }
+            }
+            Ok(out)
         })
         .await
     }

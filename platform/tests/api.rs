@@ -776,6 +776,18 @@ async fn scanned_payment_codes_and_cancellation() {
         "the payer has not confirmed yet"
     );
     tokio::time::sleep(Duration::from_millis(400)).await;
+    // The payer has confirmed by now, though nobody asked: a new order for the notice finds the
+    // payment instead of withdrawing the order.
+    let p = problem(
+        hall.post_json(
+            &api::orders_path(demo::PAYMENT_CODE_CASE),
+            &json!({ "method": "qr" }),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(has_error(&p, "payment_code", "already_paid"));
     let paid: Order = hall
         .get(&api::order_path(&ok.order_id))
         .await

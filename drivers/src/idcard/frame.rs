@@ -598,7 +598,10 @@ mod tests {
         let mut p = FrameParser::new();
         p.push(&long[..30]);
         p.push(&encode_reply(0x80, &[]).unwrap());
-        assert!(p.pop().is_none(), "waits for the long frame's announced length");
+        assert!(
+            p.pop().is_none(),
+            "waits for the long frame's announced length"
+        );
         // The caller's reply timeout gives up on the truncated frame.
         p.discard_partial();
         let out = collect(&mut p);

@@ -50,6 +50,8 @@ impl Default for ReaderConfig {
 }
 
 /// What the state machine tells its caller.
+// A card is read a few times a day per kiosk: moving it once is cheaper than boxing it.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReaderOutput {
     CardRead(IdCard),
@@ -172,7 +174,11 @@ impl Reader {
             }
             tracing::debug!(?step, "id card reader: no reply in time");
             self.parser.discard_partial();
-            self.no_valid_reply(step, now.max(sent_at), "读卡器无应答 (no reply from the reader)");
+            self.no_valid_reply(
+                step,
+                now.max(sent_at),
+                "读卡器无应答 (no reply from the reader)",
+            );
         }
         let State::Idle { step, due } = self.state else {
             return None;
@@ -222,7 +228,11 @@ impl Reader {
                 }
                 Err(e) => {
                     tracing::warn!(%e, ?step, "id card reader: corrupt reply");
-                    self.no_valid_reply(step, sent_at, "读卡器应答出错 (corrupt reply from the reader)");
+                    self.no_valid_reply(
+                        step,
+                        sent_at,
+                        "读卡器应答出错 (corrupt reply from the reader)",
+                    );
                 }
                 Ok(frame) => match frame.as_reply() {
                     Ok(reply) => {
@@ -233,7 +243,11 @@ impl Reader {
                     }
                     Err(e) => {
                         tracing::warn!(%e, ?step, "id card reader: not a reply");
-                        self.no_valid_reply(step, sent_at, "读卡器应答出错 (corrupt reply from the reader)");
+                        self.no_valid_reply(
+                            step,
+                            sent_at,
+                            "读卡器应答出错 (corrupt reply from the reader)",
+                        );
                     }
                 },
             }
@@ -295,7 +309,10 @@ impl Reader {
         self.failures = 0;
         if status.is_sam_fault() {
             self.set_health(Health::Absent(status.to_string()));
-            self.idle(Step::SamStatus, Some(sent_at + self.config.recheck_interval));
+            self.idle(
+                Step::SamStatus,
+                Some(sent_at + self.config.recheck_interval),
+            );
             return;
         }
         if status.is_request_error() {
@@ -418,7 +435,10 @@ mod tests {
         let mut r = Reader::new(ReaderConfig::default());
         assert_eq!(r.poll(t.at(0)), Some(Command::SamStatus.request()));
         assert_eq!(r.poll(t.at(1)), None, "one request at a time");
-        assert_eq!(r.on_bytes(&ok(0x90)), vec![ReaderOutput::Health(Health::Ok)]);
+        assert_eq!(
+            r.on_bytes(&ok(0x90)),
+            vec![ReaderOutput::Health(Health::Ok)]
+        );
         assert_eq!(r.poll(t.at(2)), Some(Command::FindCard.request()));
         assert!(r.on_bytes(&ok(0x80)).is_empty());
         // Next find only after the poll interval.
@@ -470,7 +490,9 @@ mod tests {
         }
         assert_eq!(
             errors,
-            vec![ReaderOutput::CardError(ReaderStatus::ReadFailed.to_string())]
+            vec![ReaderOutput::CardError(
+                ReaderStatus::ReadFailed.to_string()
+            )]
         );
         // Given up on this card: it is not selected again while it stays.
         assert_eq!(r.poll(t.at(ms)), Some(Command::FindCard.request()));
@@ -495,7 +517,9 @@ mod tests {
         let out = r.on_bytes(&ok(0x81));
         assert_eq!(
             out,
-            vec![ReaderOutput::CardError(ReaderStatus::SelectFailed.to_string())]
+            vec![ReaderOutput::CardError(
+                ReaderStatus::SelectFailed.to_string()
+            )]
         );
     }
 
@@ -508,7 +532,11 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(r.poll(t.at(ms)), Some(Command::SamStatus.request()));
             ms += 800;
-            assert_eq!(r.poll(t.at(ms)), None, "timeout handled, next one not yet due");
+            assert_eq!(
+                r.poll(t.at(ms)),
+                None,
+                "timeout handled, next one not yet due"
+            );
             outs.extend(r.take_outputs());
             ms += 250;
         }
@@ -520,7 +548,10 @@ mod tests {
         assert_eq!(r.poll(t.at(ms)), None);
         ms += 2000;
         assert_eq!(r.poll(t.at(ms)), Some(Command::SamStatus.request()));
-        assert_eq!(r.on_bytes(&ok(0x90)), vec![ReaderOutput::Health(Health::Ok)]);
+        assert_eq!(
+            r.on_bytes(&ok(0x90)),
+            vec![ReaderOutput::Health(Health::Ok)]
+        );
     }
 
     #[test]

@@ -50,11 +50,62 @@ pub fn sex_name(code: u8) -> &'static str {
 /// The 56 nations of GB 3304 in code order (code 01 is index 0). Names as printed on cards
 /// (without 族).
 pub const NATIONS: [&str; 56] = [
-    "汉", "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白",
-    "土家", "哈尼", "哈萨克", "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西",
-    "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌",
-    "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安", "裕固", "京", "塔塔尔",
-    "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺",
+    "汉",
+    "蒙古",
+    "回",
+    "藏",
+    "维吾尔",
+    "苗",
+    "彝",
+    "壮",
+    "布依",
+    "朝鲜",
+    "满",
+    "侗",
+    "瑶",
+    "白",
+    "土家",
+    "哈尼",
+    "哈萨克",
+    "傣",
+    "黎",
+    "傈僳",
+    "佤",
+    "畲",
+    "高山",
+    "拉祜",
+    "水",
+    "东乡",
+    "纳西",
+    "景颇",
+    "柯尔克孜",
+    "土",
+    "达斡尔",
+    "仫佬",
+    "羌",
+    "布朗",
+    "撒拉",
+    "毛南",
+    "仡佬",
+    "锡伯",
+    "阿昌",
+    "普米",
+    "塔吉克",
+    "怒",
+    "乌孜别克",
+    "俄罗斯",
+    "鄂温克",
+    "德昂",
+    "保安",
+    "裕固",
+    "京",
+    "塔塔尔",
+    "独龙",
+    "鄂伦春",
+    "赫哲",
+    "门巴",
+    "珞巴",
+    "基诺",
 ];
 
 /// Nation name for a GB 3304 code (1–56, 97 其他, 98 外国血统).
@@ -155,7 +206,9 @@ pub const Y_LAYOUT: [(&str, usize, usize); 10] = [
 
 fn read(block: &[u8], field: Field) -> String {
     let bytes = &block[field.offset..field.offset + field.len];
-    let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    let units = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]));
     let s: String = char::decode_utf16(units)
         .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect();
@@ -164,10 +217,8 @@ fn read(block: &[u8], field: Field) -> String {
 }
 
 fn sex_code(s: &str) -> u8 {
-    match s.parse::<u8>() {
-        Ok(c @ (0 | 1 | 2 | 9)) => c,
-        _ => 0,
-    }
+    let code = s.parse::<u8>().unwrap_or(0);
+    if matches!(code, 1 | 2 | 9) { code } else { 0 }
 }
 
 fn valid_to(s: String) -> ValidTo {
@@ -562,10 +613,7 @@ mod tests {
             Err(TextError::UnknownCardType(0x51))
         );
         // A NUL flag is read as a resident card (some readers zero-fill).
-        assert_eq!(
-            decode_text(&[0u8; 256]).unwrap().kind,
-            CardKind::Resident
-        );
+        assert_eq!(decode_text(&[0u8; 256]).unwrap().kind, CardKind::Resident);
     }
 
     #[test]

@@ -163,6 +163,7 @@ pub fn wrap(text: &str, columns: usize) -> Vec<String> {
                         && !prev.is_ascii()
                         && !is_closing_punct(prev)
                         && line.chars().count() > 1
+                        && char_width(prev) + w <= columns
                     {
                         line.pop();
                         carry.push(prev);
@@ -255,7 +256,8 @@ impl EscPos {
         let w = width.clamp(1, 8) - 1;
         let h = height.clamp(1, 8) - 1;
         let fs = if w > 0 { 0x04 } else { 0 } | if h > 0 { 0x08 } else { 0 };
-        self.buf.extend_from_slice(&[GS, b'!', (w << 4) | h, FS, b'!', fs]);
+        self.buf
+            .extend_from_slice(&[GS, b'!', (w << 4) | h, FS, b'!', fs]);
         self
     }
 
@@ -385,7 +387,12 @@ impl EscPos {
     /// A Code128 barcode in code set B (`GS k 73 n {B data`), no human-readable line (the
     /// receipt prints the text itself). `module` is the narrow-bar width in dots, `height` the
     /// bar height in dots.
-    pub fn code128(&mut self, data: &str, module: u8, height: u8) -> Result<&mut Self, EscPosError> {
+    pub fn code128(
+        &mut self,
+        data: &str,
+        module: u8,
+        height: u8,
+    ) -> Result<&mut Self, EscPosError> {
         if data.is_empty() || !data.bytes().all(|b| (0x20..=0x7E).contains(&b)) {
             return Err(EscPosError::BarcodeData);
         }
@@ -439,12 +446,18 @@ mod tests {
 
     #[test]
     fn simple_commands() {
-        assert_eq!(built(|e| {
-            e.init();
-        }), [0x1B, 0x40]);
         assert_eq!(
             built(|e| {
-                e.align(Align::Center).bold(true).bold(false).align(Align::Right);
+                e.init();
+            }),
+            [0x1B, 0x40]
+        );
+        assert_eq!(
+            built(|e| {
+                e.align(Align::Center)
+                    .bold(true)
+                    .bold(false)
+                    .align(Align::Right);
             }),
             [0x1B, 0x61, 1, 0x1B, 0x45, 1, 0x1B, 0x45, 0, 0x1B, 0x61, 2]
         );
@@ -452,7 +465,9 @@ mod tests {
             built(|e| {
                 e.double(true).double(false);
             }),
-            [0x1D, 0x21, 0x11, 0x1C, 0x21, 0x0C, 0x1D, 0x21, 0, 0x1C, 0x21, 0]
+            [
+                0x1D, 0x21, 0x11, 0x1C, 0x21, 0x0C, 0x1D, 0x21, 0, 0x1C, 0x21, 0
+            ]
         );
         assert_eq!(
             built(|e| {
@@ -460,9 +475,12 @@ mod tests {
             }),
             [0x1D, 0x21, 0x01, 0x1C, 0x21, 0x08]
         );
-        assert_eq!(built(|e| {
-            e.feed(3).cut();
-        }), [0x1B, 0x64, 3, 0x1D, 0x56, 0x42, 0x00]);
+        assert_eq!(
+            built(|e| {
+                e.feed(3).cut();
+            }),
+            [0x1B, 0x64, 3, 0x1D, 0x56, 0x42, 0x00]
+        );
     }
 
     #[test]
@@ -482,7 +500,9 @@ mod tests {
         });
         assert_eq!(
             got,
-            [0x1C, 0x26, 0xA3, 0xA4, 0x1C, 0x2E, b'1', 0x1C, 0x26, 0xA3, 0xAC, 0x1C, 0x2E]
+            [
+                0x1C, 0x26, 0xA3, 0xA4, 0x1C, 0x2E, b'1', 0x1C, 0x26, 0xA3, 0xAC, 0x1C, 0x2E
+            ]
         );
     }
 
@@ -518,7 +538,10 @@ mod tests {
             e.qr(&long, 4).unwrap();
         });
         // pL pH = 303 = 0x012F
-        assert_eq!(&got[25..33], &[0x1D, 0x28, 0x6B, 0x2F, 0x01, 0x31, 0x50, 0x30]);
+        assert_eq!(
+            &got[25..33],
+            &[0x1D, 0x28, 0x6B, 0x2F, 0x01, 0x31, 0x50, 0x30]
+        );
 
         let mut e = EscPos::new();
         assert_eq!(e.qr("", 4).err(), Some(EscPosError::QrEmpty));
@@ -596,7 +619,10 @@ mod tests {
     fn two_columns_right_aligns() {
         assert_eq!(
             two_columns("城市基础设施配套费", "1,200.00", 32),
-            vec![format!("城市基础设施配套费{}1,200.00", " ".repeat(32 - 18 - 8))]
+            vec![format!(
+                "城市基础设施配套费{}1,200.00",
+                " ".repeat(32 - 18 - 8)
+            )]
         );
         let lines = two_columns(&"长".repeat(15), "99.00", 32);
         assert_eq!(lines.len(), 2);
@@ -616,8 +642,14 @@ mod tests {
     #[test]
     fn a_sixteen_character_code_fits_across_the_paper() {
         for paper in [Paper::Mm58, Paper::Mm80] {
-            assert!(code128_dots(16, paper.barcode_module()) <= paper.dots(), "{paper:?}");
+            assert!(
+                code128_dots(16, paper.barcode_module()) <= paper.dots(),
+                "{paper:?}"
+            );
         }
-        assert!(code128_dots(16, 2) > Paper::Mm58.dots(), "why 58 mm uses 1-dot bars");
+        assert!(
+            code128_dots(16, 2) > Paper::Mm58.dots(),
+            "why 58 mm uses 1-dot bars"
+        );
     }
 }

@@ -205,17 +205,18 @@ mod tests {
                 };
                 got.extend_from_slice(&buf[..n]);
                 while i + 3 <= got.len() {
-                    if got[i] == 0x10 && got[i + 1] == 0x04 {
-                        if let Some(q) = StatusQuery::from_n(got[i + 2]) {
-                            let _ = dev.write(&[state.reply_byte(q)]);
-                            i += 3;
-                            continue;
-                        }
+                    if got[i] == 0x10
+                        && got[i + 1] == 0x04
+                        && let Some(q) = StatusQuery::from_n(got[i + 2])
+                    {
+                        let _ = dev.write(&[state.reply_byte(q)]);
+                        i += 3;
+                        continue;
                     }
-                    if got[i] == b'J' {
-                        if let Some(s) = after_job {
-                            state = s;
-                        }
+                    if got[i] == b'J'
+                        && let Some(s) = after_job
+                    {
+                        state = s;
                     }
                     i += 1;
                 }
@@ -290,7 +291,10 @@ mod tests {
         let t = printer_thread(dev, PrinterStatus::default(), Some(out));
         let mut p = Printer::new(host);
         let e = p.print(b"JOB").unwrap_err();
-        assert!(matches!(e, PrintError::Interrupted(NotReady::PaperOut)), "{e}");
+        assert!(
+            matches!(e, PrintError::Interrupted(NotReady::PaperOut)),
+            "{e}"
+        );
         drop(p);
         t.join().unwrap();
     }

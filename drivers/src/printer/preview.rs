@@ -103,40 +103,38 @@ pub fn preview_lines(bytes: &[u8]) -> Vec<PreviewLine> {
                 i += 1;
             }
             0x10 if at(i + 1) == Some(0x04) => i += 3,
-            0x1B => {
-                match at(i + 1) {
-                    Some(b'@') => {
-                        st.flush_gb();
-                        st.align = None;
-                        st.bold = false;
-                        st.width = 1;
-                        st.chinese = false;
-                        i += 2;
-                    }
-                    Some(b'a') => {
-                        st.align = Some(match at(i + 2) {
-                            Some(1 | b'1') => Align::Center,
-                            Some(2 | b'2') => Align::Right,
-                            _ => Align::Left,
-                        });
-                        i += 3;
-                    }
-                    Some(b'E') => {
-                        st.bold = at(i + 2).is_some_and(|n| n & 1 == 1);
-                        i += 3;
-                    }
-                    Some(b'd') => {
-                        if !st.text.is_empty() || !st.gb.is_empty() {
-                            st.end_line();
-                        }
-                        for _ in 0..at(i + 2).unwrap_or(0) {
-                            st.end_line();
-                        }
-                        i += 3;
-                    }
-                    _ => i += 3,
+            0x1B => match at(i + 1) {
+                Some(b'@') => {
+                    st.flush_gb();
+                    st.align = None;
+                    st.bold = false;
+                    st.width = 1;
+                    st.chinese = false;
+                    i += 2;
                 }
-            }
+                Some(b'a') => {
+                    st.align = Some(match at(i + 2) {
+                        Some(1 | b'1') => Align::Center,
+                        Some(2 | b'2') => Align::Right,
+                        _ => Align::Left,
+                    });
+                    i += 3;
+                }
+                Some(b'E') => {
+                    st.bold = at(i + 2).is_some_and(|n| n & 1 == 1);
+                    i += 3;
+                }
+                Some(b'd') => {
+                    if !st.text.is_empty() || !st.gb.is_empty() {
+                        st.end_line();
+                    }
+                    for _ in 0..at(i + 2).unwrap_or(0) {
+                        st.end_line();
+                    }
+                    i += 3;
+                }
+                _ => i += 3,
+            },
             0x1D => match at(i + 1) {
                 Some(b'!') => {
                     st.width = (at(i + 2).unwrap_or(0) >> 4) + 1;
@@ -180,9 +178,8 @@ pub fn preview_lines(bytes: &[u8]) -> Vec<PreviewLine> {
                         let mut j = 0;
                         while j < raw.len() {
                             if raw[j] == b'{' {
-                                match raw.get(j + 1) {
-                                    Some(b'{') => data.push(b'{'),
-                                    Some(_) | None => {}
+                                if raw.get(j + 1) == Some(&b'{') {
+                                    data.push(b'{');
                                 }
                                 j += 2;
                             } else {

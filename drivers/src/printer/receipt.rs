@@ -136,7 +136,12 @@ impl SubmissionReceipt {
         title(&mut e, &[&self.hall_name], paper);
         e.bold(true).line("工程建设项目审批 申请回执").bold(false);
         e.align(Align::Left).rule(cols);
-        approval_code_block(&mut e, &self.approval_code_grouped, &self.approval_code, paper);
+        approval_code_block(
+            &mut e,
+            &self.approval_code_grouped,
+            &self.approval_code,
+            paper,
+        );
         e.rule(cols);
         kv(&mut e, "办理事项", &self.item_name, cols);
         kv(&mut e, "项目名称", &self.project_name, cols);
@@ -188,7 +193,12 @@ impl ProgressSlip {
         e.init();
         title(&mut e, &["办理进度查询单"], paper);
         e.align(Align::Left).rule(cols);
-        approval_code_block(&mut e, &self.approval_code_grouped, &self.approval_code(), paper);
+        approval_code_block(
+            &mut e,
+            &self.approval_code_grouped,
+            &self.approval_code(),
+            paper,
+        );
         e.rule(cols);
         kv(&mut e, "办理事项", &self.item_name, cols);
         kv(&mut e, "所处阶段", &self.stage_name, cols);
@@ -199,7 +209,12 @@ impl ProgressSlip {
             e.rule(cols).bold(true).line("各部门办理情况").bold(false);
             for (i, (dept, status, due, late)) in self.nodes.iter().enumerate() {
                 e.wrapped(&format!("{}. {dept}", i + 1), cols);
-                two(&mut e, &format!("   {status}"), &format!("时限 {due}"), cols);
+                two(
+                    &mut e,
+                    &format!("   {status}"),
+                    &format!("时限 {due}"),
+                    cols,
+                );
                 if let Some(days) = late.filter(|d| *d > 0) {
                     e.bold(true)
                         .line(&format!("   已超期 {days} 个工作日"))
@@ -219,7 +234,11 @@ impl PaymentReceipt {
         let cols = paper.columns();
         let sum: i64 = self.lines.iter().map(|(_, f)| *f).sum();
         if sum != self.total_fen {
-            tracing::warn!(sum, total = self.total_fen, "payment lines do not add up to the total");
+            tracing::warn!(
+                sum,
+                total = self.total_fen,
+                "payment lines do not add up to the total"
+            );
         }
         let mut e = EscPos::new();
         e.init();
@@ -304,8 +323,15 @@ mod tests {
         let texts: Vec<String> = lines.iter().map(|l| l.text.clone()).collect();
         assert!(texts.contains(&"缴款码：4200 0026 1122 0000 1234".to_string()));
         assert!(texts.contains(&"大写：壹佰贰拾元整".to_string()));
-        assert!(texts.iter().any(|t| t.starts_with("合计") && t.ends_with("￥120.00")));
-        assert!(!texts.iter().any(|t| t.starts_with("[QR")), "no link, no QR");
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.starts_with("合计") && t.ends_with("￥120.00"))
+        );
+        assert!(
+            !texts.iter().any(|t| t.starts_with("[QR")),
+            "no link, no QR"
+        );
     }
 
     #[test]
@@ -314,6 +340,9 @@ mod tests {
         kv(&mut e, "项目名称", &"长".repeat(20), 32);
         let lines = preview_lines(&e.finish());
         assert_eq!(lines[0].text, format!("项目名称：{}", "长".repeat(11)));
-        assert_eq!(lines[1].text, format!("{}{}", " ".repeat(10), "长".repeat(9)));
+        assert_eq!(
+            lines[1].text,
+            format!("{}{}", " ".repeat(10), "长".repeat(9))
+        );
     }
 }

@@ -50,7 +50,11 @@ pub fn qr_frame(text: &str, width: u32, height: u32, inverted: bool) -> Frame {
         return frame;
     }
     let (x0, y0) = ((w - side) / 2, (h - side) / 2);
-    let (light, dark) = if inverted { (25u8, 225u8) } else { (235u8, 20u8) };
+    let (light, dark) = if inverted {
+        (25u8, 225u8)
+    } else {
+        (235u8, 20u8)
+    };
     for y in 0..side {
         for x in 0..side {
             let mx = (x / scale).checked_sub(quiet);
@@ -97,8 +101,8 @@ impl Canvas {
     /// A digit as seven segments, `dw` wide and `dh` tall.
     fn digit(&mut self, d: u32, x: usize, y: usize, dw: usize, dh: usize, c: [u8; 3]) {
         const SEGMENTS: [u8; 10] = [
-            0b0111111, 0b0000110, 0b1011011, 0b1001111, 0b1100110, 0b1101101, 0b1111101,
-            0b0000111, 0b1111111, 0b1101111,
+            0b0111111, 0b0000110, 0b1011011, 0b1001111, 0b1100110, 0b1101101, 0b1111101, 0b0000111,
+            0b1111111, 0b1101111,
         ];
         let s = SEGMENTS[(d % 10) as usize];
         let t = (dw / 5).max(2);
@@ -146,7 +150,13 @@ pub fn page_rgb(page: u32, width: u32, height: u32) -> Vec<u8> {
     let mut rng = Lcg(u64::from(page) * 7919 + 17);
     // Heading.
     let head_w = page_w / 3 + rng.next((page_w / 4) as u32) as usize;
-    c.rect(px + (page_w - head_w) / 2, py + margin, head_w, page_h / 40, ink);
+    c.rect(
+        px + (page_w - head_w) / 2,
+        py + margin,
+        head_w,
+        page_h / 40,
+        ink,
+    );
     // Body lines of words.
     let line_h = page_h / 32;
     let mut y = py + margin + page_h / 40 + line_h * 2;
@@ -269,9 +279,15 @@ mod tests {
         assert_eq!((f.width, f.height, f.grey.len()), (640, 480, 640 * 480));
         assert_eq!(decode_qr(&f), None);
         cam.show(Some("2026112200000017"));
-        assert_eq!(decode_qr(&cam.grab().unwrap()).as_deref(), Some("2026112200000017"));
+        assert_eq!(
+            decode_qr(&cam.grab().unwrap()).as_deref(),
+            Some("2026112200000017")
+        );
         cam.set_inverted(true);
-        assert_eq!(decode_qr(&cam.grab().unwrap()).as_deref(), Some("2026112200000017"));
+        assert_eq!(
+            decode_qr(&cam.grab().unwrap()).as_deref(),
+            Some("2026112200000017")
+        );
         cam.show(None);
         assert_eq!(decode_qr(&cam.grab().unwrap()), None);
     }

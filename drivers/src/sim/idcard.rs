@@ -139,7 +139,9 @@ impl SimIdCardReader {
                 Ok(frame) => {
                     let reply = match frame.as_request() {
                         Some((cmd, para, _)) => self.answer(cmd, para),
-                        None => encode_reply(ReaderStatus::BadLength.sw3(), &[]).unwrap_or_default(),
+                        None => {
+                            encode_reply(ReaderStatus::BadLength.sw3(), &[]).unwrap_or_default()
+                        }
                     };
                     out.extend(self.apply_fault(reply));
                 }
@@ -150,7 +152,8 @@ impl SimIdCardReader {
                     out.extend(self.apply_fault(reply));
                 }
                 Err(_) => {
-                    let reply = encode_reply(ReaderStatus::BadLength.sw3(), &[]).unwrap_or_default();
+                    let reply =
+                        encode_reply(ReaderStatus::BadLength.sw3(), &[]).unwrap_or_default();
                     out.extend(self.apply_fault(reply));
                 }
             }
@@ -276,14 +279,22 @@ mod tests {
         let mut sim = SimIdCardReader::new();
         assert_eq!(
             sim.handle(&Command::SamStatus.request()),
-            [0xAA, 0xAA, 0xAA, 0x96, 0x69, 0x00, 0x04, 0x00, 0x00, 0x90, 0x94]
+            [
+                0xAA, 0xAA, 0xAA, 0x96, 0x69, 0x00, 0x04, 0x00, 0x00, 0x90, 0x94
+            ]
         );
         assert_eq!(reply_of(&sim.handle(&Command::FindCard.request())).0, 0x80);
-        assert_eq!(reply_of(&sim.handle(&Command::SelectCard.request())).0, 0x81);
+        assert_eq!(
+            reply_of(&sim.handle(&Command::SelectCard.request())).0,
+            0x81
+        );
         sim.place(demo_card());
         assert_eq!(reply_of(&sim.handle(&Command::ReadText.request())).0, 0x41);
         assert_eq!(reply_of(&sim.handle(&Command::FindCard.request())).0, 0x9F);
-        assert_eq!(reply_of(&sim.handle(&Command::SelectCard.request())).0, 0x90);
+        assert_eq!(
+            reply_of(&sim.handle(&Command::SelectCard.request())).0,
+            0x90
+        );
         let reply = sim.handle(&Command::ReadText.request());
         assert_eq!(reply.len(), 1295);
         assert_eq!(&reply[5..7], &[0x05, 0x08]);
@@ -361,7 +372,11 @@ mod tests {
         assert_eq!(sim.handle(&req).len(), 5);
         assert_eq!(reply_of(&sim.handle(&req)).0, 0x60);
         assert!(sim.handle(&req).is_empty());
-        assert_eq!(reply_of(&sim.handle(&req)).0, 0x90, "one-shot faults are used up");
+        assert_eq!(
+            reply_of(&sim.handle(&req)).0,
+            0x90,
+            "one-shot faults are used up"
+        );
 
         sim.set_fault(Some(ReaderFault::Silent));
         assert!(sim.handle(&req).is_empty());

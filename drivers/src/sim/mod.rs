@@ -207,7 +207,9 @@ impl Shared {
     fn refresh_camera_health(&self) {
         let h = match self.camera.lock() {
             Ok(c) if c.present() => Health::Ok,
-            Ok(_) => Health::Absent(CameraError::NotFound("simulated camera unplugged".into()).to_string()),
+            Ok(_) => Health::Absent(
+                CameraError::NotFound("simulated camera unplugged".into()).to_string(),
+            ),
             Err(_) => Health::Absent("模拟摄像头不可用 (simulated camera unusable)".into()),
         };
         self.set_health(DeviceKind::Camera, h);
@@ -356,21 +358,33 @@ impl SimDevices {
         }
 
         let mut threads = Vec::new();
-        let mut spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
-            match thread::Builder::new().name(name.to_string()).spawn(f) {
-                Ok(h) => threads.push(h),
-                Err(e) => tracing::error!(error = %e, thread = name, "could not start a simulator thread"),
+        let mut spawn = |name: &str, f: Box<dyn FnOnce() + Send>| match thread::Builder::new()
+            .name(name.to_string())
+            .spawn(f)
+        {
+            Ok(h) => threads.push(h),
+            Err(e) => {
+                tracing::error!(error = %e, thread = name, "could not start a simulator thread")
             }
         };
 
         let s = shared.clone();
-        spawn("sim-idcard-device", Box::new(move || reader_device_loop(&s, reader_dev)));
+        spawn(
+            "sim-idcard-device",
+            Box::new(move || reader_device_loop(&s, reader_dev)),
+        );
         let s = shared.clone();
         let reader_cfg = opts.reader.clone();
-        spawn("sim-idcard-host", Box::new(move || reader_host_loop(&s, reader_host, reader_cfg)));
+        spawn(
+            "sim-idcard-host",
+            Box::new(move || reader_host_loop(&s, reader_host, reader_cfg)),
+        );
         let s = shared.clone();
         let scanner_cfg = opts.scanner.clone();
-        spawn("sim-scanner", Box::new(move || scanner_loop(&s, scanner_host, scanner_cfg)));
+        spawn(
+            "sim-scanner",
+            Box::new(move || scanner_loop(&s, scanner_host, scanner_cfg)),
+        );
         let s = shared.clone();
         let interval = opts.camera_interval;
         spawn("sim-camera", Box::new(move || camera_loop(&s, interval)));

@@ -265,7 +265,8 @@ mod tests {
         p.read(&mut buf, Duration::ZERO).unwrap();
         assert_eq!(buf[0], 0x1E);
         p.set_paper(PaperState::Out).unwrap();
-        p.write(&[0x10, 0x04, 0x01, 0x10, 0x04, 0x02, 0x10, 0x04, 0x04]).unwrap();
+        p.write(&[0x10, 0x04, 0x01, 0x10, 0x04, 0x02, 0x10, 0x04, 0x04])
+            .unwrap();
         assert_eq!(p.read(&mut buf, Duration::ZERO).unwrap(), 3);
         assert_eq!(&buf[..3], &[0x1A, 0x32, 0x7E]);
         p.set_paper(PaperState::Ok).unwrap();
@@ -320,7 +321,10 @@ mod tests {
         // The paper runs out in the middle of a job: reported, not "success".
         p.run_out_after(2).unwrap();
         let e = printer.print(b"four").unwrap_err();
-        assert!(matches!(e, PrintError::Interrupted(NotReady::PaperOut)), "{e}");
+        assert!(
+            matches!(e, PrintError::Interrupted(NotReady::PaperOut)),
+            "{e}"
+        );
         assert_eq!(p.printed().unwrap(), b"onethreefo");
         assert_eq!(p.lost().unwrap(), 2);
     }

@@ -1,0 +1,415 @@
+//! The three citizen journeys end to end through the UI: Slint's testing backend finds elements
+//! by their accessible labels and presses them, the kiosk talks to the real platform over HTTP
+//! on loopback (temporary SQLite database), and the devices are the protocol simulators.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementRoot};
+use slint::ComponentHandle;
+
+use hall_kiosk::app::Kiosk;
+use hall_kiosk::client::{HttpPlatform, PlatformApi};
+use hall_kiosk::devices::{self, DemoDevices, KioskDevices};
+use hall_kiosk::session::{Screen, SessionConfig, ViewModel};
+use hall_kiosk::ui::AppWindow;
+use hall_platform::demo;
+use kiosk_drivers::sim::PaperState;
+
+struct Hall {
+    kiosk: Rc<RefCell<Kiosk>>,
+    window: AppWindow,
+    devices: Arc<DemoDevices>,
+    base: String,
+    rt: tokio::runtime::Runtime,
+    _server: Option<hall_platform::RunningServer>,
+    _dir: tempfile::TempDir,
+}
+
+/// A platform on loopback with a fresh database, simulated devices, and the kiosk.
+fn hall() -> Hall {
+    hall_with(true)
+}
+
+fn hall_with(platform_up: bool) -> Hall {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (base, server) = if platform_up {
+        let server = rt
+            .block_on(hall_platform::spawn(hall_platform::ServerConfig {
+                sim_payer_delay: Duration::from_millis(300),
+                ..hall_platform::ServerConfig::new(
+                    dir.path().join("platform.sqlite"),
+                    ([127, 0, 0, 1], 0).into(),
+                )
+            }))
+            .expect("platform starts");
+        (format!("http://{}", server.addr), Some(server))
+    } else {
+        // A port that was just free: nothing listens there.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = l.local_addr().expect("addr");
+        drop(l);
+        (format!("http://{addr}"), None)
+    };
+    let api = HttpPlatform::new(&base, Duration::from_secs(2)).expect("client");
+    let devices = devices::start(&Default::default()).expect("simulated devices");
+    let window = AppWindow::new().expect("window");
+    window
+        .window()
+        .set_size(slint::PhysicalSize::new(1920, 1080));
+    hall_kiosk::ui::select_language(hall_kiosk::session::Lang::Zh);
+    let kiosk = Kiosk::new(
+        window.clone_strong(),
+        SessionConfig::default(),
+        Arc::new(api) as Arc<dyn PlatformApi>,
+        devices.clone() as Arc<dyn KioskDevices>,
+        rt.handle().clone(),
+    );
+    devices.connect(kiosk.borrow().event_sink());
+    Hall {
+        kiosk,
+        window,
+        devices,
+        base,
+        rt,
+        _server: server,
+        _dir: dir,
+    }
+}
+
+impl Hall {
+    fn pump(&self) {
+        self.kiosk.borrow_mut().pump(Instant::now());
+    }
+
+    fn vm(&self) -> ViewModel {
+        self.kiosk.borrow().view()
+    }
+
+    /// Pumps until the condition holds (answers arrive from the platform and the devices).
+    fn wait(&self, what: &str, cond: impl Fn(&ViewModel) -> bool) {
+        let end = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < end {
+            self.pump();
+            if cond(&self.vm()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("timed out waiting for {what}; view: {:?}", self.vm().screen);
+    }
+
+    fn wait_screen(&self, screen: Screen) {
+        self.wait(&format!("{screen:?}"), |vm| vm.screen == screen && vm.busy.is_empty());
+    }
+
+    fn find(&self, label: &str) -> Vec<ElementHandle> {
+        ElementHandle::find_by_accessible_label(&self.window, label).collect()
+    }
+
+    /// Whether the screen shows this text.
+    fn shows(&self, label: &str) -> bool {
+        !self.find(label).is_empty()
+    }
+
+    fn shows_containing(&self, part: &str) -> bool {
+        self.window
+            .root_element()
+            .query_descendants()
+            .find_all()
+            .iter()
+            .any(|e| e.accessible_label().is_some_and(|l| l.contains(part)))
+    }
+
+    /// Presses the button with this label, as a finger would.
+    fn press(&self, label: &str) {
+        let buttons: Vec<_> = self
+            .find(label)
+            .into_iter()
+            .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+            .collect();
+        let Some(b) = buttons.first() else {
+            panic!("no button {label:?} on {:?}", self.vm().screen);
+        };
+        b.invoke_accessible_default_action();
+        self.pump();
+    }
+
+    fn type_keys(&self, text: &str) {
+        for c in text.chars().filter(|c| c.is_ascii_alphanumeric()) {
+            self.press(&c.to_string());
+        }
+    }
+
+    fn printed_text(&self) -> String {
+        let bytes = self.devices.printed();
+        let (text, _, _) = encoding_rs::GB18030.decode(&bytes);
+        text.into_owned()
+    }
+}
+
+#[test]
+fn submit_with_the_id_card_end_to_end() {
+    let h = hall();
+    h.press("办理申请");
+    assert_eq!(h.vm().screen, Screen::Identify);
+    assert!(h.shows("请将身份证放在读卡器上"));
+    h.devices
+        .control()
+        .place_card(kiosk_drivers::sim::demo_card())
+        .expect("card placed");
+    h.wait_screen(Screen::Items);
+    h.press("建设工程规划许可证");
+    assert_eq!(h.vm().screen, Screen::Materials);
+    h.press("下一步");
+    h.wait_screen(Screen::Capture);
+    while h.vm().screen == Screen::Capture {
+        h.press("拍照");
+        h.wait("a photo", |vm| vm.capture_pages > 0 && vm.busy.is_empty());
+        assert!(h.vm().capture_preview.is_some(), "the preview shows the page");
+        h.press("下一份材料");
+    }
+    assert_eq!(h.vm().screen, Screen::Form);
+    h.type_keys(demo::PROJECT_CODE);
+    h.wait("the project name", |vm| !vm.project_name.is_empty());
+    assert!(h.shows_containing(demo::PROJECT_NAME));
+    h.wait("the construction unit", |vm| !vm.org_name.is_empty());
+    assert_eq!(h.vm().credit_code.value, demo::CREDIT_CODE);
+    h.press("下一步");
+    assert_eq!(h.vm().focus, "contact-phone", "phone still to type");
+    h.type_keys("1380013800");
+    h.type_keys("0");
+    h.press("下一步");
+    h.wait_screen(Screen::Review);
+    assert!(h.shows("张建国"), "own name unmasked on review");
+    h.press("提交申请");
+    h.wait("the receipt", |vm| {
+        vm.screen == Screen::Submitted && vm.receipt_state == "printed"
+    });
+    let vm = h.vm();
+    assert!(h.shows(&vm.approval_code_grouped), "the code shown big");
+    assert!(h.shows("回执已打印，请从出纸口取走"));
+
+    // The receipt: the code as text, masked applicant, and nothing unmasked.
+    let printed = h.printed_text();
+    assert!(printed.contains(&vm.approval_code_grouped), "{printed}");
+    assert!(printed.contains("张**"));
+    assert!(!printed.contains("张建国"));
+    assert!(!printed.contains(demo::APPLICANT_ID));
+
+    // The platform has the case, exactly once.
+    let case: hall_domain::api::CaseView = h
+        .rt
+        .block_on(async {
+            reqwest::get(format!(
+                "{}{}",
+                h.base,
+                hall_domain::api::case_path(&vm.approval_code)
+            ))
+            .await?
+            .json()
+            .await
+        })
+        .expect("the case is on the platform");
+    assert_eq!(case.item, "建设工程规划许可证");
+    assert!(case.nodes.len() >= 2, "reviewed in parallel");
+
+    // Finish: personal data gone, back home.
+    h.press("完成");
+    assert_eq!(h.vm().screen, Screen::Home);
+    assert_eq!(h.vm().review_name, "");
+    assert!(!h.shows("张建国"));
+}
+
+#[test]
+fn submit_typed_identity_and_out_of_paper() {
+    let h = hall();
+    h.devices
+        .control()
+        .set_paper(PaperState::Out)
+        .expect("paper out");
+    h.wait("the printer reported", |vm| !vm.printer_ok);
+    h.press("办理申请");
+    h.press("没带身份证？手动输入号码");
+    h.type_keys(demo::APPLICANT_ID);
+    assert!(h.vm().id_number.ok);
+    h.press("下一步");
+    assert_eq!(h.vm().focus, "phone");
+    h.type_keys(demo::APPLICANT_PHONE);
+    h.press("下一步");
+    h.wait_screen(Screen::Items);
+    h.press("企业投资项目备案");
+    h.press("下一步");
+    h.wait_screen(Screen::Capture);
+    while h.vm().screen == Screen::Capture {
+        h.press("拍照");
+        h.wait("a photo", |vm| vm.capture_pages > 0 && vm.busy.is_empty());
+        h.press("下一份材料");
+    }
+    h.type_keys(demo::PROJECT_CODE);
+    h.wait("the construction unit", |vm| !vm.org_name.is_empty());
+    h.press("下一步");
+    h.wait_screen(Screen::Review);
+    h.press("提交申请");
+    h.wait_screen(Screen::PrinterError);
+    assert!(h.shows("回执没有打印出来"));
+    let code = h.vm().approval_code_grouped;
+    assert!(h.shows(&code), "the code to write down");
+    assert!(h.devices.printed().is_empty(), "no job on a printer without paper");
+    h.press("不打印了");
+    assert_eq!(h.vm().screen, Screen::Submitted);
+    assert!(!h.shows("回执已打印，请从出纸口取走"), "never shown as printed");
+}
+
+#[test]
+fn lookup_typed_scanned_and_shown_as_qr() {
+    let h = hall();
+    h.press("查询进度");
+    h.type_keys(demo::CASE_LATE);
+    h.press("查询");
+    h.wait_screen(Screen::Progress);
+    let vm = h.vm();
+    assert!(vm.nodes.len() >= 2);
+    assert!(vm.nodes.iter().any(|n| n.overdue && n.overdue_days > 0));
+    assert!(h.shows_containing("已超期"), "lateness said in words");
+    assert!(!h.shows_containing("张建国"), "personal data masked");
+    h.press("打印进度单");
+    h.wait("the slip", |vm| vm.busy.is_empty());
+    assert!(h.printed_text().contains("办理进度"));
+    h.press("结束办理");
+
+    // Scanned from a receipt on the home screen.
+    h.devices.control().scan(demo::CASE_APPROVED).expect("scan");
+    h.wait_screen(Screen::Progress);
+    assert_eq!(h.vm().case_status, 11);
+    h.press("结束办理");
+
+    // Shown as a QR to the camera on the lookup screen.
+    h.press("查询进度");
+    h.devices
+        .control()
+        .show_qr(Some(demo::CASE_CORRECTIONS))
+        .expect("qr");
+    h.wait_screen(Screen::Progress);
+    assert!(h.vm().nodes.iter().any(|n| n.status_code == 6));
+}
+
+#[test]
+fn lookup_with_a_mistyped_code_is_stopped_before_asking() {
+    let h = hall();
+    h.press("查询进度");
+    let mut typo = demo::CASE_LATE.to_string();
+    let last = if typo.ends_with('0') { "1" } else { "0" };
+    typo.replace_range(15..16, last);
+    h.type_keys(&typo);
+    assert_eq!(h.vm().lookup_code.error, "check");
+    assert!(h.shows_containing("校验位不对"));
+    h.press("查询");
+    assert_eq!(h.vm().screen, Screen::Lookup);
+}
+
+#[test]
+fn pay_by_qr_and_by_phone_code() {
+    let h = hall();
+    h.press("缴费");
+    h.type_keys(demo::PAYMENT_CODE);
+    h.press("查找");
+    h.wait_screen(Screen::Payment);
+    assert!(!h.vm().notice_total_capitals.is_empty());
+    assert!(h.shows_containing(&h.vm().notice_total_capitals));
+    h.press("出示付款码");
+    assert_eq!(h.vm().screen, Screen::Paying);
+    h.devices.control().scan(demo::WALLET_FAIL).expect("scan");
+    h.wait_screen(Screen::PayFailed);
+    assert!(h.shows_containing("余额不足"));
+    h.press("再试一次");
+    h.wait_screen(Screen::Payment);
+    h.press("手机扫码支付");
+    h.wait_screen(Screen::Paying);
+    let order = h.kiosk.borrow().pending_order().expect("an order waits");
+    assert!(!h.vm().pay_qr_payload.is_empty());
+    // The payer's phone pays.
+    h.rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}{}", h.base, hall_domain::api::sim_pay_path(&order)))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+    })
+    .expect("simulated payment");
+    h.wait("paid and printed", |vm| {
+        vm.screen == Screen::Paid && vm.receipt_state == "printed"
+    });
+    let printed = h.printed_text();
+    assert!(printed.contains(&h.vm().notice_total_capitals), "{printed}");
+    h.press("完成");
+    // The same notice cannot be paid twice.
+    h.press("缴费");
+    h.type_keys(demo::PAYMENT_CODE);
+    h.press("查找");
+    h.wait("the answer", |vm| vm.busy.is_empty() && vm.pay_error == "already-paid");
+}
+
+#[test]
+fn platform_unreachable_is_said_honestly() {
+    let h = hall_with(false);
+    h.press("查询进度");
+    h.type_keys(demo::CASE_LATE);
+    h.press("查询");
+    h.wait_screen(Screen::Offline);
+    assert!(h.shows("暂时连不上审批系统"));
+    h.press("返回");
+    assert_eq!(h.vm().screen, Screen::Lookup);
+    assert_eq!(h.vm().lookup_code.value, demo::CASE_LATE, "typed code kept");
+}
+
+#[test]
+fn camera_missing_offers_the_window() {
+    let h = hall();
+    h.devices
+        .control()
+        .set_camera_present(false)
+        .expect("camera off");
+    h.wait("the camera reported", |vm| !vm.camera_ok);
+    h.press("办理申请");
+    h.devices
+        .control()
+        .place_card(kiosk_drivers::sim::demo_card())
+        .expect("card");
+    h.wait_screen(Screen::Items);
+    h.press("建设工程规划许可证");
+    h.press("下一步");
+    h.wait_screen(Screen::CameraError);
+    assert!(h.shows_containing(&format!("{} 号窗口", h.vm().window_hint)));
+    h.press("跳过拍照，继续办理");
+    assert_eq!(h.vm().screen, Screen::Form);
+}
+
+#[test]
+fn inactivity_warns_then_ends_the_session() {
+    let h = hall();
+    h.press("English");
+    assert_eq!(h.vm().lang, hall_kiosk::session::Lang::En);
+    h.press("Check progress");
+    h.type_keys("2026");
+    let t0 = Instant::now();
+    h.kiosk.borrow_mut().pump(t0 + Duration::from_secs(95));
+    assert!(h.vm().timeout_warning);
+    assert!(h.vm().timeout_seconds >= 20);
+    h.press("Continue");
+    assert!(!h.vm().timeout_warning);
+    h.kiosk.borrow_mut().pump(t0 + Duration::from_secs(300));
+    let vm = h.vm();
+    assert_eq!(vm.screen, Screen::Home);
+    assert_eq!(vm.lang, hall_kiosk::session::Lang::Zh, "language reset");
+    assert_eq!(vm.lookup_code.value, "", "typed data wiped");
+    assert!(h.shows("查询进度"), "Chinese again");
+}

@@ -149,8 +149,20 @@ impl Hall {
         }
     }
 
+    /// The printed text: GB18030 decoded, with the Chinese-mode switches (`FS &`, `FS .`)
+    /// taken out so that mixed Chinese and ASCII reads as one string.
     fn printed_text(&self) -> String {
-        let bytes = self.devices.printed();
+        let raw = self.devices.printed();
+        let mut bytes = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while i < raw.len() {
+            if raw[i] == 0x1C && matches!(raw.get(i + 1), Some(0x26 | 0x2E)) {
+                i += 2;
+                continue;
+            }
+            bytes.push(raw[i]);
+            i += 1;
+        }
         let (text, _, _) = encoding_rs::GB18030.decode(&bytes);
         text.into_owned()
     }

@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
-use std::sync::mpsc;
 use std::sync::Arc;
+use std::sync::mpsc;
 use std::time::Instant;
 
 use kiosk_drivers::{DeviceEvent, EventSink};
@@ -142,7 +142,8 @@ impl Kiosk {
         let reply = self.reply();
         match effect {
             Effect::LoadItems => {
-                self.rt.spawn(async move { reply(Input::Items(api.items().await)) });
+                self.rt
+                    .spawn(async move { reply(Input::Items(api.items().await)) });
             }
             Effect::LookupProject(code) => {
                 self.rt.spawn(async move {
@@ -161,11 +162,14 @@ impl Kiosk {
                 request,
             } => {
                 self.rt.spawn(async move {
-                    reply(Input::Submitted(api.submit(&idempotency_key, &request).await))
+                    reply(Input::Submitted(
+                        api.submit(&idempotency_key, &request).await,
+                    ))
                 });
             }
             Effect::LookupCase(code) => {
-                self.rt.spawn(async move { reply(Input::Case(api.case(&code).await)) });
+                self.rt
+                    .spawn(async move { reply(Input::Case(api.case(&code).await)) });
             }
             Effect::FetchNotice(code) => {
                 self.rt
@@ -176,7 +180,9 @@ impl Kiosk {
                 request,
             } => {
                 self.rt.spawn(async move {
-                    reply(Input::Order(api.create_order(&payment_code, &request).await))
+                    reply(Input::Order(
+                        api.create_order(&payment_code, &request).await,
+                    ))
                 });
             }
             Effect::PollOrder(id) => {
@@ -189,9 +195,8 @@ impl Kiosk {
             }
             Effect::Print(receipt) => {
                 let devices = self.devices.clone();
-                self.rt.spawn_blocking(move || {
-                    reply(Input::Printed(devices.print_receipt(&receipt)))
-                });
+                self.rt
+                    .spawn_blocking(move || reply(Input::Printed(devices.print_receipt(&receipt))));
             }
             Effect::CaptureStill => {
                 let devices = self.devices.clone();

@@ -41,8 +41,11 @@ pub trait PlatformApi: Send + Sync {
     fn items(&self) -> ApiFuture<'_, Vec<Item>>;
     fn project(&self, code: &str) -> ApiFuture<'_, ProjectInfo>;
     fn organization(&self, credit_code: &str) -> ApiFuture<'_, OrganizationInfo>;
-    fn submit(&self, idempotency_key: &str, req: &ApplicationRequest)
-    -> ApiFuture<'_, ApplicationCreated>;
+    fn submit(
+        &self,
+        idempotency_key: &str,
+        req: &ApplicationRequest,
+    ) -> ApiFuture<'_, ApplicationCreated>;
     fn case(&self, approval_code: &str) -> ApiFuture<'_, CaseView>;
     fn fee_notice(&self, payment_code: &str) -> ApiFuture<'_, FeeNotice>;
     fn create_order(&self, payment_code: &str, req: &OrderRequest) -> ApiFuture<'_, Order>;
@@ -135,8 +138,7 @@ async fn read_limited(mut resp: reqwest::Response) -> ApiResult<Vec<u8>> {
 
 /// Path segments come from typed or scanned codes; only digits, letters and dashes go into a URL.
 fn segment(s: &str) -> ApiResult<&str> {
-    if !s.is_empty() && s.len() <= 40 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    {
+    if !s.is_empty() && s.len() <= 40 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         Ok(s)
     } else {
         Err(ApiError::NotFound)

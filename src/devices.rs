@@ -144,7 +144,10 @@ pub fn wire_sim_panel(
         demo::CASE_UNPAID,
     ];
     panel.set_demo_codes(ModelRc::from(Rc::new(VecModel::from(
-        codes.iter().map(|c| SharedString::from(*c)).collect::<Vec<_>>(),
+        codes
+            .iter()
+            .map(|c| SharedString::from(*c))
+            .collect::<Vec<_>>(),
     ))));
     let ctl = devices.control();
     let status = {
@@ -165,7 +168,10 @@ pub fn wire_sim_panel(
     {
         let (ctl, report) = (ctl.clone(), report.clone());
         panel.on_place_card(move || {
-            report("ID card placed", ctl.place_card(kiosk_drivers::sim::demo_card()))
+            report(
+                "ID card placed",
+                ctl.place_card(kiosk_drivers::sim::demo_card()),
+            )
         });
     }
     {
@@ -186,9 +192,8 @@ pub fn wire_sim_panel(
     }
     {
         let (ctl, report) = (ctl.clone(), report.clone());
-        panel.on_scan_wallet_fail(move || {
-            report("phone code scanned", ctl.scan(demo::WALLET_FAIL))
-        });
+        panel
+            .on_scan_wallet_fail(move || report("phone code scanned", ctl.scan(demo::WALLET_FAIL)));
     }
     {
         let (ctl, report) = (ctl.clone(), report.clone());
@@ -215,7 +220,14 @@ pub fn wire_sim_panel(
         let (api, status) = (api.clone(), status.clone());
         panel.on_platform_offline(move |off| {
             api.set_offline(off);
-            status(if off { "platform offline" } else { "platform online" }.into());
+            status(
+                if off {
+                    "platform offline"
+                } else {
+                    "platform online"
+                }
+                .into(),
+            );
         });
     }
     {
@@ -228,10 +240,7 @@ pub fn wire_sim_panel(
                 status("no payment is waiting".into());
                 return;
             };
-            let url = format!(
-                "{base}{}",
-                hall_domain::api::sim_pay_path(&order)
-            );
+            let url = format!("{base}{}", hall_domain::api::sim_pay_path(&order));
             rt.spawn(async move {
                 let client = reqwest::Client::new();
                 if let Err(e) = client.post(url).send().await {

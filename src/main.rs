@@ -9,7 +9,11 @@ use hall_kiosk::config::Config;
 use hall_kiosk::screenshot::{self, ScreenshotArgs};
 
 #[derive(Parser)]
-#[command(name = "hall-kiosk", version, about = "Self-service kiosk of an approval service hall")]
+#[command(
+    name = "hall-kiosk",
+    version,
+    about = "Self-service kiosk of an approval service hall"
+)]
 struct Cli {
     /// Kiosk configuration (TOML). Without it: the demo hall (embedded platform, simulated devices).
     #[arg(long, global = true)]
@@ -45,7 +49,8 @@ fn main() -> anyhow::Result<()> {
                 Some(path) => Config::load(path)?,
                 None => Config::default(),
             };
-            hall_kiosk::run::run(config, headless.map(std::time::Duration::from_secs)).context("the kiosk stopped")
+            hall_kiosk::run::run(config, headless.map(std::time::Duration::from_secs))
+                .context("the kiosk stopped")
         }
     }
 }

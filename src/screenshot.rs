@@ -13,8 +13,8 @@ use slint::ComponentHandle;
 
 use hall_domain::api::*;
 use hall_domain::{ApprovalCode, Blzt};
-use kiosk_drivers::camera::Still;
 use kiosk_drivers::DeviceEvent;
+use kiosk_drivers::camera::Still;
 
 use crate::client::ApiError;
 use crate::session::{Input, Intent, Lang, Session, SessionConfig, ViewModel};
@@ -137,9 +137,21 @@ fn demo_case() -> CaseView {
         project_name: "襄阳市东津新区邻里中心项目".into(),
         project_code: "2026-420600-47-01-000123".into(),
         nodes: vec![
-            node("自然资源和规划局", "Natural Resources and Planning", Blzt::DepartmentStarted, 10, 4),
+            node(
+                "自然资源和规划局",
+                "Natural Resources and Planning",
+                Blzt::DepartmentStarted,
+                10,
+                4,
+            ),
             node("人防办", "Civil Air Defence Office", Blzt::Approved, 10, 0),
-            node("住房和城乡建设局", "Housing and Urban-Rural Development", Blzt::Accepted, 15, 0),
+            node(
+                "住房和城乡建设局",
+                "Housing and Urban-Rural Development",
+                Blzt::Accepted,
+                15,
+                0,
+            ),
         ],
         fee_notices: vec![FeeNoticeSummary {
             payment_code: "42060026110200000017".into(),
@@ -294,7 +306,10 @@ pub fn demo_view(screen: &str, lang: Lang, large: bool) -> anyhow::Result<ViewMo
         for c in project_code.chars() {
             act(&mut s, Intent::Key(c));
         }
-        let digits: String = project_code.chars().filter(|c| c.is_ascii_digit()).collect();
+        let digits: String = project_code
+            .chars()
+            .filter(|c| c.is_ascii_digit())
+            .collect();
         feed(
             &mut s,
             Input::Project(
@@ -382,7 +397,11 @@ pub fn demo_view(screen: &str, lang: Lang, large: bool) -> anyhow::Result<ViewMo
         _ => {
             act(&mut s, Intent::StartPay);
             let code = "42060026110200000017";
-            let typed = if screen == "pay-entry" { &code[..12] } else { code };
+            let typed = if screen == "pay-entry" {
+                &code[..12]
+            } else {
+                code
+            };
             for c in typed.chars() {
                 act(&mut s, Intent::Key(c));
             }

@@ -108,7 +108,9 @@ impl Hall {
     }
 
     fn wait_screen(&self, screen: Screen) {
-        self.wait(&format!("{screen:?}"), |vm| vm.screen == screen && vm.busy.is_empty());
+        self.wait(&format!("{screen:?}"), |vm| {
+            vm.screen == screen && vm.busy.is_empty()
+        });
     }
 
     fn find(&self, label: &str) -> Vec<ElementHandle> {
@@ -186,7 +188,10 @@ fn submit_with_the_id_card_end_to_end() {
     while h.vm().screen == Screen::Capture {
         h.press("拍照");
         h.wait("a photo", |vm| vm.capture_pages > 0 && vm.busy.is_empty());
-        assert!(h.vm().capture_preview.is_some(), "the preview shows the page");
+        assert!(
+            h.vm().capture_preview.is_some(),
+            "the preview shows the page"
+        );
         h.press("下一份材料");
     }
     assert_eq!(h.vm().screen, Screen::Form);
@@ -218,9 +223,8 @@ fn submit_with_the_id_card_end_to_end() {
     assert!(!printed.contains(demo::APPLICANT_ID));
 
     // The platform has the case, exactly once.
-    let case: hall_domain::api::CaseView = h
-        .rt
-        .block_on(async {
+    let case: hall_domain::api::CaseView =
+        h.rt.block_on(async {
             reqwest::get(format!(
                 "{}{}",
                 h.base,
@@ -275,10 +279,16 @@ fn submit_typed_identity_and_out_of_paper() {
     assert!(h.shows("回执没有打印出来"));
     let code = h.vm().approval_code_grouped;
     assert!(h.shows(&code), "the code to write down");
-    assert!(h.devices.printed().is_empty(), "no job on a printer without paper");
+    assert!(
+        h.devices.printed().is_empty(),
+        "no job on a printer without paper"
+    );
     h.press("不打印了");
     assert_eq!(h.vm().screen, Screen::Submitted);
-    assert!(!h.shows("回执已打印，请从出纸口取走"), "never shown as printed");
+    assert!(
+        !h.shows("回执已打印，请从出纸口取走"),
+        "never shown as printed"
+    );
 }
 
 #[test]
@@ -351,7 +361,11 @@ fn pay_by_qr_and_by_phone_code() {
     // The payer's phone pays.
     h.rt.block_on(async {
         reqwest::Client::new()
-            .post(format!("{}{}", h.base, hall_domain::api::sim_pay_path(&order)))
+            .post(format!(
+                "{}{}",
+                h.base,
+                hall_domain::api::sim_pay_path(&order)
+            ))
             .send()
             .await
             .and_then(|r| r.error_for_status())
@@ -367,7 +381,9 @@ fn pay_by_qr_and_by_phone_code() {
     h.press("缴费");
     h.type_keys(demo::PAYMENT_CODE);
     h.press("查找");
-    h.wait("the answer", |vm| vm.busy.is_empty() && vm.pay_error == "already-paid");
+    h.wait("the answer", |vm| {
+        vm.busy.is_empty() && vm.pay_error == "already-paid"
+    });
 }
 
 #[test]

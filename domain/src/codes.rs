@@ -135,7 +135,9 @@ pub fn mask_phone(s: &str) -> String {
 
 /// The 31 characters a credit code may contain, in value order.
 pub const CREDIT_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-const CREDIT_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const CREDIT_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 fn credit_value(c: char) -> Option<u32> {
     CREDIT_ALPHABET.find(c).map(|i| i as u32)
@@ -166,7 +168,7 @@ pub fn validate_credit_code(s: &str) -> Result<(), CodeError> {
         }
     }
     let (body, last) = s.split_at(17);
-    if last.chars().next() != Some(credit_check_char(body)?) {
+    if !last.starts_with(credit_check_char(body)?) {
         return Err(CodeError::CheckFailed);
     }
     Ok(())

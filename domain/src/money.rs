@@ -11,7 +11,7 @@ fn group_thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -36,7 +36,7 @@ pub fn capitals(fen: i64) -> String {
     let fen_d = fen % 10;
     let mut out = String::new();
     if neg {
-        out.push_str("负");
+        out.push('负');
     }
     if yuan > 0 {
         out.push_str(&integer_capitals(yuan));
@@ -47,7 +47,7 @@ pub fn capitals(fen: i64) -> String {
         return out;
     }
     if jiao > 0 {
-        if yuan > 0 && yuan % 10 == 0 {
+        if yuan > 0 && yuan.is_multiple_of(10) {
             out.push('零');
         }
         out.push(DIGITS[jiao as usize]);
@@ -135,7 +135,10 @@ mod tests {
         assert_eq!(capitals(1_005_000), "壹万零伍拾元整");
         assert_eq!(capitals(10_000_000_000), "壹亿元整");
         assert_eq!(capitals(10_001_000_000), "壹亿零壹万元整");
-        assert_eq!(capitals(12_345_678_912), "壹亿贰仟叁佰肆拾伍万陆仟柒佰捌拾玖元壹角贰分");
+        assert_eq!(
+            capitals(12_345_678_912),
+            "壹亿贰仟叁佰肆拾伍万陆仟柒佰捌拾玖元壹角贰分"
+        );
         assert_eq!(capitals(1234), "壹拾贰元叁角肆分");
     }
 }

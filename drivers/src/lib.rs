@@ -4,6 +4,15 @@
 //! state machine, unit-tested on bytes. Thin transports move the bytes; simulators speak the same
 //! protocols so that the kiosk and its tests run without hardware. Devices are named by URI
 //! (see [`uri::DeviceUri`]) and report what happens as [`DeviceEvent`]s.
+//!
+//! * [`idcard`]: SAM frames, the card text block, the find → select → read state machine.
+//! * [`scanner`]: the serial barcode scanner's line framer.
+//! * [`printer`]: ESC/POS building, receipts, real-time status and the [`printer::Printer`]
+//!   driver that refuses jobs a printer cannot finish.
+//! * [`camera`]: frames, stills, QR decoding, JPEG encoding, the [`camera::Camera`] trait.
+//! * [`transport`]: file, TCP, serial and in-memory byte links.
+//! * [`sim`]: simulators speaking the real protocols, and [`sim::SimDevices`], the demo and
+//!   test bundle that runs the real drivers against them.
 
 pub mod camera;
 pub mod idcard;

@@ -1,7 +1,7 @@
 //! The simulators run with the real drivers, and the transports over real sockets and
 //! pseudo-terminals.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -14,7 +14,7 @@ use kiosk_drivers::printer::preview::preview_text;
 use kiosk_drivers::printer::receipt::ProgressSlip;
 use kiosk_drivers::printer::status::StatusQuery;
 use kiosk_drivers::printer::{NotReady, PrintError, Printer, PrinterStatus};
-use kiosk_drivers::sim::{PaperState, ReaderLink, SimDevices, SimOptions, demo_card};
+use kiosk_drivers::sim::{PaperState, ReaderLink, SimControl, SimDevices, SimOptions, demo_card};
 use kiosk_drivers::transport::{self, SerialTransport, TcpTransport, Transport};
 use kiosk_drivers::uri::DeviceUri;
 use kiosk_drivers::{DeviceEvent, DeviceKind, EventSink, Health};
@@ -88,6 +88,17 @@ fn fast() -> SimOptions {
     }
 }
 
+/// Waits until the reader has answered a few more requests (so that a change on the
+/// simulated reader has been seen by the state machine), however slow the machine.
+fn settle(ctl: &SimControl) {
+    let start = ctl.reader_requests().unwrap();
+    let deadline = Instant::now() + T;
+    while ctl.reader_requests().unwrap() < start + 3 {
+        assert!(Instant::now() < deadline, "the reader stopped polling");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn is_card(e: &DeviceEvent) -> bool {
     matches!(e, DeviceEvent::CardRead(c) if *c == demo_card())
 }
@@ -106,13 +117,13 @@ fn reads_a_card_once_while_it_stays_and_again_when_replaced() {
     thread::sleep(Duration::from_millis(400));
     assert_eq!(ev.count(is_card), 1);
     ctl.remove_card().unwrap();
-    thread::sleep(Duration::from_millis(150));
+    settle(&ctl);
     ctl.place_card(demo_card()).unwrap();
     assert!(ev.wait_n(2, T, is_card));
     // A reader that keeps reporting a card it has read does not make it read twice either.
     ctl.remove_card().unwrap();
     ctl.set_reader_refinds_read_card(true).unwrap();
-    thread::sleep(Duration::from_millis(150));
+    settle(&ctl);
     ctl.place_card(demo_card()).unwrap();
     assert!(ev.wait_n(3, T, is_card));
     thread::sleep(Duration::from_millis(400));
@@ -146,7 +157,7 @@ fn an_unreadable_card_is_reported_once() {
     // Placed again, readable now.
     ctl.set_card_read_status(None).unwrap();
     ctl.remove_card().unwrap();
-    thread::sleep(Duration::from_millis(150));
+    settle(&ctl);
     ctl.place_card(demo_card()).unwrap();
     assert!(ev.wait(T, is_card));
 }
@@ -198,9 +209,10 @@ fn scanner_payloads_duplicates_and_rejections() {
     let sim = SimDevices::start_with(ev.sink(), fast()).unwrap();
     let ctl = sim.control();
     let code = |e: &DeviceEvent| matches!(e, DeviceEvent::Scanned(s) if s == "2026112200000017");
-    ctl.scan("2026112200000017").unwrap();
+    // Read twice in a row (one burst of bytes, as a scanner in continuous mode sends).
+    ctl.scan_raw(b"2026112200000017\r\n2026112200000017\r\n")
+        .unwrap();
     assert!(ev.wait(T, code));
-    ctl.scan("2026112200000017").unwrap();
     ctl.scan_raw(b"\x00\x01\xFF\r\n").unwrap();
     assert!(ev.wait(T, |e| matches!(e, DeviceEvent::ScanRejected(_))));
     assert_eq!(ev.count(code), 1, "the same code again at once is merged");
@@ -225,7 +237,7 @@ fn camera_sees_a_qr_code_once_per_showing() {
     assert_eq!(ev.count(seen), 1, "held up: one event");
     // Taken away long enough, shown again: a new event.
     ctl.show_qr(None).unwrap();
-    thread::sleep(Duration::from_millis(1800));
+    thread::sleep(Duration::from_millis(2500));
     ctl.show_qr(Some("2026112200000017")).unwrap();
     assert!(ev.wait_n(2, T, seen));
 }
@@ -385,12 +397,15 @@ fn tcp_printer(state: PrinterStatus) -> (u16, thread::JoinHandle<Vec<u8>>) {
     let port = listener.local_addr().unwrap().port();
     let t = thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
-        s.set_read_timeout(Some(Duration::from_millis(300)))
+        s.set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
         let mut got = Vec::new();
         let mut buf = [0u8; 1024];
-        loop {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        // Runs until the printer driver closes the connection.
+        while Instant::now() < deadline {
             match s.read(&mut buf) {
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     for &b in &buf[..n] {
@@ -465,11 +480,14 @@ fn prints_over_a_serial_line() {
         ..Default::default()
     };
     let t = thread::spawn(move || {
-        slave.set_timeout(Duration::from_millis(300)).unwrap();
+        slave.set_timeout(Duration::from_millis(100)).unwrap();
         let mut got = Vec::new();
         let mut buf = [0u8; 256];
-        loop {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        // Runs until the host end of the pseudo-terminal is closed.
+        while Instant::now() < deadline {
             match slave.read(&mut buf) {
+                Err(e) if e.kind() == ErrorKind::TimedOut => {}
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     for &b in &buf[..n] {

@@ -1,7 +1,7 @@
 //! A code typed on a keypad, checked as it is typed.
 
-use hall_domain::codes::{self, CodeError};
 use hall_domain::ApprovalCode;
+use hall_domain::codes::{self, CodeError};
 use zeroize::Zeroize;
 
 /// Which code a field holds; decides its keypad, its length and its check.

@@ -115,7 +115,12 @@ impl Lookup {
         Some(Step::Busy("printing"))
     }
 
-    pub(super) fn on_code(&mut self, payload: &str, _ctx: &Ctx, fx: &mut Vec<Effect>) -> Option<Step> {
+    pub(super) fn on_code(
+        &mut self,
+        payload: &str,
+        _ctx: &Ctx,
+        fx: &mut Vec<Effect>,
+    ) -> Option<Step> {
         match extract_code(payload) {
             Some(code) => {
                 self.code.set(&code);
@@ -134,7 +139,12 @@ impl Lookup {
         Some(Step::Busy("looking-up"))
     }
 
-    pub(super) fn on_reply(&mut self, input: Input, _ctx: &Ctx, _fx: &mut [Effect]) -> Option<Step> {
+    pub(super) fn on_reply(
+        &mut self,
+        input: Input,
+        _ctx: &Ctx,
+        _fx: &mut [Effect],
+    ) -> Option<Step> {
         match input {
             Input::Case(Ok(case)) => {
                 self.unsent = None;
@@ -192,7 +202,8 @@ impl Lookup {
 }
 
 fn date(d: Option<chrono::NaiveDate>) -> String {
-    d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
 }
 
 fn node_row(n: &hall_domain::api::Node, ctx: &Ctx) -> NodeRow {

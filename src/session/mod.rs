@@ -15,12 +15,12 @@ pub mod view;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hall_domain::ApprovalCode;
 use hall_domain::api::{
     ApplicationCreated, ApplicationRequest, CaseView, FeeNotice, Item, Order, OrderRequest,
     OrganizationInfo, ProjectInfo,
 };
 use hall_domain::codes;
-use hall_domain::ApprovalCode;
 use kiosk_drivers::camera::Still;
 use kiosk_drivers::printer::receipt::{PaymentReceipt, ProgressSlip, SubmissionReceipt};
 use kiosk_drivers::{DeviceEvent, DeviceKind};
@@ -94,7 +94,9 @@ pub enum Effect {
     CameraScanning(bool),
     RequestHelp,
     /// The session ended (finish or timeout); personal data is gone.
-    SessionEnded { timed_out: bool },
+    SessionEnded {
+        timed_out: bool,
+    },
 }
 
 /// Everything the session reacts to.
@@ -401,8 +403,10 @@ impl Session {
                 self.screen = Screen::Home;
             }
             Some(Step::Error(s)) => {
-                if !matches!(self.screen, Screen::Offline | Screen::PrinterError | Screen::CameraError)
-                {
+                if !matches!(
+                    self.screen,
+                    Screen::Offline | Screen::PrinterError | Screen::CameraError
+                ) {
                     self.resume = Some(self.screen);
                 }
                 self.screen = s;

@@ -343,7 +343,10 @@ impl Pay {
 
     fn on_order(&mut self, order: Order, ctx: &Ctx, fx: &mut Vec<Effect>) -> Option<Step> {
         self.unsent = None;
-        let first = self.order.as_ref().is_none_or(|o| o.order_id != order.order_id);
+        let first = self
+            .order
+            .as_ref()
+            .is_none_or(|o| o.order_id != order.order_id);
         let status = order.status;
         if first {
             self.order_started = None;

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use hall_domain::Stage;
 use hall_domain::api::{
     Applicant, ApplicationCreated, ApplicationRequest, Item, MaterialStatus, MaterialSubmission,
     Organization, OrganizationInfo, Project, ProjectInfo,
 };
 use hall_domain::codes::{self, mask_id_number, mask_name};
-use hall_domain::Stage;
 use kiosk_drivers::camera::Still;
 use kiosk_drivers::idcard::IdCard;
 use kiosk_drivers::printer::receipt::SubmissionReceipt;
@@ -430,7 +430,11 @@ impl Submit {
             }),
             project: Project {
                 code: codes::normalize_project_code(self.project_code.value()),
-                name: self.project.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+                name: self
+                    .project
+                    .as_ref()
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default(),
             },
             materials: item
                 .materials
@@ -488,7 +492,11 @@ impl Submit {
             approval_code: code.to_string(),
             applicant_masked: name,
             id_number_masked: id,
-            project_name: self.project.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+            project_name: self
+                .project
+                .as_ref()
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
             submitted_at: created.submitted_at.format("%Y-%m-%d %H:%M").to_string(),
             due_date: created.due_date.format("%Y-%m-%d").to_string(),
             materials,
@@ -604,20 +612,18 @@ impl Submit {
                 self.problems = problem_lines(&e, ctx.lang);
                 None
             }
-            Input::Printed(res) => {
-                match res {
-                    Ok(()) => {
-                        self.receipt_state = "printed";
-                        self.receipt_error.clear();
-                        None
-                    }
-                    Err(reason) => {
-                        self.receipt_state = "failed";
-                        self.receipt_error = reason;
-                        (screen == Screen::Submitted).then_some(Step::Error(Screen::PrinterError))
-                    }
+            Input::Printed(res) => match res {
+                Ok(()) => {
+                    self.receipt_state = "printed";
+                    self.receipt_error.clear();
+                    None
                 }
-            }
+                Err(reason) => {
+                    self.receipt_state = "failed";
+                    self.receipt_error = reason;
+                    (screen == Screen::Submitted).then_some(Step::Error(Screen::PrinterError))
+                }
+            },
             Input::Photo(Ok(still)) => {
                 let list = self.to_photograph(catalogue);
                 let (id, _, _) = list.get(self.capture_idx)?;
@@ -637,7 +643,11 @@ impl Submit {
         vm.identify_typing = self.typing;
         vm.id_number = field_view(&self.id_number, self.focus == Focus::IdNumber);
         vm.phone = field_view(&self.phone, self.focus == Focus::Phone);
-        vm.card_name_masked = self.card.as_ref().map(|c| mask_name(&c.name)).unwrap_or_default();
+        vm.card_name_masked = self
+            .card
+            .as_ref()
+            .map(|c| mask_name(&c.name))
+            .unwrap_or_default();
         vm.card_error = self.card_error.clone();
 
         let mut groups: BTreeMap<u8, Vec<ItemTile>> = BTreeMap::new();
@@ -709,9 +719,17 @@ impl Submit {
         }
 
         vm.project_code = field_view(&self.project_code, self.focus == Focus::ProjectCode);
-        vm.project_name = self.project.as_ref().map(|p| p.name.clone()).unwrap_or_default();
+        vm.project_name = self
+            .project
+            .as_ref()
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
         vm.credit_code = field_view(&self.credit_code, self.focus == Focus::CreditCode);
-        vm.org_name = self.org.as_ref().map(|o| o.name.clone()).unwrap_or_default();
+        vm.org_name = self
+            .org
+            .as_ref()
+            .map(|o| o.name.clone())
+            .unwrap_or_default();
         vm.contact_phone = field_view(&self.contact_phone, self.focus == Focus::ContactPhone);
         vm.focus = self.focus.name().into();
 
@@ -757,7 +775,10 @@ pub(super) fn field_view(f: &Field, focused: bool) -> FieldView {
     FieldView {
         value: f.value().to_string(),
         display: f.display(),
-        error: problem.as_ref().map(|p| p.key.to_string()).unwrap_or_default(),
+        error: problem
+            .as_ref()
+            .map(|p| p.key.to_string())
+            .unwrap_or_default(),
         error_a: problem.as_ref().map_or(0, |p| p.a),
         error_b: problem.as_ref().map_or(0, |p| p.b),
         ok: f.is_valid(),
@@ -766,4 +787,3 @@ pub(super) fn field_view(f: &Field, focused: bool) -> FieldView {
         max_len: f.kind.max_len() as i32,
     }
 }
-

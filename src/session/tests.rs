@@ -78,7 +78,10 @@ fn card() -> IdCard {
 
 fn credit_code() -> String {
     let body = "91420600MA4K12345";
-    format!("{body}{}", hall_domain::codes::credit_check_char(body).unwrap())
+    format!(
+        "{body}{}",
+        hall_domain::codes::credit_check_char(body).unwrap()
+    )
 }
 
 fn approval_code() -> ApprovalCode {
@@ -153,7 +156,10 @@ fn to_review(r: &mut Rig) {
     assert_eq!(r.vm().stages.len(), 1);
     r.act(Intent::PickItem("jsgcghxkz".into()));
     assert_eq!(r.s.screen(), Screen::Materials);
-    r.act(Intent::Material("m2".into(), Some(MaterialStatus::Tolerated)));
+    r.act(Intent::Material(
+        "m2".into(),
+        Some(MaterialStatus::Tolerated),
+    ));
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Capture);
     assert_eq!(r.vm().capture_count, 1, "only m1 is photographed");
@@ -173,7 +179,11 @@ fn to_review(r: &mut Rig) {
             construction_unit: Some(credit_code()),
         }),
     ));
-    assert_eq!(r.vm().credit_code.value, credit_code(), "filled from the registry");
+    assert_eq!(
+        r.vm().credit_code.value,
+        credit_code(),
+        "filled from the registry"
+    );
     r.input(Input::Organization(
         credit_code(),
         Ok(OrganizationInfo {
@@ -253,7 +263,10 @@ fn submit_with_card_end_to_end() {
     let Receipt::Submission(rc) = receipt.as_ref() else {
         panic!("expected a submission receipt");
     };
-    assert_eq!(rc.id_number_masked, "420***********" .to_string() + &id_number()[14..]);
+    assert_eq!(
+        rc.id_number_masked,
+        "420***********".to_string() + &id_number()[14..]
+    );
     assert_eq!(rc.applicant_masked, "张**");
     assert_eq!(rc.approval_code_grouped, approval_code().grouped());
     assert_eq!(rc.pending.len(), 1);
@@ -276,7 +289,9 @@ fn offline_submit_retries_with_the_same_key() {
     else {
         panic!("no submit");
     };
-    r.input(Input::Submitted(Err(ApiError::Unreachable("refused".into()))));
+    r.input(Input::Submitted(Err(ApiError::Unreachable(
+        "refused".into(),
+    ))));
     assert_eq!(r.s.screen(), Screen::Offline);
     assert!(!r.vm().platform_ok);
     let fx = r.act(Intent::Retry);
@@ -310,7 +325,10 @@ fn refused_submission_shows_field_problems_in_the_language() {
     };
     r.input(Input::Submitted(Err(ApiError::Refused(problem))));
     assert_eq!(r.s.screen(), Screen::Review);
-    assert_eq!(r.vm().review_problems, vec!["缺少必交材料：建设用地权属证明"]);
+    assert_eq!(
+        r.vm().review_problems,
+        vec!["缺少必交材料：建设用地权属证明"]
+    );
 }
 
 #[test]
@@ -381,16 +399,28 @@ fn materials_rules() {
     r.input(Input::Items(Ok(vec![item()])));
     r.act(Intent::PickItem("jsgcghxkz".into()));
     // m1 is not tolerable: the choice is refused.
-    r.act(Intent::Material("m1".into(), Some(MaterialStatus::Tolerated)));
+    r.act(Intent::Material(
+        "m1".into(),
+        Some(MaterialStatus::Tolerated),
+    ));
     assert_eq!(r.vm().materials[0].choice, "provided");
     r.act(Intent::Material("m1".into(), None));
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Materials);
     assert_eq!(r.vm().materials_error, "required-missing");
-    r.act(Intent::Material("m3".into(), Some(MaterialStatus::Committed)));
+    r.act(Intent::Material(
+        "m3".into(),
+        Some(MaterialStatus::Committed),
+    ));
     assert_eq!(r.vm().materials[2].choice, "committed");
-    r.act(Intent::Material("m2".into(), Some(MaterialStatus::Tolerated)));
-    assert!(!r.vm().materials[1].deadline.is_empty(), "容缺 shows its deadline");
+    r.act(Intent::Material(
+        "m2".into(),
+        Some(MaterialStatus::Tolerated),
+    ));
+    assert!(
+        !r.vm().materials[1].deadline.is_empty(),
+        "容缺 shows its deadline"
+    );
 }
 
 #[test]
@@ -439,7 +469,10 @@ fn timeout_warns_then_ends_and_wipes() {
     assert!(!r.vm().timeout_warning, "continue extends the session");
     r.advance(100);
     let fx = r.advance(25);
-    assert!(fx.contains(&Effect::SessionEnded { timed_out: true }), "{fx:?}");
+    assert!(
+        fx.contains(&Effect::SessionEnded { timed_out: true }),
+        "{fx:?}"
+    );
     assert!(fx.contains(&Effect::SetLanguage(Lang::Zh)));
     let vm = r.vm();
     assert_eq!(vm.screen, Screen::Home);
@@ -458,7 +491,11 @@ fn waiting_pauses_the_timeout() {
     r.act(Intent::Next);
     assert_eq!(r.vm().busy, "looking-up");
     r.advance(300);
-    assert_eq!(r.s.screen(), Screen::Lookup, "no timeout while the platform is asked");
+    assert_eq!(
+        r.s.screen(),
+        Screen::Lookup,
+        "no timeout while the platform is asked"
+    );
     assert!(!r.vm().timeout_warning);
 }
 
@@ -536,7 +573,10 @@ fn lookup_typed_with_a_typo_is_caught_before_asking() {
     typo.replace_range(15..16, c);
     r.typed(&typo);
     assert_eq!(r.vm().lookup_code.error, "check");
-    assert!(r.act(Intent::Next).is_empty(), "no lookup with a bad check digit");
+    assert!(
+        r.act(Intent::Next).is_empty(),
+        "no lookup with a bad check digit"
+    );
 }
 
 #[test]
@@ -567,7 +607,9 @@ fn lookup_shows_the_timeline_in_the_language() {
 #[test]
 fn scanned_receipt_on_home_starts_a_lookup() {
     let mut r = Rig::new();
-    let fx = r.input(Input::Device(DeviceEvent::Scanned(approval_code().to_string())));
+    let fx = r.input(Input::Device(DeviceEvent::Scanned(
+        approval_code().to_string(),
+    )));
     assert_eq!(fx, vec![Effect::LookupCase(approval_code().to_string())]);
     let fx = r.raw_input(Input::Case(Err(ApiError::NotFound)));
     assert_eq!(fx, vec![Effect::CameraScanning(true)]);
@@ -585,7 +627,10 @@ fn qr_on_lookup_screen_turns_camera_on_and_reads() {
         approval_code()
     ))));
     assert!(fx.contains(&Effect::LookupCase(approval_code().to_string())));
-    assert!(fx.contains(&Effect::CameraScanning(false)), "no scanning while waiting");
+    assert!(
+        fx.contains(&Effect::CameraScanning(false)),
+        "no scanning while waiting"
+    );
     let fx = r.raw_input(Input::Case(Ok(case())));
     assert!(fx.is_empty());
     // A hostile payload changes nothing.
@@ -800,7 +845,11 @@ fn help_keeps_the_session() {
     assert_eq!(fx, vec![Effect::RequestHelp]);
     assert!(r.vm().help_shown);
     r.advance(600);
-    assert_eq!(r.s.screen(), Screen::Lookup, "no timeout while staff are coming");
+    assert_eq!(
+        r.s.screen(),
+        Screen::Lookup,
+        "no timeout while staff are coming"
+    );
     r.act(Intent::HelpClose);
     assert!(!r.vm().help_shown);
 }
@@ -808,7 +857,10 @@ fn help_keeps_the_session() {
 #[test]
 fn language_and_text_size_only_change_on_home() {
     let mut r = Rig::new();
-    assert_eq!(r.act(Intent::Lang(Lang::En)), vec![Effect::SetLanguage(Lang::En)]);
+    assert_eq!(
+        r.act(Intent::Lang(Lang::En)),
+        vec![Effect::SetLanguage(Lang::En)]
+    );
     r.act(Intent::Large(true));
     assert!(r.vm().large_text);
     assert_eq!(r.vm().lang, Lang::En);

@@ -4,10 +4,12 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
-use slint::{ComponentHandle, Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel};
+use slint::{
+    ComponentHandle, Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel,
+};
 
-use crate::session::view::{self as v, Lang, Screen as VScreen, ViewModel};
 use crate::session::Intent;
+use crate::session::view::{self as v, Lang, Screen as VScreen, ViewModel};
 use kiosk_drivers::camera::Still;
 
 slint::include_modules!();
@@ -65,7 +67,9 @@ fn field(f: &v::FieldView) -> FieldView {
 }
 
 fn model<T: Clone + 'static, U>(items: &[U], f: impl Fn(&U) -> T) -> ModelRc<T> {
-    ModelRc::from(Rc::new(VecModel::from(items.iter().map(f).collect::<Vec<_>>())))
+    ModelRc::from(Rc::new(VecModel::from(
+        items.iter().map(f).collect::<Vec<_>>(),
+    )))
 }
 
 /// A QR code as an image, 8 pixels a module with a quiet zone.
@@ -82,7 +86,10 @@ pub fn qr_image(payload: &str) -> Image {
     let pixels = buf.make_mut_slice();
     for y in 0..side {
         for x in 0..side {
-            let (mx, my) = ((x / scale) as isize - quiet as isize, (y / scale) as isize - quiet as isize);
+            let (mx, my) = (
+                (x / scale) as isize - quiet as isize,
+                (y / scale) as isize - quiet as isize,
+            );
             let dark = mx >= 0
                 && my >= 0
                 && (mx as usize) < modules
@@ -204,7 +211,12 @@ impl Renderer {
             _ => false,
         };
         if !same_preview || first {
-            g.set_capture_preview(vm.capture_preview.as_deref().map(still_image).unwrap_or_default());
+            g.set_capture_preview(
+                vm.capture_preview
+                    .as_deref()
+                    .map(still_image)
+                    .unwrap_or_default(),
+            );
             self.preview = vm.capture_preview.clone();
         }
         g.set_capture_has_preview(vm.capture_preview.is_some());

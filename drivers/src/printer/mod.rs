@@ -198,9 +198,12 @@ mod tests {
             let mut state = state;
             let mut buf = [0u8; 256];
             let mut i = 0;
-            loop {
-                let n = match dev.read(&mut buf, Duration::from_millis(300)) {
-                    Ok(0) | Err(_) => break,
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            while std::time::Instant::now() < deadline {
+                // Runs until the host end is dropped.
+                let n = match dev.read(&mut buf, Duration::from_millis(100)) {
+                    Ok(0) => continue,
+                    Err(_) => break,
                     Ok(n) => n,
                 };
                 got.extend_from_slice(&buf[..n]);

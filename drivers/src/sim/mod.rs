@@ -533,6 +533,11 @@ impl SimControl {
         Ok(())
     }
 
+    /// Request frames the simulated reader has answered so far.
+    pub fn reader_requests(&self) -> Result<usize, SimError> {
+        Ok(lock(&self.shared.reader)?.requests())
+    }
+
     /// As if a barcode were read: the payload and CR LF go through the scanner framer.
     pub fn scan(&self, payload: &str) -> Result<(), SimError> {
         lock(&self.shared.scanner)?.scan(payload)?;

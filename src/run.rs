@@ -98,6 +98,11 @@ pub fn run(config: Config, headless: Option<Duration>) -> anyhow::Result<()> {
         }
     });
 
+    // Closing the kiosk window ends the demo, simulator panel included.
+    window.window().on_close_requested(|| {
+        let _ = slint::quit_event_loop();
+        slint::CloseRequestResponse::HideWindow
+    });
     window.show().context("cannot show the kiosk window")?;
     slint::run_event_loop().context("the UI event loop failed")?;
     drop(panel);

@@ -82,6 +82,10 @@ pub fn run(config: Config, headless: Option<Duration>) -> anyhow::Result<()> {
     let panel = if config.display.sim_panel && headless.is_none() {
         let panel = SimPanel::new().context("cannot open the simulator panel")?;
         devices::wire_sim_panel(&panel, &sim_devices, &kiosk, &api, &base_url, rt.handle());
+        // Beside the kiosk window, not on top of it.
+        panel
+            .window()
+            .set_position(slint::PhysicalPosition::new(config.display.width as i32 + 8, 0));
         panel.show().context("cannot show the simulator panel")?;
         Some(panel)
     } else {

@@ -40,11 +40,6 @@ impl Screen {
         })
     }
 
-    /// The last frame as packed RGB bytes.
-    pub fn rgb(&self) -> Vec<u8> {
-        self.pixels.iter().flat_map(|p| [p.r, p.g, p.b]).collect()
-    }
-
     pub fn write_png(&self, path: &std::path::Path) -> anyhow::Result<()> {
         use anyhow::Context;
         let file = std::fs::File::create(path)
@@ -53,9 +48,15 @@ impl Screen {
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         enc.set_compression(png::Compression::Fast);
-        let mut writer = enc.write_header()?;
-        writer.write_image_data(&self.rgb())?;
-        writer.finish()?;
+        // Row by row: no second copy of the whole frame in memory.
+        let mut stream = enc.write_header()?.into_stream_writer()?;
+        let mut row = Vec::with_capacity(self.width as usize * 3);
+        for line in self.pixels.chunks(self.width as usize) {
+            row.clear();
+            row.extend(line.iter().flat_map(|p| [p.r, p.g, p.b]));
+            std::io::Write::write_all(&mut stream, &row)?;
+        }
+        stream.finish()?;
         Ok(())
     }
 }

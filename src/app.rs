@@ -34,6 +34,7 @@ pub struct Kiosk {
     rt: tokio::runtime::Handle,
     api: Arc<dyn PlatformApi>,
     devices: Arc<dyn KioskDevices>,
+    outbox: Option<Arc<crate::outbox::Outbox>>,
     camera_scanning: bool,
 }
 
@@ -59,6 +60,7 @@ impl Kiosk {
             rt,
             api,
             devices,
+            outbox: None,
             camera_scanning: false,
         }));
         let weak = Rc::downgrade(&kiosk);
@@ -72,6 +74,11 @@ impl Kiosk {
         });
         kiosk.borrow_mut().render();
         kiosk
+    }
+
+    /// Submissions go through this outbox (and may be taken offline); see [`crate::outbox`].
+    pub fn set_outbox(&mut self, outbox: Arc<crate::outbox::Outbox>) {
+        self.outbox = Some(outbox);
     }
 
     /// Where device drivers send their events.
@@ -159,13 +166,45 @@ impl Kiosk {
             }
             Effect::Submit {
                 idempotency_key,
+                local_reference,
                 request,
             } => {
+                // Durable before it is sent: what the person is told about is never lost.
+                let outbox = self.outbox.clone();
+                if let Some(o) = &outbox {
+                    if let Err(e) = o.put(&idempotency_key, &local_reference, &request) {
+                        tracing::error!(error = %e, "cannot write the outbox");
+                        reply(Input::Submitted(Err(crate::client::ApiError::Protocol(
+                            format!("本机存储故障 (kiosk storage fault): {e}"),
+                        ))));
+                        return;
+                    }
+                }
                 self.rt.spawn(async move {
-                    reply(Input::Submitted(
-                        api.submit(&idempotency_key, &request).await,
-                    ))
+                    let answer = api.submit(&idempotency_key, &request).await;
+                    if let Some(o) = &outbox {
+                        let settled = match &answer {
+                            Ok(_) => true,
+                            Err(e) => !e.is_unreachable(),
+                        };
+                        if settled {
+                            if let Err(e) = o.remove(&idempotency_key) {
+                                tracing::error!(error = %e, "cannot clear the outbox entry");
+                                if answer.is_ok() {
+                                    let _ = o.mark_told(&idempotency_key);
+                                }
+                            }
+                        }
+                    }
+                    reply(Input::Submitted(answer))
                 });
+            }
+            Effect::AcceptOffline { idempotency_key } => {
+                let result = match &self.outbox {
+                    Some(o) => o.mark_told(&idempotency_key).map_err(|e| e.to_string()),
+                    None => Err("no outbox".to_string()),
+                };
+                reply(Input::OfflineStored(result));
             }
             Effect::LookupCase(code) => {
                 self.rt

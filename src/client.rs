@@ -51,6 +51,9 @@ pub trait PlatformApi: Send + Sync {
     fn create_order(&self, payment_code: &str, req: &OrderRequest) -> ApiFuture<'_, Order>;
     fn order(&self, order_id: &str) -> ApiFuture<'_, Order>;
     fn cancel_order(&self, order_id: &str) -> ApiFuture<'_, Order>;
+    /// Withdraws a submission the person was never told about (the kiosk stopped before it
+    /// could say so). `Ok(true)` when a case was withdrawn, `Ok(false)` when none had arrived.
+    fn withdraw(&self, idempotency_key: &str) -> ApiFuture<'_, bool>;
 }
 
 /// The largest answer the kiosk reads from the platform.
@@ -166,7 +169,13 @@ impl PlatformApi for HttpPlatform {
         Box::pin(async move { self.post(api::APPLICATIONS, &req, Some(&key)).await })
     }
     fn case(&self, approval_code: &str) -> ApiFuture<'_, CaseView> {
-        let path = segment(approval_code).map(api::case_path);
+        let path = segment(approval_code).map(|c| {
+            if crate::outbox::is_local_reference(c) {
+                format!("/api/v1/cases/by-reference/{c}")
+            } else {
+                api::case_path(c)
+            }
+        });
         Box::pin(async move { self.get(&path?).await })
     }
     fn fee_notice(&self, payment_code: &str) -> ApiFuture<'_, FeeNotice> {
@@ -185,6 +194,23 @@ impl PlatformApi for HttpPlatform {
     fn cancel_order(&self, order_id: &str) -> ApiFuture<'_, Order> {
         let path = segment(order_id).map(api::order_cancel_path);
         Box::pin(async move { self.post(&path?, &serde_json::json!({}), None).await })
+    }
+    fn withdraw(&self, idempotency_key: &str) -> ApiFuture<'_, bool> {
+        let key = idempotency_key.to_string();
+        Box::pin(async move {
+            let r: ApiResult<serde_json::Value> = self
+                .post(
+                    "/api/v1/applications/withdraw",
+                    &serde_json::json!({}),
+                    Some(&key),
+                )
+                .await;
+            match r {
+                Ok(_) => Ok(true),
+                Err(ApiError::NotFound) => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
     }
 }
 
@@ -259,5 +285,8 @@ impl PlatformApi for Switchable {
     }
     fn cancel_order(&self, order_id: &str) -> ApiFuture<'_, Order> {
         gated!(self, self.inner.cancel_order(order_id))
+    }
+    fn withdraw(&self, idempotency_key: &str) -> ApiFuture<'_, bool> {
+        gated!(self, self.inner.withdraw(idempotency_key))
     }
 }

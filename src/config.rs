@@ -42,6 +42,9 @@ pub struct KioskSection {
     pub window: String,
     pub idle_timeout_secs: u64,
     pub warn_before_secs: u64,
+    /// Where the kiosk keeps its outbox (and, in the demo, the platform's database); default:
+    /// the user's data directory. On the appliance: the writable data partition.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for KioskSection {
@@ -53,6 +56,7 @@ impl Default for KioskSection {
             window: s.window_hint,
             idle_timeout_secs: s.idle_limit.as_secs(),
             warn_before_secs: s.warn_before.as_secs(),
+            data_dir: None,
         }
     }
 }
@@ -176,13 +180,21 @@ impl Config {
         }
     }
 
+    /// The kiosk's data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.kiosk.data_dir.clone().unwrap_or_else(|| {
+            directories::ProjectDirs::from("org", "hall", "hall-kiosk")
+                .map(|d| d.data_dir().to_path_buf())
+                .unwrap_or_else(|| PathBuf::from("."))
+        })
+    }
+
     /// Where the embedded platform keeps its database.
     pub fn embedded_db(&self) -> PathBuf {
-        self.platform.db.clone().unwrap_or_else(|| {
-            directories::ProjectDirs::from("org", "hall", "hall-kiosk")
-                .map(|d| d.data_dir().join("platform.sqlite"))
-                .unwrap_or_else(|| PathBuf::from("hall-platform.sqlite"))
-        })
+        self.platform
+            .db
+            .clone()
+            .unwrap_or_else(|| self.data_dir().join("platform.sqlite"))
     }
 }
 

@@ -33,12 +33,15 @@ enum Command {
     },
     /// Render one screen with demo data to a PNG, headlessly, and exit.
     Screenshot(ScreenshotArgs),
+    /// Field diagnostics of one device (JSON on stdout).
+    Diag(hall_kiosk::diag::DiagArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Screenshot(args)) => screenshot::run(&args),
+        Some(Command::Diag(args)) => hall_kiosk::diag::run(&args),
         None | Some(Command::Run { .. }) => {
             let headless = match cli.command {
                 Some(Command::Run { headless }) => headless,

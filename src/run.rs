@@ -50,6 +50,19 @@ pub fn run(config: Config, headless: Option<Duration>) -> anyhow::Result<()> {
     let http = HttpPlatform::new(&base_url, Duration::from_secs(config.platform.timeout_secs))?;
     let api = Arc::new(Switchable::new(Arc::new(http)));
 
+    let data = config.data_dir();
+    std::fs::create_dir_all(&data)
+        .with_context(|| format!("cannot create the data directory {}", data.display()))?;
+    let outbox = Arc::new(
+        crate::outbox::Outbox::open(&data.join("outbox.sqlite"))
+            .with_context(|| format!("cannot open the outbox in {}", data.display()))?,
+    );
+    crate::outbox::spawn_sender(
+        outbox.clone(),
+        api.clone() as Arc<dyn PlatformApi>,
+        rt.handle(),
+    );
+
     let _screen = match headless {
         Some(d) => Some(crate::headless::install(
             config.display.width,
@@ -72,20 +85,25 @@ pub fn run(config: Config, headless: Option<Duration>) -> anyhow::Result<()> {
     let sim_devices = devices::start(&config.devices)?;
     let kiosk = Kiosk::new(
         window.clone_strong(),
-        config.session(),
+        crate::session::SessionConfig {
+            offline_intake: true,
+            ..config.session()
+        },
         api.clone() as Arc<dyn PlatformApi>,
         sim_devices.clone() as Arc<dyn KioskDevices>,
         rt.handle().clone(),
     );
+    kiosk.borrow_mut().set_outbox(outbox);
     sim_devices.connect(kiosk.borrow().event_sink());
 
     let panel = if config.display.sim_panel && headless.is_none() {
         let panel = SimPanel::new().context("cannot open the simulator panel")?;
         devices::wire_sim_panel(&panel, &sim_devices, &kiosk, &api, &base_url, rt.handle());
         // Beside the kiosk window, not on top of it.
-        panel
-            .window()
-            .set_position(slint::PhysicalPosition::new(config.display.width as i32 + 8, 0));
+        panel.window().set_position(slint::PhysicalPosition::new(
+            config.display.width as i32 + 8,
+            0,
+        ));
         panel.show().context("cannot show the simulator panel")?;
         Some(panel)
     } else {

@@ -10,17 +10,34 @@
 //! * [`printer`]: ESC/POS building, receipts, real-time status and the [`printer::Printer`]
 //!   driver that refuses jobs a printer cannot finish.
 //! * [`camera`]: frames, stills, QR decoding, JPEG encoding, the [`camera::Camera`] trait.
-//! * [`transport`]: file, TCP, serial and in-memory byte links.
+//! * [`transport`]: file, TCP, serial and in-memory byte links; [`usb`]: USB bulk links.
+//! * [`wedge`]: keyboard-wedge barcode scanners (evdev); [`v4l2`]: V4L2 cameras and pixel
+//!   conversion; [`image`]: PNG/JPEG decoding; [`gpio`]: help button, status light, presence.
+//! * [`hotplug`]: backoff, health publishing and the supervision loop; [`devices`]:
+//!   [`Devices::start`], real or simulated devices per URI, supervised.
+//! * [`board`]: board profiles (`board/*.toml`).
 //! * [`sim`]: simulators speaking the real protocols, and [`sim::SimDevices`], the demo and
-//!   test bundle that runs the real drivers against them.
+//!   test bundle that runs the real drivers against them; [`sim::serve`] serves them on
+//!   pseudo-terminals and TCP ports.
 
+pub mod board;
 pub mod camera;
+pub mod devices;
+pub mod gpio;
+pub mod hotplug;
 pub mod idcard;
+pub mod image;
 pub mod printer;
 pub mod scanner;
 pub mod sim;
 pub mod transport;
 pub mod uri;
+pub mod usb;
+pub mod v4l2;
+pub mod wedge;
+
+pub use devices::{DeviceConfig, Devices, DevicesError, GpioConfig};
+pub use gpio::LightPattern;
 
 use std::fmt;
 

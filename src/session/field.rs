@@ -180,7 +180,14 @@ impl Field {
             FieldKind::Phone => codes::validate_phone(v),
             FieldKind::ProjectCode => codes::validate_project_code(v),
             FieldKind::CreditCode => codes::validate_credit_code(v),
-            FieldKind::ApprovalCode => ApprovalCode::parse(v).map(|_| ()),
+            // An approval code, or the local reference of a provisional (offline) receipt.
+            FieldKind::ApprovalCode => ApprovalCode::parse(v).map(|_| ()).or_else(|e| {
+                if crate::outbox::is_local_reference(v) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }),
             FieldKind::PayCode => codes::parse_pay_key(v).map(|_| ()),
         }
         .map_err(Problem::from)?;

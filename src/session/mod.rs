@@ -45,6 +45,9 @@ pub struct SessionConfig {
     pub hall_name: String,
     /// The service window people are sent to when the kiosk cannot help.
     pub window_hint: String,
+    /// Whether a submission may be taken while the platform is unreachable (the kiosk has an
+    /// outbox that will deliver it), with a provisional receipt.
+    pub offline_intake: bool,
 }
 
 impl Default for SessionConfig {
@@ -57,6 +60,7 @@ impl Default for SessionConfig {
             kiosk_id: "kiosk-01".into(),
             hall_name: "政务服务中心 工程建设项目审批专区".into(),
             window_hint: "3".into(),
+            offline_intake: false,
         }
     }
 }
@@ -75,9 +79,16 @@ pub enum Effect {
     LoadItems,
     LookupProject(String),
     LookupOrganization(String),
+    /// Write the submission to the outbox, then send it.
     Submit {
         idempotency_key: String,
+        local_reference: String,
         request: Box<ApplicationRequest>,
+    },
+    /// The platform cannot be reached: keep the submission in the outbox for delivery, durably,
+    /// before the person is told it was taken. Answered by [`Input::OfflineStored`].
+    AcceptOffline {
+        idempotency_key: String,
     },
     LookupCase(String),
     FetchNotice(String),
@@ -115,6 +126,8 @@ pub enum Input {
     Order(Result<Order, ApiError>),
     Printed(Result<(), String>),
     Photo(Result<Arc<Still>, String>),
+    /// The outbox recorded that a submission was taken offline (or could not).
+    OfflineStored(Result<(), String>),
 }
 
 /// The three journeys; each keeps its own data, dropped (and wiped) when the session ends.
@@ -426,6 +439,7 @@ impl Session {
 
     fn ctx(&self) -> Ctx {
         Ctx {
+            offline_intake: self.cfg.offline_intake,
             avail: self.avail,
             kiosk_id: self.cfg.kiosk_id.clone(),
             hall_name: self.cfg.hall_name.clone(),
@@ -614,6 +628,7 @@ enum Step {
 /// What journeys may read of the session.
 #[derive(Debug, Clone)]
 struct Ctx {
+    offline_intake: bool,
     avail: Availability,
     kiosk_id: String,
     hall_name: String,

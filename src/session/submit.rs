@@ -61,6 +61,9 @@ pub(super) struct Submit {
     contact_phone: Field,
     focus: Focus,
     idempotency_key: Option<String>,
+    local_reference: Option<String>,
+    /// Taken while the platform was unreachable: in the outbox, to be delivered.
+    offline: bool,
     problems: Vec<String>,
     created: Option<ApplicationCreated>,
     receipt_state: &'static str,
@@ -90,6 +93,8 @@ impl Default for Submit {
             contact_phone: Field::new(FieldKind::Phone),
             focus: Focus::IdNumber,
             idempotency_key: None,
+            local_reference: None,
+            offline: false,
             problems: Vec::new(),
             created: None,
             receipt_state: "none",
@@ -360,8 +365,13 @@ impl Submit {
                     .idempotency_key
                     .get_or_insert_with(|| uuid::Uuid::new_v4().to_string())
                     .clone();
+                let local_reference = self
+                    .local_reference
+                    .get_or_insert_with(crate::outbox::local_reference)
+                    .clone();
                 let effect = Effect::Submit {
                     idempotency_key: key,
+                    local_reference,
                     request: Box::new(request),
                 };
                 self.unsent = Some(effect.clone());
@@ -454,7 +464,9 @@ impl Submit {
     }
 
     fn print(&mut self, ctx: &Ctx, catalogue: &[Item], fx: &mut Vec<Effect>) -> Option<Step> {
-        let created = self.created.as_ref()?;
+        if self.created.is_none() && !self.offline {
+            return None;
+        }
         if !ctx.avail.printer {
             self.receipt_state = "failed";
             self.receipt_error = "unavailable".into();
@@ -465,7 +477,18 @@ impl Submit {
             Some(c) => (mask_name(&c.name), mask_id_number(&c.id_number)),
             None => (String::new(), mask_id_number(self.id_number.value())),
         };
-        let code = hall_domain::ApprovalCode::parse(&created.approval_code).ok()?;
+        let (code, code_grouped) = match &self.created {
+            Some(c) => {
+                let code = hall_domain::ApprovalCode::parse(&c.approval_code).ok()?;
+                (code.to_string(), code.grouped())
+            }
+            None => {
+                let r = self.local_reference.clone()?;
+                (r.clone(), codes::group_by_four(&r))
+            }
+        };
+        let item_name = item.map(|i| i.name.clone()).unwrap_or_default();
+        let today = chrono::Local::now();
         let materials = item
             .map(|i| {
                 i.materials
@@ -487,9 +510,12 @@ impl Submit {
         let receipt = SubmissionReceipt {
             hall_name: ctx.hall_name.clone(),
             kiosk_id: ctx.kiosk_id.clone(),
-            item_name: created.item_name.clone(),
-            approval_code_grouped: code.grouped(),
-            approval_code: code.to_string(),
+            item_name: self
+                .created
+                .as_ref()
+                .map_or(item_name, |c| c.item_name.clone()),
+            approval_code_grouped: code_grouped,
+            approval_code: code,
             applicant_masked: name,
             id_number_masked: id,
             project_name: self
@@ -497,15 +523,25 @@ impl Submit {
                 .as_ref()
                 .map(|p| p.name.clone())
                 .unwrap_or_default(),
-            submitted_at: created.submitted_at.format("%Y-%m-%d %H:%M").to_string(),
-            due_date: created.due_date.format("%Y-%m-%d").to_string(),
+            submitted_at: self.created.as_ref().map_or_else(
+                || today.format("%Y-%m-%d %H:%M").to_string(),
+                |c| c.submitted_at.format("%Y-%m-%d %H:%M").to_string(),
+            ),
+            due_date: self
+                .created
+                .as_ref()
+                .map(|c| c.due_date.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
             materials,
-            pending: created
-                .pending_materials
+            pending: self
+                .created
                 .iter()
+                .flat_map(|c| &c.pending_materials)
                 .map(|p| (p.name.clone(), p.due_date.format("%Y-%m-%d").to_string()))
                 .collect(),
-            note: if self.camera_skipped {
+            note: if self.offline {
+                "临时受理回执：审批系统暂时连不上，申请已保存在本机，恢复后自动提交。凭此参考号在自助机或窗口查询。".into()
+            } else if self.camera_skipped {
                 "请将纸质材料交到窗口。凭审批码可在自助机查询进度。".into()
             } else {
                 "凭审批码可在自助机或窗口查询办理进度。".into()
@@ -605,12 +641,34 @@ impl Submit {
             }
             Input::Submitted(Err(e)) => {
                 if e.is_unreachable() {
+                    if ctx.offline_intake {
+                        // Kept for delivery, durably, before the person is told.
+                        let key = self.idempotency_key.clone()?;
+                        fx.push(Effect::AcceptOffline {
+                            idempotency_key: key,
+                        });
+                        return Some(Step::Busy("submitting"));
+                    }
                     // Nothing was confirmed; the same key is sent again on retry.
                     return Some(Step::Error(Screen::Offline));
                 }
                 self.unsent = None;
                 self.problems = problem_lines(&e, ctx.lang);
                 None
+            }
+            Input::OfflineStored(Ok(())) => {
+                self.unsent = None;
+                self.offline = true;
+                let step = self.print(ctx, catalogue, fx);
+                match step {
+                    Some(Step::Error(s)) => Some(Step::ScreenThenError(Screen::Submitted, s)),
+                    Some(Step::Busy(b)) => Some(Step::ScreenBusy(Screen::Submitted, b)),
+                    other => other.or(Some(Step::Screen(Screen::Submitted))),
+                }
+            }
+            Input::OfflineStored(Err(reason)) => {
+                tracing::error!(%reason, "a submission could not be kept for later delivery");
+                Some(Step::Error(Screen::Offline))
             }
             Input::Printed(res) => match res {
                 Ok(()) => {
@@ -755,7 +813,11 @@ impl Submit {
         if let Some(c) = &self.created {
             vm.approval_code = c.approval_code.clone();
             vm.approval_code_grouped = codes::group_by_four(&c.approval_code);
+        } else if let (true, Some(r)) = (self.offline, &self.local_reference) {
+            vm.approval_code = r.clone();
+            vm.approval_code_grouped = codes::group_by_four(r);
         }
+        vm.offline_accepted = self.offline;
         vm.receipt_state = self.receipt_state.into();
         vm.receipt_error = self.receipt_error.clone();
     }

@@ -228,6 +228,7 @@ fn submit_with_card_end_to_end() {
     let Some(Effect::Submit {
         idempotency_key,
         request,
+        ..
     }) = fx.first().cloned()
     else {
         panic!("expected a submit effect, got {fx:?}");
@@ -867,4 +868,72 @@ fn language_and_text_size_only_change_on_home() {
     let fx = r.act(Intent::Finish);
     assert!(fx.contains(&Effect::SetLanguage(Lang::Zh)));
     assert!(!r.vm().large_text);
+}
+
+#[test]
+fn offline_intake_keeps_the_submission_and_says_so() {
+    let t = Instant::now();
+    let mut r = Rig {
+        s: Session::new(
+            SessionConfig {
+                offline_intake: true,
+                ..SessionConfig::default()
+            },
+            t,
+        ),
+        t,
+    };
+    to_review(&mut r);
+    let fx = r.act(Intent::Submit);
+    let Some(Effect::Submit {
+        idempotency_key,
+        local_reference,
+        ..
+    }) = fx.first().cloned()
+    else {
+        panic!("no submit");
+    };
+    assert!(crate::outbox::is_local_reference(&local_reference));
+    let fx = r.input(Input::Submitted(Err(ApiError::Unreachable("down".into()))));
+    assert_eq!(
+        fx,
+        vec![Effect::AcceptOffline {
+            idempotency_key: idempotency_key.clone()
+        }]
+    );
+    assert_eq!(r.s.screen(), Screen::Review, "not told before it is stored");
+    let fx = r.input(Input::OfflineStored(Ok(())));
+    assert_eq!(r.s.screen(), Screen::Submitted);
+    let vm = r.vm();
+    assert!(vm.offline_accepted);
+    assert_eq!(vm.approval_code, local_reference);
+    let Some(Effect::Print(receipt)) = fx.first() else {
+        panic!("a provisional receipt is printed");
+    };
+    let Receipt::Submission(rc) = receipt.as_ref() else {
+        panic!("submission receipt");
+    };
+    assert_eq!(rc.approval_code, local_reference);
+    assert!(rc.note.contains("临时受理"));
+}
+
+#[test]
+fn offline_intake_that_cannot_be_stored_is_not_claimed() {
+    let t = Instant::now();
+    let mut r = Rig {
+        s: Session::new(
+            SessionConfig {
+                offline_intake: true,
+                ..SessionConfig::default()
+            },
+            t,
+        ),
+        t,
+    };
+    to_review(&mut r);
+    r.act(Intent::Submit);
+    r.input(Input::Submitted(Err(ApiError::Unreachable("down".into()))));
+    r.input(Input::OfflineStored(Err("disk full".into())));
+    assert_eq!(r.s.screen(), Screen::Offline);
+    assert!(!r.vm().offline_accepted);
 }

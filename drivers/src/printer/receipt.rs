@@ -346,3 +346,87 @@ mod tests {
         );
     }
 }
+
+/// Sample receipts with demo data (`hall-kiosk diag print-sample`, bench rigs). No real
+/// person: the names and numbers are the demo hall's.
+pub mod demo {
+    use super::{PaymentReceipt, ProgressSlip, SubmissionReceipt};
+
+    pub fn submission() -> SubmissionReceipt {
+        SubmissionReceipt {
+            hall_name: "襄阳市政务服务中心".into(),
+            kiosk_id: "DIAG".into(),
+            item_name: "建筑工程施工许可证核发".into(),
+            approval_code_grouped: "2026 1102 0000 0118".into(),
+            approval_code: "2026110200000118".into(),
+            applicant_masked: "张**".into(),
+            id_number_masked: "420***********0011".into(),
+            project_name: "襄阳市樊城区人民路安置小区二期工程".into(),
+            submitted_at: "2026-11-02 09:41".into(),
+            due_date: "2026-11-11（7个工作日）".into(),
+            materials: vec![
+                ("建设工程规划许可证".into(), "已拍照".into()),
+                ("施工图审查合格书".into(), "已拍照".into()),
+            ],
+            pending: vec![("工程质量安全承诺书".into(), "2026-11-09".into())],
+            note: "诊断打印样张 (diagnostic sample)".into(),
+        }
+    }
+
+    pub fn progress() -> ProgressSlip {
+        ProgressSlip {
+            approval_code_grouped: "2026 1102 0000 0118".into(),
+            item_name: "建筑工程施工许可证核发".into(),
+            stage_name: "施工许可".into(),
+            status_text: "部门开始办理".into(),
+            nodes: vec![
+                (
+                    "市住房和城乡建设局".into(),
+                    "办理中".into(),
+                    "2026-11-11".into(),
+                    None,
+                ),
+                (
+                    "市人防办".into(),
+                    "办理中".into(),
+                    "2026-11-06".into(),
+                    Some(2),
+                ),
+            ],
+            printed_at: "2026-11-10 14:05".into(),
+        }
+    }
+
+    pub fn payment() -> PaymentReceipt {
+        PaymentReceipt {
+            payment_code: "42060026110200000183".into(),
+            agency: "襄阳市自然资源和规划局".into(),
+            lines: vec![("城市基础设施配套费".into(), 1_200_000)],
+            total_fen: 1_200_000,
+            transaction_id: "4200002611022026110212345678".into(),
+            receipt_no: "HB42060020260000183".into(),
+            paid_at: "2026-11-02 10:02:31".into(),
+            e_receipt_url: "https://pjcy.example.invalid/v?c=HB42060020260000183".into(),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use crate::printer::Paper;
+        use crate::printer::preview::preview_text;
+
+        #[test]
+        fn samples_render_on_both_papers() {
+            for paper in [Paper::Mm58, Paper::Mm80] {
+                for bytes in [
+                    super::submission().render(paper),
+                    super::progress().render(paper),
+                    super::payment().render(paper),
+                ] {
+                    let text = preview_text(&bytes, paper.columns());
+                    assert!(text.contains("审批") || text.contains("缴款"), "{text}");
+                }
+            }
+        }
+    }
+}

@@ -9,9 +9,12 @@
 //! out.
 
 pub mod camera;
+pub mod corpus;
+pub mod files;
 pub mod idcard;
 pub mod printer;
 pub mod scanner;
+pub mod serve;
 
 use std::io;
 use std::path::PathBuf;
@@ -21,6 +24,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 pub use camera::SimCamera;
+pub use files::FileCamera;
 pub use idcard::{ReaderFault, SimIdCardReader, demo_card};
 pub use printer::{PaperState, SimPrinter};
 pub use scanner::SimScanner;

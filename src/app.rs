@@ -66,10 +66,10 @@ impl Kiosk {
         let weak = Rc::downgrade(&kiosk);
         crate::ui::on_intent(&window, move |intent| {
             intents.borrow_mut().push_back(intent);
-            if let Some(k) = weak.upgrade() {
-                if let Ok(mut k) = k.try_borrow_mut() {
-                    k.pump(Instant::now());
-                }
+            if let Some(k) = weak.upgrade()
+                && let Ok(mut k) = k.try_borrow_mut()
+            {
+                k.pump(Instant::now());
             }
         });
         kiosk.borrow_mut().render();
@@ -171,14 +171,14 @@ impl Kiosk {
             } => {
                 // Durable before it is sent: what the person is told about is never lost.
                 let outbox = self.outbox.clone();
-                if let Some(o) = &outbox {
-                    if let Err(e) = o.put(&idempotency_key, &local_reference, &request) {
-                        tracing::error!(error = %e, "cannot write the outbox");
-                        reply(Input::Submitted(Err(crate::client::ApiError::Protocol(
-                            format!("本机存储故障 (kiosk storage fault): {e}"),
-                        ))));
-                        return;
-                    }
+                if let Some(o) = &outbox
+                    && let Err(e) = o.put(&idempotency_key, &local_reference, &request)
+                {
+                    tracing::error!(error = %e, "cannot write the outbox");
+                    reply(Input::Submitted(Err(crate::client::ApiError::Protocol(
+                        format!("本机存储故障 (kiosk storage fault): {e}"),
+                    ))));
+                    return;
                 }
                 self.rt.spawn(async move {
                     let answer = api.submit(&idempotency_key, &request).await;
@@ -187,12 +187,10 @@ impl Kiosk {
                             Ok(_) => true,
                             Err(e) => !e.is_unreachable(),
                         };
-                        if settled {
-                            if let Err(e) = o.remove(&idempotency_key) {
-                                tracing::error!(error = %e, "cannot clear the outbox entry");
-                                if answer.is_ok() {
-                                    let _ = o.mark_told(&idempotency_key);
-                                }
+                        if settled && let Err(e) = o.remove(&idempotency_key) {
+                            tracing::error!(error = %e, "cannot clear the outbox entry");
+                            if answer.is_ok() {
+                                let _ = o.mark_told(&idempotency_key);
                             }
                         }
                     }

@@ -37,10 +37,10 @@ fn find_in(dir: &Path, depth: u32) -> Option<PathBuf> {
     for e in entries.flatten() {
         let path = e.path();
         if path.is_dir() {
-            if depth > 0 {
-                if let Some(found) = find_in(&path, depth - 1) {
-                    return Some(found);
-                }
+            if depth > 0
+                && let Some(found) = find_in(&path, depth - 1)
+            {
+                return Some(found);
             }
         } else if is_cjk_font(&e.file_name().to_string_lossy()) {
             return Some(path);

@@ -113,10 +113,10 @@ pub fn run(config: Config, headless: Option<Duration>) -> anyhow::Result<()> {
     let timer = slint::Timer::default();
     let weak = Rc::downgrade(&kiosk);
     timer.start(slint::TimerMode::Repeated, PUMP_EVERY, move || {
-        if let Some(k) = weak.upgrade() {
-            if let Ok(mut k) = k.try_borrow_mut() {
-                k.pump(Instant::now());
-            }
+        if let Some(k) = weak.upgrade()
+            && let Ok(mut k) = k.try_borrow_mut()
+        {
+            k.pump(Instant::now());
         }
     });
 

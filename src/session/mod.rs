@@ -557,10 +557,10 @@ impl Session {
     // ---- ending ------------------------------------------------------------------------------
 
     fn end_session(&mut self, timed_out: bool, fx: &mut Vec<Effect>) {
-        if let Journey::Pay(p) = &self.journey {
-            if let Some(order) = p.pending_order_id() {
-                fx.push(Effect::CancelOrder(order));
-            }
+        if let Journey::Pay(p) = &self.journey
+            && let Some(order) = p.pending_order_id()
+        {
+            fx.push(Effect::CancelOrder(order));
         }
         // Dropping the journey wipes the personal data it held (fields and cards zeroize).
         self.journey = Journey::None;

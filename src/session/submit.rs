@@ -586,12 +586,12 @@ impl Submit {
                 }
                 match res {
                     Ok(info) => {
-                        if self.credit_code.value().is_empty() {
-                            if let Some(unit) = &info.construction_unit {
-                                self.credit_code.set(unit);
-                                if self.credit_code.is_valid() {
-                                    fx.push(Effect::LookupOrganization(unit.clone()));
-                                }
+                        if self.credit_code.value().is_empty()
+                            && let Some(unit) = &info.construction_unit
+                        {
+                            self.credit_code.set(unit);
+                            if self.credit_code.is_valid() {
+                                fx.push(Effect::LookupOrganization(unit.clone()));
                             }
                         }
                         self.project = Some(info);

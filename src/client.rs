@@ -68,8 +68,6 @@ pub struct HttpPlatform {
 
 impl HttpPlatform {
     pub fn new(base_url: &str, timeout: Duration) -> Result<Self, ApiError> {
-        // rustls with the ring provider; installing twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(3)))

@@ -5,14 +5,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use kiosk_drivers::camera::Still;
 use kiosk_drivers::printer::Paper;
-use kiosk_drivers::sim::{PaperState, SimControl, SimDevices};
+use kiosk_drivers::sim::{PaperState, SimControl};
 use kiosk_drivers::uri::DeviceUri;
-use kiosk_drivers::{DeviceEvent, EventSink};
+use kiosk_drivers::{DeviceConfig, DeviceEvent, Devices, EventSink};
 
 use crate::app::Kiosk;
 use crate::client::Switchable;
@@ -45,9 +45,10 @@ struct LateSink {
     early: Vec<DeviceEvent>,
 }
 
-/// The simulated devices of the demo hall and of the tests.
+/// The kiosk's devices, real or simulated per URI (`sim:` in the demo and the tests), each
+/// supervised: unplugged devices go absent and come back by themselves.
 pub struct DemoDevices {
-    sim: SimDevices,
+    sim: Devices,
     sink: Arc<Mutex<LateSink>>,
     paper: Paper,
 }
@@ -67,9 +68,10 @@ impl DemoDevices {
         }
     }
 
-    /// Plays the citizen: place a card, scan a code, show a QR, run the paper out.
-    pub fn control(&self) -> SimControl {
-        self.sim.control()
+    /// Plays the citizen (place a card, scan a code, show a QR, run the paper out) when the
+    /// devices are simulated.
+    pub fn sim_control(&self) -> Option<SimControl> {
+        self.sim.sim_control()
     }
 
     /// Every byte the simulated printer printed.
@@ -98,17 +100,14 @@ pub fn start(cfg: &DevicesSection) -> anyhow::Result<Arc<DemoDevices>> {
     } else {
         Paper::Mm80
     };
-    let uris = [&cfg.idcard, &cfg.scanner, &cfg.printer, &cfg.camera];
-    let mut sim_uri = None;
-    for u in uris {
-        let parsed = DeviceUri::parse(u).with_context(|| format!("device {u:?}"))?;
-        if !u.starts_with("sim:") {
-            bail!(
-                "device {u:?}: this build drives simulated devices only; use `sim:` for every device"
-            );
-        }
-        sim_uri.get_or_insert(parsed);
-    }
+    let uri = |u: &str| DeviceUri::parse(u).with_context(|| format!("device {u:?}"));
+    let config = DeviceConfig {
+        idcard: uri(&cfg.idcard)?,
+        scanner: uri(&cfg.scanner)?,
+        printer: uri(&cfg.printer)?,
+        camera: uri(&cfg.camera)?,
+        ..DeviceConfig::default()
+    };
     let sink = Arc::new(Mutex::new(LateSink::default()));
     let forward = sink.clone();
     let event_sink: EventSink = Arc::new(move |ev| {
@@ -119,11 +118,7 @@ pub fn start(cfg: &DevicesSection) -> anyhow::Result<Arc<DemoDevices>> {
             }
         }
     });
-    let sim = match sim_uri {
-        Some(uri) => SimDevices::from_uri(&uri, event_sink)
-            .map_err(|e| anyhow::anyhow!("simulated devices: {e}"))?,
-        None => SimDevices::start(event_sink),
-    };
+    let sim = Devices::start(&config, event_sink).context("cannot start the devices")?;
     Ok(Arc::new(DemoDevices { sim, sink, paper }))
 }
 
@@ -149,7 +144,10 @@ pub fn wire_sim_panel(
             .map(|c| SharedString::from(*c))
             .collect::<Vec<_>>(),
     ))));
-    let ctl = devices.control();
+    let Some(ctl) = devices.sim_control() else {
+        panel.set_status("no simulated devices".into());
+        return;
+    };
     let status = {
         let weak = panel.as_weak();
         move |text: String| {

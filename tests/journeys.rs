@@ -90,6 +90,10 @@ impl Hall {
         self.kiosk.borrow_mut().pump(Instant::now());
     }
 
+    fn ctl(&self) -> kiosk_drivers::sim::SimControl {
+        self.devices.sim_control().expect("simulated devices")
+    }
+
     fn vm(&self) -> ViewModel {
         self.kiosk.borrow().view()
     }
@@ -176,8 +180,7 @@ fn submit_with_the_id_card_end_to_end() {
     h.press("办理申请");
     assert_eq!(h.vm().screen, Screen::Identify);
     assert!(h.shows("请将身份证放在读卡器上"));
-    h.devices
-        .control()
+    h.ctl()
         .place_card(kiosk_drivers::sim::demo_card())
         .expect("card placed");
     h.wait_screen(Screen::Items);
@@ -248,10 +251,7 @@ fn submit_with_the_id_card_end_to_end() {
 #[test]
 fn submit_typed_identity_and_out_of_paper() {
     let h = hall();
-    h.devices
-        .control()
-        .set_paper(PaperState::Out)
-        .expect("paper out");
+    h.ctl().set_paper(PaperState::Out).expect("paper out");
     h.wait("the printer reported", |vm| !vm.printer_ok);
     h.press("办理申请");
     h.press("没带身份证？手动输入号码");
@@ -309,17 +309,14 @@ fn lookup_typed_scanned_and_shown_as_qr() {
     h.press("结束办理");
 
     // Scanned from a receipt on the home screen.
-    h.devices.control().scan(demo::CASE_APPROVED).expect("scan");
+    h.ctl().scan(demo::CASE_APPROVED).expect("scan");
     h.wait_screen(Screen::Progress);
     assert_eq!(h.vm().case_status, 11);
     h.press("结束办理");
 
     // Shown as a QR to the camera on the lookup screen.
     h.press("查询进度");
-    h.devices
-        .control()
-        .show_qr(Some(demo::CASE_CORRECTIONS))
-        .expect("qr");
+    h.ctl().show_qr(Some(demo::CASE_CORRECTIONS)).expect("qr");
     h.wait_screen(Screen::Progress);
     assert!(h.vm().nodes.iter().any(|n| n.status_code == 6));
 }
@@ -349,7 +346,7 @@ fn pay_by_qr_and_by_phone_code() {
     assert!(h.shows_containing(&h.vm().notice_total_capitals));
     h.press("出示付款码");
     assert_eq!(h.vm().screen, Screen::Paying);
-    h.devices.control().scan(demo::WALLET_FAIL).expect("scan");
+    h.ctl().scan(demo::WALLET_FAIL).expect("scan");
     h.wait_screen(Screen::PayFailed);
     assert!(h.shows_containing("余额不足"));
     h.press("再试一次");
@@ -402,14 +399,10 @@ fn platform_unreachable_is_said_honestly() {
 #[test]
 fn camera_missing_offers_the_window() {
     let h = hall();
-    h.devices
-        .control()
-        .set_camera_present(false)
-        .expect("camera off");
+    h.ctl().set_camera_present(false).expect("camera off");
     h.wait("the camera reported", |vm| !vm.camera_ok);
     h.press("办理申请");
-    h.devices
-        .control()
+    h.ctl()
         .place_card(kiosk_drivers::sim::demo_card())
         .expect("card");
     h.wait_screen(Screen::Items);

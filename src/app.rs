@@ -81,6 +81,11 @@ impl Kiosk {
         self.outbox = Some(outbox);
     }
 
+    /// Allows taking submissions while the platform is unreachable (needs an outbox).
+    pub fn set_offline_intake(&mut self, on: bool) {
+        self.session.set_offline_intake(on && self.outbox.is_some());
+    }
+
     /// Where device drivers send their events.
     pub fn event_sink(&self) -> EventSink {
         let tx = std::sync::Mutex::new(self.tx.clone());

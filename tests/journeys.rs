@@ -149,6 +149,20 @@ impl Hall {
         self.pump();
     }
 
+    /// Taps a field so that the keypad types into it.
+    fn tap_field(&self, label: &str) {
+        let fields: Vec<_> = self
+            .find(label)
+            .into_iter()
+            .filter(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
+            .collect();
+        let Some(f) = fields.first() else {
+            panic!("no field {label:?} on {:?}", self.vm().screen);
+        };
+        f.invoke_accessible_default_action();
+        self.pump();
+    }
+
     fn type_keys(&self, text: &str) {
         for c in text.chars().filter(|c| c.is_ascii_alphanumeric()) {
             self.press(&c.to_string());
@@ -433,4 +447,70 @@ fn inactivity_warns_then_ends_the_session() {
     assert_eq!(vm.lang, hall_kiosk::session::Lang::Zh, "language reset");
     assert_eq!(vm.lookup_code.value, "", "typed data wiped");
     assert!(h.shows("查询进度"), "Chinese again");
+}
+
+#[test]
+fn submission_taken_offline_is_delivered_later_exactly_once() {
+    let mut h = hall();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let outbox = Arc::new(
+        hall_kiosk::outbox::Outbox::open(&dir.path().join("outbox.sqlite")).expect("outbox"),
+    );
+    h.kiosk.borrow_mut().set_outbox(outbox.clone());
+    h.kiosk.borrow_mut().set_offline_intake(true);
+
+    h.press("办理申请");
+    h.ctl()
+        .place_card(kiosk_drivers::sim::demo_card())
+        .expect("card");
+    h.wait_screen(Screen::Items);
+    // The platform goes away after the catalogue was loaded.
+    let server = h._server.take().expect("platform");
+    let addr = server.addr;
+    h.rt.block_on(server.shutdown());
+    h.press("企业投资项目备案");
+    h.press("下一步");
+    h.wait_screen(Screen::Capture);
+    while h.vm().screen == Screen::Capture {
+        h.press("拍照");
+        h.wait("a photo", |vm| vm.capture_pages > 0 && vm.busy.is_empty());
+        h.press("下一份材料");
+    }
+    h.type_keys(demo::PROJECT_CODE);
+    h.tap_field("建设单位统一社会信用代码");
+    h.type_keys(demo::CREDIT_CODE);
+    h.tap_field("联系电话");
+    h.type_keys(demo::APPLICANT_PHONE);
+    h.press("下一步");
+    h.wait_screen(Screen::Review);
+    h.press("提交申请");
+    h.wait("the provisional receipt", |vm| {
+        vm.screen == Screen::Submitted && vm.offline_accepted && vm.receipt_state == "printed"
+    });
+    let reference = h.vm().approval_code;
+    assert!(hall_kiosk::outbox::is_local_reference(&reference));
+    assert!(h.printed_text().contains("临时受理"));
+    let entries = outbox.entries().expect("entries");
+    assert_eq!(entries.len(), 1);
+    assert!(entries[0].told, "told, so it must be delivered");
+
+    // The platform comes back; the sender delivers it, once.
+    let server =
+        h.rt.block_on(hall_platform::spawn(hall_platform::ServerConfig::new(
+            h._dir.path().join("platform.sqlite"),
+            addr,
+        )))
+        .expect("platform back on the same address");
+    let api = HttpPlatform::new(&h.base, Duration::from_secs(2)).expect("client");
+    let mut stale = std::collections::HashSet::new();
+    let round =
+        h.rt.block_on(hall_kiosk::outbox::deliver(&outbox, &api, &mut stale))
+            .expect("delivery");
+    assert_eq!(round.delivered, 1);
+    assert!(outbox.is_empty().expect("outbox"), "acknowledged and wiped");
+    let again =
+        h.rt.block_on(hall_kiosk::outbox::deliver(&outbox, &api, &mut stale))
+            .expect("delivery");
+    assert_eq!(again, hall_kiosk::outbox::Round::default(), "nothing twice");
+    h.rt.block_on(server.shutdown());
 }

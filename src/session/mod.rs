@@ -211,6 +211,11 @@ impl Session {
         !matches!(self.journey, Journey::None) || self.screen != Screen::Home
     }
 
+    /// Allows (or stops) taking submissions while the platform is unreachable.
+    pub fn set_offline_intake(&mut self, on: bool) {
+        self.cfg.offline_intake = on;
+    }
+
     /// The payment order the person is paying now, if any.
     pub fn pending_order_id(&self) -> Option<String> {
         match &self.journey {

@@ -64,6 +64,9 @@ pub(super) struct Submit {
     local_reference: Option<String>,
     /// Taken while the platform was unreachable: in the outbox, to be delivered.
     offline: bool,
+    /// The registries could not be asked (platform unreachable, offline intake allowed): the
+    /// platform fills the names in when the submission is delivered.
+    registry_offline: bool,
     problems: Vec<String>,
     created: Option<ApplicationCreated>,
     receipt_state: &'static str,
@@ -95,6 +98,7 @@ impl Default for Submit {
             idempotency_key: None,
             local_reference: None,
             offline: false,
+            registry_offline: false,
             problems: Vec::new(),
             created: None,
             receipt_state: "none",
@@ -341,12 +345,12 @@ impl Submit {
                     self.focus = *kind;
                     return None;
                 }
-                if self.project.is_none() {
+                if self.project.is_none() && !self.registry_offline {
                     self.focus = Focus::ProjectCode;
                     fx.push(Effect::LookupProject(self.project_code.value().to_string()));
                     return Some(Step::Busy("checking"));
                 }
-                if self.org.is_none() {
+                if self.org.is_none() && !self.registry_offline {
                     self.focus = Focus::CreditCode;
                     fx.push(Effect::LookupOrganization(
                         self.credit_code.value().to_string(),
@@ -434,10 +438,18 @@ impl Submit {
                 id_number,
                 phone: self.contact_phone.value().to_string(),
             },
-            organization: self.org.as_ref().map(|o| Organization {
-                name: o.name.clone(),
-                credit_code: o.credit_code.clone(),
-            }),
+            organization: match &self.org {
+                Some(o) => Some(Organization {
+                    name: o.name.clone(),
+                    credit_code: o.credit_code.clone(),
+                }),
+                // Offline: the platform fills the name in from its registry on delivery.
+                None if self.credit_code.is_valid() => Some(Organization {
+                    name: String::new(),
+                    credit_code: self.credit_code.value().to_string(),
+                }),
+                None => None,
+            },
             project: Project {
                 code: codes::normalize_project_code(self.project_code.value()),
                 name: self
@@ -577,6 +589,10 @@ impl Submit {
                 None
             }
             Input::Items(Err(e)) => {
+                if e.is_unreachable() && ctx.offline_intake && !catalogue.is_empty() {
+                    // The catalogue from the last answer is public and still good.
+                    return None;
+                }
                 self.unsent = Some(Effect::LoadItems);
                 offline_or(&e, None)
             }
@@ -603,6 +619,10 @@ impl Submit {
                             .set_external(Some(Problem::new("unknown-project")));
                         None
                     }
+                    Err(e) if e.is_unreachable() && ctx.offline_intake => {
+                        self.registry_offline = true;
+                        None
+                    }
                     Err(e) => {
                         self.unsent = Some(Effect::LookupProject(code));
                         offline_or(&e, None)
@@ -621,6 +641,10 @@ impl Submit {
                     Err(ApiError::NotFound) => {
                         self.credit_code
                             .set_external(Some(Problem::new("unknown-org")));
+                        None
+                    }
+                    Err(e) if e.is_unreachable() && ctx.offline_intake => {
+                        self.registry_offline = true;
                         None
                     }
                     Err(e) => {

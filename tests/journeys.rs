@@ -149,6 +149,19 @@ impl Hall {
         self.pump();
     }
 
+    /// Photographs one page of every material, as far as the form.
+    fn photograph_all(&self) {
+        while self.vm().screen == Screen::Capture {
+            self.press("拍照");
+            self.wait("a photo", |vm| vm.capture_pages > 0 && vm.busy.is_empty());
+            assert!(
+                self.vm().capture_preview.is_some(),
+                "the preview shows the page"
+            );
+            self.press("下一份材料");
+        }
+    }
+
     /// Taps a field so that the keypad types into it.
     fn tap_field(&self, label: &str) {
         let fields: Vec<_> = self
@@ -202,15 +215,7 @@ fn submit_with_the_id_card_end_to_end() {
     assert_eq!(h.vm().screen, Screen::Materials);
     h.press("下一步");
     h.wait_screen(Screen::Capture);
-    while h.vm().screen == Screen::Capture {
-        h.press("拍照");
-        h.wait("a photo", |vm| vm.capture_pages > 0 && vm.busy.is_empty());
-        assert!(
-            h.vm().capture_preview.is_some(),
-            "the preview shows the page"
-        );
-        h.press("下一份材料");
-    }
+    h.photograph_all();
     assert_eq!(h.vm().screen, Screen::Form);
     h.type_keys(demo::PROJECT_CODE);
     h.wait("the project name", |vm| !vm.project_name.is_empty());
@@ -279,11 +284,7 @@ fn submit_typed_identity_and_out_of_paper() {
     h.press("企业投资项目备案");
     h.press("下一步");
     h.wait_screen(Screen::Capture);
-    while h.vm().screen == Screen::Capture {
-        h.press("拍照");
-        h.wait("a photo", |vm| vm.capture_pages > 0 && vm.busy.is_empty());
-        h.press("下一份材料");
-    }
+    h.photograph_all();
     h.type_keys(demo::PROJECT_CODE);
     h.wait("the construction unit", |vm| !vm.org_name.is_empty());
     h.press("下一步");
@@ -471,11 +472,7 @@ fn submission_taken_offline_is_delivered_later_exactly_once() {
     h.press("企业投资项目备案");
     h.press("下一步");
     h.wait_screen(Screen::Capture);
-    while h.vm().screen == Screen::Capture {
-        h.press("拍照");
-        h.wait("a photo", |vm| vm.capture_pages > 0 && vm.busy.is_empty());
-        h.press("下一份材料");
-    }
+    h.photograph_all();
     h.type_keys(demo::PROJECT_CODE);
     h.tap_field("建设单位统一社会信用代码");
     h.type_keys(demo::CREDIT_CODE);

@@ -169,6 +169,20 @@ impl Field {
         self.insisted = false;
     }
 
+    /// Applies a keypad press (a character, backspace or clear). Returns false when the intent
+    /// is not one of those.
+    pub fn edit(&mut self, intent: &super::Intent) -> bool {
+        match intent {
+            super::Intent::Key(c) => {
+                self.key(*c);
+            }
+            super::Intent::Backspace => self.backspace(),
+            super::Intent::Clear => self.clear(),
+            _ => return false,
+        }
+        true
+    }
+
     pub fn set_external(&mut self, p: Option<Problem>) {
         self.external = p;
     }

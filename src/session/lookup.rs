@@ -51,18 +51,8 @@ impl Lookup {
     ) -> Option<Step> {
         match (screen, intent) {
             (Screen::Lookup, Intent::Back) => Some(Step::Home),
-            (Screen::Lookup, Intent::Key(c)) => {
-                self.code.key(c);
-                self.error.clear();
-                None
-            }
-            (Screen::Lookup, Intent::Backspace) => {
-                self.code.backspace();
-                self.error.clear();
-                None
-            }
-            (Screen::Lookup, Intent::Clear) => {
-                self.code.clear();
+            (Screen::Lookup, i @ (Intent::Key(_) | Intent::Backspace | Intent::Clear)) => {
+                self.code.edit(&i);
                 self.error.clear();
                 None
             }

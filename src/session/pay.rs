@@ -95,18 +95,8 @@ impl Pay {
     ) -> Option<Step> {
         match (screen, intent) {
             (Screen::PayEntry, Intent::Back) => Some(Step::Home),
-            (Screen::PayEntry, Intent::Key(c)) => {
-                self.code.key(c);
-                self.error.clear();
-                None
-            }
-            (Screen::PayEntry, Intent::Backspace) => {
-                self.code.backspace();
-                self.error.clear();
-                None
-            }
-            (Screen::PayEntry, Intent::Clear) => {
-                self.code.clear();
+            (Screen::PayEntry, i @ (Intent::Key(_) | Intent::Backspace | Intent::Clear)) => {
+                self.code.edit(&i);
                 self.error.clear();
                 None
             }

@@ -176,24 +176,12 @@ impl Submit {
                 self.focus_named(&f, &[Focus::IdNumber, Focus::Phone]);
                 None
             }
-            (Screen::Identify | Screen::Form, I::Key(c)) => {
-                let kind = self.focus;
-                let f = self.field_mut(kind);
-                f.key(c);
-                let complete = f.is_valid();
-                self.after_edit(kind, complete, fx);
-                None
-            }
-            (Screen::Identify | Screen::Form, I::Backspace) => {
-                let kind = self.focus;
-                self.field_mut(kind).backspace();
-                self.after_edit(kind, false, fx);
-                None
-            }
-            (Screen::Identify | Screen::Form, I::Clear) => {
-                let kind = self.focus;
-                self.field_mut(kind).clear();
-                self.after_edit(kind, false, fx);
+            (Screen::Identify | Screen::Form, i @ (I::Key(_) | I::Backspace | I::Clear)) => {
+                let focus = self.focus;
+                let f = self.field_mut(focus);
+                f.edit(&i);
+                let valid = matches!(i, I::Key(_)) && f.is_valid();
+                self.after_edit(focus, valid, fx);
                 None
             }
             (Screen::Identify, I::Next) if self.typing => {

@@ -109,6 +109,17 @@ struct Rig {
 }
 
 impl Rig {
+    fn offline_intake() -> Self {
+        let t = Instant::now();
+        let cfg = SessionConfig {
+            offline_intake: true,
+            ..SessionConfig::default()
+        };
+        Rig {
+            s: Session::new(cfg, t),
+            t,
+        }
+    }
     fn new() -> Self {
         let t = Instant::now();
         Rig {
@@ -872,17 +883,7 @@ fn language_and_text_size_only_change_on_home() {
 
 #[test]
 fn offline_intake_keeps_the_submission_and_says_so() {
-    let t = Instant::now();
-    let mut r = Rig {
-        s: Session::new(
-            SessionConfig {
-                offline_intake: true,
-                ..SessionConfig::default()
-            },
-            t,
-        ),
-        t,
-    };
+    let mut r = Rig::offline_intake();
     to_review(&mut r);
     let fx = r.act(Intent::Submit);
     let Some(Effect::Submit {
@@ -919,17 +920,7 @@ fn offline_intake_keeps_the_submission_and_says_so() {
 
 #[test]
 fn offline_intake_that_cannot_be_stored_is_not_claimed() {
-    let t = Instant::now();
-    let mut r = Rig {
-        s: Session::new(
-            SessionConfig {
-                offline_intake: true,
-                ..SessionConfig::default()
-            },
-            t,
-        ),
-        t,
-    };
+    let mut r = Rig::offline_intake();
     to_review(&mut r);
     r.act(Intent::Submit);
     r.input(Input::Submitted(Err(ApiError::Unreachable("down".into()))));

@@ -38,6 +38,7 @@ pub fn sim_pay_path(order_id: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Catalogue
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     pub id: String,
@@ -59,6 +60,7 @@ pub struct Item {
     pub materials: Vec<Material>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Material {
     pub id: String,
@@ -78,6 +80,7 @@ pub struct Material {
 // Registries: a project is registered (with its name) before its approvals; an organisation is
 // known by its credit code. The kiosk fills names from these instead of asking a person to type.
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectInfo {
     /// With dashes: `2026-420600-47-01-000123`.
@@ -88,6 +91,7 @@ pub struct ProjectInfo {
     pub construction_unit: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrganizationInfo {
     pub credit_code: String,
@@ -97,6 +101,7 @@ pub struct OrganizationInfo {
 // ---------------------------------------------------------------------------------------------
 // Applications
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApplicationRequest {
     pub item_id: String,
@@ -113,6 +118,7 @@ pub struct ApplicationRequest {
     pub kiosk_id: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Applicant {
     pub name: String,
@@ -120,18 +126,21 @@ pub struct Applicant {
     pub phone: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Organization {
     pub name: String,
     pub credit_code: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Project {
     pub code: String,
     pub name: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MaterialStatus {
@@ -140,6 +149,7 @@ pub enum MaterialStatus {
     Committed,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MaterialSubmission {
     pub material_id: String,
@@ -148,6 +158,7 @@ pub struct MaterialSubmission {
     pub pages: u32,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApplicationCreated {
     pub approval_code: String,
@@ -163,6 +174,7 @@ pub struct ApplicationCreated {
     pub pending_materials: Vec<PendingMaterial>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingMaterial {
     pub material_id: String,
@@ -171,6 +183,7 @@ pub struct PendingMaterial {
 }
 
 /// RFC 9457 problem details, as `application/problem+json`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
     #[serde(rename = "type", default = "about_blank")]
@@ -187,6 +200,7 @@ fn about_blank() -> String {
     "about:blank".to_string()
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldError {
     /// JSON path of the field, e.g. `applicant.id_number`.
@@ -202,6 +216,7 @@ pub struct FieldError {
 // ---------------------------------------------------------------------------------------------
 // Cases
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseView {
     pub approval_code: String,
@@ -223,6 +238,7 @@ pub struct CaseView {
     pub fee_notices: Vec<FeeNoticeSummary>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Node {
     pub department: String,
@@ -247,6 +263,7 @@ pub struct Node {
 // ---------------------------------------------------------------------------------------------
 // Fees and payment
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeStatus {
@@ -255,6 +272,7 @@ pub enum NoticeStatus {
     Cancelled,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeeNoticeSummary {
     pub payment_code: String,
@@ -262,6 +280,7 @@ pub struct FeeNoticeSummary {
     pub status: NoticeStatus,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeeNotice {
     pub payment_code: String,
@@ -280,12 +299,14 @@ pub struct FeeNotice {
     pub paid_at: Option<NaiveDateTime>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeeLine {
     pub name: String,
     pub amount_fen: i64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum OrderRequest {
@@ -295,6 +316,7 @@ pub enum OrderRequest {
     Scan { auth_code: String },
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
@@ -312,6 +334,7 @@ impl OrderStatus {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     pub order_id: String,

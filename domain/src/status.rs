@@ -135,6 +135,28 @@ impl Blzt {
     }
 }
 
+/// On the wire a BLZT status is its number, 1–15.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Blzt {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        let description = Blzt::ALL
+            .iter()
+            .map(|b| format!("{} {}", b.code(), b.zh()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::Integer))
+            .minimum(Some(1))
+            .maximum(Some(15))
+            .description(Some(format!("Handling status (BLZT): {description}")))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Blzt {}
+
 impl TryFrom<u8> for Blzt {
     type Error = String;
     fn try_from(v: u8) -> Result<Self, Self::Error> {

@@ -28,6 +28,33 @@ pub const MAX_PAGES: u32 = 999;
 pub const DEFAULT_TOLERANCE_DAYS: u32 = 10;
 const INSTANT_OPINION: &str = "符合秒批规则，系统自动审核通过。";
 
+/// Longest local reference a kiosk may give (`K01-20261123-0007`).
+pub const MAX_REFERENCE_CHARS: usize = 64;
+
+/// Fields of an application beyond [`ApplicationRequest`], read from the same body.
+#[derive(
+    Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+pub struct Extras {
+    /// The kiosk's own reference for a submission it took while the platform was unreachable;
+    /// the case can be looked up by it (`GET /api/v1/cases/by-reference/{ref}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_reference: Option<String>,
+    /// What the ID card reader read, when the applicant identified with the card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_card: Option<IdCardRead>,
+}
+
+/// The fields of an ID card that the form must agree with.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct IdCardRead {
+    pub name: String,
+    pub id_number: String,
+    /// `YYYY-MM-DD`, or absent for a card valid for life (长期).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<NaiveDate>,
+}
+
 /// Registry entries the submission refers to, looked up before validation.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
@@ -46,6 +73,8 @@ pub struct Valid {
     pub materials: Vec<(CaseMaterial, Option<u32>)>,
     pub identified_by: Option<String>,
     pub kiosk_id: Option<String>,
+    pub catalogue_version: i64,
+    pub local_reference: Option<String>,
 }
 
 /// The canonical form of the codes a request carries, for registry look-ups before validation.
@@ -95,11 +124,15 @@ fn text(
     v.to_string()
 }
 
-/// Checks a submission against the catalogue item (None when the item id is unknown).
+/// Checks a submission against the catalogue item of catalogue version `catalogue_version`
+/// (None when the item id is unknown).
 pub fn validate(
     req: &ApplicationRequest,
+    extras: &Extras,
     item: Option<&CatalogueItem>,
+    catalogue_version: i64,
     registry: &Registry,
+    today: NaiveDate,
 ) -> Result<Valid, Vec<FieldError>> {
     let mut errors = Vec::new();
 
@@ -237,6 +270,59 @@ pub fn validate(
         })
         .filter(|k| !k.is_empty());
 
+    // The ID card, when it was read: the form must name the person on the card.
+    if let (Some("id_card"), Some(card)) = (identified_by.as_deref(), &extras.id_card) {
+        let card_name: String = card.name.split_whitespace().collect();
+        let form_name: String = name.split_whitespace().collect();
+        if card_name != form_name {
+            errors.push(field_error(
+                "applicant.name",
+                "id_card_mismatch",
+                "申请人姓名与所读身份证不一致，请重新读卡或核对姓名",
+                "The applicant's name differs from the ID card that was read; read the card again or check the name",
+            ));
+        }
+        if card.id_number.trim().to_ascii_uppercase() != id_number {
+            errors.push(field_error(
+                "applicant.id_number",
+                "id_card_mismatch",
+                "身份证号码与所读身份证不一致，请重新读卡",
+                "The ID number differs from the ID card that was read; please read the card again",
+            ));
+        }
+        if card.valid_to.is_some_and(|d| d < today) {
+            errors.push(field_error(
+                "id_card.valid_to",
+                "expired",
+                "该身份证已过有效期，请使用有效证件",
+                "This ID card has expired; please use a valid one",
+            ));
+        }
+    }
+
+    // The kiosk's local reference.
+    let local_reference = match extras.local_reference.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(r)
+            if r.chars().count() <= MAX_REFERENCE_CHARS
+                && r.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Some(r.to_string())
+        }
+        Some(_) => {
+            errors.push(field_error(
+                "local_reference",
+                "invalid",
+                &format!("本机受理编号须为1至{MAX_REFERENCE_CHARS}个字母、数字、“-”或“_”"),
+                &format!(
+                    "The local reference must be 1 to {MAX_REFERENCE_CHARS} letters, digits, '-' or '_'"
+                ),
+            ));
+            None
+        }
+    };
+
     // Materials.
     let mut materials = Vec::new();
     if req.materials.len() > MAX_MATERIALS {
@@ -358,6 +444,8 @@ pub fn validate(
             materials,
             identified_by,
             kiosk_id,
+            catalogue_version,
+            local_reference,
         }),
         _ => Err(errors),
     }
@@ -401,6 +489,7 @@ pub fn build_case(
             time_limit_days: d.time_limit_days,
             finished_at: instant.then_some(today),
             opinion: instant.then(|| INSTANT_OPINION.to_string()),
+            corrections_asked_at: None,
         })
         .collect();
     let case_due = nodes
@@ -439,6 +528,8 @@ pub fn build_case(
         project: v.project.clone(),
         identified_by: v.identified_by.clone(),
         kiosk_id: v.kiosk_id.clone(),
+        catalogue_version: v.catalogue_version,
+        local_reference: v.local_reference.clone(),
         nodes,
         materials,
     };

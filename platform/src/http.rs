@@ -6,12 +6,12 @@ use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use hall_domain::api::{
-    self, ApplicationCreated, ApplicationRequest, CaseView, FeeNotice, Item, Node, NoticeStatus,
-    Order, OrderRequest, OrderStatus, OrganizationInfo, ProjectInfo,
+    self, ApplicationRequest, CaseView, FeeNotice, Item, Node, NoticeStatus, Order, OrderRequest,
+    OrderStatus, OrganizationInfo, ProjectInfo,
 };
 use hall_domain::codes::{
     mask_name, normalize_project_code, validate_credit_code, validate_payment_code,
@@ -24,15 +24,20 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
-use crate::application::{self, Registry};
-use crate::payment::{PayMethod, PaymentRequest, Poll, SimulatedProvider};
+use crate::application::{self, Extras, Registry};
+use crate::audit::Actor;
+use crate::payment::{
+    CALLBACK_WINDOW_MS, Callback, PayMethod, PaymentRequest, Poll, SIGNATURE_HEADER,
+    SimulatedProvider,
+};
 use crate::problem::{
     APPROVAL_CODE, ApiError, CREDIT_CODE, PAYMENT_CODE, PROJECT_CODE, WALLET_CODE, code_error,
     field_error,
 };
+use crate::staff::{NodeAction, Refusal};
 use crate::store::{
-    CaseRecord, Idempotent, NewOrder, NodeRecord, NoticeBlock, NoticeRecord, OrderRecord,
-    Settlement,
+    CaseRecord, Created, Idempotent, NewOrder, NodeActionRequest, NodeRecord, NoticeBlock,
+    NoticeRecord, OrderRecord, Settlement,
 };
 use crate::workdays::overdue_days;
 
@@ -45,11 +50,23 @@ const MAX_ORDER_ID_CHARS: usize = 64;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/health", get(health))
+        .route("/api/v1/openapi.json", get(crate::openapi::document))
         .route(api::ITEMS, get(items))
         .route("/api/v1/projects/{code}", get(project))
         .route("/api/v1/organizations/{credit_code}", get(organization))
         .route(api::APPLICATIONS, post(create_application))
         .route("/api/v1/cases/{approval_code}", get(case))
+        .route(
+            "/api/v1/cases/by-reference/{reference}",
+            get(case_by_reference),
+        )
+        .route("/api/v1/staff/me", get(staff_me))
+        .route("/api/v1/staff/cases/{approval_code}", get(staff_case))
+        .route(
+            "/api/v1/staff/cases/{approval_code}/actions",
+            post(staff_action),
+        )
+        .route("/api/v1/payments/simulated/callback", post(sim_callback))
         .route("/api/v1/fee-notices/{payment_code}", get(notice))
         .route(
             "/api/v1/fee-notices/{payment_code}/orders",
@@ -100,6 +117,22 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonBytes(bytes) = JsonBytes::from_request(req, state).await?;
+        decode_json(&bytes).map(ApiJson)
+    }
+}
+
+/// A JSON body not yet decoded (media type and size checked), for handlers that read it twice
+/// or verify its signature first.
+pub struct JsonBytes(pub Bytes);
+
+impl<S> FromRequest<S> for JsonBytes
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !is_json(req.headers().get(header::CONTENT_TYPE)) {
             return Err(ApiError::unsupported_media_type());
         }
@@ -115,7 +148,7 @@ where
                 ))
             }
         })?;
-        decode_json(&bytes).map(ApiJson)
+        Ok(JsonBytes(bytes))
     }
 }
 
@@ -227,6 +260,8 @@ fn path_param(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError
 // ---------------------------------------------------------------------------------------------
 // Catalogue and registries
 
+#[utoipa::path(get, path = "/api/v1/health", tag = "platform",
+    responses((status = 200, description = "Serving; the database's schema version", body = crate::openapi::Health)))]
 async fn health(State(st): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let store = st.store().clone();
     let version = tokio::task::spawn_blocking(move || store.schema_version())
@@ -237,11 +272,16 @@ async fn health(State(st): State<AppState>) -> Result<Json<serde_json::Value>, A
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/items", tag = "catalogue",
+    responses((status = 200, description = "The catalogue in force, by stage then id", body = Vec<Item>)))]
 async fn items(State(st): State<AppState>) -> Result<Json<Vec<Item>>, ApiError> {
     let items = st.store().items().await?;
     Ok(Json(items.into_iter().map(|c| c.item).collect()))
 }
 
+#[utoipa::path(get, path = "/api/v1/projects/{code}", tag = "registries",
+    params(("code" = String, Path, description = "Investment project code, with or without dashes")),
+    responses((status = 200, body = ProjectInfo), (status = 400, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
 async fn project(
     State(st): State<AppState>,
     code: Result<Path<String>, PathRejection>,
@@ -262,6 +302,9 @@ async fn project(
         })
 }
 
+#[utoipa::path(get, path = "/api/v1/organizations/{credit_code}", tag = "registries",
+    params(("credit_code" = String, Path, description = "Unified social credit code (GB 32100)")),
+    responses((status = 200, body = OrganizationInfo), (status = 400, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
 async fn organization(
     State(st): State<AppState>,
     code: Result<Path<String>, PathRejection>,
@@ -291,13 +334,22 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+#[utoipa::path(post, path = "/api/v1/applications", tag = "cases",
+    params(("Idempotency-Key" = String, Header, description = "Unique per submission; the same on retries (1-128 visible ASCII)")),
+    request_body = crate::openapi::ApplicationBody,
+    responses((status = 201, description = "The case (or, for a retried key, the first answer)", body = Created),
+        (status = 400, body = crate::problem::ProblemDoc), (status = 409, description = "Key reused for another body, or local reference taken", body = crate::problem::ProblemDoc),
+        (status = 413, body = crate::problem::ProblemDoc), (status = 415, body = crate::problem::ProblemDoc), (status = 422, description = "Field errors", body = crate::problem::ProblemDoc)))]
 async fn create_application(
     State(st): State<AppState>,
     IdempotencyKey(key): IdempotencyKey,
-    ApiJson(req): ApiJson<ApplicationRequest>,
-) -> Result<(StatusCode, Json<ApplicationCreated>), ApiError> {
+    JsonBytes(body): JsonBytes,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let req: ApplicationRequest = decode_json(&body)?;
+    let extras: Extras = decode_json(&body)?;
+    let catalogue = st.store().catalogue().await?;
     let item = if req.item_id.chars().count() <= application::MAX_ID_CHARS {
-        st.store().item(req.item_id.clone()).await?
+        catalogue.item(&req.item_id).cloned()
     } else {
         None
     };
@@ -308,34 +360,52 @@ async fn create_application(
     if let Some(code) = application::credit_code_of(&req) {
         registry.organization_name = st.store().organization(code).await?.map(|o| o.name);
     }
-    let valid =
-        application::validate(&req, item.as_ref(), &registry).map_err(ApiError::validation)?;
+    let today = st.clock().today();
+    let valid = application::validate(
+        &req,
+        &extras,
+        item.as_ref(),
+        catalogue.version,
+        &registry,
+        today,
+    )
+    .map_err(ApiError::validation)?;
     // The request as parsed, re-serialised: the same content hashes the same whatever its
     // spacing or field order.
-    let canonical = serde_json::to_vec(&req).map_err(|e| {
+    let mut canonical = serde_json::to_vec(&req).map_err(|e| {
         tracing::error!(error = %e, "a request could not be serialised");
         ApiError::internal()
     })?;
+    if extras != Extras::default() {
+        canonical.push(b'\n');
+        canonical.extend(serde_json::to_vec(&extras).map_err(|_| ApiError::internal())?);
+    }
     let hash = sha256_hex(&canonical);
-    let today = st.clock().today();
     let now = st.clock().now();
     let cal = st.calendar_arc();
+    let actor = Actor::Kiosk(valid.kiosk_id.clone());
     let outcome = st
         .store()
-        .create_application(key, hash, move |serial| {
+        .create_application(key, hash, actor, move |serial| {
             application::build_case(&valid, serial, today, now, &cal)
         })
         .await?;
     match outcome {
         Idempotent::Created(c) => {
-            tracing::info!(approval_code = %c.approval_code, item = %c.item_id,
-                status = c.status.code(), "application accepted");
+            tracing::info!(approval_code = %c.created.approval_code, item = %c.created.item_id,
+                status = c.created.status.code(), "application accepted");
             Ok((StatusCode::CREATED, Json(c)))
         }
         Idempotent::Replayed(c) => {
-            tracing::info!(approval_code = %c.approval_code, "application replayed for a retried key");
+            tracing::info!(approval_code = %c.created.approval_code, "application replayed for a retried key");
             Ok((StatusCode::CREATED, Json(c)))
         }
+        Idempotent::ReferenceTaken => Err(ApiError::conflict(
+            "local_reference",
+            "reference_taken",
+            "这个本机受理编号已用于另一份申请",
+            "This local reference was already used for another application",
+        )),
         Idempotent::KeyReused => Err(ApiError::conflict(
             api::IDEMPOTENCY_HEADER,
             "idempotency_key_reused",
@@ -391,6 +461,9 @@ fn case_view(c: CaseRecord, st: &AppState) -> CaseView {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/cases/{approval_code}", tag = "cases",
+    params(("approval_code" = String, Path, description = "16-digit approval code")),
+    responses((status = 200, body = CaseView), (status = 400, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
 async fn case(
     State(st): State<AppState>,
     code: Result<Path<String>, PathRejection>,
@@ -406,6 +479,201 @@ async fn case(
             "No case has this approval code; please check it",
         )
     })
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/by-reference/{reference}", tag = "cases",
+    params(("reference" = String, Path, description = "The kiosk's local reference of an offline submission")),
+    responses((status = 200, body = CaseView), (status = 404, body = crate::problem::ProblemDoc)))]
+async fn case_by_reference(
+    State(st): State<AppState>,
+    reference: Result<Path<String>, PathRejection>,
+) -> Result<Json<CaseView>, ApiError> {
+    let reference = path_param(reference)?;
+    let reference = reference.trim();
+    let not_found = || {
+        ApiError::not_found(
+            "reference",
+            "未找到该本机受理编号对应的办件：离线受理的申请可能尚未送达，请稍后再查",
+            "No case has this local reference: an application taken offline may not have arrived yet",
+        )
+    };
+    if reference.is_empty() || reference.chars().count() > application::MAX_REFERENCE_CHARS {
+        return Err(not_found());
+    }
+    let rec = st.store().case_by_reference(reference.to_string()).await?;
+    rec.map(|c| Json(case_view(c, &st))).ok_or_else(not_found)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Department staff
+
+/// Longest opinion a department may write.
+pub const MAX_OPINION_CHARS: usize = 500;
+
+/// The department behind a `Authorization: Bearer …` staff token.
+pub struct StaffDepartment(pub String);
+
+impl FromRequestParts<AppState> for StaffDepartment {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 128);
+        let unauthorised = || {
+            ApiError::unauthorized(
+                "authorization",
+                "需要有效的部门工作人员令牌（Authorization: Bearer …）",
+                "A valid department staff token is required (Authorization: Bearer …)",
+            )
+        };
+        let Some(token) = token else {
+            return Err(unauthorised());
+        };
+        match st
+            .store()
+            .staff_department(crate::staff::token_hash(token))
+            .await?
+        {
+            Some(d) => Ok(StaffDepartment(d)),
+            None => {
+                tracing::warn!("a staff request with an unknown or revoked token was refused");
+                Err(unauthorised())
+            }
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/staff/me", tag = "staff", security(("staff_token" = [])),
+    responses((status = 200, description = "The token's department", body = crate::openapi::StaffMe), (status = 401, body = crate::problem::ProblemDoc)))]
+async fn staff_me(StaffDepartment(department): StaffDepartment) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "department": department }))
+}
+
+#[utoipa::path(get, path = "/api/v1/staff/cases/{approval_code}", tag = "staff", security(("staff_token" = [])),
+    params(("approval_code" = String, Path)),
+    responses((status = 200, body = CaseView), (status = 401, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
+async fn staff_case(
+    State(st): State<AppState>,
+    StaffDepartment(_): StaffDepartment,
+    code: Result<Path<String>, PathRejection>,
+) -> Result<Json<CaseView>, ApiError> {
+    case(State(st), code).await
+}
+
+/// What a department does to its node: `{"action": "accept", "opinion": "…"}`.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffActionRequest {
+    /// accept, refuse, ask_corrections, answer_corrections, start, approve, approve_pending,
+    /// reject or withdraw.
+    pub action: String,
+    #[serde(default)]
+    pub opinion: Option<String>,
+}
+
+/// Carries out a department's action (API and command line alike) and maps a refusal.
+pub fn refusal_error(r: Refusal) -> ApiError {
+    match r {
+        Refusal::CaseNotFound => ApiError::not_found(
+            "approval_code",
+            "未找到该审批码对应的办件，请核对审批码",
+            "No case has this approval code; please check it",
+        ),
+        Refusal::NotReviewing => ApiError::forbidden(
+            "department",
+            "本部门不参与该办件的审查",
+            "Your department does not review this case",
+        ),
+        Refusal::Illegal { from, action } => ApiError::conflict(
+            "action",
+            "illegal_transition",
+            &format!("该环节当前为“{}”，不能执行“{}”", from.zh(), action.as_str()),
+            &format!(
+                "The node is in status {} ({}); the action {} is not allowed from there",
+                from.code(),
+                from.zh(),
+                action.as_str()
+            ),
+        ),
+        Refusal::OpinionRequired => ApiError::validation(vec![field_error(
+            "opinion",
+            "missing",
+            "该操作须填写审查意见",
+            "This action needs an opinion saying why",
+        )]),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/staff/cases/{approval_code}/actions", tag = "staff", security(("staff_token" = [])),
+    params(("approval_code" = String, Path)), request_body = StaffActionRequest,
+    responses((status = 200, description = "The case after the action", body = CaseView), (status = 401, body = crate::problem::ProblemDoc),
+        (status = 403, description = "The department does not review the case", body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc),
+        (status = 409, description = "Not a BLZT transition from the node's status", body = crate::problem::ProblemDoc), (status = 422, body = crate::problem::ProblemDoc)))]
+async fn staff_action(
+    State(st): State<AppState>,
+    StaffDepartment(department): StaffDepartment,
+    code: Result<Path<String>, PathRejection>,
+    ApiJson(req): ApiJson<StaffActionRequest>,
+) -> Result<Json<CaseView>, ApiError> {
+    let raw = path_param(code)?;
+    let code = ApprovalCode::parse(&raw)
+        .map_err(|e| ApiError::bad_code("approval_code", APPROVAL_CODE, &e))?;
+    let Some(action) = NodeAction::parse(&req.action) else {
+        return Err(ApiError::validation(vec![field_error(
+            "action",
+            "value",
+            "无法识别的操作",
+            "Unknown action: accept, refuse, ask_corrections, answer_corrections, start, \
+             approve, approve_pending, reject or withdraw",
+        )]));
+    };
+    if let Some(o) = &req.opinion {
+        let n = o.chars().count();
+        if n > MAX_OPINION_CHARS {
+            return Err(ApiError::validation(vec![field_error(
+                "opinion",
+                "length",
+                &format!("审查意见不能超过{MAX_OPINION_CHARS}个字，现在是{n}个字"),
+                &format!("The opinion may have at most {MAX_OPINION_CHARS} characters; it has {n}"),
+            )]));
+        }
+        if o.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(ApiError::validation(vec![field_error(
+                "opinion",
+                "character",
+                "审查意见含有不能显示的字符",
+                "The opinion contains characters that cannot be shown",
+            )]));
+        }
+    }
+    let outcome = st
+        .store()
+        .act_on_node(NodeActionRequest {
+            approval_code: code.as_str().to_string(),
+            department: department.clone(),
+            action,
+            opinion: req.opinion,
+            actor: Actor::Staff(department),
+            today: st.clock().today(),
+            now: st.clock().now(),
+        })
+        .await?;
+    match outcome {
+        Ok(rec) => {
+            tracing::info!(approval_code = %rec.approval_code, action = action.as_str(),
+                status = rec.status.code(), "department acted on a case");
+            Ok(Json(case_view(rec, &st)))
+        }
+        Err(r) => Err(refusal_error(r)),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -475,6 +743,9 @@ fn notice_cancelled() -> ApiError {
     )
 }
 
+#[utoipa::path(get, path = "/api/v1/fee-notices/{payment_code}", tag = "payments",
+    params(("payment_code" = String, Path, description = "20-digit payment code")),
+    responses((status = 200, body = FeeNotice), (status = 400, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
 async fn notice(
     State(st): State<AppState>,
     code: Result<Path<String>, PathRejection>,
@@ -487,6 +758,9 @@ async fn notice(
         .ok_or_else(notice_not_found)
 }
 
+#[utoipa::path(post, path = "/api/v1/fee-notices/{payment_code}/orders", tag = "payments",
+    params(("payment_code" = String, Path)), request_body = OrderRequest,
+    responses((status = 201, body = Order), (status = 404, body = crate::problem::ProblemDoc), (status = 409, description = "Already paid or cancelled", body = crate::problem::ProblemDoc), (status = 422, body = crate::problem::ProblemDoc)))]
 async fn create_order(
     State(st): State<AppState>,
     code: Result<Path<String>, PathRejection>,
@@ -613,9 +887,13 @@ async fn refresh(st: &AppState, order: OrderRecord) -> Result<OrderRecord, ApiEr
         return Ok(order);
     };
     let id = order.order_id.clone();
+    let actor = match settlement {
+        Settlement::Expired => Actor::System,
+        _ => Actor::Provider(order.provider.clone()),
+    };
     let rec = st
         .store()
-        .settle_order(id, settlement)
+        .settle_order(id, settlement, actor, st.clock().now())
         .await?
         .ok_or_else(ApiError::internal)?;
     if rec.status == OrderStatus::Paid {
@@ -644,6 +922,9 @@ async fn load_order(
     refresh(st, rec).await
 }
 
+#[utoipa::path(get, path = "/api/v1/orders/{order_id}", tag = "payments",
+    params(("order_id" = String, Path)),
+    responses((status = 200, description = "The order, brought up to date with the provider", body = Order), (status = 404, body = crate::problem::ProblemDoc)))]
 async fn order(
     State(st): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -663,11 +944,19 @@ async fn withdraw(st: &AppState, order: OrderRecord) -> Result<OrderRecord, ApiE
             "the payment service did not withdraw an order");
     }
     st.store()
-        .settle_order(rec.order_id.clone(), Settlement::Cancelled)
+        .settle_order(
+            rec.order_id.clone(),
+            Settlement::Cancelled,
+            Actor::Kiosk(None),
+            st.clock().now(),
+        )
         .await?
         .ok_or_else(ApiError::internal)
 }
 
+#[utoipa::path(post, path = "/api/v1/orders/{order_id}/cancel", tag = "payments",
+    params(("order_id" = String, Path)),
+    responses((status = 200, body = Order), (status = 404, body = crate::problem::ProblemDoc), (status = 409, description = "Paid", body = crate::problem::ProblemDoc)))]
 async fn cancel_order(
     State(st): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -686,6 +975,9 @@ async fn cancel_order(
 }
 
 /// The demo "phone": the payer confirms a QR order.
+#[utoipa::path(post, path = "/api/v1/sim/orders/{order_id}/pay", tag = "payments",
+    params(("order_id" = String, Path)),
+    responses((status = 200, description = "The demo phone confirmed; paid through a signed callback", body = Order), (status = 409, body = crate::problem::ProblemDoc)))]
 async fn sim_pay(
     State(st): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -711,16 +1003,124 @@ async fn sim_pay(
             ));
         }
     }
-    st.store()
-        .set_provider_state(
-            rec.order_id.clone(),
-            SimulatedProvider::QR_CONFIRMED.to_string(),
+    // The payer confirmed on the phone: the service calls the platform back, signed.
+    let (body, signature) = st.sim_provider().paid_callback(&rec, st.clock().millis());
+    let rec = accept_callback(&st, &body, Some(&signature)).await?;
+    Ok(Json(order_view(rec)))
+}
+
+/// A payment service's callback: verified (signature, freshness, amount), then the order is
+/// settled. Settling is idempotent, so a repeated callback changes nothing.
+async fn accept_callback(
+    st: &AppState,
+    body: &[u8],
+    signature: Option<&str>,
+) -> Result<OrderRecord, ApiError> {
+    let unauthorised = || {
+        ApiError::unauthorized(
+            "signature",
+            "回调签名无效",
+            "The callback's signature is missing or does not match",
         )
-        .await?;
-    let rec = st
+    };
+    let Some(signature) = signature else {
+        return Err(unauthorised());
+    };
+    if !st.callback_key().verify(body, signature) {
+        tracing::warn!("a payment callback with a bad signature was refused");
+        return Err(unauthorised());
+    }
+    let cb: Callback = decode_json(body)?;
+    let now_ms = st.clock().millis();
+    if (now_ms - cb.sent_ms).abs() > CALLBACK_WINDOW_MS {
+        return Err(ApiError::unauthorized(
+            "sent_ms",
+            "回调已过期",
+            "The callback is too old (or from the future) to be accepted",
+        ));
+    }
+    if cb.order_id.is_empty() || cb.order_id.chars().count() > MAX_ORDER_ID_CHARS {
+        return Err(order_not_found());
+    }
+    let order = st
         .store()
-        .order(rec.order_id)
+        .order(cb.order_id.clone())
         .await?
         .ok_or_else(order_not_found)?;
-    Ok(Json(order_view(refresh(&st, rec).await?)))
+    if order.provider != SimulatedProvider::NAME {
+        return Err(ApiError::conflict(
+            "order_id",
+            "wrong_provider",
+            "该订单不属于此支付服务",
+            "This order belongs to another payment service",
+        ));
+    }
+    if cb.amount_fen != order.amount_fen {
+        tracing::warn!(order_id = %order.order_id, "a payment callback named another amount");
+        return Err(ApiError::conflict(
+            "amount_fen",
+            "amount_mismatch",
+            "回调金额与订单金额不符",
+            "The callback's amount differs from the order's",
+        ));
+    }
+    let settlement = match cb.outcome.as_str() {
+        "paid" => Settlement::Paid {
+            transaction_id: cb
+                .transaction_id
+                .filter(|t| !t.is_empty() && t.len() <= 64)
+                .ok_or_else(|| {
+                    ApiError::validation(vec![field_error(
+                        "transaction_id",
+                        "missing",
+                        "缺少交易号",
+                        "The transaction id is missing",
+                    )])
+                })?,
+            paid_at: st.clock().now(),
+            receipt_prefix: format!("4206{}", st.clock().today().format("%Y")),
+        },
+        "failed" => Settlement::Failed {
+            reason: cb
+                .reason
+                .map(|r| r.chars().take(100).collect())
+                .unwrap_or_else(|| "支付未成功".to_string()),
+        },
+        _ => {
+            return Err(ApiError::validation(vec![field_error(
+                "outcome",
+                "value",
+                "回调结果只能是 paid 或 failed",
+                "outcome must be paid or failed",
+            )]));
+        }
+    };
+    let rec = st
+        .store()
+        .settle_order(
+            order.order_id,
+            settlement,
+            Actor::Provider(SimulatedProvider::NAME.to_string()),
+            st.clock().now(),
+        )
+        .await?
+        .ok_or_else(order_not_found)?;
+    if rec.status == OrderStatus::Paid {
+        tracing::info!(order_id = %rec.order_id, amount_fen = rec.amount_fen, "payment received");
+    }
+    Ok(rec)
+}
+
+#[utoipa::path(post, path = "/api/v1/payments/simulated/callback", tag = "payments",
+    params(("X-Hall-Signature" = String, Header, description = "sha256= and the hex HMAC-SHA256 of the body")),
+    request_body = Callback,
+    responses((status = 200, description = "The order, settled", body = Order), (status = 401, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc), (status = 409, body = crate::problem::ProblemDoc)))]
+async fn sim_callback(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    JsonBytes(body): JsonBytes,
+) -> Result<Json<Order>, ApiError> {
+    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    let rec = accept_callback(&st, &body, signature).await?;
+    Ok(Json(order_view(rec)))
 }

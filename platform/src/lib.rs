@@ -1,18 +1,24 @@
 //! The reference approval platform of the hall.
 //!
-//! It serves the platform API (`/api/v1`, see [`hall_domain::api`]) from a SQLite file: the item
-//! catalogue, the project and organisation registries, applications with their approval codes and
-//! department nodes, fee notices and payment orders with a simulated payment provider. The kiosk
-//! embeds it on loopback for a self-contained hall; the `hall-platform` binary runs it alone.
+//! It serves the platform API (`/api/v1`, see [`hall_domain::api`]) from a SQLite file or a
+//! PostgreSQL database: the versioned item catalogue, the project and organisation registries,
+//! applications with their approval codes and department nodes (moved on by department staff),
+//! fee notices and payment orders with a simulated payment provider, and a hash-chained audit
+//! log of every change. The kiosk embeds it on loopback for a self-contained hall; the
+//! `hall-platform` binary runs it alone and carries the admin commands.
 
 mod application;
+pub mod audit;
 pub mod catalogue;
 pub mod clock;
+pub mod db;
 pub mod demo;
 mod http;
+mod openapi;
 pub mod payment;
 mod problem;
 mod seed;
+pub mod staff;
 pub mod store;
 pub mod workdays;
 
@@ -25,18 +31,23 @@ use hall_domain::Calendar;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use db::DbUrl;
 pub use http::router;
 pub use store::StoreError;
 
 use crate::clock::Clock;
-use crate::payment::{PaymentProvider, SimulatedProvider};
+use crate::payment::{CallbackKey, PaymentProvider, SimulatedProvider};
 use crate::store::Store;
 
 /// How to run the platform.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// The SQLite file; created when missing, opened in WAL mode.
+    /// The SQLite file; created when missing, opened in WAL mode. Used unless [`Self::database`]
+    /// names a database.
     pub db_path: PathBuf,
+    /// The database, when not the SQLite file at [`Self::db_path`]: `DbUrl::Postgres(…)` for a
+    /// PostgreSQL database that several instances may share.
+    pub database: Option<DbUrl>,
     /// Where to listen; `127.0.0.1:0` picks a free port (see [`RunningServer::addr`]).
     pub listen: SocketAddr,
     /// Seed the demo registry, demo cases and demo fee notices when the database has none.
@@ -48,6 +59,9 @@ pub struct ServerConfig {
     pub sim_payer_delay: Duration,
     /// How long a payment order waits for its payer before it expires.
     pub order_ttl: Duration,
+    /// The key with which the simulated provider signs its callbacks (HMAC-SHA256). `None`: the
+    /// key kept in the database, made on first use, so that instances sharing a database agree.
+    pub callback_key: Option<String>,
 }
 
 impl ServerConfig {
@@ -56,12 +70,31 @@ impl ServerConfig {
     pub fn new(db_path: impl Into<PathBuf>, listen: SocketAddr) -> Self {
         Self {
             db_path: db_path.into(),
+            database: None,
             listen,
             seed_demo: true,
             today: None,
             sim_payer_delay: Duration::from_secs(3),
             order_ttl: Duration::from_secs(120),
+            callback_key: None,
         }
+    }
+
+    /// A configuration for a database given by URL (`sqlite://…` or `postgres://…`).
+    pub fn with_database(url: DbUrl, listen: SocketAddr) -> Self {
+        let mut config = Self::new(PathBuf::new(), listen);
+        match url {
+            DbUrl::Sqlite(path) => config.db_path = path,
+            other => config.database = Some(other),
+        }
+        config
+    }
+
+    /// The database this configuration names.
+    pub fn db_url(&self) -> DbUrl {
+        self.database
+            .clone()
+            .unwrap_or_else(|| DbUrl::Sqlite(self.db_path.clone()))
     }
 }
 
@@ -101,6 +134,8 @@ struct Inner {
     calendar: Arc<Calendar>,
     clock: Clock,
     provider: Arc<dyn PaymentProvider>,
+    sim: Arc<SimulatedProvider>,
+    callback_key: CallbackKey,
     order_ttl: Duration,
 }
 
@@ -108,7 +143,7 @@ impl AppState {
     /// Opens (and migrates) the database and seeds it as configured. Blocking: call it from a
     /// blocking context or use [`spawn`].
     pub fn open(config: &ServerConfig) -> Result<Self, PlatformError> {
-        let store = Store::open(&config.db_path)?;
+        let store = Store::open(&config.db_url())?;
         let calendar = Calendar::built_in();
         let clock = Clock::new(config.today);
         let catalogue = catalogue::built_in().map_err(|e| PlatformError::Seed(e.to_string()))?;
@@ -122,19 +157,30 @@ impl AppState {
         } else {
             None
         };
-        let report = store.seed_blocking(&catalogue, demo.as_ref())?;
+        let report = store.seed_blocking(&catalogue, demo.as_ref(), clock.now())?;
         if report.catalogue {
             tracing::info!(items = catalogue.len(), "item catalogue seeded");
         }
         if report.demo {
             tracing::info!("demo registry, cases and fee notices seeded");
         }
+        let key = match &config.callback_key {
+            Some(k) => k.clone(),
+            None => store::meta_or_init(&store, "sim_callback_key", payment::random_key)?,
+        };
+        let callback_key = CallbackKey::new(key.as_bytes());
+        let sim = Arc::new(SimulatedProvider::new(
+            config.sim_payer_delay,
+            callback_key.clone(),
+        ));
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
                 calendar: Arc::new(calendar),
                 clock,
-                provider: Arc::new(SimulatedProvider::new(config.sim_payer_delay)),
+                provider: sim.clone(),
+                sim,
+                callback_key,
                 order_ttl: config.order_ttl,
             }),
         })
@@ -157,6 +203,12 @@ impl AppState {
     }
     pub(crate) fn order_ttl(&self) -> Duration {
         self.inner.order_ttl
+    }
+    pub(crate) fn sim_provider(&self) -> &SimulatedProvider {
+        &self.inner.sim
+    }
+    pub(crate) fn callback_key(&self) -> &CallbackKey {
+        &self.inner.callback_key
     }
 }
 
@@ -209,4 +261,19 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, PlatformError>
     });
     tracing::info!(%addr, "platform listening");
     Ok(RunningServer { addr, stop, task })
+}
+
+/// Why a department's action was refused, in words (English, then Chinese), with the HTTP
+/// status the staff API answers with.
+pub fn refusal_problem(r: staff::Refusal) -> String {
+    let e = http::refusal_error(r);
+    match e.errors.first() {
+        Some(f) => format!(
+            "{} / {} (HTTP {})",
+            f.message_en,
+            f.message,
+            e.status.as_u16()
+        ),
+        None => format!("{} (HTTP {})", e.detail, e.status.as_u16()),
+    }
 }

@@ -1,11 +1,16 @@
 //! `hall-platform serve`: runs the reference approval platform alone.
 
+use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::Context;
-use clap::{Parser, Subcommand};
-use hall_platform::{ServerConfig, spawn};
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use hall_platform::audit::{Actor, Verdict};
+use hall_platform::clock::Clock;
+use hall_platform::staff::{self, NodeAction};
+use hall_platform::store::{NodeActionRequest, Store};
+use hall_platform::{DbUrl, ServerConfig, catalogue, spawn};
 
 #[derive(Parser)]
 #[command(
@@ -18,13 +23,30 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Args, Clone)]
+struct DbArg {
+    /// The database: `sqlite://PATH` (or a bare path; created when missing) or
+    /// `postgres://USER@HOST:PORT/DB`.
+    #[arg(long, default_value = "sqlite://hall-platform.sqlite3")]
+    db: String,
+}
+
+impl DbArg {
+    fn url(&self) -> anyhow::Result<DbUrl> {
+        DbUrl::parse(&self.db).context("--db")
+    }
+    fn open(&self) -> anyhow::Result<Store> {
+        let url = self.url()?;
+        Store::open(&url).with_context(|| format!("cannot open {}", url.redacted()))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the platform API until Ctrl-C (or SIGTERM).
     Serve {
-        /// The SQLite database: `sqlite://PATH` or a bare path. Created when missing.
-        #[arg(long, default_value = "sqlite://hall-platform.sqlite3")]
-        db: String,
+        #[command(flatten)]
+        db: DbArg,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8780")]
         listen: SocketAddr,
@@ -38,16 +60,117 @@ enum Command {
         #[arg(long, default_value_t = 3.0)]
         sim_payer_delay: f64,
     },
+    /// Bring the database's schema up to date and print its version.
+    Migrate {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// The item catalogue: export, import, list versions.
+    #[command(subcommand)]
+    Catalogue(CatalogueCommand),
+    /// Department staff: tokens for the staff API, and actions on a case's node.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// The hash-chained audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
-/// `sqlite://PATH`, `sqlite:PATH` or a bare path.
-fn db_path(arg: &str) -> anyhow::Result<PathBuf> {
-    let path = arg
-        .strip_prefix("sqlite://")
-        .or_else(|| arg.strip_prefix("sqlite:"))
-        .unwrap_or(arg);
-    anyhow::ensure!(!path.is_empty(), "--db names no file");
-    Ok(PathBuf::from(path))
+#[derive(Subcommand)]
+enum CatalogueCommand {
+    /// Print a catalogue version (the current one unless --version) as TOML.
+    Export {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        version: Option<i64>,
+    },
+    /// Check a catalogue file and make it the current version (cases keep theirs).
+    Import {
+        #[command(flatten)]
+        db: DbArg,
+        /// The catalogue file (TOML, as `export` prints it); `-` reads standard input.
+        file: PathBuf,
+    },
+    /// List every catalogue version.
+    Versions {
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Args)]
+struct NodeArgs {
+    #[command(flatten)]
+    db: DbArg,
+    /// The case's approval code.
+    #[arg(long = "case")]
+    case: String,
+    /// The department (its Chinese or English name, as in the catalogue).
+    #[arg(long)]
+    department: String,
+    /// The department's opinion (required to ask for corrections, refuse or reject).
+    #[arg(long)]
+    opinion: Option<String>,
+    /// Pretend today is this date (YYYY-MM-DD).
+    #[arg(long)]
+    today: Option<chrono::NaiveDate>,
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Make a bearer token for a department's staff; it is printed once and stored hashed.
+    Token {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        department: String,
+        /// Who or what holds it (e.g. a person's staff number).
+        #[arg(long, default_value = "staff")]
+        label: String,
+    },
+    /// Revoke a department's tokens with this label.
+    Revoke {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        department: String,
+        #[arg(long)]
+        label: String,
+    },
+    /// 受理: accept the case for review.
+    Accept(NodeArgs),
+    /// 不予受理: refuse it at intake (needs --opinion).
+    Refuse(NodeArgs),
+    /// 补正: ask the applicant for corrections (needs --opinion).
+    AskCorrections(NodeArgs),
+    /// The applicant brought the corrections.
+    AnswerCorrections(NodeArgs),
+    /// 部门开始办理.
+    Start(NodeArgs),
+    /// 办结: approve.
+    Approve(NodeArgs),
+    /// 办结（容缺通过）: approve with tolerated materials still to come.
+    ApprovePending(NodeArgs),
+    /// 办结（不通过）: reject (needs --opinion).
+    Reject(NodeArgs),
+    /// 撤件: record that the applicant withdrew.
+    Withdraw(NodeArgs),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the chain: exit 0 when intact, 1 naming the first bad entry.
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Print the entries about one subject (an approval code, payment code or order id).
+    Show {
+        #[command(flatten)]
+        db: DbArg,
+        subject: String,
+    },
 }
 
 async fn stop_signal() {
@@ -73,15 +196,221 @@ async fn stop_signal() {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn now(today: Option<chrono::NaiveDate>) -> (chrono::NaiveDate, chrono::NaiveDateTime) {
+    let clock = Clock::new(today);
+    (clock.today(), clock.now())
+}
+
+/// The catalogue's name of a department given by either of its names.
+fn department_name(store: &Store, given: &str) -> anyhow::Result<String> {
+    let known = store.departments_blocking()?;
+    let given = given.trim();
+    known
+        .iter()
+        .find(|(zh, en)| zh == given || en.eq_ignore_ascii_case(given))
+        .map(|(zh, _)| zh.clone())
+        .with_context(|| {
+            let names: Vec<String> = known
+                .iter()
+                .map(|(zh, en)| format!("{zh} ({en})"))
+                .collect();
+            format!(
+                "no department is called {given:?}; the catalogue has: {}",
+                names.join(", ")
+            )
+        })
+}
+
+fn node_action(action: NodeAction, args: NodeArgs) -> anyhow::Result<()> {
+    let store = args.db.open()?;
+    let code = hall_domain::ApprovalCode::parse(&args.case)
+        .map_err(|e| anyhow::anyhow!("--case: {e:?}"))?;
+    let department = department_name(&store, &args.department)?;
+    let (today, now) = now(args.today);
+    let outcome = store.act_on_node_blocking(&NodeActionRequest {
+        approval_code: code.as_str().to_string(),
+        department: department.clone(),
+        action,
+        opinion: args.opinion,
+        actor: Actor::StaffCli(department.clone()),
+        today,
+        now,
+    })?;
+    match outcome {
+        Ok(case) => {
+            println!(
+                "{}  {}  case status {} {}",
+                case.approval_code,
+                department,
+                case.status.code(),
+                case.status.zh()
+            );
+            for n in &case.nodes {
+                println!(
+                    "  {:<24} {:>2} {}",
+                    n.department,
+                    n.status.code(),
+                    n.status.zh()
+                );
+            }
+            Ok(())
+        }
+        Err(r) => {
+            let problem = hall_platform::refusal_problem(r);
+            bail!("{}", problem)
+        }
+    }
+}
+
+fn read_file(path: &PathBuf) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read standard input")?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    }
+}
+
+fn run_blocking(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { .. } => unreachable!("served by main"),
+        Command::Migrate { db } => {
+            let store = db.open()?;
+            println!(
+                "{}: schema version {}",
+                store.describe(),
+                store.schema_version()?
+            );
+        }
+        Command::Catalogue(CatalogueCommand::Export { db, version }) => {
+            let store = db.open()?;
+            match store.export_catalogue_blocking(version)? {
+                Some((_, text)) => print!("{text}"),
+                None => bail!("the database has no such catalogue version"),
+            }
+        }
+        Command::Catalogue(CatalogueCommand::Import { db, file }) => {
+            let text = read_file(&file)?;
+            let items = catalogue::parse(&text).context("the catalogue file is not valid")?;
+            let store = db.open()?;
+            let (_, now) = now(None);
+            let source = format!(
+                "import:{}",
+                file.file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_else(|| "-".into())
+            );
+            let done = store.import_catalogue_blocking(&items, &source, now)?;
+            if done.unchanged {
+                println!(
+                    "unchanged: catalogue version {} already has this content",
+                    done.version
+                );
+            } else {
+                println!(
+                    "imported {} items as catalogue version {}",
+                    items.len(),
+                    done.version
+                );
+            }
+        }
+        Command::Catalogue(CatalogueCommand::Versions { db }) => {
+            let store = db.open()?;
+            for v in store.catalogue_versions_blocking()? {
+                println!(
+                    "{}{:>4}  {}  {}  {}",
+                    if v.current { "*" } else { " " },
+                    v.version,
+                    v.created_at,
+                    &v.sha256[..12.min(v.sha256.len())],
+                    v.source
+                );
+            }
+        }
+        Command::Staff(StaffCommand::Token {
+            db,
+            department,
+            label,
+        }) => {
+            let store = db.open()?;
+            let department = department_name(&store, &department)?;
+            let (token, hash) = staff::new_token();
+            let (_, now) = now(None);
+            store.add_staff_token_blocking(&department, label.trim(), &hash, now)?;
+            eprintln!("token for {department} ({label}); it is shown only now:");
+            println!("{token}");
+        }
+        Command::Staff(StaffCommand::Revoke {
+            db,
+            department,
+            label,
+        }) => {
+            let store = db.open()?;
+            let department = department_name(&store, &department)?;
+            let (_, now) = now(None);
+            let n = store.revoke_staff_tokens_blocking(&department, label.trim(), now)?;
+            println!("revoked {n} token(s)");
+        }
+        Command::Staff(StaffCommand::Accept(a)) => node_action(NodeAction::Accept, a)?,
+        Command::Staff(StaffCommand::Refuse(a)) => node_action(NodeAction::Refuse, a)?,
+        Command::Staff(StaffCommand::AskCorrections(a)) => {
+            node_action(NodeAction::AskCorrections, a)?
+        }
+        Command::Staff(StaffCommand::AnswerCorrections(a)) => {
+            node_action(NodeAction::AnswerCorrections, a)?
+        }
+        Command::Staff(StaffCommand::Start(a)) => node_action(NodeAction::Start, a)?,
+        Command::Staff(StaffCommand::Approve(a)) => node_action(NodeAction::Approve, a)?,
+        Command::Staff(StaffCommand::ApprovePending(a)) => {
+            node_action(NodeAction::ApprovePending, a)?
+        }
+        Command::Staff(StaffCommand::Reject(a)) => node_action(NodeAction::Reject, a)?,
+        Command::Staff(StaffCommand::Withdraw(a)) => node_action(NodeAction::Withdraw, a)?,
+        Command::Audit(AuditCommand::Verify { db }) => {
+            let store = db.open()?;
+            match store.audit_verify_blocking()? {
+                Verdict::Intact { entries, head } => {
+                    println!("audit log intact: {entries} entries, head {head}");
+                }
+                Verdict::Broken { seq, problem } => {
+                    bail!("audit log broken at entry {seq}: {problem}");
+                }
+            }
+        }
+        Command::Audit(AuditCommand::Show { db, subject }) => {
+            let store = db.open()?;
+            for e in store.audit_for_blocking(subject.trim())? {
+                println!(
+                    "{:>8}  {}  {:<28} {:<22} {}  {}",
+                    e.seq,
+                    e.at,
+                    e.actor,
+                    e.action,
+                    e.detail,
+                    &e.hash[..16.min(e.hash.len())]
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(match cli.command {
+                    Command::Serve { .. } => "info",
+                    _ => "warn",
+                })
+            }),
         )
+        .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match cli.command {
         Command::Serve {
             db,
@@ -94,20 +423,27 @@ async fn main() -> anyhow::Result<()> {
                 sim_payer_delay.is_finite() && (0.0..=3600.0).contains(&sim_payer_delay),
                 "--sim-payer-delay must be between 0 and 3600 seconds"
             );
-            let mut config = ServerConfig::new(db_path(&db)?, listen);
+            let mut config = ServerConfig::with_database(db.url()?, listen);
             config.seed_demo = !no_demo;
             config.today = today;
             config.sim_payer_delay = std::time::Duration::from_secs_f64(sim_payer_delay);
-            let server = spawn(config)
-                .await
-                .context("the platform could not start")?;
-            println!("hall-platform listening on http://{}", server.addr);
-            stop_signal().await;
-            tracing::info!("stopping");
-            server.shutdown().await;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the runtime")?;
+            rt.block_on(async move {
+                let server = spawn(config)
+                    .await
+                    .context("the platform could not start")?;
+                println!("hall-platform listening on http://{}", server.addr);
+                stop_signal().await;
+                tracing::info!("stopping");
+                server.shutdown().await;
+                anyhow::Ok(())
+            })
         }
+        other => run_blocking(other),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -116,19 +452,58 @@ mod tests {
 
     #[test]
     fn db_argument_forms() {
+        let url = |s: &str| DbUrl::parse(s).unwrap();
         assert_eq!(
-            db_path("sqlite:///tmp/a.db").unwrap(),
-            PathBuf::from("/tmp/a.db")
+            url("sqlite:///tmp/a.db"),
+            DbUrl::Sqlite(PathBuf::from("/tmp/a.db"))
         );
         assert_eq!(
-            db_path("sqlite://hall.db").unwrap(),
-            PathBuf::from("hall.db")
+            url("sqlite://hall.db"),
+            DbUrl::Sqlite(PathBuf::from("hall.db"))
         );
-        assert_eq!(db_path("sqlite:hall.db").unwrap(), PathBuf::from("hall.db"));
         assert_eq!(
-            db_path("/var/lib/hall/p.db").unwrap(),
-            PathBuf::from("/var/lib/hall/p.db")
+            url("sqlite:hall.db"),
+            DbUrl::Sqlite(PathBuf::from("hall.db"))
         );
-        assert!(db_path("sqlite://").is_err());
+        assert_eq!(
+            url("/var/lib/hall/p.db"),
+            DbUrl::Sqlite(PathBuf::from("/var/lib/hall/p.db"))
+        );
+        assert_eq!(
+            url("postgres://hall@127.0.0.1:5432/hall"),
+            DbUrl::Postgres("postgres://hall@127.0.0.1:5432/hall".into())
+        );
+        assert!(DbUrl::parse("sqlite://").is_err());
+        assert_eq!(
+            DbUrl::Postgres("postgres://hall:secret@127.0.0.1:5433/hall".into()).redacted(),
+            "postgres://hall@127.0.0.1:5433/hall"
+        );
+    }
+
+    #[test]
+    fn the_command_line_parses() {
+        Cli::try_parse_from([
+            "hall-platform",
+            "staff",
+            "ask-corrections",
+            "--db",
+            "sqlite://x.db",
+            "--case",
+            "2026110200000118",
+            "--department",
+            "Housing",
+            "--opinion",
+            "补充材料",
+        ])
+        .unwrap();
+        Cli::try_parse_from([
+            "hall-platform",
+            "audit",
+            "verify",
+            "--db",
+            "postgres://h@l/db",
+        ])
+        .unwrap();
+        Cli::try_parse_from(["hall-platform", "catalogue", "import", "--db", "x.db", "-"]).unwrap();
     }
 }

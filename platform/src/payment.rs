@@ -3,9 +3,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
+use hmac::{Hmac, Mac};
 use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use crate::store::OrderRecord;
 
@@ -87,6 +91,90 @@ pub trait PaymentProvider: Send + Sync + 'static {
     fn cancel<'a>(&'a self, order: &'a OrderRecord) -> ProviderFuture<'a, ()>;
 }
 
+/// The key a provider signs its callbacks with (HMAC-SHA256), shared with the platform.
+#[derive(Clone)]
+pub struct CallbackKey(Arc<Vec<u8>>);
+
+impl std::fmt::Debug for CallbackKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallbackKey(…)")
+    }
+}
+
+/// The header that carries a callback's signature: `sha256=` and the hex HMAC of the body.
+pub const SIGNATURE_HEADER: &str = "X-Hall-Signature";
+/// How far a callback's `sent_ms` may be from the platform's clock.
+pub const CALLBACK_WINDOW_MS: i64 = 5 * 60 * 1000;
+
+impl CallbackKey {
+    pub fn new(key: &[u8]) -> Self {
+        Self(Arc::new(key.to_vec()))
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        // HMAC takes keys of any length.
+        <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"))
+    }
+
+    /// The signature header's value for a body.
+    pub fn sign(&self, body: &[u8]) -> String {
+        let mut mac = self.mac();
+        mac.update(body);
+        let tag = mac.finalize().into_bytes();
+        format!(
+            "sha256={}",
+            tag.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )
+    }
+
+    /// Whether a signature header's value signs the body (compared in constant time).
+    pub fn verify(&self, body: &[u8], header: &str) -> bool {
+        let Some(hex) = header.trim().strip_prefix("sha256=") else {
+            return false;
+        };
+        let Some(tag) = unhex(hex) else {
+            return false;
+        };
+        let mut mac = self.mac();
+        mac.update(body);
+        mac.verify_slice(&tag).is_ok()
+    }
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) || s.len() > 256 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect()
+}
+
+/// A new random key, as hex.
+pub fn random_key() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a provider tells the platform about an order, signed with the [`CallbackKey`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Callback {
+    pub order_id: String,
+    /// `paid` or `failed`.
+    pub outcome: String,
+    pub amount_fen: i64,
+    #[serde(default)]
+    pub transaction_id: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// When the provider sent it (epoch milliseconds).
+    pub sent_ms: i64,
+}
+
 /// The built-in stand-in for a wallet service.
 ///
 /// - QR orders are paid when the demo "phone" confirms them (`POST /api/v1/sim/orders/{id}/pay`).
@@ -96,6 +184,7 @@ pub trait PaymentProvider: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct SimulatedProvider {
     payer_delay: Duration,
+    key: CallbackKey,
 }
 
 impl SimulatedProvider {
@@ -109,8 +198,25 @@ impl SimulatedProvider {
     const SCAN_DECLINED: &'static str = "scan:declined";
     pub const DECLINED_REASON: &'static str = "余额不足";
 
-    pub fn new(payer_delay: Duration) -> Self {
-        Self { payer_delay }
+    pub fn new(payer_delay: Duration, key: CallbackKey) -> Self {
+        Self { payer_delay, key }
+    }
+
+    /// The callback the service sends when the payer confirms a QR order on the phone: the
+    /// body and its signature header.
+    pub fn paid_callback(&self, order: &OrderRecord, now_ms: i64) -> (Vec<u8>, String) {
+        let cb = Callback {
+            order_id: order.order_id.clone(),
+            outcome: "paid".into(),
+            amount_fen: order.amount_fen,
+            transaction_id: Some(Self::transaction_id()),
+            reason: None,
+            sent_ms: now_ms,
+        };
+        // A struct of strings and integers always serialises.
+        let body = serde_json::to_vec(&cb).unwrap_or_default();
+        let sig = self.key.sign(&body);
+        (body, sig)
     }
 
     pub fn payer_delay(&self) -> Duration {

@@ -8,6 +8,9 @@ use hall_domain::api::{FieldError, Problem};
 use crate::store::StoreError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The problem shape, for the OpenAPI document (served as `application/problem+json`).
+pub type ProblemDoc = hall_domain::api::Problem;
 const TYPE_BASE: &str = "https://platform.hall.example/problems/";
 
 /// An error answer of the API.
@@ -72,6 +75,26 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", zh).with(field_error(
             field,
             "not_found",
+            zh,
+            en,
+        ))
+    }
+
+    /// 401: the caller did not prove who it is.
+    pub fn unauthorized(field: &str, zh: &str, en: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", zh).with(field_error(
+            field,
+            "unauthorized",
+            zh,
+            en,
+        ))
+    }
+
+    /// 403: the caller is known but may not do this.
+    pub fn forbidden(field: &str, zh: &str, en: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", zh).with(field_error(
+            field,
+            "forbidden",
             zh,
             en,
         ))
@@ -183,6 +206,12 @@ impl IntoResponse for ApiError {
         let mut resp = (self.status, body).into_response();
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"hall-platform\""),
+            );
+        }
         resp
     }
 }

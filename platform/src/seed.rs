@@ -132,6 +132,8 @@ impl DemoData {
                     time_limit_days: dept.time_limit_days,
                     finished_at: n.finished_working_days_ago.map(ago),
                     opinion: n.opinion.clone(),
+                    corrections_asked_at: (n.status == Blzt::CorrectionsAsked.code())
+                        .then_some(started),
                 });
             }
             let submitted = ago(c.submitted_working_days_ago);
@@ -155,6 +157,8 @@ impl DemoData {
                 },
                 identified_by: Some("id_card".to_string()),
                 kiosk_id: Some("demo".to_string()),
+                catalogue_version: 1,
+                local_reference: None,
                 nodes,
                 materials: Vec::new(),
             });

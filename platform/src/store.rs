@@ -1,31 +1,42 @@
-//! The data layer: every SQL statement of the platform lives here.
+//! The data layer: every SQL statement of the platform lives here, written once for SQLite and
+//! PostgreSQL (see [`crate::db`]).
 //!
-//! One SQLite file in WAL mode, one connection behind a mutex, every call run on the blocking
-//! thread pool. The schema is versioned in `schema_migrations`; [`MIGRATIONS`] lists every step
-//! and a database is brought up to date when it is opened. Rules that money depends on (a fee
-//! notice is paid once, by one order) are enforced by the schema itself, not only by this code.
+//! The schema is versioned in `schema_migrations`; [`MIGRATIONS`] lists every step, with its SQL
+//! for each backend, and a database is brought up to date when it is opened (on PostgreSQL under
+//! an advisory lock, so instances starting together migrate once). Rules that money depends on (a
+//! fee notice is paid once, by one order) are enforced by the schema itself, not only by this
+//! code. Every state change appends to the audit chain in the same transaction ([`crate::audit`]).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, NaiveDateTime};
-use hall_domain::Blzt;
 use hall_domain::api::{
-    Applicant, ApplicationCreated, FeeLine, FeeNoticeSummary, Item, Material, MaterialStatus,
-    NoticeStatus, OrderStatus, Organization, OrganizationInfo, Project, ProjectInfo,
+    Applicant, ApplicationCreated, FeeLine, FeeNoticeSummary, MaterialStatus, NoticeStatus,
+    OrderStatus, Organization, OrganizationInfo, Project, ProjectInfo,
 };
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use hall_domain::{Blzt, Calendar};
+use serde_json::json;
 
-use crate::catalogue::{CatalogueItem, Department};
+use crate::audit::{self, Actor};
+use crate::catalogue::{self, Catalogue, CatalogueItem};
+use crate::db::{Conn, Database, DbUrl, Dialect};
+use crate::params;
 use crate::payment::PayMethod;
+use crate::staff::{self, NodeAction, Refusal};
 
 /// Why a database call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] postgres::Error),
     #[error("the database lock was poisoned by a failed request")]
     Poisoned,
+    #[error("every database connection stayed busy")]
+    Busy,
     #[error("a database task did not finish: {0}")]
     Task(String),
     #[error("the database holds a value this version does not understand: {0}")]
@@ -34,21 +45,58 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("stored JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("database configuration: {0}")]
+    Config(String),
+    #[error("catalogue: {0}")]
+    Catalogue(#[from] catalogue::CatalogueError),
 }
 
-/// One schema step: its version, a name for people, and the SQL.
+impl StoreError {
+    /// Whether running the transaction again may succeed: PostgreSQL aborted it for a conflict
+    /// with another transaction (serialization failure, deadlock, a unique key taken meanwhile).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Postgres(e) => e.code().is_some_and(|c| {
+                *c == postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
+                    || *c == postgres::error::SqlState::T_R_DEADLOCK_DETECTED
+                    || *c == postgres::error::SqlState::UNIQUE_VIOLATION
+            }),
+            _ => false,
+        }
+    }
+}
+
+/// One schema step: its version, a name for people, and its SQL for each backend.
 pub struct Migration {
     pub version: i64,
     pub name: &'static str,
-    pub sql: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
 }
 
 /// Every schema step, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "catalogue, registry, cases, fee notices and orders",
-    sql: include_str!("../migrations/0001_initial.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "catalogue, registry, cases, fee notices and orders",
+        sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
+        postgres: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "catalogue versions, local references, staff tokens, audit log",
+        sqlite: include_str!("../migrations/sqlite/0002_versions_staff_audit.sql"),
+        postgres: include_str!("../migrations/postgres/0002_full_schema.sql"),
+    },
+];
+
+/// The schema version this program writes.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
+}
+
+/// A key of PostgreSQL's advisory locks, held while migrating.
+const MIGRATION_LOCK: i64 = 0x4841_4c4c_0001;
 
 // ---------------------------------------------------------------------------------------------
 // Records
@@ -66,6 +114,10 @@ pub struct NewCase {
     pub project: Project,
     pub identified_by: Option<String>,
     pub kiosk_id: Option<String>,
+    /// The catalogue version whose rules the case was checked against.
+    pub catalogue_version: i64,
+    /// The kiosk's reference for a submission it took while the platform was unreachable.
+    pub local_reference: Option<String>,
     pub nodes: Vec<NodeRecord>,
     pub materials: Vec<CaseMaterial>,
 }
@@ -81,6 +133,8 @@ pub struct NodeRecord {
     pub time_limit_days: u32,
     pub finished_at: Option<NaiveDate>,
     pub opinion: Option<String>,
+    /// When corrections were asked, while they are (the time limit waits meanwhile).
+    pub corrections_asked_at: Option<NaiveDate>,
 }
 
 /// A material as submitted with a case.
@@ -106,6 +160,8 @@ pub struct CaseRecord {
     pub applicant_name: String,
     pub project_code: String,
     pub project_name: String,
+    pub catalogue_version: i64,
+    pub local_reference: Option<String>,
     pub nodes: Vec<NodeRecord>,
     pub fee_notices: Vec<FeeNoticeSummary>,
 }
@@ -202,10 +258,12 @@ pub enum NoticeBlock {
 /// What became of an application under an idempotency key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Idempotent {
+    /// Another case already carries the submission's local reference.
+    ReferenceTaken,
     /// A new case was created.
-    Created(ApplicationCreated),
+    Created(Created),
     /// The key was seen before with the same request: the first answer.
-    Replayed(ApplicationCreated),
+    Replayed(Created),
     /// The key was seen before with a different request.
     KeyReused,
 }
@@ -226,143 +284,327 @@ pub struct SeedReport {
     pub demo: bool,
 }
 
+/// A catalogue version as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogueVersionInfo {
+    pub version: i64,
+    pub created_at: String,
+    pub source: String,
+    pub sha256: String,
+    pub current: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Imported {
+    pub version: i64,
+    /// The catalogue was the current one already: no version was added.
+    pub unchanged: bool,
+}
+
+/// A case created under an idempotency key, with its receipt's verification code.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Created {
+    #[serde(flatten)]
+    pub created: ApplicationCreated,
+    /// The receipt's verification code (`XXXX-XXXX`), from the audit chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_code: Option<String>,
+}
+
+/// A department's action on its node, as the store carries it out.
+#[derive(Debug, Clone)]
+pub struct NodeActionRequest {
+    pub approval_code: String,
+    /// The department's name (Chinese) or English name.
+    pub department: String,
+    pub action: NodeAction,
+    pub opinion: Option<String>,
+    pub actor: Actor,
+    pub today: NaiveDate,
+    pub now: NaiveDateTime,
+}
+
 // ---------------------------------------------------------------------------------------------
 // The store
 
-/// The platform's database. Cheap to clone; clones share the connection.
+/// The platform's database. Cheap to clone; clones share the connections and the cache of
+/// catalogue versions (which never change once written).
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    db: Arc<Database>,
+    catalogues: Arc<Mutex<HashMap<i64, Arc<Catalogue>>>>,
+    calendar: Arc<Calendar>,
 }
 
 impl Store {
-    /// Opens (creating when missing) the database file and brings its schema up to date.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let mut conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        // journal_mode answers with a row, so it is queried rather than executed.
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            tracing::warn!(%mode, "SQLite did not switch to WAL mode");
-        }
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
-        migrate(&mut conn)?;
+    /// Connects to (creating when missing, for SQLite) the database and brings its schema up to
+    /// date.
+    pub fn open(url: &DbUrl) -> Result<Self, StoreError> {
+        let db = Database::open(url)?;
+        migrate(&db)?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            db: Arc::new(db),
+            catalogues: Arc::new(Mutex::new(HashMap::new())),
+            calendar: Arc::new(Calendar::built_in()),
         })
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
-        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    /// A SQLite file.
+    pub fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        Self::open(&DbUrl::Sqlite(path.to_path_buf()))
     }
 
-    /// Runs `f` with the connection on the blocking thread pool.
-    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub fn dialect(&self) -> Dialect {
+        self.db.dialect()
+    }
+
+    /// Where the data is, without a password.
+    pub fn describe(&self) -> String {
+        self.db.describe()
+    }
+
+    /// Runs a read on the blocking thread pool.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Store, &mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = store.lock()?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        tokio::task::spawn_blocking(move || store.db.read(|c| f(&store, c)))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    /// The schema version the database is at.
+    /// Runs a write transaction on the blocking thread pool.
+    async fn write<T, F>(&self, mut f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(&Store, &mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.db.write(|c| f(&store, c)))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// The schema version the database is at. Blocking.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        let conn = self.lock()?;
-        current_version(&conn)
+        self.db.read(current_version)
     }
 
-    /// Seeds the catalogue into a database that has none, and the demo records into one that
-    /// was never seeded with them and holds no case. Blocking.
+    /// Seeds the catalogue (as version 1) into a database that has none, and the demo records
+    /// into one that was never seeded with them and holds no case. Blocking.
     pub fn seed_blocking(
         &self,
         catalogue: &[CatalogueItem],
         demo: Option<&DemoRecords>,
+        now: NaiveDateTime,
     ) -> Result<SeedReport, StoreError> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut report = SeedReport::default();
-        let items: i64 = tx.query_row("SELECT count(*) FROM items", [], |r| r.get(0))?;
-        if items == 0 && meta(&tx, "catalogue_seeded")?.is_none() {
-            for c in catalogue {
-                insert_item(&tx, c)?;
+        let (document, sha) = catalogue::canonical(catalogue)?;
+        self.db.write(|c| {
+            let mut report = SeedReport::default();
+            let versions = c
+                .query_one("SELECT count(*) FROM catalogue_versions", params![])?
+                .i64(0)?;
+            if versions == 0 {
+                insert_catalogue_version(c, 1, catalogue, &document, &sha, "built-in", now)?;
+                report.catalogue = true;
             }
-            set_meta(&tx, "catalogue_seeded", "1")?;
-            report.catalogue = true;
-        }
-        if let Some(demo) = demo {
-            let cases: i64 = tx.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?;
-            if cases == 0 && meta(&tx, "demo_seeded")?.is_none() {
-                for p in &demo.projects {
-                    tx.execute(
-                        "INSERT INTO projects (code, name, construction_unit) VALUES (?1, ?2, ?3)",
-                        params![p.code, p.name, p.construction_unit],
+            if let Some(demo) = demo {
+                let cases = c.query_one("SELECT count(*) FROM cases", params![])?.i64(0)?;
+                if cases == 0 && meta(c, "demo_seeded")?.is_none() {
+                    let version = current_catalogue_version(c)?.unwrap_or(1);
+                    for p in &demo.projects {
+                        c.execute(
+                            "INSERT INTO projects (code, name, construction_unit)
+                             VALUES ($1, $2, $3)",
+                            params![p.code, p.name, p.construction_unit],
+                        )?;
+                    }
+                    for o in &demo.organizations {
+                        c.execute(
+                            "INSERT INTO organizations (credit_code, name) VALUES ($1, $2)",
+                            params![o.credit_code, o.name],
+                        )?;
+                    }
+                    for case in &demo.cases {
+                        let mut case = case.clone();
+                        case.catalogue_version = version;
+                        insert_case(c, &case, None)?;
+                    }
+                    for n in &demo.notices {
+                        insert_notice(c, n)?;
+                    }
+                    set_meta(c, "demo_seeded", "1")?;
+                    audit::append(
+                        c,
+                        now,
+                        &Actor::System,
+                        "demo.seeded",
+                        "demo",
+                        json!({
+                            "cases": demo.cases.iter().map(|c| &c.approval_code).collect::<Vec<_>>(),
+                            "notices": demo.notices.iter().map(|n| &n.payment_code).collect::<Vec<_>>(),
+                        }),
                     )?;
-                }
-                for o in &demo.organizations {
-                    tx.execute(
-                        "INSERT INTO organizations (credit_code, name) VALUES (?1, ?2)",
-                        params![o.credit_code, o.name],
-                    )?;
-                }
-                for c in &demo.cases {
-                    insert_case(&tx, c)?;
-                }
-                for n in &demo.notices {
-                    insert_notice(&tx, n)?;
-                }
-                set_meta(&tx, "demo_seeded", "1")?;
-                report.demo = true;
-            }
-        }
-        tx.commit()?;
-        Ok(report)
-    }
-
-    // --- catalogue and registries ------------------------------------------------------------
-
-    /// The catalogue, ordered by stage then id.
-    pub async fn items(&self) -> Result<Vec<CatalogueItem>, StoreError> {
-        self.run(|c| {
-            let ids: Vec<String> = c
-                .prepare("SELECT id FROM items ORDER BY stage, id")?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(item) = load_item(c, &id)? {
-                    out.push(item);
+                    report.demo = true;
                 }
             }
-            Ok(out)
+            Ok(report)
         })
-        .await
     }
 
-    pub async fn item(&self, id: String) -> Result<Option<CatalogueItem>, StoreError> {
-        self.run(move |c| load_item(c, &id)).await
+    // --- catalogue ------------------------------------------------------------------------------
+
+    /// A catalogue version, from the cache or the database.
+    fn catalogue_version(
+        &self,
+        c: &mut dyn Conn,
+        version: i64,
+    ) -> Result<Arc<Catalogue>, StoreError> {
+        if let Some(cat) = self
+            .catalogues
+            .lock()
+            .map_err(|_| StoreError::Poisoned)?
+            .get(&version)
+        {
+            return Ok(Arc::clone(cat));
+        }
+        let row = c
+            .query_opt(
+                "SELECT document FROM catalogue_versions WHERE version = $1",
+                params![version],
+            )?
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("catalogue version {version} is missing"))
+            })?;
+        let items = catalogue::parse(&row.text(0)?)?;
+        let cat = Arc::new(Catalogue { version, items });
+        self.catalogues
+            .lock()
+            .map_err(|_| StoreError::Poisoned)?
+            .insert(version, Arc::clone(&cat));
+        Ok(cat)
     }
+
+    fn current_catalogue(&self, c: &mut dyn Conn) -> Result<Arc<Catalogue>, StoreError> {
+        let version = current_catalogue_version(c)?
+            .ok_or_else(|| StoreError::Corrupt("the database has no catalogue".into()))?;
+        self.catalogue_version(c, version)
+    }
+
+    /// The catalogue now in force.
+    pub async fn catalogue(&self) -> Result<Arc<Catalogue>, StoreError> {
+        self.read(|s, c| s.current_catalogue(c)).await
+    }
+
+    /// The catalogue now in force, ordered by stage then id.
+    pub async fn items(&self) -> Result<Vec<CatalogueItem>, StoreError> {
+        Ok(self.catalogue().await?.items.clone())
+    }
+
+    /// Adds a catalogue version and makes it current, unless it is the current one already.
+    /// Blocking.
+    pub fn import_catalogue_blocking(
+        &self,
+        items: &[CatalogueItem],
+        source: &str,
+        now: NaiveDateTime,
+    ) -> Result<Imported, StoreError> {
+        let (document, sha) = catalogue::canonical(items)?;
+        self.db.write(|c| {
+            let current = current_catalogue_version(c)?;
+            if let Some(v) = current {
+                let same = c
+                    .query_opt(
+                        "SELECT sha256 FROM catalogue_versions WHERE version = $1",
+                        params![v],
+                    )?
+                    .map(|r| r.text(0))
+                    .transpose()?;
+                if same.as_deref() == Some(sha.as_str()) {
+                    return Ok(Imported {
+                        version: v,
+                        unchanged: true,
+                    });
+                }
+            }
+            let next = c
+                .query_one(
+                    "SELECT coalesce(max(version), 0) + 1 FROM catalogue_versions",
+                    params![],
+                )?
+                .i64(0)?;
+            insert_catalogue_version(c, next, items, &document, &sha, source, now)?;
+            Ok(Imported {
+                version: next,
+                unchanged: false,
+            })
+        })
+    }
+
+    /// The canonical text of a catalogue version (the current one when `None`). Blocking.
+    pub fn export_catalogue_blocking(
+        &self,
+        version: Option<i64>,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        self.db.read(|c| {
+            let Some(v) = (match version {
+                Some(v) => Some(v),
+                None => current_catalogue_version(c)?,
+            }) else {
+                return Ok(None);
+            };
+            c.query_opt(
+                "SELECT version, document FROM catalogue_versions WHERE version = $1",
+                params![v],
+            )?
+            .map(|r| Ok((r.i64(0)?, r.text(1)?)))
+            .transpose()
+        })
+    }
+
+    /// Every catalogue version, oldest first. Blocking.
+    pub fn catalogue_versions_blocking(&self) -> Result<Vec<CatalogueVersionInfo>, StoreError> {
+        self.db.read(|c| {
+            let current = current_catalogue_version(c)?;
+            c.query(
+                "SELECT version, created_at, source, sha256 FROM catalogue_versions ORDER BY version",
+                params![],
+            )?
+            .iter()
+            .map(|r| {
+                let version = r.i64(0)?;
+                Ok(CatalogueVersionInfo {
+                    version,
+                    created_at: r.text(1)?,
+                    source: r.text(2)?,
+                    sha256: r.text(3)?,
+                    current: Some(version) == current,
+                })
+            })
+            .collect()
+        })
+    }
+
+    // --- registries ------------------------------------------------------------------------------
 
     /// A registered project by its dashed code.
     pub async fn project(&self, code: String) -> Result<Option<ProjectInfo>, StoreError> {
-        self.run(move |c| {
-            Ok(c.query_row(
-                "SELECT code, name, construction_unit FROM projects WHERE code = ?1",
-                [&code],
-                |r| {
-                    Ok(ProjectInfo {
-                        code: r.get(0)?,
-                        name: r.get(1)?,
-                        construction_unit: r.get(2)?,
-                    })
-                },
-            )
-            .optional()?)
+        self.read(move |_, c| {
+            c.query_opt(
+                "SELECT code, name, construction_unit FROM projects WHERE code = $1",
+                params![code],
+            )?
+            .map(|r| {
+                Ok(ProjectInfo {
+                    code: r.text(0)?,
+                    name: r.text(1)?,
+                    construction_unit: r.opt_text(2)?,
+                })
+            })
+            .transpose()
         })
         .await
     }
@@ -371,18 +613,18 @@ impl Store {
         &self,
         credit_code: String,
     ) -> Result<Option<OrganizationInfo>, StoreError> {
-        self.run(move |c| {
-            Ok(c.query_row(
-                "SELECT credit_code, name FROM organizations WHERE credit_code = ?1",
-                [&credit_code],
-                |r| {
-                    Ok(OrganizationInfo {
-                        credit_code: r.get(0)?,
-                        name: r.get(1)?,
-                    })
-                },
-            )
-            .optional()?)
+        self.read(move |_, c| {
+            c.query_opt(
+                "SELECT credit_code, name FROM organizations WHERE credit_code = $1",
+                params![credit_code],
+            )?
+            .map(|r| {
+                Ok(OrganizationInfo {
+                    credit_code: r.text(0)?,
+                    name: r.text(1)?,
+                })
+            })
+            .transpose()
         })
         .await
     }
@@ -391,62 +633,224 @@ impl Store {
 
     /// Creates a case under an idempotency key, in one transaction: a key seen before answers
     /// with its first response (same request) or [`Idempotent::KeyReused`]. `build` receives the
-    /// next approval serial and returns the case and the answer to store with the key.
+    /// next approval serial and returns the case and the answer to store with the key. The
+    /// case's creation is appended to the audit chain, whose entry gives the receipt's
+    /// verification code.
     pub async fn create_application<F>(
         &self,
         key: String,
         request_sha256: String,
+        actor: Actor,
         build: F,
     ) -> Result<Idempotent, StoreError>
     where
-        F: FnOnce(u32) -> (NewCase, ApplicationCreated) + Send + 'static,
+        F: Fn(u32) -> (NewCase, ApplicationCreated) + Send + 'static,
     {
-        self.run(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let seen: Option<(String, String)> = tx
-                .query_row(
-                    "SELECT request_sha256, response FROM idempotency_keys WHERE key = ?1",
-                    [&key],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            if let Some((hash, response)) = seen {
+        self.write(move |_, c| {
+            let seen = c.query_opt(
+                "SELECT request_sha256, response FROM idempotency_keys WHERE key = $1",
+                params![key],
+            )?;
+            if let Some(r) = seen {
+                let (hash, response) = (r.text(0)?, r.text(1)?);
                 return Ok(if hash == request_sha256 {
                     Idempotent::Replayed(serde_json::from_str(&response)?)
                 } else {
                     Idempotent::KeyReused
                 });
             }
-            let serial = next_in_sequence(&tx, "approval_serial")?;
+            let serial = next_in_sequence(c, "approval_serial")?;
             let serial = u32::try_from(serial)
                 .map_err(|_| StoreError::Corrupt(format!("approval serial {serial}")))?;
             let (case, created) = build(serial);
-            insert_case(&tx, &case)?;
-            tx.execute(
+            if let Some(reference) = &case.local_reference {
+                let taken = c.query_opt(
+                    "SELECT approval_code FROM cases WHERE local_reference = $1",
+                    params![reference],
+                )?;
+                if taken.is_some() {
+                    return Ok(Idempotent::ReferenceTaken);
+                }
+            }
+            insert_case(c, &case, None)?;
+            let entry = audit::append(
+                c,
+                case.submitted_at,
+                &actor,
+                "case.created",
+                &case.approval_code,
+                json!({
+                    "item_id": case.item_id,
+                    "catalogue_version": case.catalogue_version,
+                    "status": case.status.code(),
+                    "nodes": case.nodes.iter().map(|n| n.status.code()).collect::<Vec<_>>(),
+                    "materials": case.materials.iter()
+                        .map(|m| json!([m.material_id, material_status_str(m.status), m.pages]))
+                        .collect::<Vec<_>>(),
+                    "local_reference": case.local_reference,
+                    "request_sha256": request_sha256,
+                }),
+            )?;
+            // The chain's head stays locked until commit: only the key's row follows.
+            let code = audit::verification_code(&entry.hash);
+            let answer = Created {
+                created,
+                verification_code: Some(code),
+            };
+            c.execute(
                 "INSERT INTO idempotency_keys (key, request_sha256, approval_code, response, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                 VALUES ($1, $2, $3, $4, $5)",
                 params![
                     key,
                     request_sha256,
                     case.approval_code,
-                    serde_json::to_string(&created)?,
+                    serde_json::to_string(&answer)?,
                     case.submitted_at
                 ],
             )?;
-            tx.commit()?;
-            Ok(Idempotent::Created(created))
+            Ok(Idempotent::Created(answer))
         })
         .await
     }
 
     pub async fn case(&self, approval_code: String) -> Result<Option<CaseRecord>, StoreError> {
-        self.run(move |c| load_case(c, &approval_code)).await
+        self.read(move |s, c| load_case(s, c, &approval_code)).await
+    }
+
+    /// The case a kiosk submitted under its local reference.
+    pub async fn case_by_reference(
+        &self,
+        reference: String,
+    ) -> Result<Option<CaseRecord>, StoreError> {
+        self.read(move |s, c| {
+            let Some(r) = c.query_opt(
+                "SELECT approval_code FROM cases WHERE local_reference = $1",
+                params![reference],
+            )?
+            else {
+                return Ok(None);
+            };
+            load_case(s, c, &r.text(0)?)
+        })
+        .await
+    }
+
+    /// A department acts on its node of a case: the transition is checked, the node and the
+    /// case's status change, and the change is appended to the audit chain, in one transaction.
+    pub async fn act_on_node(
+        &self,
+        req: NodeActionRequest,
+    ) -> Result<Result<CaseRecord, Refusal>, StoreError> {
+        self.write(move |s, c| act_on_node(s, c, &req)).await
+    }
+
+    /// Blocking form of [`Store::act_on_node`], for the command line.
+    pub fn act_on_node_blocking(
+        &self,
+        req: &NodeActionRequest,
+    ) -> Result<Result<CaseRecord, Refusal>, StoreError> {
+        self.db.write(|c| act_on_node(self, c, req))
+    }
+
+    /// The department a staff token belongs to, unless revoked.
+    pub async fn staff_department(
+        &self,
+        token_sha256: String,
+    ) -> Result<Option<String>, StoreError> {
+        self.read(move |_, c| {
+            c.query_opt(
+                "SELECT department FROM staff_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL",
+                params![token_sha256],
+            )?
+            .map(|r| r.text(0))
+            .transpose()
+        })
+        .await
+    }
+
+    /// Records a staff token (only its hash). Blocking.
+    pub fn add_staff_token_blocking(
+        &self,
+        department: &str,
+        label: &str,
+        token_sha256: &str,
+        now: NaiveDateTime,
+    ) -> Result<(), StoreError> {
+        self.db.write(|c| {
+            c.execute(
+                "INSERT INTO staff_tokens (token_sha256, department, label, created_at)
+                 VALUES ($1, $2, $3, $4)",
+                params![token_sha256, department, label, now],
+            )?;
+            audit::append(
+                c,
+                now,
+                &Actor::Admin,
+                "staff_token.created",
+                department,
+                json!({ "label": label, "token_sha256_prefix": token_sha256.get(0..12) }),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Revokes every token with this label in a department; how many were revoked. Blocking.
+    pub fn revoke_staff_tokens_blocking(
+        &self,
+        department: &str,
+        label: &str,
+        now: NaiveDateTime,
+    ) -> Result<u64, StoreError> {
+        self.db.write(|c| {
+            let n = c.execute(
+                "UPDATE staff_tokens SET revoked_at = $3
+                 WHERE department = $1 AND label = $2 AND revoked_at IS NULL",
+                params![department, label, now],
+            )?;
+            if n > 0 {
+                audit::append(
+                    c,
+                    now,
+                    &Actor::Admin,
+                    "staff_token.revoked",
+                    department,
+                    json!({ "label": label, "count": n }),
+                )?;
+            }
+            Ok(n)
+        })
+    }
+
+    /// Every department that reviews some case or item, for the command line's checks. Blocking.
+    pub fn departments_blocking(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.db.read(|c| {
+            let cat = self.current_catalogue(c)?;
+            let mut out: Vec<(String, String)> = Vec::new();
+            for d in cat.items.iter().flat_map(|i| &i.departments) {
+                if !out.iter().any(|(n, _)| *n == d.name) {
+                    out.push((d.name.clone(), d.name_en.clone()));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    // --- audit -----------------------------------------------------------------------------------
+
+    /// Walks the audit chain. Blocking.
+    pub fn audit_verify_blocking(&self) -> Result<audit::Verdict, StoreError> {
+        self.db.read(audit::verify)
+    }
+
+    /// The audit entries about one subject. Blocking.
+    pub fn audit_for_blocking(&self, subject: &str) -> Result<Vec<audit::Entry>, StoreError> {
+        self.db.read(|c| audit::for_subject(c, subject))
     }
 
     // --- fee notices and orders ----------------------------------------------------------------
 
     pub async fn notice(&self, payment_code: String) -> Result<Option<NoticeRecord>, StoreError> {
-        self.run(move |c| load_notice(c, &payment_code)).await
+        self.read(move |_, c| load_notice(c, &payment_code)).await
     }
 
     /// Inserts an order for a notice that is still unpaid (checked in the same transaction).
@@ -454,26 +858,25 @@ impl Store {
         &self,
         order: NewOrder,
     ) -> Result<Result<OrderRecord, NoticeBlock>, StoreError> {
-        self.run(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let status: Option<String> = tx
-                .query_row(
-                    "SELECT status FROM fee_notices WHERE payment_code = ?1",
-                    [&order.payment_code],
-                    |r| r.get(0),
-                )
-                .optional()?;
+        self.write(move |_, c| {
+            let status = c
+                .query_opt(
+                    "SELECT status FROM fee_notices WHERE payment_code = $1 FOR UPDATE",
+                    params![order.payment_code],
+                )?
+                .map(|r| r.text(0))
+                .transpose()?;
             match status.as_deref() {
                 None => return Ok(Err(NoticeBlock::NotFound)),
                 Some("unpaid") => {}
                 Some("paid") => return Ok(Err(NoticeBlock::AlreadyPaid)),
                 Some(_) => return Ok(Err(NoticeBlock::Cancelled)),
             }
-            tx.execute(
+            c.execute(
                 "INSERT INTO orders (order_id, payment_code, method, status, amount_fen, qr_payload,
                    provider, provider_state, created_ms, expires_ms, created_at, expires_at,
                    failure_reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 params![
                     order.order_id,
                     order.payment_code,
@@ -490,9 +893,22 @@ impl Store {
                     order.failure_reason,
                 ],
             )?;
-            let rec = load_order(&tx, &order.order_id)?
+            audit::append(
+                c,
+                order.created_at,
+                &Actor::Kiosk(None),
+                "order.created",
+                &order.order_id,
+                json!({
+                    "payment_code": order.payment_code,
+                    "method": order.method.as_str(),
+                    "amount_fen": order.amount_fen,
+                    "status": order_status_str(order.status),
+                    "provider": order.provider,
+                }),
+            )?;
+            let rec = load_order(c, &order.order_id)?
                 .ok_or_else(|| StoreError::Corrupt("an inserted order vanished".into()))?;
-            tx.commit()?;
             Ok(Ok(rec))
         })
         .await
@@ -503,17 +919,15 @@ impl Store {
         &self,
         payment_code: String,
     ) -> Result<Vec<OrderRecord>, StoreError> {
-        self.run(move |c| {
-            let ids: Vec<String> = c
-                .prepare(
-                    "SELECT order_id FROM orders WHERE payment_code = ?1 AND status = 'pending'
-                     ORDER BY created_ms, order_id",
-                )?
-                .query_map([&payment_code], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
+        self.read(move |_, c| {
+            let ids = c.query(
+                "SELECT order_id FROM orders WHERE payment_code = $1 AND status = 'pending'
+                 ORDER BY created_ms, order_id",
+                params![payment_code],
+            )?;
             let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(o) = load_order(c, &id)? {
+            for r in ids {
+                if let Some(o) = load_order(c, &r.text(0)?)? {
                     out.push(o);
                 }
             }
@@ -523,7 +937,7 @@ impl Store {
     }
 
     pub async fn order(&self, order_id: String) -> Result<Option<OrderRecord>, StoreError> {
-        self.run(move |c| load_order(c, &order_id)).await
+        self.read(move |_, c| load_order(c, &order_id)).await
     }
 
     /// Records the provider's state of a pending order (e.g. the payer confirmed).
@@ -532,9 +946,9 @@ impl Store {
         order_id: String,
         state: String,
     ) -> Result<bool, StoreError> {
-        self.run(move |c| {
+        self.write(move |_, c| {
             let n = c.execute(
-                "UPDATE orders SET provider_state = ?2 WHERE order_id = ?1 AND status = 'pending'",
+                "UPDATE orders SET provider_state = $2 WHERE order_id = $1 AND status = 'pending'",
                 params![order_id, state],
             )?;
             Ok(n == 1)
@@ -549,104 +963,276 @@ impl Store {
         &self,
         order_id: String,
         settlement: Settlement,
+        actor: Actor,
+        now: NaiveDateTime,
     ) -> Result<Option<OrderRecord>, StoreError> {
-        self.run(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let Some(order) = load_order(&tx, &order_id)? else {
-                return Ok(None);
-            };
-            if order.status != OrderStatus::Pending {
-                return Ok(Some(order));
-            }
-            match settlement {
-                Settlement::Paid {
-                    transaction_id,
-                    paid_at,
-                    receipt_prefix,
-                } => {
-                    let serial = next_in_sequence(&tx, "receipt")?;
-                    let receipt_no = format!("{receipt_prefix}{serial:010}");
-                    let n = tx.execute(
-                        "UPDATE fee_notices SET status = 'paid', receipt_no = ?2, paid_at = ?3,
-                           paid_order_id = ?4
-                         WHERE payment_code = ?1 AND status = 'unpaid'",
-                        params![order.payment_code, receipt_no, paid_at, order.order_id],
-                    )?;
-                    if n == 1 {
-                        tx.execute(
-                            "UPDATE orders SET status = 'paid', transaction_id = ?2,
-                               receipt_no = ?3, paid_at = ?4
-                             WHERE order_id = ?1 AND status = 'pending'",
-                            params![order.order_id, transaction_id, receipt_no, paid_at],
-                        )?;
-                    } else {
-                        tx.execute(
-                            "UPDATE orders SET status = 'failed', failure_reason = ?2
-                             WHERE order_id = ?1 AND status = 'pending'",
-                            params![order.order_id, "该缴款通知已缴清或已撤销，本笔款项将原路退回"],
-                        )?;
-                    }
-                }
-                Settlement::Failed { reason } => {
-                    tx.execute(
-                        "UPDATE orders SET status = 'failed', failure_reason = ?2
-                         WHERE order_id = ?1 AND status = 'pending'",
-                        params![order.order_id, reason],
-                    )?;
-                }
-                Settlement::Cancelled => {
-                    tx.execute(
-                        "UPDATE orders SET status = 'cancelled' WHERE order_id = ?1 AND status = 'pending'",
-                        [&order.order_id],
-                    )?;
-                }
-                Settlement::Expired => {
-                    tx.execute(
-                        "UPDATE orders SET status = 'expired' WHERE order_id = ?1 AND status = 'pending'",
-                        [&order.order_id],
-                    )?;
-                }
-            }
-            let rec = load_order(&tx, &order_id)?;
-            tx.commit()?;
-            Ok(rec)
-        })
-        .await
+        self.write(move |_, c| settle_order(c, &order_id, &settlement, &actor, now))
+            .await
     }
+}
+
+fn settle_order(
+    c: &mut dyn Conn,
+    order_id: &str,
+    settlement: &Settlement,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> Result<Option<OrderRecord>, StoreError> {
+    // Lock the order first, then its notice: every writer takes them in this order.
+    let Some(locked) = c.query_opt(
+        "SELECT status, payment_code FROM orders WHERE order_id = $1 FOR UPDATE",
+        params![order_id],
+    )?
+    else {
+        return Ok(None);
+    };
+    if locked.text(0)? != "pending" {
+        return load_order(c, order_id);
+    }
+    let payment_code = locked.text(1)?;
+    let (action, detail) = match settlement {
+        Settlement::Paid {
+            transaction_id,
+            paid_at,
+            receipt_prefix,
+        } => {
+            let serial = next_in_sequence(c, "receipt")?;
+            let receipt_no = format!("{receipt_prefix}{serial:010}");
+            let n = c.execute(
+                "UPDATE fee_notices SET status = 'paid', receipt_no = $2, paid_at = $3,
+                   paid_order_id = $4
+                 WHERE payment_code = $1 AND status = 'unpaid'",
+                params![payment_code, receipt_no, paid_at, order_id],
+            )?;
+            if n == 1 {
+                c.execute(
+                    "UPDATE orders SET status = 'paid', transaction_id = $2, receipt_no = $3,
+                       paid_at = $4
+                     WHERE order_id = $1 AND status = 'pending'",
+                    params![order_id, transaction_id, receipt_no, paid_at],
+                )?;
+                audit::append(
+                    c,
+                    now,
+                    actor,
+                    "notice.paid",
+                    &payment_code,
+                    json!({ "order_id": order_id, "receipt_no": receipt_no }),
+                )?;
+                (
+                    "order.paid",
+                    json!({ "transaction_id": transaction_id, "receipt_no": receipt_no }),
+                )
+            } else {
+                let reason = "该缴款通知已缴清或已撤销，本笔款项将原路退回";
+                c.execute(
+                    "UPDATE orders SET status = 'failed', failure_reason = $2
+                     WHERE order_id = $1 AND status = 'pending'",
+                    params![order_id, reason],
+                )?;
+                (
+                    "order.failed",
+                    json!({ "transaction_id": transaction_id, "reason": "notice no longer unpaid; refund" }),
+                )
+            }
+        }
+        Settlement::Failed { reason } => {
+            c.execute(
+                "UPDATE orders SET status = 'failed', failure_reason = $2
+                 WHERE order_id = $1 AND status = 'pending'",
+                params![order_id, reason],
+            )?;
+            ("order.failed", json!({ "reason": reason }))
+        }
+        Settlement::Cancelled => {
+            c.execute(
+                "UPDATE orders SET status = 'cancelled' WHERE order_id = $1 AND status = 'pending'",
+                params![order_id],
+            )?;
+            ("order.cancelled", json!({}))
+        }
+        Settlement::Expired => {
+            c.execute(
+                "UPDATE orders SET status = 'expired' WHERE order_id = $1 AND status = 'pending'",
+                params![order_id],
+            )?;
+            ("order.expired", json!({}))
+        }
+    };
+    audit::append(c, now, actor, action, order_id, detail)?;
+    load_order(c, order_id)
+}
+
+fn act_on_node(
+    s: &Store,
+    c: &mut dyn Conn,
+    req: &NodeActionRequest,
+) -> Result<Result<CaseRecord, Refusal>, StoreError> {
+    let Some(head) = c.query_opt(
+        "SELECT status FROM cases WHERE approval_code = $1 FOR UPDATE",
+        params![req.approval_code],
+    )?
+    else {
+        return Ok(Err(Refusal::CaseNotFound));
+    };
+    let case_from = head.blzt(0)?;
+    let rows = c.query(
+        "SELECT seq, department, department_en, status, due_date, corrections_asked_at, opinion
+         FROM case_nodes WHERE approval_code = $1 ORDER BY seq",
+        params![req.approval_code],
+    )?;
+    let wanted = req.department.trim();
+    let mut statuses = Vec::with_capacity(rows.len());
+    let mut target = None;
+    for (i, r) in rows.iter().enumerate() {
+        statuses.push(r.blzt(3)?);
+        let (name, name_en) = (r.text(1)?, r.text(2)?);
+        if target.is_none() && (name == wanted || name_en.eq_ignore_ascii_case(wanted)) {
+            target = Some(i);
+        }
+    }
+    let Some(i) = target else {
+        return Ok(Err(Refusal::NotReviewing));
+    };
+    let r = &rows[i];
+    let (seq, department) = (r.i64(0)?, r.text(1)?);
+    let from = statuses[i];
+    if !req.action.allowed_from(from) {
+        return Ok(Err(Refusal::Illegal {
+            from,
+            action: req.action,
+        }));
+    }
+    let opinion = req
+        .opinion
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(str::to_string);
+    if req.action.needs_opinion() && opinion.is_none() {
+        return Ok(Err(Refusal::OpinionRequired));
+    }
+    let to = req.action.target();
+    let mut due = r.opt_date(4)?;
+    let mut asked_at = r.opt_date(5)?;
+    match req.action {
+        NodeAction::AskCorrections => asked_at = Some(req.today),
+        NodeAction::AnswerCorrections => {
+            // The time limit waited while the applicant had the case: it moves on by as many
+            // working days.
+            if let (Some(d), Some(asked)) = (due, asked_at) {
+                let waited = s.calendar.working_days_between(asked, req.today);
+                due = Some(s.calendar.add_working_days(d, waited));
+            }
+            asked_at = None;
+        }
+        _ => {}
+    }
+    let finished = to.is_final().then_some(req.today);
+    let new_opinion = opinion.clone().or(r.opt_text(6)?);
+    c.execute(
+        "UPDATE case_nodes SET status = $3, finished_at = $4, opinion = $5, due_date = $6,
+           corrections_asked_at = $7
+         WHERE approval_code = $1 AND seq = $2",
+        params![
+            req.approval_code,
+            seq,
+            to,
+            finished,
+            new_opinion,
+            due,
+            asked_at
+        ],
+    )?;
+    statuses[i] = to;
+    let case_to = staff::case_status(&statuses);
+    c.execute(
+        "UPDATE cases SET status = $2, updated_at = $3 WHERE approval_code = $1",
+        params![req.approval_code, case_to, req.now],
+    )?;
+    let opinion_sha = opinion.as_deref().map(|o| {
+        use sha2::Digest;
+        sha2::Sha256::digest(o.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    });
+    audit::append(
+        c,
+        req.now,
+        &req.actor,
+        &format!("node.{}", req.action.as_str()),
+        &req.approval_code,
+        json!({
+            "department": department,
+            "from": from.code(),
+            "to": to.code(),
+            "case_from": case_from.code(),
+            "case_to": case_to.code(),
+            "opinion_sha256": opinion_sha,
+        }),
+    )?;
+    let case = load_case(s, c, &req.approval_code)?
+        .ok_or_else(|| StoreError::Corrupt("a case vanished while it was changed".into()))?;
+    Ok(Ok(case))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Migrations and small helpers
 
-fn current_version(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn.query_row(
+fn current_version(c: &mut dyn Conn) -> Result<i64, StoreError> {
+    c.query_one(
         "SELECT coalesce(max(version), 0) FROM schema_migrations",
-        [],
-        |r| r.get(0),
-    )?)
+        params![],
+    )?
+    .i64(0)
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    conn.execute_batch(
+fn migrate(db: &Database) -> Result<(), StoreError> {
+    db.with_conn(|c| {
+        let pg = c.dialect() == Dialect::Postgres;
+        if pg {
+            c.execute("SELECT pg_advisory_lock($1)::text", params![MIGRATION_LOCK])?;
+        }
+        let result = migrate_locked(c);
+        if pg {
+            c.execute(
+                "SELECT pg_advisory_unlock($1)::text",
+                params![MIGRATION_LOCK],
+            )?;
+        }
+        result
+    })
+}
+
+fn migrate_locked(c: &mut dyn Conn) -> Result<(), StoreError> {
+    let pg = c.dialect() == Dialect::Postgres;
+    c.batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
-            version INTEGER PRIMARY KEY,
+            version BIGINT PRIMARY KEY,
             name TEXT NOT NULL,
             applied_at TEXT NOT NULL
         )",
     )?;
-    let found = current_version(conn)?;
-    let known = MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
+    let found = current_version(c)?;
+    let known = latest_version();
     if found > known {
         return Err(StoreError::TooNew { found, known });
     }
     for m in MIGRATIONS.iter().filter(|m| m.version > found) {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(m.sql)?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-            params![m.version, m.name, chrono::Utc::now().naive_utc()],
-        )?;
-        tx.commit()?;
+        c.batch(if pg { "BEGIN" } else { "BEGIN IMMEDIATE" })?;
+        let step = (|| {
+            c.batch(if pg { m.postgres } else { m.sqlite })?;
+            c.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                params![m.version, m.name, chrono::Utc::now().naive_utc()],
+            )?;
+            c.batch("COMMIT")
+        })();
+        if let Err(e) = step {
+            let _ = c.batch("ROLLBACK");
+            return Err(e);
+        }
         tracing::info!(
             version = m.version,
             name = m.name,
@@ -656,50 +1242,107 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?)
+fn meta(c: &mut dyn Conn, key: &str) -> Result<Option<String>, StoreError> {
+    c.query_opt("SELECT value FROM meta WHERE key = $1", params![key])?
+        .map(|r| r.text(0))
+        .transpose()
 }
 
-fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+fn set_meta(c: &mut dyn Conn, key: &str, value: &str) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO meta (key, value) VALUES ($1, $2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         params![key, value],
     )?;
     Ok(())
 }
 
-fn next_in_sequence(tx: &Transaction<'_>, name: &str) -> Result<i64, StoreError> {
-    let value: i64 = tx.query_row(
-        "UPDATE sequences SET next_value = next_value + 1 WHERE name = ?1 RETURNING next_value - 1",
-        [name],
-        |r| r.get(0),
-    )?;
-    Ok(value)
+/// A value kept in `meta`, made by `make` the first time it is asked for (by any instance).
+pub(crate) fn meta_or_init(
+    store: &Store,
+    key: &str,
+    make: impl Fn() -> String,
+) -> Result<String, StoreError> {
+    store.db.write(|c| {
+        if let Some(v) = meta(c, key)? {
+            return Ok(v);
+        }
+        let v = make();
+        set_meta(c, key, &v)?;
+        Ok(v)
+    })
 }
 
-fn blzt(code: i64) -> Result<Blzt, StoreError> {
-    u8::try_from(code)
-        .ok()
-        .and_then(|c| Blzt::try_from(c).ok())
-        .ok_or_else(|| StoreError::Corrupt(format!("status code {code}")))
-}
-
-/// A BLZT column, read inside a row mapper.
-fn blzt_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Blzt> {
-    let code: i64 = r.get(idx)?;
-    u8::try_from(code)
-        .ok()
-        .and_then(|c| Blzt::try_from(c).ok())
-        .ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                idx,
-                rusqlite::types::Type::Integer,
-                format!("status code {code} is not a BLZT code").into(),
-            )
+fn current_catalogue_version(c: &mut dyn Conn) -> Result<Option<i64>, StoreError> {
+    meta(c, "catalogue_version")?
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| StoreError::Corrupt(format!("catalogue version {v:?}")))
         })
+        .transpose()
+}
+
+fn insert_catalogue_version(
+    c: &mut dyn Conn,
+    version: i64,
+    items: &[CatalogueItem],
+    document: &str,
+    sha: &str,
+    source: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO catalogue_versions (version, created_at, source, sha256, document)
+         VALUES ($1, $2, $3, $4, $5)",
+        params![version, now, source, sha, document],
+    )?;
+    for ci in items {
+        let it = &ci.item;
+        c.execute(
+            "INSERT INTO items (id, name, name_en, stage, time_limit_days, instant, fee_note)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_en = excluded.name_en,
+               stage = excluded.stage, time_limit_days = excluded.time_limit_days,
+               instant = excluded.instant, fee_note = excluded.fee_note",
+            params![
+                it.id,
+                it.name,
+                it.name_en,
+                it.stage,
+                it.time_limit_days,
+                it.instant,
+                it.fee_note
+            ],
+        )?;
+    }
+    set_meta(c, "catalogue_version", &version.to_string())?;
+    audit::append(
+        c,
+        now,
+        if source == "built-in" {
+            &Actor::System
+        } else {
+            &Actor::Admin
+        },
+        "catalogue.imported",
+        &format!("catalogue:{version}"),
+        json!({ "version": version, "sha256": sha, "items": items.len(), "source": source }),
+    )?;
+    Ok(())
+}
+
+fn next_in_sequence(c: &mut dyn Conn, name: &str) -> Result<i64, StoreError> {
+    if c.dialect() == Dialect::Postgres && name == "approval_serial" {
+        return c
+            .query_one("SELECT nextval('approval_serial_seq')", params![])?
+            .i64(0);
+    }
+    c.query_one(
+        "UPDATE sequences SET next_value = next_value + 1 WHERE name = $1
+         RETURNING next_value - 1",
+        params![name],
+    )?
+    .i64(0)
 }
 
 fn material_status_str(s: MaterialStatus) -> &'static str {
@@ -741,174 +1384,65 @@ fn order_status(s: &str) -> Result<OrderStatus, StoreError> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Catalogue rows
-
-fn insert_item(tx: &Transaction<'_>, c: &CatalogueItem) -> Result<(), StoreError> {
-    let it = &c.item;
-    tx.execute(
-        "INSERT INTO items (id, name, name_en, stage, time_limit_days, instant, fee_note)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            it.id,
-            it.name,
-            it.name_en,
-            it.stage,
-            it.time_limit_days,
-            it.instant,
-            it.fee_note
-        ],
-    )?;
-    for (seq, d) in c.departments.iter().enumerate() {
-        tx.execute(
-            "INSERT INTO item_departments (item_id, seq, name, name_en, time_limit_days)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![it.id, seq, d.name, d.name_en, d.time_limit_days],
-        )?;
-    }
-    for (seq, m) in it.materials.iter().enumerate() {
-        tx.execute(
-            "INSERT INTO item_materials (item_id, seq, id, name, name_en, required, tolerable,
-               tolerance_days, commitment_allowed)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                it.id,
-                seq,
-                m.id,
-                m.name,
-                m.name_en,
-                m.required,
-                m.tolerable,
-                m.tolerance_days,
-                m.commitment_allowed
-            ],
-        )?;
-    }
-    Ok(())
-}
-
-fn load_item(c: &Connection, id: &str) -> Result<Option<CatalogueItem>, StoreError> {
-    let head = c
-        .query_row(
-            "SELECT id, name, name_en, stage, time_limit_days, instant, fee_note
-             FROM items WHERE id = ?1",
-            [id],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, u8>(3)?,
-                    r.get::<_, u32>(4)?,
-                    r.get::<_, bool>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((id, name, name_en, stage, time_limit_days, instant, fee_note)) = head else {
-        return Ok(None);
-    };
-    let departments: Vec<Department> = c
-        .prepare(
-            "SELECT name, name_en, time_limit_days FROM item_departments
-             WHERE item_id = ?1 ORDER BY seq",
-        )?
-        .query_map([&id], |r| {
-            Ok(Department {
-                name: r.get(0)?,
-                name_en: r.get(1)?,
-                time_limit_days: r.get(2)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    let materials: Vec<Material> = c
-        .prepare(
-            "SELECT id, name, name_en, required, tolerable, tolerance_days, commitment_allowed
-             FROM item_materials WHERE item_id = ?1 ORDER BY seq",
-        )?
-        .query_map([&id], |r| {
-            Ok(Material {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                name_en: r.get(2)?,
-                required: r.get(3)?,
-                tolerable: r.get(4)?,
-                tolerance_days: r.get(5)?,
-                commitment_allowed: r.get(6)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    let Some(lead) = departments.first() else {
-        return Err(StoreError::Corrupt(format!(
-            "item {id:?} has no department"
-        )));
-    };
-    let item = Item {
-        department: lead.name.clone(),
-        department_en: lead.name_en.clone(),
-        id,
-        name,
-        name_en,
-        stage,
-        time_limit_days,
-        instant,
-        fee_note,
-        materials,
-    };
-    Ok(Some(CatalogueItem { item, departments }))
-}
-
-// ---------------------------------------------------------------------------------------------
 // Case rows
 
-fn insert_case(tx: &Transaction<'_>, c: &NewCase) -> Result<(), StoreError> {
-    tx.execute(
+fn insert_case(
+    c: &mut dyn Conn,
+    k: &NewCase,
+    verification: Option<&str>,
+) -> Result<(), StoreError> {
+    c.execute(
         "INSERT INTO cases (approval_code, item_id, status, submitted_at, due_date,
            applicant_name, applicant_id_number, applicant_phone, organization_name,
-           organization_credit_code, project_code, project_name, identified_by, kiosk_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+           organization_credit_code, project_code, project_name, identified_by, kiosk_id,
+           catalogue_version, local_reference, verification_code, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $4)",
         params![
-            c.approval_code,
-            c.item_id,
-            c.status.code(),
-            c.submitted_at,
-            c.due_date,
-            c.applicant.name,
-            c.applicant.id_number,
-            c.applicant.phone,
-            c.organization.as_ref().map(|o| &o.name),
-            c.organization.as_ref().map(|o| &o.credit_code),
-            c.project.code,
-            c.project.name,
-            c.identified_by,
-            c.kiosk_id,
+            k.approval_code,
+            k.item_id,
+            k.status,
+            k.submitted_at,
+            k.due_date,
+            k.applicant.name,
+            k.applicant.id_number,
+            k.applicant.phone,
+            k.organization.as_ref().map(|o| &o.name),
+            k.organization.as_ref().map(|o| &o.credit_code),
+            k.project.code,
+            k.project.name,
+            k.identified_by,
+            k.kiosk_id,
+            k.catalogue_version,
+            k.local_reference,
+            verification,
         ],
     )?;
-    for (seq, n) in c.nodes.iter().enumerate() {
-        tx.execute(
+    for (seq, n) in k.nodes.iter().enumerate() {
+        c.execute(
             "INSERT INTO case_nodes (approval_code, seq, department, department_en, status,
-               started_at, due_date, time_limit_days, finished_at, opinion)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+               started_at, due_date, time_limit_days, finished_at, opinion, corrections_asked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             params![
-                c.approval_code,
+                k.approval_code,
                 seq,
                 n.department,
                 n.department_en,
-                n.status.code(),
+                n.status,
                 n.started_at,
                 n.due_date,
                 n.time_limit_days,
                 n.finished_at,
                 n.opinion,
+                n.corrections_asked_at,
             ],
         )?;
     }
-    for m in &c.materials {
-        tx.execute(
+    for m in &k.materials {
+        c.execute(
             "INSERT INTO case_materials (approval_code, material_id, status, pages, due_date)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+             VALUES ($1, $2, $3, $4, $5)",
             params![
-                c.approval_code,
+                k.approval_code,
                 m.material_id,
                 material_status_str(m.status),
                 m.pages,
@@ -919,91 +1453,75 @@ fn insert_case(tx: &Transaction<'_>, c: &NewCase) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn load_case(c: &Connection, code: &str) -> Result<Option<CaseRecord>, StoreError> {
-    let head = c
-        .query_row(
-            "SELECT cases.approval_code, cases.item_id, items.name, items.name_en, items.stage,
-               cases.status, cases.submitted_at, cases.applicant_name, cases.project_code,
-               cases.project_name
-             FROM cases JOIN items ON items.id = cases.item_id
-             WHERE cases.approval_code = ?1",
-            [code],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, u8>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, NaiveDateTime>(6)?,
-                    r.get::<_, String>(7)?,
-                    r.get::<_, String>(8)?,
-                    r.get::<_, String>(9)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((
-        approval_code,
-        item_id,
-        item_name,
-        item_name_en,
-        stage,
-        status,
-        submitted_at,
-        applicant_name,
-        project_code,
-        project_name,
-    )) = head
-    else {
+fn load_case(s: &Store, c: &mut dyn Conn, code: &str) -> Result<Option<CaseRecord>, StoreError> {
+    // The case and its nodes in one round trip: the case's columns repeat on each node's row.
+    let rows = c.query(
+        "SELECT c.approval_code, c.item_id, c.status, c.submitted_at, c.applicant_name,
+           c.project_code, c.project_name, c.catalogue_version, c.local_reference,
+           n.department, n.department_en, n.status, n.started_at, n.due_date, n.time_limit_days,
+           n.finished_at, n.opinion, n.corrections_asked_at
+         FROM cases c LEFT JOIN case_nodes n ON n.approval_code = c.approval_code
+         WHERE c.approval_code = $1
+         ORDER BY n.seq",
+        params![code],
+    )?;
+    let Some(h) = rows.first() else {
         return Ok(None);
     };
-    let nodes: Vec<NodeRecord> = c
-        .prepare(
-            "SELECT department, department_en, status, started_at, due_date, time_limit_days,
-               finished_at, opinion
-             FROM case_nodes WHERE approval_code = ?1 ORDER BY seq",
-        )?
-        .query_map([&approval_code], |r| {
-            Ok(NodeRecord {
-                department: r.get(0)?,
-                department_en: r.get(1)?,
-                status: blzt_column(r, 2)?,
-                started_at: r.get(3)?,
-                due_date: r.get(4)?,
-                time_limit_days: r.get(5)?,
-                finished_at: r.get(6)?,
-                opinion: r.get(7)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    let notice_rows: Vec<(String, i64, String)> = c
-        .prepare(
-            "SELECT payment_code, total_fen, status FROM fee_notices
-             WHERE approval_code = ?1 ORDER BY payment_code",
-        )?
-        .query_map([&approval_code], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<_, _>>()?;
-    let mut fee_notices = Vec::with_capacity(notice_rows.len());
-    for (payment_code, total_fen, status) in notice_rows {
-        fee_notices.push(FeeNoticeSummary {
-            payment_code,
-            total_fen,
-            status: notice_status(&status)?,
+    let approval_code = h.text(0)?;
+    let item_id = h.text(1)?;
+    let catalogue_version = h.i64(7)?;
+    let cat = s.catalogue_version(c, catalogue_version)?;
+    let item = cat.item(&item_id).ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "case {approval_code} names item {item_id:?}, not in catalogue version {catalogue_version}"
+        ))
+    })?;
+    let mut nodes = Vec::with_capacity(rows.len());
+    for r in &rows {
+        if r.opt_text(9)?.is_none() {
+            continue;
+        }
+        nodes.push(NodeRecord {
+            department: r.text(9)?,
+            department_en: r.text(10)?,
+            status: r.blzt(11)?,
+            started_at: r.opt_date(12)?,
+            due_date: r.opt_date(13)?,
+            time_limit_days: r.u32(14)?,
+            finished_at: r.opt_date(15)?,
+            opinion: r.opt_text(16)?,
+            corrections_asked_at: r.opt_date(17)?,
         });
     }
+    let fee_notices = c
+        .query(
+            "SELECT payment_code, total_fen, status FROM fee_notices
+             WHERE approval_code = $1 ORDER BY payment_code",
+            params![approval_code],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(FeeNoticeSummary {
+                payment_code: r.text(0)?,
+                total_fen: r.i64(1)?,
+                status: notice_status(&r.text(2)?)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(Some(CaseRecord {
         approval_code,
         item_id,
-        item_name,
-        item_name_en,
-        stage,
-        status: blzt(status)?,
-        submitted_at,
-        applicant_name,
-        project_code,
-        project_name,
+        item_name: item.item.name.clone(),
+        item_name_en: item.item.name_en.clone(),
+        stage: item.item.stage,
+        status: h.blzt(2)?,
+        submitted_at: h.datetime(3)?,
+        applicant_name: h.text(4)?,
+        project_code: h.text(5)?,
+        project_name: h.text(6)?,
+        catalogue_version,
+        local_reference: h.opt_text(8)?,
         nodes,
         fee_notices,
     }))
@@ -1012,12 +1530,12 @@ fn load_case(c: &Connection, code: &str) -> Result<Option<CaseRecord>, StoreErro
 // ---------------------------------------------------------------------------------------------
 // Notice and order rows
 
-fn insert_notice(tx: &Transaction<'_>, n: &NewNotice) -> Result<(), StoreError> {
+fn insert_notice(c: &mut dyn Conn, n: &NewNotice) -> Result<(), StoreError> {
     let total: i64 = n.lines.iter().map(|l| l.amount_fen).sum();
-    tx.execute(
+    c.execute(
         "INSERT INTO fee_notices (payment_code, agency, approval_code, payer, payer_is_person,
            total_fen, status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'unpaid')",
+         VALUES ($1, $2, $3, $4, $5, $6, 'unpaid')",
         params![
             n.payment_code,
             n.agency,
@@ -1028,261 +1546,80 @@ fn insert_notice(tx: &Transaction<'_>, n: &NewNotice) -> Result<(), StoreError> 
         ],
     )?;
     for (seq, l) in n.lines.iter().enumerate() {
-        tx.execute(
-            "INSERT INTO fee_lines (payment_code, seq, name, amount_fen) VALUES (?1, ?2, ?3, ?4)",
+        c.execute(
+            "INSERT INTO fee_lines (payment_code, seq, name, amount_fen) VALUES ($1, $2, $3, $4)",
             params![n.payment_code, seq, l.name, l.amount_fen],
         )?;
     }
     Ok(())
 }
 
-fn load_notice(c: &Connection, code: &str) -> Result<Option<NoticeRecord>, StoreError> {
-    let head = c
-        .query_row(
-            "SELECT payment_code, agency, approval_code, payer, payer_is_person, total_fen,
-               status, receipt_no, paid_at
-             FROM fee_notices WHERE payment_code = ?1",
-            [code],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, bool>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                    r.get::<_, Option<NaiveDateTime>>(8)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((
-        payment_code,
-        agency,
-        approval_code,
-        payer,
-        payer_is_person,
-        total_fen,
-        status,
-        receipt_no,
-        paid_at,
-    )) = head
+fn load_notice(c: &mut dyn Conn, code: &str) -> Result<Option<NoticeRecord>, StoreError> {
+    let Some(h) = c.query_opt(
+        "SELECT payment_code, agency, approval_code, payer, payer_is_person, total_fen,
+           status, receipt_no, paid_at
+         FROM fee_notices WHERE payment_code = $1",
+        params![code],
+    )?
     else {
         return Ok(None);
     };
-    let lines: Vec<FeeLine> = c
-        .prepare("SELECT name, amount_fen FROM fee_lines WHERE payment_code = ?1 ORDER BY seq")?
-        .query_map([&payment_code], |r| {
+    let payment_code = h.text(0)?;
+    let lines = c
+        .query(
+            "SELECT name, amount_fen FROM fee_lines WHERE payment_code = $1 ORDER BY seq",
+            params![payment_code],
+        )?
+        .iter()
+        .map(|r| {
             Ok(FeeLine {
-                name: r.get(0)?,
-                amount_fen: r.get(1)?,
+                name: r.text(0)?,
+                amount_fen: r.i64(1)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(Some(NoticeRecord {
         payment_code,
-        agency,
-        approval_code,
-        payer,
-        payer_is_person,
+        agency: h.text(1)?,
+        approval_code: h.opt_text(2)?,
+        payer: h.text(3)?,
+        payer_is_person: h.bool(4)?,
         lines,
-        total_fen,
-        status: notice_status(&status)?,
-        receipt_no,
-        paid_at,
+        total_fen: h.i64(5)?,
+        status: notice_status(&h.text(6)?)?,
+        receipt_no: h.opt_text(7)?,
+        paid_at: h.opt_datetime(8)?,
     }))
 }
 
-fn load_order(c: &Connection, order_id: &str) -> Result<Option<OrderRecord>, StoreError> {
-    let row = c
-        .query_row(
-            "SELECT order_id, payment_code, method, status, amount_fen, qr_payload, provider,
-               provider_state, created_ms, expires_ms, expires_at, transaction_id, receipt_no,
-               paid_at, failure_reason
-             FROM orders WHERE order_id = ?1",
-            [order_id],
-            |r| {
-                Ok((
-                    (
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, Option<String>>(5)?,
-                        r.get::<_, String>(6)?,
-                        r.get::<_, String>(7)?,
-                    ),
-                    (
-                        r.get::<_, i64>(8)?,
-                        r.get::<_, i64>(9)?,
-                        r.get::<_, NaiveDateTime>(10)?,
-                        r.get::<_, Option<String>>(11)?,
-                        r.get::<_, Option<String>>(12)?,
-                        r.get::<_, Option<NaiveDateTime>>(13)?,
-                        r.get::<_, Option<String>>(14)?,
-                    ),
-                ))
-            },
-        )
-        .optional()?;
-    let Some((
-        (order_id, payment_code, method, status, amount_fen, qr_payload, provider, provider_state),
-        (created_ms, expires_ms, expires_at, transaction_id, receipt_no, paid_at, failure_reason),
-    )) = row
+fn load_order(c: &mut dyn Conn, order_id: &str) -> Result<Option<OrderRecord>, StoreError> {
+    let Some(r) = c.query_opt(
+        "SELECT order_id, payment_code, method, status, amount_fen, qr_payload, provider,
+           provider_state, created_ms, expires_ms, expires_at, transaction_id, receipt_no,
+           paid_at, failure_reason
+         FROM orders WHERE order_id = $1",
+        params![order_id],
+    )?
     else {
         return Ok(None);
     };
+    let method = r.text(2)?;
     Ok(Some(OrderRecord {
-        order_id,
-        payment_code,
+        order_id: r.text(0)?,
+        payment_code: r.text(1)?,
         method: PayMethod::parse(&method)
             .ok_or_else(|| StoreError::Corrupt(format!("payment method {method:?}")))?,
-        status: order_status(&status)?,
-        amount_fen,
-        qr_payload,
-        provider,
-        provider_state,
-        created_ms,
-        expires_ms,
-        expires_at,
-        transaction_id,
-        receipt_no,
-        paid_at,
-        failure_reason,
+        status: order_status(&r.text(3)?)?,
+        amount_fen: r.i64(4)?,
+        qr_payload: r.opt_text(5)?,
+        provider: r.text(6)?,
+        provider_state: r.text(7)?,
+        created_ms: r.i64(8)?,
+        expires_ms: r.i64(9)?,
+        expires_at: r.datetime(10)?,
+        transaction_id: r.opt_text(11)?,
+        receipt_no: r.opt_text(12)?,
+        paid_at: r.opt_datetime(13)?,
+        failure_reason: r.opt_text(14)?,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn notice(code: &str) -> NewNotice {
-        NewNotice {
-            payment_code: code.into(),
-            agency: "市住房和城乡建设局".into(),
-            approval_code: None,
-            payer: "测试单位".into(),
-            payer_is_person: false,
-            lines: vec![FeeLine {
-                name: "城市基础设施配套费".into(),
-                amount_fen: 1000,
-            }],
-        }
-    }
-
-    fn order(id: &str, code: &str) -> NewOrder {
-        let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
-            .unwrap()
-            .and_hms_opt(9, 0, 0)
-            .unwrap();
-        NewOrder {
-            order_id: id.into(),
-            payment_code: code.into(),
-            method: PayMethod::Qr,
-            status: OrderStatus::Pending,
-            amount_fen: 1000,
-            qr_payload: None,
-            provider: "test".into(),
-            provider_state: String::new(),
-            created_ms: 0,
-            expires_ms: 1,
-            created_at: t,
-            expires_at: t,
-            failure_reason: None,
-        }
-    }
-
-    fn paid() -> Settlement {
-        Settlement::Paid {
-            transaction_id: "T1".into(),
-            paid_at: chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
-                .unwrap()
-                .and_hms_opt(9, 1, 0)
-                .unwrap(),
-            receipt_prefix: "R".into(),
-        }
-    }
-
-    #[tokio::test]
-    async fn schema_refuses_a_second_payment_of_a_notice() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.sqlite3");
-        let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 1);
-        store
-            .seed_blocking(
-                &[],
-                Some(&DemoRecords {
-                    notices: vec![notice("42060026110200000999")],
-                    ..Default::default()
-                }),
-            )
-            .unwrap();
-        let code = "42060026110200000999";
-        store.create_order(order("a", code)).await.unwrap().unwrap();
-        let a = store
-            .settle_order("a".into(), paid())
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(a.status, OrderStatus::Paid);
-        assert_eq!(a.receipt_no.as_deref(), Some("R0000000001"));
-        // The code path refuses a new order for a paid notice...
-        let again = store.create_order(order("b", code)).await.unwrap();
-        assert_eq!(again.unwrap_err(), NoticeBlock::AlreadyPaid);
-        // ...and the schema refuses to pay it twice or undo the payment even when asked directly.
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-        let err = conn.execute(
-            "UPDATE fee_notices SET status = 'unpaid', paid_order_id = NULL WHERE payment_code = ?1",
-            [code],
-        );
-        assert!(err.is_err(), "a paid notice must not become unpaid");
-        conn.execute(
-            "INSERT INTO orders (order_id, payment_code, method, status, amount_fen, provider,
-               provider_state, created_ms, expires_ms, created_at, expires_at)
-             VALUES ('c', ?1, 'qr', 'pending', 1000, 'test', '', 0, 1, '2026-11-23 09:00:00',
-               '2026-11-23 09:00:00')",
-            [code],
-        )
-        .unwrap();
-        let err = conn.execute("UPDATE orders SET status = 'paid' WHERE order_id = 'c'", []);
-        assert!(
-            err.is_err(),
-            "a second paid order for one notice must be refused"
-        );
-        let err = conn.execute(
-            "UPDATE orders SET status = 'cancelled' WHERE order_id = 'a'",
-            [],
-        );
-        assert!(err.is_err(), "a paid order is final");
-    }
-
-    #[tokio::test]
-    async fn migrations_are_recorded_and_a_newer_schema_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.sqlite3");
-        drop(Store::open(&path).unwrap());
-        // Opening again applies nothing twice.
-        let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 1);
-        drop(store);
-        let conn = Connection::open(&path).unwrap();
-        conn.execute(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'x', 'now')",
-            [],
-        )
-        .unwrap();
-        drop(conn);
-        assert!(matches!(
-            Store::open(&path),
-            Err(StoreError::TooNew {
-                found: 99,
-                known: 1
-            })
-        ));
-    }
 }

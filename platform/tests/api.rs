@@ -1,8 +1,11 @@
 //! Journeys against the real platform: a server on loopback with a SQLite file in a temporary
 //! directory, spoken to over HTTP.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::time::Duration;
+
+use common::{Kind, TestDb};
 
 use chrono::NaiveDate;
 use hall_domain::api::{
@@ -10,7 +13,7 @@ use hall_domain::api::{
     OrganizationInfo, Problem, ProjectInfo,
 };
 use hall_domain::{ApprovalCode, Blzt, Calendar};
-use hall_platform::{RunningServer, ServerConfig, demo, spawn};
+use hall_platform::{DbUrl, RunningServer, ServerConfig, demo, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -26,8 +29,8 @@ struct Hall {
 }
 
 impl Hall {
-    async fn start_with(db: &Path, edit: impl FnOnce(&mut ServerConfig)) -> Hall {
-        let mut config = ServerConfig::new(db, "127.0.0.1:0".parse().unwrap());
+    async fn start_with(db: &DbUrl, edit: impl FnOnce(&mut ServerConfig)) -> Hall {
+        let mut config = ServerConfig::with_database(db.clone(), "127.0.0.1:0".parse().unwrap());
         config.today = Some(today());
         config.sim_payer_delay = Duration::from_millis(300);
         edit(&mut config);
@@ -40,7 +43,7 @@ impl Hall {
         }
     }
 
-    async fn start(db: &Path) -> Hall {
+    async fn start(db: &DbUrl) -> Hall {
         Self::start_with(db, |_| {}).await
     }
 
@@ -76,8 +79,14 @@ impl Hall {
     }
 }
 
-fn db_in(dir: &tempfile::TempDir) -> PathBuf {
-    dir.path().join("platform.sqlite3")
+/// A fresh database of the kind, or a return from the test when PostgreSQL tests are skipped.
+macro_rules! fresh {
+    ($kind:expr) => {
+        match TestDb::fresh($kind).await {
+            Some(db) => db,
+            None => return,
+        }
+    };
 }
 
 /// Reads a problem answer, checking the status and the media type.
@@ -126,10 +135,9 @@ fn planning_permit_application() -> Value {
     })
 }
 
-#[tokio::test]
-async fn catalogue_and_registries() {
-    let dir = tempfile::tempdir().unwrap();
-    let hall = Hall::start(&db_in(&dir)).await;
+async fn catalogue_and_registries(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
 
     let resp = hall.get(api::ITEMS).await;
     assert_eq!(resp.status(), StatusCode::OK);
@@ -228,10 +236,9 @@ async fn catalogue_and_registries() {
     hall.server.shutdown().await;
 }
 
-#[tokio::test]
-async fn application_creates_a_case_with_parallel_nodes() {
-    let dir = tempfile::tempdir().unwrap();
-    let hall = Hall::start(&db_in(&dir)).await;
+async fn application_creates_a_case_with_parallel_nodes(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
     let cal = Calendar::built_in();
 
     let resp = hall
@@ -325,10 +332,9 @@ async fn application_creates_a_case_with_parallel_nodes() {
     hall.server.shutdown().await;
 }
 
-#[tokio::test]
-async fn invalid_applications_get_field_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let hall = Hall::start(&db_in(&dir)).await;
+async fn invalid_applications_get_field_errors(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
 
     // A mistyped ID number (last digit changed), a credit code with a wrong check character,
     // a required material left out.
@@ -450,10 +456,9 @@ async fn invalid_applications_get_field_errors() {
     hall.server.shutdown().await;
 }
 
-#[tokio::test]
-async fn idempotency_key_makes_retries_safe() {
-    let dir = tempfile::tempdir().unwrap();
-    let hall = Hall::start(&db_in(&dir)).await;
+async fn idempotency_key_makes_retries_safe(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
     let body = planning_permit_application();
 
     // Without a key: refused before anything happens.
@@ -490,10 +495,9 @@ async fn idempotency_key_makes_retries_safe() {
     hall.server.shutdown().await;
 }
 
-#[tokio::test]
-async fn case_lookup_errors_and_demo_cases() {
-    let dir = tempfile::tempdir().unwrap();
-    let hall = Hall::start(&db_in(&dir)).await;
+async fn case_lookup_errors_and_demo_cases(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
 
     // A well-formed code that names no case.
     let unknown = ApprovalCode::from_parts(today(), 9_999_999);
@@ -593,10 +597,9 @@ async fn case_lookup_errors_and_demo_cases() {
     hall.server.shutdown().await;
 }
 
-#[tokio::test]
-async fn qr_payment_pays_a_notice_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let hall = Hall::start(&db_in(&dir)).await;
+async fn qr_payment_pays_a_notice_once(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
     let code = demo::PAYMENT_CODE;
 
     let notice: FeeNotice = hall
@@ -684,10 +687,9 @@ async fn qr_payment_pays_a_notice_once() {
     hall.server.shutdown().await;
 }
 
-#[tokio::test]
-async fn scanned_payment_codes_and_cancellation() {
-    let dir = tempfile::tempdir().unwrap();
-    let hall = Hall::start(&db_in(&dir)).await;
+async fn scanned_payment_codes_and_cancellation(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
 
     // A code the wallet does not recognise.
     let p = problem(
@@ -821,10 +823,9 @@ async fn scanned_payment_codes_and_cancellation() {
     hall.server.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_new_order_supersedes_and_pending_orders_expire() {
-    let dir = tempfile::tempdir().unwrap();
-    let hall = Hall::start_with(&db_in(&dir), |c| {
+async fn a_new_order_supersedes_and_pending_orders_expire(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start_with(&db.url, |c| {
         c.order_ttl = Duration::from_millis(300);
     })
     .await;
@@ -883,10 +884,9 @@ async fn a_new_order_supersedes_and_pending_orders_expire() {
     hall.server.shutdown().await;
 }
 
-#[tokio::test]
-async fn hostile_requests_get_problems() {
-    let dir = tempfile::tempdir().unwrap();
-    let hall = Hall::start(&db_in(&dir)).await;
+async fn hostile_requests_get_problems(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
 
     let send_raw = |body: Vec<u8>, ct: &'static str| {
         hall.http
@@ -980,10 +980,9 @@ async fn hostile_requests_get_problems() {
     hall.server.shutdown().await;
 }
 
-#[tokio::test]
-async fn restart_keeps_data_and_does_not_seed_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = db_in(&dir);
+async fn restart_keeps_data_and_does_not_seed_again(kind: Kind) {
+    let tdb = fresh!(kind);
+    let db = tdb.url.clone();
 
     let hall = Hall::start(&db).await;
     let created: ApplicationCreated = hall
@@ -1009,7 +1008,9 @@ async fn restart_keeps_data_and_does_not_seed_again() {
         .unwrap();
     assert_eq!(paid.status, OrderStatus::Paid);
     hall.server.shutdown().await;
-    assert!(db.exists());
+    if let DbUrl::Sqlite(path) = &db {
+        assert!(path.exists());
+    }
 
     // Again, on another day, on the same file.
     let hall = Hall::start_with(&db, |c| {
@@ -1051,8 +1052,8 @@ async fn restart_keeps_data_and_does_not_seed_again() {
     hall.server.shutdown().await;
 
     // A platform without demo data still has its catalogue but no demo cases.
-    let dir2 = tempfile::tempdir().unwrap();
-    let hall = Hall::start_with(&db_in(&dir2), |c| c.seed_demo = false).await;
+    let db2 = fresh!(kind);
+    let hall = Hall::start_with(&db2.url, |c| c.seed_demo = false).await;
     let items: Vec<Item> = hall.get(api::ITEMS).await.json().await.unwrap();
     assert_eq!(items.len(), 12);
     problem(
@@ -1067,3 +1068,729 @@ async fn restart_keeps_data_and_does_not_seed_again() {
     .await;
     hall.server.shutdown().await;
 }
+
+/// Runs the `hall-platform` binary; its exit status and output.
+fn cli(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hall-platform"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+async fn cli_async(args: Vec<String>) -> (bool, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(&refs)
+    })
+    .await
+    .unwrap()
+}
+
+async fn staff_token(db: &TestDb, department: &str) -> String {
+    let (ok, out, err) = cli_async(vec![
+        "staff".into(),
+        "token".into(),
+        "--db".into(),
+        db.arg(),
+        "--department".into(),
+        department.into(),
+        "--label".into(),
+        "test".into(),
+    ])
+    .await;
+    assert!(ok, "{err}");
+    let token = out.trim().to_string();
+    assert!(token.starts_with("hst_"), "{out}");
+    token
+}
+
+impl Hall {
+    async fn staff(&self, token: &str, code: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url(&format!("/api/v1/staff/cases/{code}/actions")))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+async fn staff_move_a_case_through_parallel_review(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
+    let created: Value = hall
+        .apply("k-staff", &planning_permit_application())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = created["approval_code"].as_str().unwrap().to_string();
+    let case: CaseView = hall.get(&api::case_path(&code)).await.json().await.unwrap();
+    assert_eq!(case.nodes.len(), 2);
+    let (lead, other) = (
+        case.nodes[0].department.clone(),
+        case.nodes[1].department_en.clone(),
+    );
+    let lead_token = staff_token(&db, &lead).await;
+    // Named in English on the command line; the token is for the catalogue's Chinese name.
+    let other_token = staff_token(&db, &other).await;
+    let outsider = staff_token(&db, "市发展和改革委员会").await;
+
+    // No token, a wrong token: 401 with the problem shape.
+    let resp = hall
+        .post_json(
+            &format!("/api/v1/staff/cases/{code}/actions"),
+            &json!({"action": "accept"}),
+        )
+        .await;
+    assert!(resp.headers().contains_key("www-authenticate"));
+    problem(resp, StatusCode::UNAUTHORIZED).await;
+    let resp = hall
+        .staff("hst_0000", &code, &json!({"action": "accept"}))
+        .await;
+    problem(resp, StatusCode::UNAUTHORIZED).await;
+    // A department that does not review the case: 403.
+    let resp = hall
+        .staff(&outsider, &code, &json!({"action": "accept"}))
+        .await;
+    problem(resp, StatusCode::FORBIDDEN).await;
+    // Approving before accepting is not a BLZT transition: 409.
+    let resp = hall
+        .staff(&lead_token, &code, &json!({"action": "approve"}))
+        .await;
+    let p = problem(resp, StatusCode::CONFLICT).await;
+    assert!(has_error(&p, "action", "illegal_transition"));
+    let resp = hall
+        .staff(&lead_token, &code, &json!({"action": "fly"}))
+        .await;
+    problem(resp, StatusCode::UNPROCESSABLE_ENTITY).await;
+
+    // The lead accepts and asks for corrections: the case waits for the applicant.
+    let v: CaseView = hall
+        .staff(&lead_token, &code, &json!({"action": "accept"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v.nodes[0].status_code, Blzt::Accepted);
+    let resp = hall
+        .staff(&lead_token, &code, &json!({"action": "ask_corrections"}))
+        .await;
+    let p = problem(resp, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(has_error(&p, "opinion", "missing"));
+    let v: CaseView = hall
+        .staff(
+            &lead_token,
+            &code,
+            &json!({"action": "ask_corrections", "opinion": "请补充总平面图"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v.status, Blzt::CorrectionsAsked);
+    assert_eq!(v.nodes[0].opinion.as_deref(), Some("请补充总平面图"));
+
+    // The counter records the corrections on the command line, by the department's English name.
+    let (ok, out, err) = cli_async(vec![
+        "staff".into(),
+        "answer-corrections".into(),
+        "--db".into(),
+        db.arg(),
+        "--case".into(),
+        code.clone(),
+        "--department".into(),
+        case.nodes[0].department_en.clone(),
+        "--today".into(),
+        "2026-11-23".into(),
+    ])
+    .await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("补正（结束）"), "{out}");
+    // An illegal transition on the command line fails, naming it.
+    let (ok, _, err) = cli_async(vec![
+        "staff".into(),
+        "answer-corrections".into(),
+        "--db".into(),
+        db.arg(),
+        "--case".into(),
+        code.clone(),
+        "--department".into(),
+        lead.clone(),
+    ])
+    .await;
+    assert!(!ok);
+    assert!(err.contains("409"), "{err}");
+
+    for (token, action) in [
+        (&lead_token, "start"),
+        (&lead_token, "approve"),
+        (&other_token, "accept"),
+    ] {
+        let resp = hall.staff(token, &code, &json!({"action": action})).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{action}");
+    }
+    let v: CaseView = hall.get(&api::case_path(&code)).await.json().await.unwrap();
+    assert_eq!(v.status, Blzt::DepartmentStarted);
+    let v: CaseView = hall
+        .staff(&other_token, &code, &json!({"action": "approve_pending"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v.nodes[0].status_code, Blzt::Approved);
+    assert_eq!(v.nodes[0].finished_at, Some(today()));
+    assert_eq!(v.status, Blzt::ApprovedPending);
+    // Final: nothing more to do but complete the pending materials.
+    let resp = hall
+        .staff(
+            &lead_token,
+            &code,
+            &json!({"action": "reject", "opinion": "x"}),
+        )
+        .await;
+    problem(resp, StatusCode::CONFLICT).await;
+    let v: CaseView = hall
+        .staff(&other_token, &code, &json!({"action": "approve"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v.status, Blzt::Approved);
+    let me: Value = hall
+        .http
+        .get(hall.url("/api/v1/staff/me"))
+        .bearer_auth(&lead_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["department"], lead.as_str());
+
+    // Revoked tokens stop working.
+    let (ok, out, err) = cli_async(vec![
+        "staff".into(),
+        "revoke".into(),
+        "--db".into(),
+        db.arg(),
+        "--department".into(),
+        lead.clone(),
+        "--label".into(),
+        "test".into(),
+    ])
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.contains("revoked 1"), "{out}");
+    let resp = hall
+        .staff(&lead_token, &code, &json!({"action": "start"}))
+        .await;
+    problem(resp, StatusCode::UNAUTHORIZED).await;
+    hall.server.shutdown().await;
+}
+
+async fn local_reference_finds_the_case_and_receipts_carry_a_code(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
+    let mut body = planning_permit_application();
+    body["local_reference"] = json!("K01-20261123-0007");
+    let created: Value = hall.apply("k-ref", &body).await.json().await.unwrap();
+    let code = created["approval_code"].as_str().unwrap();
+    let vc = created["verification_code"].as_str().unwrap();
+    assert_eq!(vc.len(), 9, "{vc}");
+    assert_eq!(&vc[4..5], "-");
+    // The retry answers the same, code included.
+    let again: Value = hall.apply("k-ref", &body).await.json().await.unwrap();
+    assert_eq!(again, created);
+    let by_ref: CaseView = hall
+        .get("/api/v1/cases/by-reference/K01-20261123-0007")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_ref.approval_code, code);
+    assert_eq!(by_ref.applicant, "张**");
+    let resp = hall
+        .get("/api/v1/cases/by-reference/K01-20261123-9999")
+        .await;
+    problem(resp, StatusCode::NOT_FOUND).await;
+    // The same reference with another key is another submission: refused.
+    let resp = hall.apply("k-ref-2", &body).await;
+    let p = problem(resp, StatusCode::CONFLICT).await;
+    assert!(has_error(&p, "local_reference", "reference_taken"));
+    body["local_reference"] = json!("K01 bad/ref");
+    let resp = hall.apply("k-ref-3", &body).await;
+    let p = problem(resp, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(has_error(&p, "local_reference", "invalid"));
+    hall.server.shutdown().await;
+}
+
+async fn the_form_must_match_the_id_card_read(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
+    let mut body = planning_permit_application();
+    body["id_card"] = json!({ "name": "李四", "id_number": demo::APPLICANT_ID });
+    let p = problem(
+        hall.apply("k-card-1", &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(has_error(&p, "applicant.name", "id_card_mismatch"));
+    assert!(!has_error(&p, "applicant.id_number", "id_card_mismatch"));
+    body["id_card"] = json!({
+        "name": demo::APPLICANT_NAME,
+        "id_number": "11010519491231002X",
+        "valid_to": "2026-01-01"
+    });
+    let p = problem(
+        hall.apply("k-card-2", &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(has_error(&p, "applicant.id_number", "id_card_mismatch"));
+    assert!(has_error(&p, "id_card.valid_to", "expired"));
+    body["id_card"] = json!({
+        "name": demo::APPLICANT_NAME,
+        "id_number": demo::APPLICANT_ID.to_ascii_lowercase(),
+        "valid_to": "2036-01-01"
+    });
+    assert_eq!(
+        hall.apply("k-card-3", &body).await.status(),
+        StatusCode::CREATED
+    );
+    // Typed in by hand: there is no card to compare with.
+    body["identified_by"] = json!("typed");
+    body["id_card"] = json!({ "name": "李四", "id_number": demo::APPLICANT_ID });
+    assert_eq!(
+        hall.apply("k-card-4", &body).await.status(),
+        StatusCode::CREATED
+    );
+    hall.server.shutdown().await;
+}
+
+async fn payment_callbacks_are_signed_and_verified(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start_with(&db.url, |c| c.callback_key = Some("test-key".into())).await;
+    let key = hall_platform::payment::CallbackKey::new(b"test-key");
+    let order: Order = hall
+        .post_json(
+            &api::orders_path(demo::PAYMENT_CODE),
+            &json!({ "method": "qr" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let callback = |amount: i64, sent_ms: i64| {
+        serde_json::to_vec(&json!({
+            "order_id": order.order_id,
+            "outcome": "paid",
+            "amount_fen": amount,
+            "transaction_id": "WX4200001234",
+            "sent_ms": sent_ms
+        }))
+        .unwrap()
+    };
+    let send = |body: Vec<u8>, sig: Option<String>| {
+        let mut req = hall
+            .http
+            .post(hall.url("/api/v1/payments/simulated/callback"))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(sig) = sig {
+            req = req.header(hall_platform::payment::SIGNATURE_HEADER, sig);
+        }
+        req.send()
+    };
+    let body = callback(demo::PAYMENT_TOTAL_FEN, now_ms);
+    // Unsigned, signed with another key, signature of another body: refused.
+    problem(
+        send(body.clone(), None).await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    let wrong = hall_platform::payment::CallbackKey::new(b"guess");
+    problem(
+        send(body.clone(), Some(wrong.sign(&body))).await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    let other = callback(1, now_ms);
+    problem(
+        send(body.clone(), Some(key.sign(&other))).await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    // Signed but stale, or for another amount: refused.
+    let stale = callback(demo::PAYMENT_TOTAL_FEN, now_ms - 3_600_000);
+    problem(
+        send(stale.clone(), Some(key.sign(&stale))).await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    problem(
+        send(other.clone(), Some(key.sign(&other))).await.unwrap(),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    let still: Order = hall
+        .get(&api::order_path(&order.order_id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(still.status, OrderStatus::Pending);
+    // Signed and true: paid, with an e-receipt number; a repeat changes nothing.
+    let paid: Order = send(body.clone(), Some(key.sign(&body)))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paid.status, OrderStatus::Paid);
+    assert_eq!(paid.transaction_id.as_deref(), Some("WX4200001234"));
+    let receipt = paid.receipt_no.clone().unwrap();
+    let again: Order = send(body.clone(), Some(key.sign(&body)))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, paid);
+    let notice: FeeNotice = hall
+        .get(&api::fee_notice_path(demo::PAYMENT_CODE))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(notice.status, NoticeStatus::Paid);
+    assert_eq!(notice.receipt_no.as_deref(), Some(receipt.as_str()));
+    // The demo phone goes through the same signed callback.
+    let order2: Order = hall
+        .post_json(
+            &api::orders_path(demo::PAYMENT_CODE_CASE),
+            &json!({ "method": "qr" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let paid2: Order = hall
+        .post(&api::sim_pay_path(&order2.order_id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paid2.status, OrderStatus::Paid);
+    assert_ne!(paid2.receipt_no, paid.receipt_no);
+    hall.server.shutdown().await;
+}
+
+async fn the_openapi_document_is_served(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
+    let resp = hall.get("/api/v1/openapi.json").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let doc: Value = resp.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["paths"]["/api/v1/applications"]["post"].is_object());
+    hall.server.shutdown().await;
+}
+
+async fn audit(db: &TestDb) -> (bool, String) {
+    let (ok, out, err) = cli_async(vec![
+        "audit".into(),
+        "verify".into(),
+        "--db".into(),
+        db.arg(),
+    ])
+    .await;
+    (ok, format!("{out}{err}"))
+}
+
+async fn the_audit_chain_detects_edits_and_deletions(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
+    for i in 0..3 {
+        let resp = hall
+            .apply(&format!("k-audit-{i}"), &planning_permit_application())
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+    }
+    let order: Order = hall
+        .post_json(
+            &api::orders_path(demo::PAYMENT_CODE),
+            &json!({ "method": "qr" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    hall.post(&api::sim_pay_path(&order.order_id)).await;
+    hall.server.shutdown().await;
+    let (ok, out) = audit(&db).await;
+    assert!(ok, "{out}");
+    // catalogue, demo, three cases, order created, notice paid, order paid
+    assert!(out.contains("intact: 8 entries"), "{out}");
+
+    // The platform cannot change the log...
+    assert!(
+        !db.try_batch("UPDATE audit_log SET actor = 'x' WHERE seq = 3")
+            .await
+    );
+    assert!(!db.try_batch("DELETE FROM audit_log WHERE seq = 3").await);
+    // ...and whoever goes around that is caught.
+    let unguard = match kind {
+        Kind::Sqlite => "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;",
+        Kind::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log;",
+    };
+    db.batch(unguard).await;
+    db.batch(
+        "UPDATE audit_log SET detail = replace(detail, 'engineering-planning-permit', 'x') \
+         WHERE seq = 4",
+    )
+    .await;
+    let (ok, out) = audit(&db).await;
+    assert!(!ok);
+    assert!(out.contains("entry 4") && out.contains("edited"), "{out}");
+    // Recomputing the edited entry's hash does not help: the next entry's link breaks.
+    db.batch("UPDATE audit_log SET detail = replace(detail, '\"x\"', '\"engineering-planning-permit\"') WHERE seq = 4")
+        .await;
+    let (ok, out) = audit(&db).await;
+    assert!(ok, "restored: {out}");
+    db.batch("DELETE FROM audit_log WHERE seq = 6").await;
+    let (ok, out) = audit(&db).await;
+    assert!(!ok);
+    assert!(out.contains("entry 6") && out.contains("missing"), "{out}");
+    // Deleting the tail is caught by the head.
+    db.batch("DELETE FROM audit_log WHERE seq >= 6").await;
+    let (ok, out) = audit(&db).await;
+    assert!(!ok);
+    assert!(out.contains("entry 6") && out.contains("deleted"), "{out}");
+}
+
+async fn cases_keep_the_catalogue_they_were_submitted_under(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
+    let before: Value = hall
+        .apply("k-cat-1", &planning_permit_application())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (ok, exported, err) = cli_async(vec![
+        "catalogue".into(),
+        "export".into(),
+        "--db".into(),
+        db.arg(),
+    ])
+    .await;
+    assert!(ok, "{err}");
+    // Exported text imports back as the same catalogue: nothing changes.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("catalogue.toml");
+    std::fs::write(&file, &exported).unwrap();
+    let import = |f: &std::path::Path| {
+        cli_async(vec![
+            "catalogue".into(),
+            "import".into(),
+            "--db".into(),
+            db.arg(),
+            f.display().to_string(),
+        ])
+    };
+    let (ok, out, err) = import(&file).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("unchanged"), "{out}");
+    // A new version renames the item and no longer tolerates the civil-defence plan missing.
+    let changed = exported
+        .replacen(
+            "name = \"建设工程规划许可证\"",
+            "name = \"建设工程规划许可证（新）\"",
+            1,
+        )
+        .replace(
+            "id = \"civil-defence-plan\"\nname = \"人防工程设计说明\"\n\
+             name_en = \"Civil air defence works design statement\"\nrequired = true\n\
+             tolerable = true\ntolerance_days = 10\n",
+            "id = \"civil-defence-plan\"\nname = \"人防工程设计说明\"\n\
+             name_en = \"Civil air defence works design statement\"\nrequired = true\n",
+        );
+    assert!(!changed.contains("tolerance_days = 10\n\n[[item.materials]]\nid = \"x"));
+    assert_ne!(changed, exported);
+    std::fs::write(&file, &changed).unwrap();
+    let (ok, out, err) = import(&file).await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("version 2"), "{out}");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[item]]\nid = 3\n").unwrap();
+    let (ok, _, err) = import(&bad).await;
+    assert!(!ok);
+    assert!(err.contains("not valid"), "{err}");
+
+    // The running platform serves the new version...
+    let items: Vec<Item> = hall.get(api::ITEMS).await.json().await.unwrap();
+    let item = items
+        .iter()
+        .find(|i| i.id == "engineering-planning-permit")
+        .unwrap();
+    assert_eq!(item.name, "建设工程规划许可证（新）");
+    let p = problem(
+        hall.apply("k-cat-2", &planning_permit_application()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        has_error(&p, "materials[3].status", "not_tolerable"),
+        "{p:?}"
+    );
+    let mut body = planning_permit_application();
+    body["materials"][3] =
+        json!({ "material_id": "civil-defence-plan", "status": "provided", "pages": 3 });
+    let after: Value = hall.apply("k-cat-3", &body).await.json().await.unwrap();
+    let new_case: CaseView = hall
+        .get(&api::case_path(after["approval_code"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(new_case.item, "建设工程规划许可证（新）");
+    // ...while the earlier case keeps the name and rules it was submitted under.
+    let old_case: CaseView = hall
+        .get(&api::case_path(before["approval_code"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(old_case.item, "建设工程规划许可证");
+    let (ok, out, _) = cli_async(vec![
+        "catalogue".into(),
+        "versions".into(),
+        "--db".into(),
+        db.arg(),
+    ])
+    .await;
+    assert!(ok);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.lines().nth(1).unwrap().starts_with('*'), "{out}");
+    let (ok, v1, _) = cli_async(vec![
+        "catalogue".into(),
+        "export".into(),
+        "--db".into(),
+        db.arg(),
+        "--version".into(),
+        "1".into(),
+    ])
+    .await;
+    assert!(ok);
+    assert_eq!(v1, exported);
+    hall.server.shutdown().await;
+}
+
+async fn the_schema_refuses_a_second_payment(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
+    let order: Order = hall
+        .post_json(
+            &api::orders_path(demo::PAYMENT_CODE),
+            &json!({ "method": "qr" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let paid: Order = hall
+        .post(&api::sim_pay_path(&order.order_id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paid.status, OrderStatus::Paid);
+    hall.server.shutdown().await;
+    let code = demo::PAYMENT_CODE;
+    // Asked directly, the database refuses to undo the payment...
+    assert!(
+        !db.try_batch(&format!(
+            "UPDATE fee_notices SET status = 'unpaid', paid_order_id = NULL, receipt_no = NULL, \
+             paid_at = NULL WHERE payment_code = '{code}'"
+        ))
+        .await
+    );
+    // ...to pay it by a second order...
+    db.batch(&format!(
+        "INSERT INTO orders (order_id, payment_code, method, status, amount_fen, provider,
+           provider_state, created_ms, expires_ms, created_at, expires_at)
+         VALUES ('c', '{code}', 'qr', 'pending', 1000, 'test', '', 0, 1, '2026-11-23 09:00:00',
+           '2026-11-23 09:00:00')"
+    ))
+    .await;
+    assert!(
+        !db.try_batch(
+            "UPDATE orders SET status = 'paid', transaction_id = 't', receipt_no = 'r', \
+             paid_at = '2026-11-23 09:00:00' WHERE order_id = 'c'"
+        )
+        .await
+    );
+    // ...to insert an order already paid, or to change a paid order.
+    assert!(
+        !db.try_batch(&format!(
+            "INSERT INTO orders (order_id, payment_code, method, status, amount_fen, provider,
+               provider_state, created_ms, expires_ms, created_at, expires_at, transaction_id,
+               receipt_no, paid_at)
+             VALUES ('d', '{code}', 'qr', 'paid', 1000, 'test', '', 0, 1, 'x', 'x', 't', 'r', 'x')"
+        ))
+        .await
+    );
+    assert!(
+        !db.try_batch(&format!(
+            "UPDATE orders SET status = 'cancelled' WHERE order_id = '{}'",
+            order.order_id
+        ))
+        .await
+    );
+    // A newer schema than this program knows is refused.
+    db.batch(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 'now')",
+    )
+    .await;
+    let url = db.url.clone();
+    let err = tokio::task::spawn_blocking(move || hall_platform::store::Store::open(&url).err())
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            err,
+            Some(hall_platform::StoreError::TooNew { found: 99, .. })
+        ),
+        "{err:?}"
+    );
+}
+
+both!(
+    catalogue_and_registries,
+    application_creates_a_case_with_parallel_nodes,
+    invalid_applications_get_field_errors,
+    idempotency_key_makes_retries_safe,
+    case_lookup_errors_and_demo_cases,
+    qr_payment_pays_a_notice_once,
+    scanned_payment_codes_and_cancellation,
+    a_new_order_supersedes_and_pending_orders_expire,
+    hostile_requests_get_problems,
+    restart_keeps_data_and_does_not_seed_again,
+    staff_move_a_case_through_parallel_review,
+    local_reference_finds_the_case_and_receipts_carry_a_code,
+    the_form_must_match_the_id_card_read,
+    payment_callbacks_are_signed_and_verified,
+    the_audit_chain_detects_edits_and_deletions,
+    cases_keep_the_catalogue_they_were_submitted_under,
+    the_schema_refuses_a_second_payment,
+    the_openapi_document_is_served,
+);

@@ -1,0 +1,286 @@
+//! The audit log: every state change of the platform, appended in the transaction that makes it,
+//! each entry carrying the SHA-256 of the entry before it.
+//!
+//! An entry's hash covers its sequence number, time, actor, action, subject, detail and the
+//! previous entry's hash, encoded as a JSON array of strings (unambiguous whatever the fields
+//! hold). [`verify`] walks the chain: an edited entry no longer matches its hash, a deleted one
+//! leaves a gap in the sequence or a broken link, and a deleted tail no longer reaches the head
+//! that the platform keeps beside the log. Entries hold codes, statuses and hashes, never a
+//! person's name, ID number or phone.
+//!
+//! A receipt's verification code is the start of the hash of its case's `case.created` entry:
+//! whoever holds the receipt can have the case's place in the chain checked.
+
+use chrono::NaiveDateTime;
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+
+use crate::db::{Conn, Dialect, Row};
+use crate::params;
+use crate::store::StoreError;
+
+/// The hash before the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Who changed something.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A kiosk (its id when it gave one).
+    Kiosk(Option<String>),
+    /// Department staff through the staff API (the department's name).
+    Staff(String),
+    /// Department staff through the `hall-platform staff` command.
+    StaffCli(String),
+    /// The `hall-platform` admin commands.
+    Admin,
+    /// The platform itself (seeding, expiry).
+    System,
+    /// A payment provider's verified callback or answer.
+    Provider(String),
+}
+
+impl Actor {
+    pub fn label(&self) -> String {
+        match self {
+            Actor::Kiosk(Some(id)) => format!("kiosk:{id}"),
+            Actor::Kiosk(None) => "kiosk".into(),
+            Actor::Staff(d) => format!("staff:{d}"),
+            Actor::StaffCli(d) => format!("staff-cli:{d}"),
+            Actor::Admin => "admin".into(),
+            Actor::System => "system".into(),
+            Actor::Provider(p) => format!("provider:{p}"),
+        }
+    }
+}
+
+/// An entry as appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub seq: i64,
+    pub hash: String,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The hash of an entry.
+pub fn entry_hash(
+    seq: i64,
+    at: &str,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+    prev_hash: &str,
+) -> String {
+    let fields = [
+        &seq.to_string(),
+        at,
+        actor,
+        action,
+        subject,
+        detail,
+        prev_hash,
+    ];
+    // An array of strings always serialises.
+    let encoded = serde_json::to_string(&fields).unwrap_or_default();
+    hex(&Sha256::digest(encoded.as_bytes()))
+}
+
+/// The short code printed on a receipt: the first eight hex digits of the entry's hash, as
+/// `XXXX-XXXX`.
+pub fn verification_code(hash: &str) -> String {
+    let up = hash.to_ascii_uppercase();
+    let a = up.get(0..4).unwrap_or("0000");
+    let b = up.get(4..8).unwrap_or("0000");
+    format!("{a}-{b}")
+}
+
+/// Appends an entry in the caller's transaction. The chain's head row is locked until the
+/// transaction ends, so concurrent writers (and instances) append one after the other.
+pub fn append(
+    c: &mut dyn Conn,
+    at: NaiveDateTime,
+    actor: &Actor,
+    action: &str,
+    subject: &str,
+    detail: Json,
+) -> Result<Appended, StoreError> {
+    let head = c.query_one(
+        "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+        params![],
+    )?;
+    let seq = head.i64(0)? + 1;
+    let prev = head.text(1)?;
+    let at = at.format("%Y-%m-%d %H:%M:%S%.3f").to_string();
+    let actor = actor.label();
+    let detail = detail.to_string();
+    let hash = entry_hash(seq, &at, &actor, action, subject, &detail, &prev);
+    if c.dialect() == Dialect::Postgres {
+        // One round trip while the head is locked.
+        c.execute(
+            "WITH head AS (UPDATE audit_head SET seq = $1, hash = $8 WHERE id = 1)
+             INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            params![seq, at, actor, action, subject, detail, prev, hash],
+        )?;
+    } else {
+        c.execute(
+            "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            params![seq, at, actor, action, subject, detail, prev, hash],
+        )?;
+        c.execute(
+            "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+            params![seq, hash],
+        )?;
+    }
+    Ok(Appended { seq, hash })
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every entry matches its hash and links to the one before; the last is the head.
+    Intact { entries: i64, head: String },
+    /// The first entry (by sequence number) that does not hold.
+    Broken { seq: i64, problem: String },
+}
+
+/// An entry as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+fn entry(r: &Row) -> Result<Entry, StoreError> {
+    Ok(Entry {
+        seq: r.i64(0)?,
+        at: r.text(1)?,
+        actor: r.text(2)?,
+        action: r.text(3)?,
+        subject: r.text(4)?,
+        detail: r.text(5)?,
+        prev_hash: r.text(6)?,
+        hash: r.text(7)?,
+    })
+}
+
+const PAGE: i64 = 2000;
+
+/// Walks the whole chain, a page at a time.
+pub fn verify(c: &mut dyn Conn) -> Result<Verdict, StoreError> {
+    let mut expected_seq = 1;
+    let mut prev = GENESIS.to_string();
+    loop {
+        let rows = c.query(
+            "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log
+             WHERE seq >= $1 ORDER BY seq LIMIT $2",
+            params![expected_seq, PAGE],
+        )?;
+        let n = rows.len();
+        for r in &rows {
+            let e = entry(r)?;
+            if e.seq != expected_seq {
+                return Ok(Verdict::Broken {
+                    seq: expected_seq,
+                    problem: format!(
+                        "entry {expected_seq} is missing (the next entry is {})",
+                        e.seq
+                    ),
+                });
+            }
+            if e.prev_hash != prev {
+                return Ok(Verdict::Broken {
+                    seq: e.seq,
+                    problem: "it does not link to the entry before it".into(),
+                });
+            }
+            let h = entry_hash(
+                e.seq,
+                &e.at,
+                &e.actor,
+                &e.action,
+                &e.subject,
+                &e.detail,
+                &e.prev_hash,
+            );
+            if h != e.hash {
+                return Ok(Verdict::Broken {
+                    seq: e.seq,
+                    problem: "its content does not match its hash (it was edited)".into(),
+                });
+            }
+            prev = e.hash;
+            expected_seq += 1;
+        }
+        if i64::try_from(n).unwrap_or(i64::MAX) < PAGE {
+            break;
+        }
+    }
+    let last = expected_seq - 1;
+    let head = c.query_one("SELECT seq, hash FROM audit_head WHERE id = 1", params![])?;
+    let (head_seq, head_hash) = (head.i64(0)?, head.text(1)?);
+    if head_seq != last {
+        return Ok(Verdict::Broken {
+            seq: last + 1,
+            problem: format!(
+                "the chain ends at entry {last} but its head names entry {head_seq} \
+                 (entries at the end were deleted)"
+            ),
+        });
+    }
+    if head_hash != prev {
+        return Ok(Verdict::Broken {
+            seq: last,
+            problem: "the last entry is not the head of the chain".into(),
+        });
+    }
+    Ok(Verdict::Intact {
+        entries: last,
+        head: prev,
+    })
+}
+
+/// The entries about one subject (a case's approval code, a payment code, an order id), oldest
+/// first.
+pub fn for_subject(c: &mut dyn Conn, subject: &str) -> Result<Vec<Entry>, StoreError> {
+    c.query(
+        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log
+         WHERE subject = $1 ORDER BY seq",
+        params![subject],
+    )?
+    .iter()
+    .map(entry)
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_cover_every_field_and_codes_are_short() {
+        let h = entry_hash(1, "t", "a", "x", "s", "{}", GENESIS);
+        assert_eq!(h.len(), 64);
+        assert_ne!(h, entry_hash(2, "t", "a", "x", "s", "{}", GENESIS));
+        assert_ne!(h, entry_hash(1, "t", "a", "x", "s", "{ }", GENESIS));
+        // Field boundaries cannot be shifted to give the same hash.
+        assert_ne!(
+            entry_hash(1, "t", "ab", "x", "s", "{}", GENESIS),
+            entry_hash(1, "t", "a", "bx", "s", "{}", GENESIS)
+        );
+        let code = verification_code(&h);
+        assert_eq!(code.len(), 9);
+        assert_eq!(&code[4..5], "-");
+        assert_eq!(code, code.to_ascii_uppercase());
+    }
+}

@@ -293,6 +293,8 @@ mod tests {
             materials: Vec::new(),
             identified_by: Some("id_card".into()),
             kiosk_id: Some("kiosk-01".into()),
+            local_reference: None,
+            id_card: None,
         }
     }
 

@@ -362,6 +362,7 @@ pub fn demo_view(screen: &str, lang: Lang, large: bool) -> anyhow::Result<ViewMo
             submitted_at: chrono::Local::now().naive_local(),
             due_date: hall_domain::Calendar::built_in().add_working_days(today(), 10),
             pending_materials: Vec::new(),
+            verification_code: None,
         };
         feed(&mut s, Input::Submitted(Ok(created)));
         let printed = if screen == "printer-error" {

@@ -509,5 +509,10 @@ fn submission_taken_offline_is_delivered_later_exactly_once() {
         h.rt.block_on(hall_kiosk::outbox::deliver(&outbox, &api, &mut stale))
             .expect("delivery");
     assert_eq!(again, hall_kiosk::outbox::Round::default(), "nothing twice");
+    // The provisional receipt's reference finds the case.
+    let case =
+        h.rt.block_on(api.case(&reference))
+            .expect("found by the local reference");
+    assert_eq!(case.item, "企业投资项目备案");
     h.rt.block_on(server.shutdown());
 }

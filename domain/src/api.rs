@@ -116,6 +116,25 @@ pub struct ApplicationRequest {
     /// The kiosk that took the application.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kiosk_id: Option<String>,
+    /// The kiosk's own reference, printed on a provisional receipt when the platform could not
+    /// be reached; the case can be found by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_reference: Option<String>,
+    /// What the ID card reader read, when the applicant identified with the card; the form must
+    /// agree with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_card: Option<IdCardRead>,
+}
+
+/// The fields of an ID card that the application must agree with.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdCardRead {
+    pub name: String,
+    pub id_number: String,
+    /// End of validity; absent for a card valid for life (长期).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<NaiveDate>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -172,6 +191,9 @@ pub struct ApplicationCreated {
     /// Materials accepted as 容缺 and the date each must be supplied by.
     #[serde(default)]
     pub pending_materials: Vec<PendingMaterial>,
+    /// Short code derived from the platform's audit chain, printed on the receipt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_code: Option<String>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -542,6 +542,8 @@ pub fn build_case(
         submitted_at: now,
         due_date: case_due,
         pending_materials: pending,
+        // Filled from the audit chain by the store (`store::Created`).
+        verification_code: None,
     };
     (case, created)
 }

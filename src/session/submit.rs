@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use hall_domain::Stage;
 use hall_domain::api::{
-    Applicant, ApplicationCreated, ApplicationRequest, Item, MaterialStatus, MaterialSubmission,
-    Organization, OrganizationInfo, Project, ProjectInfo,
+    Applicant, ApplicationCreated, ApplicationRequest, IdCardRead, Item, MaterialStatus,
+    MaterialSubmission, Organization, OrganizationInfo, Project, ProjectInfo,
 };
 use hall_domain::codes::{self, mask_id_number, mask_name};
 use kiosk_drivers::camera::Still;
-use kiosk_drivers::idcard::IdCard;
+use kiosk_drivers::idcard::{IdCard, ValidTo};
 use kiosk_drivers::printer::receipt::SubmissionReceipt;
 
 use super::field::{Field, FieldKind, Problem};
@@ -352,6 +352,8 @@ impl Submit {
             // ---- review
             (Screen::Review, I::Back) => Some(Step::Screen(Screen::Form)),
             (Screen::Review, I::Submit) => {
+                self.local_reference
+                    .get_or_insert_with(crate::outbox::local_reference);
                 let request = self.request(ctx, catalogue)?;
                 let key = self
                     .idempotency_key
@@ -460,6 +462,15 @@ impl Submit {
                 .collect(),
             identified_by: Some(identified_by.into()),
             kiosk_id: Some(ctx.kiosk_id.clone()),
+            local_reference: self.local_reference.clone(),
+            id_card: self.card.as_ref().map(|c| IdCardRead {
+                name: c.name.clone(),
+                id_number: c.id_number.clone(),
+                valid_to: match &c.valid_to {
+                    ValidTo::Date(d) => chrono::NaiveDate::parse_from_str(d, "%Y%m%d").ok(),
+                    ValidTo::LongTerm => None,
+                },
+            }),
         })
     }
 
@@ -489,6 +500,21 @@ impl Submit {
         };
         let item_name = item.map(|i| i.name.clone()).unwrap_or_default();
         let today = chrono::Local::now();
+        let mut note = match self
+            .created
+            .as_ref()
+            .and_then(|c| c.verification_code.as_ref())
+        {
+            Some(v) => format!("核验码 {v}。"),
+            None => String::new(),
+        };
+        note.push_str(if self.offline {
+            "临时受理回执：审批系统暂时连不上，申请已保存在本机，恢复后自动提交。凭此参考号在自助机或窗口查询。"
+        } else if self.camera_skipped {
+            "请将纸质材料交到窗口。凭审批码可在自助机查询进度。"
+        } else {
+            "凭审批码可在自助机或窗口查询办理进度。"
+        });
         let materials = item
             .map(|i| {
                 i.materials
@@ -539,13 +565,7 @@ impl Submit {
                 .flat_map(|c| &c.pending_materials)
                 .map(|p| (p.name.clone(), p.due_date.format("%Y-%m-%d").to_string()))
                 .collect(),
-            note: if self.offline {
-                "临时受理回执：审批系统暂时连不上，申请已保存在本机，恢复后自动提交。凭此参考号在自助机或窗口查询。".into()
-            } else if self.camera_skipped {
-                "请将纸质材料交到窗口。凭审批码可在自助机查询进度。".into()
-            } else {
-                "凭审批码可在自助机或窗口查询办理进度。".into()
-            },
+            note,
         };
         self.receipt_state = "printing";
         fx.push(Effect::Print(Box::new(Receipt::Submission(receipt))));

@@ -225,6 +225,7 @@ fn created() -> ApplicationCreated {
             name: "工程设计图纸".into(),
             due_date: NaiveDate::from_ymd_opt(2026, 11, 16).unwrap(),
         }],
+        verification_code: Some("AB12-CD34".into()),
     }
 }
 
@@ -282,6 +283,10 @@ fn submit_with_card_end_to_end() {
     assert_eq!(rc.applicant_masked, "张**");
     assert_eq!(rc.approval_code_grouped, approval_code().grouped());
     assert_eq!(rc.pending.len(), 1);
+    assert!(
+        rc.note.contains("AB12-CD34"),
+        "the verification code is printed"
+    );
     assert_eq!(r.vm().receipt_state, "printing");
     assert_eq!(r.vm().approval_code_grouped, approval_code().grouped());
     r.input(Input::Printed(Ok(())));

@@ -252,7 +252,6 @@ impl Kiosk {
                     self.devices.set_camera_scanning(on);
                 }
             }
-            Effect::SetLanguage(_) => {} // the renderer follows the view model's language
             Effect::RequestHelp => {
                 tracing::warn!(screen = ?self.session.screen(), "help requested at the kiosk");
             }

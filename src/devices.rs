@@ -47,13 +47,13 @@ struct LateSink {
 
 /// The kiosk's devices, real or simulated per URI (`sim:` in the demo and the tests), each
 /// supervised: unplugged devices go absent and come back by themselves.
-pub struct DemoDevices {
+pub struct KioskHardware {
     sim: Devices,
     sink: Arc<Mutex<LateSink>>,
     paper: Paper,
 }
 
-impl DemoDevices {
+impl KioskHardware {
     /// Connects the devices' events to the kiosk.
     pub fn connect(&self, target: EventSink) {
         let early = match self.sink.lock() {
@@ -80,7 +80,7 @@ impl DemoDevices {
     }
 }
 
-impl KioskDevices for DemoDevices {
+impl KioskDevices for KioskHardware {
     fn print_receipt(&self, receipt: &Receipt) -> Result<(), String> {
         let job = receipt_bytes(receipt, self.paper);
         self.sim.print(&job).map_err(|e| e.to_string())
@@ -94,7 +94,7 @@ impl KioskDevices for DemoDevices {
 }
 
 /// Starts the devices the configuration names.
-pub fn start(cfg: &DevicesSection) -> anyhow::Result<Arc<DemoDevices>> {
+pub fn start(cfg: &DevicesSection) -> anyhow::Result<Arc<KioskHardware>> {
     let paper = if cfg.paper_mm == 58 {
         Paper::Mm58
     } else {
@@ -119,13 +119,13 @@ pub fn start(cfg: &DevicesSection) -> anyhow::Result<Arc<DemoDevices>> {
         }
     });
     let sim = Devices::start(&config, event_sink).context("cannot start the devices")?;
-    Ok(Arc::new(DemoDevices { sim, sink, paper }))
+    Ok(Arc::new(KioskHardware { sim, sink, paper }))
 }
 
 /// Connects the simulator panel's buttons to the simulated devices and the demo platform.
 pub fn wire_sim_panel(
     panel: &SimPanel,
-    devices: &Arc<DemoDevices>,
+    devices: &Arc<KioskHardware>,
     kiosk: &Rc<RefCell<Kiosk>>,
     api: &Arc<Switchable>,
     base_url: &str,

@@ -1,7 +1,6 @@
 //! Headless rendering with Slint's software renderer: screenshots, benchmarks and the kiosk run
 //! without a display (`hall-kiosk run --headless`), e.g. for end-to-end tests of the appliance.
 
-use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -13,10 +12,8 @@ use slint::platform::{Platform, WindowAdapter};
 pub struct Headless {
     window: Rc<MinimalSoftwareWindow>,
     start: Instant,
-    /// The event loop ends once this time has passed (None: when asked to quit).
+    /// The event loop ends once this time has passed (None: it runs until the process ends).
     run_for: Option<Duration>,
-    quit: Rc<Cell<bool>>,
-    frames: Rc<Cell<u64>>,
 }
 
 /// The window and its pixel buffer.
@@ -70,8 +67,6 @@ pub fn install(width: u32, height: u32, run_for: Option<Duration>) -> anyhow::Re
         window: window.clone(),
         start: Instant::now(),
         run_for,
-        quit: Rc::new(Cell::new(false)),
-        frames: Rc::new(Cell::new(0)),
     }))
     .map_err(|e| anyhow::anyhow!("cannot set up headless rendering: {e}"))?;
     Ok(Screen {
@@ -99,13 +94,10 @@ impl Platform for Headless {
         let began = Instant::now();
         loop {
             slint::platform::update_timers_and_animations();
-            let drew = self.window.draw_if_needed(|renderer| {
+            self.window.draw_if_needed(|renderer| {
                 renderer.render(&mut pixels, w as usize);
             });
-            if drew {
-                self.frames.set(self.frames.get() + 1);
-            }
-            if self.quit.get() || self.run_for.is_some_and(|d| began.elapsed() >= d) {
+            if self.run_for.is_some_and(|d| began.elapsed() >= d) {
                 return Ok(());
             }
             let wait = slint::platform::duration_until_next_timer_update()

@@ -12,7 +12,7 @@ use slint::ComponentHandle;
 
 use hall_kiosk::app::Kiosk;
 use hall_kiosk::client::{HttpPlatform, PlatformApi};
-use hall_kiosk::devices::{self, DemoDevices, KioskDevices};
+use hall_kiosk::devices::{self, KioskDevices, KioskHardware};
 use hall_kiosk::session::{Screen, SessionConfig, ViewModel};
 use hall_kiosk::ui::AppWindow;
 use hall_platform::demo;
@@ -21,7 +21,7 @@ use kiosk_drivers::sim::PaperState;
 struct Hall {
     kiosk: Rc<RefCell<Kiosk>>,
     window: AppWindow,
-    devices: Arc<DemoDevices>,
+    devices: Arc<KioskHardware>,
     base: String,
     rt: tokio::runtime::Runtime,
     _server: Option<hall_platform::RunningServer>,

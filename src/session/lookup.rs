@@ -105,12 +105,7 @@ impl Lookup {
         Some(Step::Busy("printing"))
     }
 
-    pub(super) fn on_code(
-        &mut self,
-        payload: &str,
-        _ctx: &Ctx,
-        fx: &mut Vec<Effect>,
-    ) -> Option<Step> {
+    pub(super) fn on_code(&mut self, payload: &str, fx: &mut Vec<Effect>) -> Option<Step> {
         match extract_code(payload) {
             Some(code) => {
                 self.code.set(&code);
@@ -129,12 +124,7 @@ impl Lookup {
         Some(Step::Busy("looking-up"))
     }
 
-    pub(super) fn on_reply(
-        &mut self,
-        input: Input,
-        _ctx: &Ctx,
-        _fx: &mut [Effect],
-    ) -> Option<Step> {
+    pub(super) fn on_reply(&mut self, input: Input) -> Option<Step> {
         match input {
             Input::Case(Ok(case)) => {
                 self.unsent = None;

@@ -100,7 +100,6 @@ pub enum Effect {
     CancelOrder(String),
     Print(Box<Receipt>),
     CaptureStill,
-    SetLanguage(Lang),
     /// Turn QR scanning on the camera on or off (it runs only where a code is expected).
     CameraScanning(bool),
     RequestHelp,
@@ -310,10 +309,7 @@ impl Session {
                 return;
             }
             Intent::Lang(l) if self.screen == Screen::Home => {
-                if l != self.lang {
-                    self.lang = l;
-                    fx.push(Effect::SetLanguage(l));
-                }
+                self.lang = l;
                 return;
             }
             Intent::Large(on) if self.screen == Screen::Home => {
@@ -327,7 +323,7 @@ impl Session {
             return;
         }
         match self.screen {
-            Screen::Home => self.on_home(intent, fx),
+            Screen::Home => self.on_home(intent),
             Screen::Offline | Screen::PrinterError | Screen::CameraError => {
                 self.on_error_screen(intent, fx)
             }
@@ -335,7 +331,7 @@ impl Session {
         }
     }
 
-    fn on_home(&mut self, intent: Intent, fx: &mut Vec<Effect>) {
+    fn on_home(&mut self, intent: Intent) {
         match intent {
             Intent::StartSubmit => {
                 self.journey = Journey::Submit(Box::default());
@@ -351,7 +347,6 @@ impl Session {
             }
             _ => {}
         }
-        let _ = fx;
     }
 
     fn on_error_screen(&mut self, intent: Intent, fx: &mut Vec<Effect>) {
@@ -385,9 +380,8 @@ impl Session {
     }
 
     fn retry_journey(&mut self, fx: &mut Vec<Effect>) {
-        let ctx = self.ctx();
         let step = match &mut self.journey {
-            Journey::Submit(s) => s.retry(&ctx, fx),
+            Journey::Submit(s) => s.retry(fx),
             Journey::Lookup(l) => l.retry(fx),
             Journey::Pay(p) => p.retry(fx),
             Journey::None => None,
@@ -529,8 +523,8 @@ impl Session {
                 }
                 _ => None,
             },
-            Journey::Lookup(l) if screen == Screen::Lookup => l.on_code(payload, &ctx, fx),
-            Journey::Pay(p) => p.on_code(screen, payload, &ctx, fx),
+            Journey::Lookup(l) if screen == Screen::Lookup => l.on_code(payload, fx),
+            Journey::Pay(p) => p.on_code(screen, payload, fx),
             _ => None,
         };
         self.apply(step);
@@ -552,8 +546,8 @@ impl Session {
         let screen = self.screen;
         let step = match &mut self.journey {
             Journey::Submit(s) => s.on_reply(screen, input, &ctx, &self.catalogue, fx),
-            Journey::Lookup(l) => l.on_reply(input, &ctx, fx),
-            Journey::Pay(p) => p.on_reply(screen, input, &ctx, &self.cfg, fx),
+            Journey::Lookup(l) => l.on_reply(input),
+            Journey::Pay(p) => p.on_reply(screen, input, &ctx, fx),
             Journey::None => None,
         };
         self.apply(step);
@@ -575,10 +569,7 @@ impl Session {
         self.busy = None;
         self.help = false;
         self.large = false;
-        if self.lang != Lang::Zh {
-            self.lang = Lang::Zh;
-            fx.push(Effect::SetLanguage(Lang::Zh));
-        }
+        self.lang = Lang::Zh;
         self.last_activity = self.now;
         fx.push(Effect::SessionEnded { timed_out });
     }
@@ -607,7 +598,7 @@ impl Session {
         match &self.journey {
             Journey::Submit(s) => s.view(&mut vm, &ctx, &self.catalogue),
             Journey::Lookup(l) => l.view(&mut vm, &ctx),
-            Journey::Pay(p) => p.view(&mut vm, &ctx, &self.cfg),
+            Journey::Pay(p) => p.view(&mut vm),
             Journey::None => {}
         }
         vm

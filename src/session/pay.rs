@@ -148,7 +148,6 @@ impl Pay {
         &mut self,
         screen: Screen,
         payload: &str,
-        _ctx: &Ctx,
         fx: &mut Vec<Effect>,
     ) -> Option<Step> {
         match screen {
@@ -244,7 +243,6 @@ impl Pay {
         screen: Screen,
         input: Input,
         ctx: &Ctx,
-        _cfg: &SessionConfig,
         fx: &mut Vec<Effect>,
     ) -> Option<Step> {
         match input {
@@ -372,7 +370,7 @@ impl Pay {
         }
     }
 
-    pub(super) fn view(&self, vm: &mut ViewModel, _ctx: &Ctx, _cfg: &SessionConfig) {
+    pub(super) fn view(&self, vm: &mut ViewModel) {
         vm.pay_code = field_view(&self.code, true);
         vm.focus = "pay-code".into();
         vm.pay_error = self.error.clone();

@@ -256,7 +256,7 @@ impl Submit {
                 }
                 self.capture_idx = 0;
                 if self.to_photograph(catalogue).is_empty() {
-                    return Some(self.enter_form(fx));
+                    return Some(self.enter_form());
                 }
                 if !ctx.avail.camera {
                     return Some(Step::ScreenThenError(Screen::Capture, Screen::CameraError));
@@ -300,12 +300,12 @@ impl Submit {
                     self.capture_idx += 1;
                     None
                 } else {
-                    Some(self.enter_form(fx))
+                    Some(self.enter_form())
                 }
             }
             (Screen::Capture, I::SkipCapture) => {
                 self.camera_skipped = true;
-                Some(self.enter_form(fx))
+                Some(self.enter_form())
             }
 
             // ---- form
@@ -406,7 +406,7 @@ impl Submit {
         }
     }
 
-    fn enter_form(&mut self, _fx: &mut [Effect]) -> Step {
+    fn enter_form(&mut self) -> Step {
         self.focus = if self.project_code.is_valid() {
             Focus::CreditCode
         } else {
@@ -572,7 +572,7 @@ impl Submit {
         Some(Step::Busy("printing"))
     }
 
-    pub(super) fn retry(&mut self, _ctx: &Ctx, fx: &mut Vec<Effect>) -> Option<Step> {
+    pub(super) fn retry(&mut self, fx: &mut Vec<Effect>) -> Option<Step> {
         let effect = self.unsent.clone()?;
         let busy = match &effect {
             Effect::Submit { .. } => "submitting",

@@ -490,7 +490,6 @@ fn timeout_warns_then_ends_and_wipes() {
         fx.contains(&Effect::SessionEnded { timed_out: true }),
         "{fx:?}"
     );
-    assert!(fx.contains(&Effect::SetLanguage(Lang::Zh)));
     let vm = r.vm();
     assert_eq!(vm.screen, Screen::Home);
     assert_eq!(vm.lang, Lang::Zh);
@@ -874,15 +873,23 @@ fn help_keeps_the_session() {
 #[test]
 fn language_and_text_size_only_change_on_home() {
     let mut r = Rig::new();
+    r.act(Intent::StartLookup);
+    r.act(Intent::Lang(Lang::En));
+    r.act(Intent::Large(true));
     assert_eq!(
-        r.act(Intent::Lang(Lang::En)),
-        vec![Effect::SetLanguage(Lang::En)]
+        r.vm().lang,
+        Lang::Zh,
+        "the switches are on the home screen only"
     );
+    assert!(!r.vm().large_text);
+    r.act(Intent::Back);
+    assert!(r.act(Intent::Lang(Lang::En)).is_empty());
     r.act(Intent::Large(true));
     assert!(r.vm().large_text);
     assert_eq!(r.vm().lang, Lang::En);
     let fx = r.act(Intent::Finish);
-    assert!(fx.contains(&Effect::SetLanguage(Lang::Zh)));
+    assert!(fx.contains(&Effect::SessionEnded { timed_out: false }));
+    assert_eq!(r.vm().lang, Lang::Zh);
     assert!(!r.vm().large_text);
 }
 

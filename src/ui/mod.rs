@@ -143,12 +143,12 @@ impl Renderer {
         if self.last.as_ref() == Some(vm) {
             return;
         }
+        let first = self.last.is_none();
         if self.lang != Some(vm.lang) {
             select_language(vm.lang);
             self.lang = Some(vm.lang);
         }
         let old = self.last.take().unwrap_or_default();
-        let first = self.lang.is_none() || old == ViewModel::default();
         let g = window.global::<Vm>();
         g.set_screen(screen(vm.screen));
         g.set_large_text(vm.large_text);

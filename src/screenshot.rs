@@ -41,6 +41,7 @@ pub const SCREENS: &[&str] = &[
     "printer-error",
     "offline",
     "camera-error",
+    "submitted-offline",
     "help",
 ];
 
@@ -48,7 +49,7 @@ pub const SCREENS: &[&str] = &[
 pub struct ScreenshotArgs {
     /// One of: home, identify, items, materials, capture, form, review, submitted, lookup,
     /// progress, pay-entry, payment, paying, paid, pay-failed, timeout, printer-error, offline,
-    /// camera-error, help.
+    /// camera-error, submitted-offline (a provisional receipt while the platform is down), help.
     #[arg(long)]
     pub screen: String,
     /// zh or en.
@@ -218,7 +219,11 @@ pub fn demo_view(screen: &str, lang: Lang, large: bool) -> anyhow::Result<ViewMo
         bail!("unknown screen {screen:?}; one of: {}", SCREENS.join(", "));
     }
     let mut t = Instant::now();
-    let mut s = Session::new(SessionConfig::default(), t);
+    let cfg = SessionConfig {
+        offline_intake: true,
+        ..SessionConfig::default()
+    };
+    let mut s = Session::new(cfg, t);
     let feed = move |s: &mut Session, i: Input| {
         s.handle(i, t);
     };
@@ -249,6 +254,7 @@ pub fn demo_view(screen: &str, lang: Lang, large: bool) -> anyhow::Result<ViewMo
         "submitted",
         "printer-error",
         "camera-error",
+        "submitted-offline",
         "timeout",
     ];
     if submit_steps.contains(&screen) {
@@ -349,6 +355,15 @@ pub fn demo_view(screen: &str, lang: Lang, large: bool) -> anyhow::Result<ViewMo
             return Ok(s.view());
         }
         act(&mut s, Intent::Submit);
+        if screen == "submitted-offline" {
+            feed(
+                &mut s,
+                Input::Submitted(Err(ApiError::Unreachable("connection refused".into()))),
+            );
+            feed(&mut s, Input::OfflineStored(Ok(())));
+            feed(&mut s, Input::Printed(Ok(())));
+            return Ok(s.view());
+        }
         let created = ApplicationCreated {
             approval_code: demo_code(18).to_string(),
             status: Blzt::Received,

@@ -36,8 +36,8 @@ use crate::problem::{
 };
 use crate::staff::{NodeAction, Refusal};
 use crate::store::{
-    CaseRecord, Created, Idempotent, NewOrder, NodeActionRequest, NodeRecord, NoticeBlock,
-    NoticeRecord, OrderRecord, Settlement,
+    CaseRecord, Created, Idempotent, KeyState, NewOrder, NodeActionRequest, NodeRecord,
+    NoticeBlock, NoticeRecord, OrderRecord, Settlement, Withdrawal,
 };
 use crate::workdays::overdue_days;
 
@@ -55,6 +55,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/projects/{code}", get(project))
         .route("/api/v1/organizations/{credit_code}", get(organization))
         .route(api::APPLICATIONS, post(create_application))
+        .route("/api/v1/applications/withdraw", post(withdraw_application))
+        .route("/api/v1/applications/by-key/{key}", get(application_by_key))
         .route("/api/v1/cases/{approval_code}", get(case))
         .route(
             "/api/v1/cases/by-reference/{reference}",
@@ -406,6 +408,7 @@ async fn create_application(
             "这个本机受理编号已用于另一份申请",
             "This local reference was already used for another application",
         )),
+        Idempotent::Withdrawn => Err(key_withdrawn()),
         Idempotent::KeyReused => Err(ApiError::conflict(
             api::IDEMPOTENCY_HEADER,
             "idempotency_key_reused",
@@ -413,6 +416,118 @@ async fn create_application(
             "This Idempotency-Key was already used for a different application; use a new key",
         )),
     }
+}
+
+fn key_withdrawn() -> ApiError {
+    ApiError::conflict(
+        api::IDEMPOTENCY_HEADER,
+        "idempotency_key_withdrawn",
+        "这份申请已被自助终端撤回（终端未向申请人确认受理），不予受理；请重新提交",
+        "The kiosk withdrew this submission (it never confirmed it to the applicant); \
+         nothing was created. Submit again with a new key",
+    )
+}
+
+/// The answer to a withdrawal.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct WithdrawAnswer {
+    /// A case had arrived under the key and is now withdrawn (BLZT 2).
+    pub withdrawn: bool,
+    /// The withdrawn case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_code: Option<String>,
+}
+
+/// A kiosk withdraws a submission it never confirmed to the applicant (it stopped between
+/// sending and showing "done"). The body is empty or `{}`.
+#[utoipa::path(post, path = "/api/v1/applications/withdraw", tag = "cases",
+    params(("Idempotency-Key" = String, Header, description = "The key the submission was (or would have been) sent with")),
+    responses((status = 200, description = "withdrawn: true when a case had arrived and is now withdrawn (status 2, audited); false when none had arrived, and the key is refused from now on. Repeating the call answers the same.", body = WithdrawAnswer),
+        (status = 400, body = crate::problem::ProblemDoc),
+        (status = 409, description = "A department already acted on the case (beyond received/accepted): it cannot be withdrawn by a kiosk", body = crate::problem::ProblemDoc)))]
+async fn withdraw_application(
+    State(st): State<AppState>,
+    IdempotencyKey(key): IdempotencyKey,
+    body: Bytes,
+) -> Result<Json<WithdrawAnswer>, ApiError> {
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        let v: serde_json::Value = decode_json(&body)?;
+        if !v.as_object().is_some_and(serde_json::Map::is_empty) {
+            return Err(ApiError::validation(vec![field_error(
+                "body",
+                "unexpected",
+                "撤回请求不需要请求内容（可为空或 {}）",
+                "A withdrawal takes no body (empty or {})",
+            )]));
+        }
+    }
+    let outcome = st
+        .store()
+        .withdraw_key(
+            key,
+            Actor::Kiosk(None),
+            st.clock().today(),
+            st.clock().now(),
+        )
+        .await?;
+    match outcome {
+        Withdrawal::Withdrawn { approval_code } => {
+            tracing::info!(%approval_code, "a submission never confirmed to its applicant was withdrawn");
+            Ok(Json(WithdrawAnswer {
+                withdrawn: true,
+                approval_code: Some(approval_code),
+            }))
+        }
+        Withdrawal::NoCase => {
+            tracing::info!("a submission was withdrawn before it arrived; its key is refused");
+            Ok(Json(WithdrawAnswer {
+                withdrawn: false,
+                approval_code: None,
+            }))
+        }
+        Withdrawal::Refused {
+            approval_code,
+            status,
+        } => {
+            tracing::warn!(%approval_code, status = status.code(),
+                "a kiosk asked to withdraw a case that a department already acted on");
+            Err(ApiError::conflict(
+                "approval_code",
+                "case_in_progress",
+                &format!(
+                    "办件{approval_code}已由部门办理（{}），自助终端不能撤回，请到窗口办理",
+                    status.zh()
+                ),
+                &format!(
+                    "Case {approval_code} is already being handled (status {}); a kiosk cannot \
+                     withdraw it. Ask at the counter",
+                    status.code()
+                ),
+            ))
+        }
+    }
+}
+
+/// What the platform holds under an idempotency key (the kiosk's checks and tests).
+#[utoipa::path(get, path = "/api/v1/applications/by-key/{key}", tag = "cases",
+    params(("key" = String, Path, description = "The Idempotency-Key a submission was sent with")),
+    responses((status = 200, description = "The case under the key, if any, and whether the key was withdrawn", body = KeyState),
+        (status = 400, body = crate::problem::ProblemDoc)))]
+async fn application_by_key(
+    State(st): State<AppState>,
+    key: Result<Path<String>, PathRejection>,
+) -> Result<Json<KeyState>, ApiError> {
+    let key = path_param(key)?;
+    let key = key.trim();
+    if key.is_empty() || key.len() > MAX_KEY_CHARS || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(field_error(
+            "key",
+            "invalid",
+            &format!("Idempotency-Key 须为1至{MAX_KEY_CHARS}个可见 ASCII 字符"),
+            &format!("The Idempotency-Key must be 1 to {MAX_KEY_CHARS} visible ASCII characters"),
+        )));
+    }
+    Ok(Json(st.store().key_state(key.to_string()).await?))
 }
 
 /// A node as shown: lateness counts working days after the due date, for nodes whose time

@@ -69,13 +69,14 @@ impl Modify for StaffToken {
     ),
     paths(
         http::health, http::items, http::project, http::organization,
-        http::create_application, http::case, http::case_by_reference,
+        http::create_application, http::withdraw_application, http::application_by_key, http::case, http::case_by_reference,
         http::staff_me, http::staff_case, http::staff_action,
         http::notice, http::create_order, http::order, http::cancel_order, http::sim_pay,
         http::sim_callback,
     ),
     components(schemas(
         Health, StaffMe, ApplicationBody, Extras, IdCardRead, Created, Callback,
+        http::WithdrawAnswer, crate::store::KeyState, crate::store::KeyedCase,
         http::StaffActionRequest, Item, Material, ProjectInfo, OrganizationInfo,
         ApplicationRequest, Applicant, Organization, Project, MaterialStatus, MaterialSubmission,
         ApplicationCreated, PendingMaterial, Problem, FieldError, CaseView, Node, FeeNoticeSummary,

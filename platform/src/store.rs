@@ -88,6 +88,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_versions_staff_audit.sql"),
         postgres: include_str!("../migrations/postgres/0002_full_schema.sql"),
     },
+    Migration {
+        version: 3,
+        name: "withdrawals of submissions never confirmed to the applicant",
+        sqlite: include_str!("../migrations/sqlite/0003_withdrawals.sql"),
+        postgres: include_str!("../migrations/postgres/0003_withdrawals.sql"),
+    },
 ];
 
 /// The schema version this program writes.
@@ -266,6 +272,48 @@ pub enum Idempotent {
     Replayed(Created),
     /// The key was seen before with a different request.
     KeyReused,
+    /// The kiosk withdrew this key (it never told the applicant): nothing is created.
+    Withdrawn,
+}
+
+/// Why a kiosk withdraws a case: it never confirmed the submission to the applicant.
+pub const WITHDRAW_REASON: &str = "kiosk never confirmed it to the applicant";
+
+/// What withdrawing an idempotency key did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Withdrawal {
+    /// The case created under the key is withdrawn (now, or by an earlier call).
+    Withdrawn { approval_code: String },
+    /// No case had arrived: the key is refused from now on.
+    NoCase,
+    /// Staff already acted on the case (or it was decided at once): a kiosk cannot withdraw it.
+    Refused { approval_code: String, status: Blzt },
+}
+
+/// A case created under an idempotency key, as the kiosk-side checks see it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct KeyedCase {
+    pub idempotency_key: String,
+    pub approval_code: String,
+    pub kiosk_id: Option<String>,
+    pub local_reference: Option<String>,
+    /// BLZT status code of the case.
+    #[schema(value_type = u8)]
+    pub status: Blzt,
+    /// Not withdrawn.
+    pub active: bool,
+}
+
+/// What the platform knows of an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct KeyState {
+    pub idempotency_key: String,
+    /// The case created under the key, if one arrived.
+    pub case: Option<KeyedCase>,
+    /// The key was withdrawn (its case withdrawn, or refused before it arrived).
+    pub withdrawn: bool,
+    /// 1 when a case under the key is active (not withdrawn), else 0.
+    pub active_cases: u32,
 }
 
 /// Demo data to seed into an empty database.
@@ -647,6 +695,14 @@ impl Store {
         F: Fn(u32) -> (NewCase, ApplicationCreated) + Send + 'static,
     {
         self.write(move |_, c| {
+            lock_key(c, &key)?;
+            let withdrawn = c.query_opt(
+                "SELECT key FROM withdrawn_keys WHERE key = $1",
+                params![key],
+            )?;
+            if withdrawn.is_some() {
+                return Ok(Idempotent::Withdrawn);
+            }
             let seen = c.query_opt(
                 "SELECT request_sha256, response FROM idempotency_keys WHERE key = $1",
                 params![key],
@@ -733,6 +789,43 @@ impl Store {
             load_case(s, c, &r.text(0)?)
         })
         .await
+    }
+
+    /// Withdraws what a kiosk submitted under an idempotency key and never confirmed to the
+    /// applicant, in one transaction: the case and all its nodes go to BLZT 2 (withdrawn) with
+    /// [`WITHDRAW_REASON`], appended to the audit chain; when no case has arrived, a tombstone
+    /// makes the key refused if its request arrives later. Idempotent. A case some department
+    /// already moved beyond received/accepted is refused.
+    pub async fn withdraw_key(
+        &self,
+        key: String,
+        actor: Actor,
+        today: NaiveDate,
+        now: NaiveDateTime,
+    ) -> Result<Withdrawal, StoreError> {
+        self.write(move |_, c| withdraw_key(c, &key, &actor, today, now))
+            .await
+    }
+
+    /// What the platform holds under an idempotency key.
+    pub async fn key_state(&self, key: String) -> Result<KeyState, StoreError> {
+        self.read(move |_, c| key_state(c, &key)).await
+    }
+
+    /// Blocking form of [`Store::key_state`].
+    pub fn key_state_blocking(&self, key: &str) -> Result<KeyState, StoreError> {
+        self.db.read(|c| key_state(c, key))
+    }
+
+    /// Every case a kiosk submitted under an idempotency key, withdrawn ones included (see
+    /// [`KeyedCase::active`]), oldest first.
+    pub async fn cases_by_kiosk(&self, kiosk_id: String) -> Result<Vec<KeyedCase>, StoreError> {
+        self.read(move |_, c| cases_by_kiosk(c, &kiosk_id)).await
+    }
+
+    /// Blocking form of [`Store::cases_by_kiosk`].
+    pub fn cases_by_kiosk_blocking(&self, kiosk_id: &str) -> Result<Vec<KeyedCase>, StoreError> {
+        self.db.read(|c| cases_by_kiosk(c, kiosk_id))
     }
 
     /// A department acts on its node of a case: the transition is checked, the node and the
@@ -1061,6 +1154,180 @@ fn settle_order(
     };
     audit::append(c, now, actor, action, order_id, detail)?;
     load_order(c, order_id)
+}
+
+/// Serialises the transactions about one idempotency key (a submission and its withdrawal)
+/// across instances. SQLite's write transactions are serialised already.
+fn lock_key(c: &mut dyn Conn, key: &str) -> Result<(), StoreError> {
+    if c.dialect() == Dialect::Postgres {
+        c.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))::text",
+            params![KEY_LOCK_SPACE, key],
+        )?;
+    }
+    Ok(())
+}
+
+/// The first half of PostgreSQL's two-key advisory locks taken for idempotency keys.
+const KEY_LOCK_SPACE: i32 = 0x4841_4c4b;
+
+fn withdraw_key(
+    c: &mut dyn Conn,
+    key: &str,
+    actor: &Actor,
+    today: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<Withdrawal, StoreError> {
+    lock_key(c, key)?;
+    let case = c
+        .query_opt(
+            "SELECT approval_code FROM idempotency_keys WHERE key = $1",
+            params![key],
+        )?
+        .map(|r| r.text(0))
+        .transpose()?;
+    let Some(code) = case else {
+        let n = c.execute(
+            "INSERT INTO withdrawn_keys (key, withdrawn_at, approval_code, reason)
+             VALUES ($1, $2, NULL, $3) ON CONFLICT (key) DO NOTHING",
+            params![key, now, WITHDRAW_REASON],
+        )?;
+        if n == 1 {
+            audit::append(
+                c,
+                now,
+                actor,
+                "key.withdrawn",
+                &key_subject(key),
+                json!({ "reason": WITHDRAW_REASON, "case": null }),
+            )?;
+        }
+        return Ok(Withdrawal::NoCase);
+    };
+    let head = c.query_one(
+        "SELECT status FROM cases WHERE approval_code = $1 FOR UPDATE",
+        params![code],
+    )?;
+    let case_from = head.blzt(0)?;
+    if case_from == Blzt::Withdrawn {
+        return Ok(Withdrawal::Withdrawn {
+            approval_code: code,
+        });
+    }
+    let nodes = c.query(
+        "SELECT status FROM case_nodes WHERE approval_code = $1 ORDER BY seq",
+        params![code],
+    )?;
+    let mut from = Vec::with_capacity(nodes.len());
+    for r in &nodes {
+        let st = r.blzt(0)?;
+        if !matches!(st, Blzt::Received | Blzt::Accepted) {
+            return Ok(Withdrawal::Refused {
+                approval_code: code,
+                status: case_from,
+            });
+        }
+        from.push(st.code());
+    }
+    if !matches!(case_from, Blzt::Received | Blzt::Accepted) {
+        return Ok(Withdrawal::Refused {
+            approval_code: code,
+            status: case_from,
+        });
+    }
+    c.execute(
+        "UPDATE case_nodes SET status = $2, finished_at = $3, opinion = $4
+         WHERE approval_code = $1",
+        params![code, Blzt::Withdrawn, today, WITHDRAW_REASON],
+    )?;
+    c.execute(
+        "UPDATE cases SET status = $2, updated_at = $3 WHERE approval_code = $1",
+        params![code, Blzt::Withdrawn, now],
+    )?;
+    c.execute(
+        "INSERT INTO withdrawn_keys (key, withdrawn_at, approval_code, reason)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+        params![key, now, code, WITHDRAW_REASON],
+    )?;
+    audit::append(
+        c,
+        now,
+        actor,
+        "case.withdrawn",
+        &code,
+        json!({
+            "reason": WITHDRAW_REASON,
+            "case_from": case_from.code(),
+            "nodes_from": from,
+            "to": Blzt::Withdrawn.code(),
+            "key": key_subject(key),
+        }),
+    )?;
+    Ok(Withdrawal::Withdrawn {
+        approval_code: code,
+    })
+}
+
+/// How an idempotency key is named in the audit log: by its hash, so the log never holds a
+/// token that could be replayed.
+fn key_subject(key: &str) -> String {
+    use sha2::Digest;
+    let h: String = sha2::Sha256::digest(key.as_bytes())
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("key:{h}")
+}
+
+fn keyed_case(r: &crate::db::Row) -> Result<KeyedCase, StoreError> {
+    let status = r.blzt(4)?;
+    Ok(KeyedCase {
+        idempotency_key: r.text(0)?,
+        approval_code: r.text(1)?,
+        kiosk_id: r.opt_text(2)?,
+        local_reference: r.opt_text(3)?,
+        status,
+        active: status != Blzt::Withdrawn,
+    })
+}
+
+fn key_state(c: &mut dyn Conn, key: &str) -> Result<KeyState, StoreError> {
+    let case = c
+        .query_opt(
+            "SELECT k.key, c.approval_code, c.kiosk_id, c.local_reference, c.status
+             FROM idempotency_keys k JOIN cases c ON c.approval_code = k.approval_code
+             WHERE k.key = $1",
+            params![key],
+        )?
+        .map(|r| keyed_case(&r))
+        .transpose()?;
+    let tombstone = c
+        .query_opt(
+            "SELECT key FROM withdrawn_keys WHERE key = $1",
+            params![key],
+        )?
+        .is_some();
+    let active = case.as_ref().is_some_and(|k| k.active);
+    Ok(KeyState {
+        idempotency_key: key.to_string(),
+        withdrawn: tombstone || case.as_ref().is_some_and(|k| !k.active),
+        active_cases: u32::from(active),
+        case,
+    })
+}
+
+fn cases_by_kiosk(c: &mut dyn Conn, kiosk_id: &str) -> Result<Vec<KeyedCase>, StoreError> {
+    c.query(
+        "SELECT k.key, c.approval_code, c.kiosk_id, c.local_reference, c.status
+         FROM cases c JOIN idempotency_keys k ON k.approval_code = c.approval_code
+         WHERE c.kiosk_id = $1
+         ORDER BY c.submitted_at, c.approval_code",
+        params![kiosk_id],
+    )?
+    .iter()
+    .map(keyed_case)
+    .collect()
 }
 
 fn act_on_node(

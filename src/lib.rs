@@ -16,4 +16,5 @@ pub mod outbox;
 pub mod run;
 pub mod screenshot;
 pub mod session;
+pub mod systemd;
 pub mod ui;

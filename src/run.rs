@@ -17,6 +17,7 @@ use crate::ui::{AppWindow, SimPanel};
 const PUMP_EVERY: Duration = Duration::from_millis(50);
 
 pub fn run(config: Config, headless: Option<Duration>) -> anyhow::Result<()> {
+    crate::systemd::status("starting");
     let font = crate::fonts::check_cjk_font()?;
     tracing::info!(font = %font.display(), "CJK font found");
 
@@ -126,7 +127,11 @@ pub fn run(config: Config, headless: Option<Duration>) -> anyhow::Result<()> {
         slint::CloseRequestResponse::HideWindow
     });
     window.show().context("cannot show the kiosk window")?;
+    // systemd: READY once the first frame is drawn, watchdog pings from this event loop.
+    let systemd = crate::systemd::attach_ui(format!("home screen shown ({})", config.kiosk.id));
     slint::run_event_loop().context("the UI event loop failed")?;
+    crate::systemd::stopping();
+    drop(systemd);
     drop(panel);
     drop(timer);
     if let Some(server) = _server {

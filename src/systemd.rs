@@ -1,0 +1,307 @@
+//! systemd integration over the `sd_notify` protocol: `READY=1` once the first frame is on the
+//! screen, `WATCHDOG=1` from the UI event loop (so a hung UI is restarted), and `STATUS=` lines
+//! for `systemctl status`. Outside systemd (no `NOTIFY_SOCKET`) every call does nothing.
+//!
+//! The protocol is one datagram per message on the unix socket named by `NOTIFY_SOCKET` (a path,
+//! or `@name` in the abstract namespace); `WATCHDOG_USEC` gives the watchdog period and
+//! `WATCHDOG_PID`, when set, the process it is meant for.
+
+use std::ffi::OsStr;
+use std::io;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// A connection to the service manager's notification socket.
+#[derive(Debug)]
+pub struct Notifier {
+    socket: UnixDatagram,
+    addr: SocketAddr,
+}
+
+impl Notifier {
+    /// The notifier of this process: `None` when not started by systemd with `Type=notify`
+    /// (or when `NOTIFY_SOCKET` is unusable, which is logged once).
+    pub fn from_env() -> Option<Notifier> {
+        let name = std::env::var_os("NOTIFY_SOCKET")?;
+        match Notifier::connect(&name) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                tracing::warn!(error = %e, "NOTIFY_SOCKET is set but unusable; no systemd notifications");
+                None
+            }
+        }
+    }
+
+    /// A notifier for the socket `name`: a filesystem path, or `@name` for the abstract
+    /// namespace.
+    pub fn connect(name: &OsStr) -> io::Result<Notifier> {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = name.as_bytes();
+        let addr = match bytes.split_first() {
+            None => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "empty socket name",
+                ));
+            }
+            Some((b'@', abstract_name)) => {
+                use std::os::linux::net::SocketAddrExt;
+                SocketAddr::from_abstract_name(abstract_name)?
+            }
+            Some((b'/', _)) => SocketAddr::from_pathname(std::path::Path::new(name))?,
+            Some(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the socket name is neither an absolute path nor @abstract",
+                ));
+            }
+        };
+        let socket = UnixDatagram::unbound()?;
+        Ok(Notifier { socket, addr })
+    }
+
+    /// Sends one notification: newline-separated `KEY=value` assignments.
+    pub fn send(&self, message: &str) -> io::Result<()> {
+        let sent = self.socket.send_to_addr(message.as_bytes(), &self.addr)?;
+        if sent != message.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "the notification was cut short",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn global() -> Option<&'static Notifier> {
+    static NOTIFIER: OnceLock<Option<Notifier>> = OnceLock::new();
+    NOTIFIER.get_or_init(Notifier::from_env).as_ref()
+}
+
+/// Sends `message` to systemd if the kiosk runs under it. Returns whether it was sent.
+pub fn notify(message: &str) -> bool {
+    let Some(n) = global() else {
+        return false;
+    };
+    match n.send(message) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot notify systemd");
+            false
+        }
+    }
+}
+
+/// The service is up: the first frame is on the screen.
+pub fn ready(status: &str) -> bool {
+    notify(&format!("READY=1\nSTATUS={}", one_line(status)))
+}
+
+/// A status line for `systemctl status`.
+pub fn status(status: &str) -> bool {
+    notify(&format!("STATUS={}", one_line(status)))
+}
+
+/// The service is shutting down on purpose.
+pub fn stopping() -> bool {
+    notify("STOPPING=1\nSTATUS=stopping")
+}
+
+/// The watchdog is alive.
+pub fn watchdog() -> bool {
+    notify("WATCHDOG=1")
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
+}
+
+/// How often to ping the watchdog (half its period), from the environment; `None` when there
+/// is no watchdog for this process.
+pub fn watchdog_interval() -> Option<Duration> {
+    let usec = std::env::var("WATCHDOG_USEC").ok();
+    let pid = std::env::var("WATCHDOG_PID").ok();
+    watchdog_interval_from(usec.as_deref(), pid.as_deref(), std::process::id())
+}
+
+/// [`watchdog_interval`] for given values of `WATCHDOG_USEC` and `WATCHDOG_PID`.
+pub fn watchdog_interval_from(
+    usec: Option<&str>,
+    pid: Option<&str>,
+    own_pid: u32,
+) -> Option<Duration> {
+    let usec: u64 = usec?.trim().parse().ok().filter(|&u| u > 0)?;
+    if let Some(pid) = pid
+        && pid.trim().parse::<u32>().ok() != Some(own_pid)
+    {
+        return None;
+    }
+    Some(Duration::from_micros(usec / 2))
+}
+
+/// The systemd hooks of the UI event loop; dropping it stops the watchdog pings.
+pub struct UiHooks {
+    _first_frame: slint::Timer,
+    _watchdog: Option<slint::Timer>,
+}
+
+/// Installs the hooks in the UI event loop (call on the UI thread after the window is shown,
+/// before the event loop runs): `READY=1` with `ready_status` once the loop has drawn its first
+/// frame, and `WATCHDOG=1` at half the watchdog period from a timer of the same loop, so that
+/// a UI that stops turning stops the pings and systemd restarts the kiosk.
+pub fn attach_ui(ready_status: String) -> UiHooks {
+    // Timers fire at the start of a loop iteration, before it draws: the first one fires in
+    // the first iteration, the one it starts in the next, after the first frame was drawn.
+    let first_frame = slint::Timer::default();
+    first_frame.start(slint::TimerMode::SingleShot, Duration::ZERO, move || {
+        let status = ready_status.clone();
+        slint::Timer::single_shot(Duration::ZERO, move || {
+            if ready(&status) {
+                tracing::info!("systemd told: ready, first frame on screen");
+            }
+        });
+    });
+    let watchdog_timer = watchdog_interval().map(|every| {
+        tracing::info!(every_ms = every.as_millis() as u64, "systemd watchdog on");
+        let t = slint::Timer::default();
+        t.start(slint::TimerMode::Repeated, every, || {
+            watchdog();
+        });
+        t
+    });
+    UiHooks {
+        _first_frame: first_frame,
+        _watchdog: watchdog_timer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound() -> (tempfile::TempDir, std::path::PathBuf, UnixDatagram) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("notify.sock");
+        let server = UnixDatagram::bind(&path).expect("bind");
+        server
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        (dir, path, server)
+    }
+
+    fn recv(server: &UnixDatagram) -> String {
+        let mut buf = [0u8; 4096];
+        let n = server.recv(&mut buf).expect("a datagram");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    #[test]
+    fn datagrams_reach_a_path_socket() {
+        let (_dir, path, server) = bound();
+        let n = Notifier::connect(path.as_os_str()).expect("connect");
+        n.send("READY=1\nSTATUS=up").expect("send");
+        assert_eq!(recv(&server), "READY=1\nSTATUS=up");
+    }
+
+    #[test]
+    fn datagrams_reach_an_abstract_socket() {
+        use std::os::linux::net::SocketAddrExt;
+        let name = format!("hall-kiosk-test-{}", std::process::id());
+        let server = UnixDatagram::bind_addr(
+            &SocketAddr::from_abstract_name(name.as_bytes()).expect("addr"),
+        )
+        .expect("bind");
+        server
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let n = Notifier::connect(OsStr::new(&format!("@{name}"))).expect("connect");
+        n.send("WATCHDOG=1").expect("send");
+        assert_eq!(recv(&server), "WATCHDOG=1");
+    }
+
+    #[test]
+    fn bad_socket_names_are_refused() {
+        assert!(Notifier::connect(OsStr::new("")).is_err());
+        assert!(Notifier::connect(OsStr::new("relative/path")).is_err());
+        let n = Notifier::connect(OsStr::new("/nonexistent/notify.sock")).expect("addr is fine");
+        assert!(n.send("READY=1").is_err(), "nobody listens there");
+    }
+
+    #[test]
+    fn watchdog_interval_is_half_the_period_for_this_process_only() {
+        assert_eq!(
+            watchdog_interval_from(Some("20000000"), None, 7),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            watchdog_interval_from(Some("20000000"), Some("7"), 7),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(watchdog_interval_from(Some("20000000"), Some("8"), 7), None);
+        assert_eq!(watchdog_interval_from(Some("0"), None, 7), None);
+        assert_eq!(watchdog_interval_from(Some("soon"), None, 7), None);
+        assert_eq!(watchdog_interval_from(None, None, 7), None);
+    }
+
+    /// Run in a child process by `the_ui_loop_says_ready_then_pings_the_watchdog`, with
+    /// NOTIFY_SOCKET and WATCHDOG_USEC set: the real environment path, in a process of its own.
+    #[test]
+    #[ignore = "run as a child process by another test"]
+    fn child_ui_loop_with_systemd_hooks() {
+        i_slint_backend_testing::init_integration_test_with_system_time();
+        let _hooks = attach_ui("home screen shown".into());
+        let quit = slint::Timer::default();
+        quit.start(
+            slint::TimerMode::SingleShot,
+            Duration::from_millis(400),
+            || {
+                let _ = slint::quit_event_loop();
+            },
+        );
+        slint::run_event_loop_until_quit().expect("event loop");
+        assert!(stopping());
+    }
+
+    #[test]
+    fn the_ui_loop_says_ready_then_pings_the_watchdog() {
+        let (_dir, path, server) = bound();
+        let exe = std::env::current_exe().expect("test binary");
+        let mut child = std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "systemd::tests::child_ui_loop_with_systemd_hooks",
+                "--ignored",
+                "--test-threads=1",
+            ])
+            .env("NOTIFY_SOCKET", &path)
+            .env("WATCHDOG_USEC", "100000")
+            .env_remove("WATCHDOG_PID")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("child");
+        let mut got = Vec::new();
+        loop {
+            let m = recv(&server);
+            let stop = m.starts_with("STOPPING=1");
+            got.push(m);
+            if stop {
+                break;
+            }
+        }
+        let status = child.wait().expect("child ends");
+        assert!(status.success(), "child failed: {got:?}");
+        let ready = got
+            .iter()
+            .position(|m| m == "READY=1\nSTATUS=home screen shown")
+            .unwrap_or_else(|| panic!("no READY in {got:?}"));
+        let pings = got.iter().filter(|m| *m == "WATCHDOG=1").count();
+        assert!(pings >= 3, "pings every 50 ms for 400 ms: {got:?}");
+        assert_eq!(
+            got.iter().filter(|m| m.starts_with("READY=1")).count(),
+            1,
+            "ready once: {got:?}"
+        );
+        assert!(ready < got.len() - 1);
+    }
+}

@@ -91,6 +91,9 @@ pub struct DevicesSection {
     pub camera: String,
     /// Receipt paper width: 58 or 80 mm.
     pub paper_mm: u32,
+    /// The Chinese characters the printer's own font has: `gb2312`, `gbk` (most printers) or
+    /// `gb18030`. Lines with characters outside it are printed as images.
+    pub printer_font: String,
 }
 
 impl Default for DevicesSection {
@@ -101,6 +104,7 @@ impl Default for DevicesSection {
             printer: "sim:".into(),
             camera: "sim:".into(),
             paper_mm: 80,
+            printer_font: "gbk".into(),
         }
     }
 }
@@ -155,6 +159,11 @@ impl Config {
         if !matches!(self.devices.paper_mm, 58 | 80) {
             return Err(ConfigError::Invalid(
                 "devices.paper_mm must be 58 or 80".into(),
+            ));
+        }
+        if kiosk_drivers::printer::FontCharset::parse(&self.devices.printer_font).is_none() {
+            return Err(ConfigError::Invalid(
+                "devices.printer_font must be gb2312, gbk or gb18030".into(),
             ));
         }
         for uri in [

@@ -9,7 +9,7 @@ use anyhow::Context;
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use kiosk_drivers::camera::Still;
-use kiosk_drivers::printer::Paper;
+use kiosk_drivers::printer::{FontCharset, GlyphFont, Paper, RasterFallback};
 use kiosk_drivers::sim::{PaperState, SimControl};
 use kiosk_drivers::uri::DeviceUri;
 use kiosk_drivers::{DeviceConfig, DeviceEvent, Devices, EventSink};
@@ -28,12 +28,17 @@ pub trait KioskDevices: Send + Sync {
     fn set_camera_scanning(&self, on: bool);
 }
 
-/// Lays a receipt out for the paper.
-pub fn receipt_bytes(receipt: &Receipt, paper: Paper) -> Vec<u8> {
+/// Lays a receipt out for the paper; characters outside the printer's font are drawn with the
+/// fallback.
+pub fn receipt_bytes(
+    receipt: &Receipt,
+    paper: Paper,
+    fallback: Option<&RasterFallback>,
+) -> Vec<u8> {
     match receipt {
-        Receipt::Submission(r) => r.render(paper),
-        Receipt::Progress(r) => r.render(paper),
-        Receipt::Payment(r) => r.render(paper),
+        Receipt::Submission(r) => r.render_with(paper, fallback),
+        Receipt::Progress(r) => r.render_with(paper, fallback),
+        Receipt::Payment(r) => r.render_with(paper, fallback),
     }
 }
 
@@ -51,6 +56,7 @@ pub struct KioskHardware {
     sim: Devices,
     sink: Arc<Mutex<LateSink>>,
     paper: Paper,
+    fallback: Option<RasterFallback>,
 }
 
 impl KioskHardware {
@@ -82,7 +88,7 @@ impl KioskHardware {
 
 impl KioskDevices for KioskHardware {
     fn print_receipt(&self, receipt: &Receipt) -> Result<(), String> {
-        let job = receipt_bytes(receipt, self.paper);
+        let job = receipt_bytes(receipt, self.paper, self.fallback.as_ref());
         self.sim.print(&job).map_err(|e| e.to_string())
     }
     fn capture_still(&self) -> Result<Still, String> {
@@ -118,8 +124,24 @@ pub fn start(cfg: &DevicesSection) -> anyhow::Result<Arc<KioskHardware>> {
             }
         }
     });
+    let charset = FontCharset::parse(&cfg.printer_font).unwrap_or_default();
+    let fallback = match GlyphFont::system() {
+        Ok(font) => Some(RasterFallback {
+            charset,
+            font: Arc::new(font),
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "rare characters will print as boxes");
+            None
+        }
+    };
     let sim = Devices::start(&config, event_sink).context("cannot start the devices")?;
-    Ok(Arc::new(KioskHardware { sim, sink, paper }))
+    Ok(Arc::new(KioskHardware {
+        sim,
+        sink,
+        paper,
+        fallback,
+    }))
 }
 
 /// Connects the simulator panel's buttons to the simulated devices and the demo platform.

@@ -30,7 +30,9 @@ use kiosk_drivers::gpio::{CdevLines, GpioLines, LightPattern, Pin, find_chip};
 use kiosk_drivers::idcard::{CardKind, IdCard, Reader, ReaderConfig, ReaderOutput, ValidTo};
 use kiosk_drivers::image::decode_image;
 use kiosk_drivers::printer::receipt::demo;
-use kiosk_drivers::printer::{Paper, Printer, PrinterStatus};
+use kiosk_drivers::printer::{
+    FontCharset, GlyphFont, Paper, Printer, PrinterStatus, RasterFallback,
+};
 use kiosk_drivers::scanner::{LineFramer, ScanOutput, ScannerConfig};
 use kiosk_drivers::sim::{SimCamera, SimIdCardReader, SimPrinter, demo_card};
 use kiosk_drivers::transport::{self, MemoryLink, Transport};
@@ -381,10 +383,16 @@ fn print_sample(kind: SampleKind, device: &str, paper_mm: u16) -> anyhow::Result
         other => bail!("paper {other} mm: 58 or 80"),
     };
     let uri = parse_uri(device)?;
+    // As the kiosk prints: lines with characters outside a GBK font drawn as images.
+    let fallback = GlyphFont::system().ok().map(|font| RasterFallback {
+        charset: FontCharset::Gbk,
+        font: std::sync::Arc::new(font),
+    });
+    let fb = fallback.as_ref();
     let bytes = match kind {
-        SampleKind::Submission => demo::submission().render(paper),
-        SampleKind::Progress => demo::progress().render(paper),
-        SampleKind::Payment => demo::payment().render(paper),
+        SampleKind::Submission => demo::submission().render_with(paper, fb),
+        SampleKind::Progress => demo::progress().render_with(paper, fb),
+        SampleKind::Payment => demo::payment().render_with(paper, fb),
     };
     let (mut printer, _sim) = printer_for(&uri)?;
     printer.print(&bytes).map_err(|e| anyhow!("{e}"))?;

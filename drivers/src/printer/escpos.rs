@@ -12,6 +12,8 @@ const GS: u8 = 0x1D;
 const FS: u8 = 0x1C;
 const LF: u8 = 0x0A;
 
+use super::raster::{FontCharset, LineStyle, RasterFallback, draw_line};
+
 /// Paper widths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Paper {
@@ -211,19 +213,60 @@ pub fn code128_dots(chars: usize, module: u8) -> usize {
 }
 
 /// The byte builder. Methods chain; [`EscPos::finish`] gives the job.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EscPos {
     buf: Vec<u8>,
+    /// How characters outside the printer's font are printed (none: as a box character).
+    fallback: Option<RasterFallback>,
+    paper_dots: usize,
+    style: LineStyle,
+    /// Where the last raster line ended in `buf`: a line end right there is already done (an
+    /// image ends its line by itself).
+    image_end: Option<usize>,
 }
+
+impl Default for EscPos {
+    fn default() -> Self {
+        Self {
+            buf: Vec::new(),
+            fallback: None,
+            paper_dots: Paper::Mm80.dots(),
+            style: DEFAULT_STYLE,
+            image_end: None,
+        }
+    }
+}
+
+const DEFAULT_STYLE: LineStyle = LineStyle {
+    width: 1,
+    height: 1,
+    bold: false,
+    align: Align::Left,
+};
+
+/// Printed in place of a character outside the printer's font when no font to draw it with
+/// was given: a visible box (in GB2312), never `?`.
+const MISSING: char = '□';
 
 impl EscPos {
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// A builder for `paper` that prints lines holding characters outside the printer's font
+    /// as raster images drawn with the fallback's font.
+    pub fn with_fallback(paper: Paper, fallback: Option<RasterFallback>) -> Self {
+        Self {
+            fallback,
+            paper_dots: paper.dots(),
+            ..Self::default()
+        }
+    }
+
     /// `ESC @`: resets modes (alignment, bold, size) to the printer's defaults.
     pub fn init(&mut self) -> &mut Self {
         self.buf.extend_from_slice(&[ESC, b'@']);
+        self.style = DEFAULT_STYLE;
         self
     }
 
@@ -235,12 +278,14 @@ impl EscPos {
             Align::Right => 2,
         };
         self.buf.extend_from_slice(&[ESC, b'a', n]);
+        self.style.align = a;
         self
     }
 
     /// `ESC E n`.
     pub fn bold(&mut self, on: bool) -> &mut Self {
         self.buf.extend_from_slice(&[ESC, b'E', u8::from(on)]);
+        self.style.bold = on;
         self
     }
 
@@ -258,23 +303,83 @@ impl EscPos {
         let fs = if w > 0 { 0x04 } else { 0 } | if h > 0 { 0x08 } else { 0 };
         self.buf
             .extend_from_slice(&[GS, b'!', (w << 4) | h, FS, b'!', fs]);
+        self.style.width = w + 1;
+        self.style.height = h + 1;
         self
     }
 
     /// Text without a line end. `\n` ends a line; other control characters are dropped.
+    ///
+    /// A segment (up to a line end) holding a character outside the printer's font is printed
+    /// as one raster image when the builder has a fallback font; the image ends its line.
     pub fn text(&mut self, s: &str) -> &mut Self {
+        let mut segments = s.split('\n').peekable();
+        while let Some(segment) = segments.next() {
+            self.segment(segment);
+            if segments.peek().is_some() {
+                self.end_line();
+            }
+        }
+        self
+    }
+
+    fn end_line(&mut self) {
+        if self.image_end.take() != Some(self.buf.len()) {
+            self.buf.push(LF);
+        }
+    }
+
+    fn segment(&mut self, s: &str) {
+        let clean: String = s
+            .chars()
+            .map(|c| if c == '\t' { ' ' } else { c })
+            .filter(|c| !c.is_control())
+            .collect();
+        if clean.is_empty() {
+            return;
+        }
+        let charset = self
+            .fallback
+            .as_ref()
+            .map_or(FontCharset::Gbk, |f| f.charset);
+        if clean.chars().all(|c| charset.has(c)) {
+            self.runs(&clean);
+            return;
+        }
+        match &self.fallback {
+            Some(fb) => {
+                let image = draw_line(&fb.font, &clean, self.style, self.paper_dots);
+                // The image spans the paper with the alignment drawn in: print it left-aligned.
+                self.buf.extend_from_slice(&[ESC, b'a', 0]);
+                self.buf.extend_from_slice(&image.to_escpos());
+                let n = match self.style.align {
+                    Align::Left => 0,
+                    Align::Center => 1,
+                    Align::Right => 2,
+                };
+                self.buf.extend_from_slice(&[ESC, b'a', n]);
+                self.image_end = Some(self.buf.len());
+            }
+            None => {
+                let missing = clean.chars().filter(|c| !charset.has(*c)).count();
+                tracing::warn!(
+                    missing,
+                    "characters outside the printer's font and no font to draw them"
+                );
+                let shown: String = clean
+                    .chars()
+                    .map(|c| if charset.has(c) { c } else { MISSING })
+                    .collect();
+                self.runs(&shown);
+            }
+        }
+    }
+
+    /// ASCII as is, everything else in Chinese mode.
+    fn runs(&mut self, s: &str) {
         let mut ascii = String::new();
         let mut other = String::new();
         for c in s.chars() {
-            let c = if c == '\t' { ' ' } else { c };
-            if c == '\n' {
-                self.flush_runs(&mut ascii, &mut other);
-                self.buf.push(LF);
-                continue;
-            }
-            if c.is_control() {
-                continue;
-            }
             if c.is_ascii() {
                 if !other.is_empty() {
                     self.chinese(&other);
@@ -289,38 +394,20 @@ impl EscPos {
                 other.push(c);
             }
         }
-        self.flush_runs(&mut ascii, &mut other);
-        self
-    }
-
-    fn flush_runs(&mut self, ascii: &mut String, other: &mut String) {
         if !ascii.is_empty() {
             self.buf.extend_from_slice(ascii.as_bytes());
-            ascii.clear();
         }
         if !other.is_empty() {
-            self.chinese(other);
-            other.clear();
+            self.chinese(&other);
         }
     }
 
-    /// One run of non-ASCII text in Chinese mode.
+    /// One run of non-ASCII text in Chinese mode, GB18030-encoded.
     fn chinese(&mut self, run: &str) {
         self.buf.extend_from_slice(&[FS, b'&']);
+        let mut tmp = [0u8; 4];
         for c in run.chars() {
-            let mut tmp = [0u8; 4];
-            let (bytes, _, unmappable) = encoding_rs::GB18030.encode(c.encode_utf8(&mut tmp));
-            if unmappable {
-                // GB18030 maps every code point, so this is not reached today. Kept as the
-                // place where characters the printer cannot print are handled.
-                self.buf.push(b'?');
-                continue;
-            }
-            if bytes.len() == 4 {
-                // TODO(raster): characters outside GBK (rare name characters) are missing from
-                // most printers' fonts; print them as a raster image (GS v 0) instead.
-                tracing::debug!("character outside the printer's GBK font");
-            }
+            let (bytes, _, _) = encoding_rs::GB18030.encode(c.encode_utf8(&mut tmp));
             self.buf.extend_from_slice(&bytes);
         }
         self.buf.extend_from_slice(&[FS, b'.']);
@@ -329,7 +416,7 @@ impl EscPos {
     /// Text and a line feed.
     pub fn line(&mut self, s: &str) -> &mut Self {
         self.text(s);
-        self.buf.push(LF);
+        self.end_line();
         self
     }
 

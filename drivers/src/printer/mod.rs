@@ -7,6 +7,7 @@
 
 pub mod escpos;
 pub mod preview;
+pub mod raster;
 pub mod receipt;
 pub mod status;
 
@@ -14,6 +15,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 pub use escpos::{Align, EscPos, Paper};
+pub use raster::{FontCharset, GlyphFont, RasterFallback};
 pub use status::{NotReady, PrinterStatus, StatusQuery};
 
 pub use crate::transport::Transport;

@@ -16,6 +16,8 @@ pub enum LineKind {
     Barcode,
     /// `text` is `[CUT]`.
     Cut,
+    /// A raster line (`GS v 0`): `text` is `[IMAGE width×height]` in dots.
+    Image,
 }
 
 /// One printed line.
@@ -166,6 +168,14 @@ pub fn preview_lines(bytes: &[u8]) -> Vec<PreviewLine> {
                         }
                     }
                     i = end;
+                }
+                Some(b'v') if at(i + 2) == Some(b'0') => {
+                    let w = usize::from(at(i + 4).unwrap_or(0))
+                        + usize::from(at(i + 5).unwrap_or(0)) * 256;
+                    let h = usize::from(at(i + 6).unwrap_or(0))
+                        + usize::from(at(i + 7).unwrap_or(0)) * 256;
+                    st.marker(LineKind::Image, format!("[IMAGE {}×{h}]", w * 8));
+                    i = (i + 8).saturating_add(w * h).min(bytes.len());
                 }
                 Some(b'k') => {
                     let m = at(i + 2).unwrap_or(0);

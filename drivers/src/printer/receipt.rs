@@ -8,6 +8,7 @@ use hall_domain::codes::group_by_four;
 use hall_domain::money::{capitals, yuan};
 
 use super::escpos::{Align, EscPos, Paper, display_width, two_columns, wrap};
+use super::raster::RasterFallback;
 
 /// Receipt for a submitted application.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,8 +131,13 @@ fn end(e: &mut EscPos) -> Vec<u8> {
 
 impl SubmissionReceipt {
     pub fn render(&self, paper: Paper) -> Vec<u8> {
+        self.render_with(paper, None)
+    }
+
+    /// As `render`, drawing characters outside the printer's font with the fallback.
+    pub fn render_with(&self, paper: Paper, fallback: Option<&RasterFallback>) -> Vec<u8> {
         let cols = paper.columns();
-        let mut e = EscPos::new();
+        let mut e = EscPos::with_fallback(paper, fallback.cloned());
         e.init();
         title(&mut e, &[&self.hall_name], paper);
         e.bold(true).line("工程建设项目审批 申请回执").bold(false);
@@ -188,8 +194,13 @@ impl ProgressSlip {
     }
 
     pub fn render(&self, paper: Paper) -> Vec<u8> {
+        self.render_with(paper, None)
+    }
+
+    /// As `render`, drawing characters outside the printer's font with the fallback.
+    pub fn render_with(&self, paper: Paper, fallback: Option<&RasterFallback>) -> Vec<u8> {
         let cols = paper.columns();
-        let mut e = EscPos::new();
+        let mut e = EscPos::with_fallback(paper, fallback.cloned());
         e.init();
         title(&mut e, &["办理进度查询单"], paper);
         e.align(Align::Left).rule(cols);
@@ -231,6 +242,11 @@ impl ProgressSlip {
 
 impl PaymentReceipt {
     pub fn render(&self, paper: Paper) -> Vec<u8> {
+        self.render_with(paper, None)
+    }
+
+    /// As `render`, drawing characters outside the printer's font with the fallback.
+    pub fn render_with(&self, paper: Paper, fallback: Option<&RasterFallback>) -> Vec<u8> {
         let cols = paper.columns();
         let sum: i64 = self.lines.iter().map(|(_, f)| *f).sum();
         if sum != self.total_fen {
@@ -240,7 +256,7 @@ impl PaymentReceipt {
                 "payment lines do not add up to the total"
             );
         }
-        let mut e = EscPos::new();
+        let mut e = EscPos::with_fallback(paper, fallback.cloned());
         e.init();
         title(&mut e, &["缴费回执"], paper);
         e.line("非税收入缴款").align(Align::Left).rule(cols);

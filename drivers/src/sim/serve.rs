@@ -89,8 +89,25 @@ pub fn relink(link: &Path, target: &Path) -> io::Result<()> {
 
 /// Serves the simulated ID card reader on the device end of a byte link.
 pub fn serve_idcard(
+    link: Box<dyn Transport>,
+    reader: Arc<Mutex<SimIdCardReader>>,
+) -> io::Result<SimServer> {
+    serve_idcard_paced(link, reader, None)
+}
+
+/// The time `bytes` bytes take on a UART at `baud` with 8N1 framing (10 bits a byte).
+pub fn wire_time(bytes: usize, baud: u32) -> Duration {
+    Duration::from_secs_f64(bytes as f64 * 10.0 / f64::from(baud.max(1)))
+}
+
+/// Serves the simulated ID card reader, and with `baud` behaves like a reader on a UART at that
+/// rate (a pseudo-terminal moves bytes instantly): a request is answered only after its bytes
+/// would have arrived, and the reply leaves at the line rate. Benchmarks use this to compare
+/// the driver's cycle time with the wire time.
+pub fn serve_idcard_paced(
     mut link: Box<dyn Transport>,
     reader: Arc<Mutex<SimIdCardReader>>,
+    baud: Option<u32>,
 ) -> io::Result<SimServer> {
     let stop = Arc::new(Stop::new());
     let s = stop.clone();
@@ -106,11 +123,21 @@ pub fn serve_idcard(
                     continue;
                 }
             };
+            if let Some(baud) = baud {
+                std::thread::sleep(wire_time(n, baud));
+            }
             let reply = match reader.lock() {
                 Ok(mut r) => r.handle(&buf[..n]),
                 Err(_) => return,
             };
-            if !reply.is_empty() && link.write(&reply).is_err() {
+            if reply.is_empty() {
+                continue;
+            }
+            let sent = match baud {
+                None => link.write(&reply),
+                Some(baud) => write_paced(&mut *link, &reply, baud),
+            };
+            if sent.is_err() {
                 s.sleep(Duration::from_millis(20));
             }
         }
@@ -124,11 +151,37 @@ pub fn serve_idcard(
     })
 }
 
+/// Writes `bytes` no faster than a UART at `baud` would send them.
+fn write_paced(link: &mut dyn Transport, bytes: &[u8], baud: u32) -> io::Result<()> {
+    const CHUNK: usize = 32;
+    let start = std::time::Instant::now();
+    let mut sent = 0;
+    for chunk in bytes.chunks(CHUNK) {
+        sent += chunk.len();
+        // A chunk is on the far side once its last bit has been clocked out.
+        let due = start + wire_time(sent, baud);
+        let now = std::time::Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+        link.write(chunk)?;
+    }
+    Ok(())
+}
+
 /// Serves the simulated ID card reader on a new pseudo-terminal: open `server.path()` as
 /// `serial://…` to talk to it.
 pub fn serve_idcard_pty(reader: Arc<Mutex<SimIdCardReader>>) -> io::Result<SimServer> {
+    serve_idcard_pty_paced(reader, None)
+}
+
+/// As [`serve_idcard_pty`], at the line rate of a UART at `baud` when given.
+pub fn serve_idcard_pty_paced(
+    reader: Arc<Mutex<SimIdCardReader>>,
+    baud: Option<u32>,
+) -> io::Result<SimServer> {
     let (master, slave, path) = pty()?;
-    let mut server = serve_idcard(Box::new(master), reader)?;
+    let mut server = serve_idcard_paced(Box::new(master), reader, baud)?;
     server._slave = Some(slave);
     server.path = Some(path);
     Ok(server)

@@ -453,6 +453,7 @@ impl Devices {
     }
 
     fn spawn_gpio(&mut self, cfg: &DeviceConfig) -> Result<(), DevicesError> {
+        // (see `open_board_lines` for which GPIO interface a board's lines are driven through)
         let (pins, sim) = match &cfg.gpio {
             GpioConfig::None => return Ok(()),
             GpioConfig::Board(p) => (p.clone(), None),
@@ -470,8 +471,7 @@ impl Devices {
                 || -> Result<Box<dyn GpioLines>, String> {
                     match &sim {
                         Some(s) => Ok(Box::new(s.clone())),
-                        None => CdevLines::open(&pins)
-                            .map(|l| Box::new(l) as Box<dyn GpioLines>)
+                        None => open_board_lines(&pins)
                             .map_err(|e| format!("GPIO 不可用 (GPIO unavailable: {e})")),
                     }
                 },
@@ -734,6 +734,16 @@ fn camera_loop(
         stop.sleep(interval.saturating_sub(started.elapsed()));
     }
     Ok(())
+}
+
+/// A board's GPIO lines: on a Raspberry Pi with the `rpi` feature through its registers
+/// (`rppal`), otherwise through the GPIO character device.
+fn open_board_lines(pins: &crate::board::GpioPins) -> std::io::Result<Box<dyn GpioLines>> {
+    #[cfg(feature = "rpi")]
+    if crate::rpi::detect_profile().is_some() {
+        return crate::rpi::RppalLines::open(pins).map(|l| Box::new(l) as Box<dyn GpioLines>);
+    }
+    CdevLines::open(pins).map(|l| Box::new(l) as Box<dyn GpioLines>)
 }
 
 #[cfg(test)]

@@ -28,6 +28,8 @@ pub mod hotplug;
 pub mod idcard;
 pub mod image;
 pub mod printer;
+#[cfg(feature = "rpi")]
+pub mod rpi;
 pub mod scanner;
 pub mod sim;
 pub mod transport;

@@ -139,6 +139,147 @@ pub fn append(
     Ok(Appended { seq, hash })
 }
 
+/// Records an entry in the caller's transaction without taking the chain's head: it is linked
+/// into the chain by [`link_pending`] once the transaction has committed (PostgreSQL
+/// submissions, so that their commits do not wait for one another). Returns its pending id.
+pub fn append_pending(
+    c: &mut dyn Conn,
+    at: NaiveDateTime,
+    actor: &Actor,
+    action: &str,
+    subject: &str,
+    detail: Json,
+) -> Result<i64, StoreError> {
+    let at = at.format("%Y-%m-%d %H:%M:%S%.3f").to_string();
+    c.query_one(
+        "INSERT INTO audit_pending (at, actor, action, subject, detail)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        params![at, actor.label(), action, subject, detail.to_string()],
+    )?
+    .i64(0)
+}
+
+/// The pending entry's columns, for statements that insert it together with other rows.
+pub fn pending_values(
+    at: NaiveDateTime,
+    actor: &Actor,
+    action: &str,
+    subject: &str,
+    detail: &Json,
+) -> [crate::db::Value; 5] {
+    use crate::db::Value;
+    [
+        Value::Text(at.format("%Y-%m-%d %H:%M:%S%.3f").to_string()),
+        Value::Text(actor.label()),
+        Value::Text(action.to_string()),
+        Value::Text(subject.to_string()),
+        Value::Text(detail.to_string()),
+    ]
+}
+
+/// Rows per INSERT when linking pending entries.
+const LINK_CHUNK: usize = 64;
+
+/// Links up to `limit` pending entries into the chain, oldest first, in the caller's
+/// transaction (which holds the head until it commits): one commit for many entries. Returns
+/// each linked entry's pending id and hash.
+pub fn link_pending(c: &mut dyn Conn, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
+    let head = c.query_one(
+        "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+        params![],
+    )?;
+    let (mut seq, mut prev) = (head.i64(0)?, head.text(1)?);
+    let mut rows = c.query(
+        "DELETE FROM audit_pending WHERE id IN
+           (SELECT id FROM audit_pending ORDER BY id LIMIT $1)
+         RETURNING id, at, actor, action, subject, detail",
+        params![limit],
+    )?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pending = Vec::with_capacity(rows.len());
+    for r in rows.drain(..) {
+        pending.push((
+            r.i64(0)?,
+            r.text(1)?,
+            r.text(2)?,
+            r.text(3)?,
+            r.text(4)?,
+            r.text(5)?,
+        ));
+    }
+    pending.sort_by_key(|p| p.0);
+    let mut linked = Vec::with_capacity(pending.len());
+    for chunk in pending.chunks(LINK_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash, \
+             pending_id) VALUES ",
+        );
+        let mut values: Vec<crate::db::Value> = Vec::with_capacity(chunk.len() * 9);
+        for (i, (id, at, actor, action, subject, detail)) in chunk.iter().enumerate() {
+            seq += 1;
+            let hash = entry_hash(seq, at, actor, action, subject, detail, &prev);
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let b = i * 9;
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9
+            ));
+            use crate::db::Value;
+            values.extend([
+                Value::Int(seq),
+                Value::Text(at.clone()),
+                Value::Text(actor.clone()),
+                Value::Text(action.clone()),
+                Value::Text(subject.clone()),
+                Value::Text(detail.clone()),
+                Value::Text(prev.clone()),
+                Value::Text(hash.clone()),
+                Value::Int(*id),
+            ]);
+            linked.push((*id, hash.clone()));
+            prev = hash;
+        }
+        let refs: Vec<&dyn crate::db::ToValue> = values
+            .iter()
+            .map(|v| v as &dyn crate::db::ToValue)
+            .collect();
+        c.execute(&sql, &refs)?;
+    }
+    c.execute(
+        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+        params![seq, prev],
+    )?;
+    Ok(linked)
+}
+
+/// The hash of a linked entry by its pending id.
+pub fn hash_of_pending(c: &mut dyn Conn, pending_id: i64) -> Result<Option<String>, StoreError> {
+    c.query_opt(
+        "SELECT hash FROM audit_log WHERE pending_id = $1",
+        params![pending_id],
+    )?
+    .map(|r| r.text(0))
+    .transpose()
+}
+
+/// How many entries wait to be linked into the chain.
+pub fn pending_count(c: &mut dyn Conn) -> Result<i64, StoreError> {
+    c.query_one("SELECT count(*) FROM audit_pending", params![])?
+        .i64(0)
+}
+
 /// What [`verify`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

@@ -186,7 +186,7 @@ fn corrupt(what: &str, i: usize, v: &Value) -> StoreError {
 }
 
 impl Row {
-    fn at(&self, i: usize) -> Result<&Value, StoreError> {
+    pub fn at(&self, i: usize) -> Result<&Value, StoreError> {
         self.0
             .get(i)
             .ok_or_else(|| StoreError::Corrupt(format!("the row has no column {i}")))
@@ -740,6 +740,17 @@ impl Database {
         match self {
             Database::Sqlite { .. } => Dialect::Sqlite,
             Database::Postgres { .. } => Dialect::Postgres,
+        }
+    }
+
+    /// How many reads and how many write transactions are let through to the pool at once
+    /// (PostgreSQL: one pool serves both).
+    pub fn slots(&self) -> (usize, usize) {
+        match self {
+            // Several write transactions wait at the writer itself, so that it passes from one
+            // to the next without a trip through the async runtime.
+            Database::Sqlite { .. } => (SQLITE_READERS, 8),
+            Database::Postgres { .. } => (PG_CONNECTIONS, PG_CONNECTIONS),
         }
     }
 

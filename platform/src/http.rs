@@ -349,19 +349,22 @@ async fn create_application(
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let req: ApplicationRequest = decode_json(&body)?;
     let extras: Extras = decode_json(&body)?;
-    let catalogue = st.store().catalogue().await?;
+    let (catalogue, project_name, organization_name) = st
+        .store()
+        .intake(
+            application::project_code_of(&req),
+            application::credit_code_of(&req),
+        )
+        .await?;
     let item = if req.item_id.chars().count() <= application::MAX_ID_CHARS {
         catalogue.item(&req.item_id).cloned()
     } else {
         None
     };
-    let mut registry = Registry::default();
-    if let Some(code) = application::project_code_of(&req) {
-        registry.project_name = st.store().project(code).await?.map(|p| p.name);
-    }
-    if let Some(code) = application::credit_code_of(&req) {
-        registry.organization_name = st.store().organization(code).await?.map(|o| o.name);
-    }
+    let registry = Registry {
+        project_name,
+        organization_name,
+    };
     let today = st.clock().today();
     let valid = application::validate(
         &req,
@@ -392,13 +395,25 @@ async fn create_application(
             application::build_case(&valid, serial, today, now, &cal)
         })
         .await?;
+    let provisional = |c: &mut Created| {
+        let start = c.created.submitted_at.date();
+        let last = c
+            .created
+            .pending_materials
+            .iter()
+            .map(|m| m.due_date)
+            .fold(c.created.due_date, std::cmp::max);
+        c.due_date_provisional = st.coverage().provisional(start, last);
+    };
     match outcome {
-        Idempotent::Created(c) => {
+        Idempotent::Created(mut c) => {
+            provisional(&mut c);
             tracing::info!(approval_code = %c.created.approval_code, item = %c.created.item_id,
                 status = c.created.status.code(), "application accepted");
             Ok((StatusCode::CREATED, Json(c)))
         }
-        Idempotent::Replayed(c) => {
+        Idempotent::Replayed(mut c) => {
+            provisional(&mut c);
             tracing::info!(approval_code = %c.created.approval_code, "application replayed for a retried key");
             Ok((StatusCode::CREATED, Json(c)))
         }
@@ -576,18 +591,55 @@ fn case_view(c: CaseRecord, st: &AppState) -> CaseView {
     }
 }
 
+/// A case as the lookup answers it: the case, and whether its due dates are provisional.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct CaseAnswer {
+    #[serde(flatten)]
+    pub case: CaseView,
+    /// A running time limit reaches into a year without a holiday calendar: its due date (and
+    /// lateness) counts weekends only and may move once that year's arrangement is added.
+    pub due_date_provisional: bool,
+    /// The years without a holiday calendar that the running time limits reach.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calendar_missing_years: Vec<i32>,
+}
+
+fn case_answer(c: CaseRecord, st: &AppState) -> CaseAnswer {
+    let today = st.clock().today();
+    let submitted = c.submitted_at.date();
+    let mut missing: Vec<i32> = Vec::new();
+    for n in &c.nodes {
+        let clock_runs = !n.status.is_final() && n.status != Blzt::CorrectionsAsked;
+        if let (true, Some(due)) = (clock_runs, n.due_date) {
+            let start = n.started_at.unwrap_or(submitted);
+            let end = if today > due { today } else { due };
+            for y in st.coverage().uncovered(start, end) {
+                if !missing.contains(&y) {
+                    missing.push(y);
+                }
+            }
+        }
+    }
+    missing.sort_unstable();
+    CaseAnswer {
+        case: case_view(c, st),
+        due_date_provisional: !missing.is_empty(),
+        calendar_missing_years: missing,
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/cases/{approval_code}", tag = "cases",
     params(("approval_code" = String, Path, description = "16-digit approval code")),
-    responses((status = 200, body = CaseView), (status = 400, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
+    responses((status = 200, body = CaseAnswer), (status = 400, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
 async fn case(
     State(st): State<AppState>,
     code: Result<Path<String>, PathRejection>,
-) -> Result<Json<CaseView>, ApiError> {
+) -> Result<Json<CaseAnswer>, ApiError> {
     let raw = path_param(code)?;
     let code = ApprovalCode::parse(&raw)
         .map_err(|e| ApiError::bad_code("approval_code", APPROVAL_CODE, &e))?;
     let rec = st.store().case(code.as_str().to_string()).await?;
-    rec.map(|c| Json(case_view(c, &st))).ok_or_else(|| {
+    rec.map(|c| Json(case_answer(c, &st))).ok_or_else(|| {
         ApiError::not_found(
             "approval_code",
             "未找到该审批码对应的办件，请核对审批码",
@@ -598,11 +650,11 @@ async fn case(
 
 #[utoipa::path(get, path = "/api/v1/cases/by-reference/{reference}", tag = "cases",
     params(("reference" = String, Path, description = "The kiosk's local reference of an offline submission")),
-    responses((status = 200, body = CaseView), (status = 404, body = crate::problem::ProblemDoc)))]
+    responses((status = 200, body = CaseAnswer), (status = 404, body = crate::problem::ProblemDoc)))]
 async fn case_by_reference(
     State(st): State<AppState>,
     reference: Result<Path<String>, PathRejection>,
-) -> Result<Json<CaseView>, ApiError> {
+) -> Result<Json<CaseAnswer>, ApiError> {
     let reference = path_param(reference)?;
     let reference = reference.trim();
     let not_found = || {
@@ -616,7 +668,7 @@ async fn case_by_reference(
         return Err(not_found());
     }
     let rec = st.store().case_by_reference(reference.to_string()).await?;
-    rec.map(|c| Json(case_view(c, &st))).ok_or_else(not_found)
+    rec.map(|c| Json(case_answer(c, &st))).ok_or_else(not_found)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -674,12 +726,12 @@ async fn staff_me(StaffDepartment(department): StaffDepartment) -> Json<serde_js
 
 #[utoipa::path(get, path = "/api/v1/staff/cases/{approval_code}", tag = "staff", security(("staff_token" = [])),
     params(("approval_code" = String, Path)),
-    responses((status = 200, body = CaseView), (status = 401, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
+    responses((status = 200, body = CaseAnswer), (status = 401, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
 async fn staff_case(
     State(st): State<AppState>,
     StaffDepartment(_): StaffDepartment,
     code: Result<Path<String>, PathRejection>,
-) -> Result<Json<CaseView>, ApiError> {
+) -> Result<Json<CaseAnswer>, ApiError> {
     case(State(st), code).await
 }
 
@@ -729,7 +781,7 @@ pub fn refusal_error(r: Refusal) -> ApiError {
 
 #[utoipa::path(post, path = "/api/v1/staff/cases/{approval_code}/actions", tag = "staff", security(("staff_token" = [])),
     params(("approval_code" = String, Path)), request_body = StaffActionRequest,
-    responses((status = 200, description = "The case after the action", body = CaseView), (status = 401, body = crate::problem::ProblemDoc),
+    responses((status = 200, description = "The case after the action", body = CaseAnswer), (status = 401, body = crate::problem::ProblemDoc),
         (status = 403, description = "The department does not review the case", body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc),
         (status = 409, description = "Not a BLZT transition from the node's status", body = crate::problem::ProblemDoc), (status = 422, body = crate::problem::ProblemDoc)))]
 async fn staff_action(
@@ -737,7 +789,7 @@ async fn staff_action(
     StaffDepartment(department): StaffDepartment,
     code: Result<Path<String>, PathRejection>,
     ApiJson(req): ApiJson<StaffActionRequest>,
-) -> Result<Json<CaseView>, ApiError> {
+) -> Result<Json<CaseAnswer>, ApiError> {
     let raw = path_param(code)?;
     let code = ApprovalCode::parse(&raw)
         .map_err(|e| ApiError::bad_code("approval_code", APPROVAL_CODE, &e))?;
@@ -785,7 +837,7 @@ async fn staff_action(
         Ok(rec) => {
             tracing::info!(approval_code = %rec.approval_code, action = action.as_str(),
                 status = rec.status.code(), "department acted on a case");
-            Ok(Json(case_view(rec, &st)))
+            Ok(Json(case_answer(rec, &st)))
         }
         Err(r) => Err(refusal_error(r)),
     }

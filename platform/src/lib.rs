@@ -62,6 +62,9 @@ pub struct ServerConfig {
     /// The key with which the simulated provider signs its callbacks (HMAC-SHA256). `None`: the
     /// key kept in the database, made on first use, so that instances sharing a database agree.
     pub callback_key: Option<String>,
+    /// Holiday arrangements of years the built-in calendar lacks (`holidays-YYYY.toml` files,
+    /// the format of `domain/data/`).
+    pub holiday_files: Vec<PathBuf>,
 }
 
 impl ServerConfig {
@@ -77,6 +80,7 @@ impl ServerConfig {
             sim_payer_delay: Duration::from_secs(3),
             order_ttl: Duration::from_secs(120),
             callback_key: None,
+            holiday_files: Vec::new(),
         }
     }
 
@@ -137,15 +141,41 @@ struct Inner {
     sim: Arc<SimulatedProvider>,
     callback_key: CallbackKey,
     order_ttl: Duration,
+    coverage: Arc<workdays::Coverage>,
+}
+
+/// The built-in holiday calendar with the arrangements of `files` added.
+pub fn calendar_with(files: &[PathBuf]) -> Result<Calendar, PlatformError> {
+    let mut calendar = Calendar::built_in();
+    for f in files {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| PlatformError::Seed(format!("holiday file {}: {e}", f.display())))?;
+        calendar
+            .add_year(&text)
+            .map_err(|e| PlatformError::Seed(format!("holiday file {}: {e}", f.display())))?;
+    }
+    Ok(calendar)
 }
 
 impl AppState {
     /// Opens (and migrates) the database and seeds it as configured. Blocking: call it from a
     /// blocking context or use [`spawn`].
     pub fn open(config: &ServerConfig) -> Result<Self, PlatformError> {
-        let store = Store::open(&config.db_url())?;
-        let calendar = Calendar::built_in();
+        let calendar = Arc::new(calendar_with(&config.holiday_files)?);
+        let store = Store::open(&config.db_url())?.with_calendar(Arc::clone(&calendar));
         let clock = Clock::new(config.today);
+        let coverage = Arc::new(workdays::Coverage::of(&calendar));
+        {
+            use chrono::Datelike;
+            let year = clock.today().year();
+            let missing = coverage.missing(year, year + 1);
+            if !missing.is_empty() {
+                tracing::warn!(?missing, calendar_years = ?coverage.years(),
+                    "the holiday calendar lacks these years: due dates reaching into them count \
+                     weekends only and are marked provisional; add each year's file \
+                     (hall-platform calendar check)");
+            }
+        }
         let catalogue = catalogue::built_in().map_err(|e| PlatformError::Seed(e.to_string()))?;
         let demo = if config.seed_demo {
             let data =
@@ -176,7 +206,8 @@ impl AppState {
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
-                calendar: Arc::new(calendar),
+                calendar,
+                coverage,
                 clock,
                 provider: sim.clone(),
                 sim,
@@ -191,6 +222,9 @@ impl AppState {
     }
     pub(crate) fn calendar(&self) -> &Calendar {
         &self.inner.calendar
+    }
+    pub(crate) fn coverage(&self) -> &workdays::Coverage {
+        &self.inner.coverage
     }
     pub(crate) fn calendar_arc(&self) -> Arc<Calendar> {
         Arc::clone(&self.inner.calendar)

@@ -59,7 +59,13 @@ enum Command {
         /// Seconds the simulated payer takes to confirm a scanned payment code.
         #[arg(long, default_value_t = 3.0)]
         sim_payer_delay: f64,
+        /// A holiday arrangement the built-in calendar lacks (`holidays-YYYY.toml`); repeatable.
+        #[arg(long = "holidays")]
+        holidays: Vec<PathBuf>,
     },
+    /// The holiday calendar: which years it holds and which it lacks.
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
     /// Bring the database's schema up to date and print its version.
     Migrate {
         #[command(flatten)]
@@ -156,6 +162,23 @@ enum StaffCommand {
     Reject(NodeArgs),
     /// 撤件: record that the applicant withdrew.
     Withdraw(NodeArgs),
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// List the years with an official holiday arrangement; exit 1 naming the years from this
+    /// one to `--ahead` years on that have none (their due dates count weekends only).
+    Check {
+        /// Pretend today is this date (YYYY-MM-DD).
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+        /// How many years after this one must have a calendar.
+        #[arg(long, default_value_t = 1)]
+        ahead: i32,
+        /// Holiday files to add, as `serve --holidays` would.
+        #[arg(long = "holidays")]
+        holidays: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -369,6 +392,31 @@ fn run_blocking(command: Command) -> anyhow::Result<()> {
         }
         Command::Staff(StaffCommand::Reject(a)) => node_action(NodeAction::Reject, a)?,
         Command::Staff(StaffCommand::Withdraw(a)) => node_action(NodeAction::Withdraw, a)?,
+        Command::Calendar(CalendarCommand::Check {
+            today,
+            ahead,
+            holidays,
+        }) => {
+            use chrono::Datelike;
+            anyhow::ensure!((0..=10).contains(&ahead), "--ahead must be 0 to 10");
+            let calendar = hall_platform::calendar_with(&holidays)?;
+            let coverage = hall_platform::workdays::Coverage::of(&calendar);
+            let year = Clock::new(today).today().year();
+            let years: Vec<String> = coverage.years().iter().map(|y| y.to_string()).collect();
+            println!("holiday calendar: {}", years.join(", "));
+            let missing = coverage.missing(year, year + ahead);
+            if !missing.is_empty() {
+                let list: Vec<String> = missing.iter().map(|y| y.to_string()).collect();
+                bail!(
+                    "no holiday calendar for {}: due dates reaching into these years count \
+                     weekends only and are shown as provisional. Add domain/data/holidays-YEAR.toml \
+                     from the State Council's notice (see the platform README), or pass it with \
+                     serve --holidays FILE",
+                    list.join(", ")
+                );
+            }
+            println!("every year from {year} to {} is covered", year + ahead);
+        }
         Command::Audit(AuditCommand::Verify { db }) => {
             let store = db.open()?;
             match store.audit_verify_blocking()? {
@@ -418,6 +466,7 @@ fn main() -> anyhow::Result<()> {
             no_demo,
             today,
             sim_payer_delay,
+            holidays,
         } => {
             anyhow::ensure!(
                 sim_payer_delay.is_finite() && (0.0..=3600.0).contains(&sim_payer_delay),
@@ -426,6 +475,7 @@ fn main() -> anyhow::Result<()> {
             let mut config = ServerConfig::with_database(db.url()?, listen);
             config.seed_demo = !no_demo;
             config.today = today;
+            config.holiday_files = holidays;
             config.sim_payer_delay = std::time::Duration::from_secs_f64(sim_payer_delay);
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

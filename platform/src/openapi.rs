@@ -76,7 +76,7 @@ impl Modify for StaffToken {
     ),
     components(schemas(
         Health, StaffMe, ApplicationBody, Extras, IdCardRead, Created, Callback,
-        http::WithdrawAnswer, crate::store::KeyState, crate::store::KeyedCase,
+        http::WithdrawAnswer, http::CaseAnswer, crate::store::KeyState, crate::store::KeyedCase,
         http::StaffActionRequest, Item, Material, ProjectInfo, OrganizationInfo,
         ApplicationRequest, Applicant, Organization, Project, MaterialStatus, MaterialSubmission,
         ApplicationCreated, PendingMaterial, Problem, FieldError, CaseView, Node, FeeNoticeSummary,

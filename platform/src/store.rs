@@ -21,7 +21,7 @@ use serde_json::json;
 
 use crate::audit::{self, Actor};
 use crate::catalogue::{self, Catalogue, CatalogueItem};
-use crate::db::{Conn, Database, DbUrl, Dialect};
+use crate::db::{Conn, Database, DbUrl, Dialect, ToValue};
 use crate::params;
 use crate::payment::PayMethod;
 use crate::staff::{self, NodeAction, Refusal};
@@ -93,6 +93,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "withdrawals of submissions never confirmed to the applicant",
         sqlite: include_str!("../migrations/sqlite/0003_withdrawals.sql"),
         postgres: include_str!("../migrations/postgres/0003_withdrawals.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "audit entries linked into the chain after their transaction commits",
+        sqlite: include_str!("../migrations/sqlite/0004_audit_pending.sql"),
+        postgres: include_str!("../migrations/postgres/0004_audit_pending.sql"),
     },
 ];
 
@@ -358,6 +364,10 @@ pub struct Created {
     /// The receipt's verification code (`XXXX-XXXX`), from the audit chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification_code: Option<String>,
+    /// The due date (or a tolerated material's) reaches into a year without a holiday
+    /// calendar: it counts weekends only and may move once that year's arrangement is added.
+    #[serde(default)]
+    pub due_date_provisional: bool,
 }
 
 /// A department's action on its node, as the store carries it out.
@@ -383,7 +393,35 @@ pub struct Store {
     db: Arc<Database>,
     catalogues: Arc<Mutex<HashMap<i64, Arc<Catalogue>>>>,
     calendar: Arc<Calendar>,
+    /// Requests wait here, first come first served, for a connection, before a blocking thread
+    /// is taken: as many permits as connections (SQLite: readers, and the one writer).
+    read_gate: Arc<tokio::sync::Semaphore>,
+    write_gate: Arc<tokio::sync::Semaphore>,
+    /// One linking round of pending audit entries at a time; what recent rounds linked.
+    links: Arc<tokio::sync::Mutex<Links>>,
 }
+
+/// Hashes of pending audit entries linked by the last two rounds, by pending id.
+#[derive(Default)]
+struct Links {
+    current: HashMap<i64, String>,
+    previous: HashMap<i64, String>,
+}
+
+impl Links {
+    fn take(&mut self, id: i64) -> Option<String> {
+        self.current
+            .remove(&id)
+            .or_else(|| self.previous.remove(&id))
+    }
+    fn record(&mut self, linked: Vec<(i64, String)>) {
+        self.previous = std::mem::take(&mut self.current);
+        self.current = linked.into_iter().collect();
+    }
+}
+
+/// How many pending audit entries one round links at most.
+const LINK_BATCH: i64 = 2048;
 
 impl Store {
     /// Connects to (creating when missing, for SQLite) the database and brings its schema up to
@@ -391,11 +429,108 @@ impl Store {
     pub fn open(url: &DbUrl) -> Result<Self, StoreError> {
         let db = Database::open(url)?;
         migrate(&db)?;
-        Ok(Self {
+        let (reads, writes) = db.slots();
+        let read_gate = Arc::new(tokio::sync::Semaphore::new(reads));
+        let write_gate = if db.dialect() == Dialect::Postgres {
+            // One pool serves both.
+            Arc::clone(&read_gate)
+        } else {
+            Arc::new(tokio::sync::Semaphore::new(writes))
+        };
+        let store = Self {
             db: Arc::new(db),
             catalogues: Arc::new(Mutex::new(HashMap::new())),
             calendar: Arc::new(Calendar::built_in()),
-        })
+            read_gate,
+            write_gate,
+            links: Arc::new(tokio::sync::Mutex::new(Links::default())),
+        };
+        // Entries left pending by an instance that stopped between a commit and its linking.
+        let linked = store.link_pending_blocking()?;
+        if linked > 0 {
+            tracing::info!(
+                entries = linked,
+                "pending audit entries linked into the chain"
+            );
+        }
+        Ok(store)
+    }
+
+    /// The same store counting working days with `calendar` (the built-in one by default).
+    pub fn with_calendar(mut self, calendar: Arc<Calendar>) -> Self {
+        self.calendar = calendar;
+        self
+    }
+
+    /// Links every pending audit entry into the chain; how many. Blocking.
+    pub fn link_pending_blocking(&self) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            let n = self.db.write(|c| audit::link_pending(c, LINK_BATCH))?.len();
+            total += n;
+            if i64::try_from(n).unwrap_or(i64::MAX) < LINK_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The hash of a pending audit entry once it is linked into the chain. Rounds are shared:
+    /// whoever gets the turn links everything pending, so many submissions share one commit.
+    async fn linked_hash(&self, pending_id: i64) -> Result<String, StoreError> {
+        for _ in 0..8 {
+            {
+                let mut links = self.links.lock().await;
+                if let Some(h) = links.take(pending_id) {
+                    return Ok(h);
+                }
+                let linked = self
+                    .write(|_, c| audit::link_pending(c, LINK_BATCH))
+                    .await?;
+                links.record(linked);
+                if let Some(h) = links.take(pending_id) {
+                    return Ok(h);
+                }
+            }
+            // Linked by another instance, or by a round whose results were passed on.
+            if let Some(h) = self
+                .read(move |_, c| audit::hash_of_pending(c, pending_id))
+                .await?
+            {
+                return Ok(h);
+            }
+        }
+        Err(StoreError::Corrupt(format!(
+            "pending audit entry {pending_id} was not linked into the chain"
+        )))
+    }
+
+    /// The verification code of a case: the start of its `case.created` entry's hash.
+    async fn verification_of(&self, approval_code: String) -> Result<Option<String>, StoreError> {
+        for attempt in 0..2 {
+            let code = approval_code.clone();
+            let hash = self
+                .read(move |_, c| {
+                    c.query_opt(
+                        "SELECT hash FROM audit_log WHERE subject = $1 AND action = 'case.created'
+                         ORDER BY seq LIMIT 1",
+                        params![code],
+                    )?
+                    .map(|r| r.text(0))
+                    .transpose()
+                })
+                .await?;
+            if let Some(h) = hash {
+                return Ok(Some(audit::verification_code(&h)));
+            }
+            if attempt == 0 {
+                // Still pending: link it.
+                let store = self.clone();
+                tokio::task::spawn_blocking(move || store.link_pending_blocking())
+                    .await
+                    .map_err(|e| StoreError::Task(e.to_string()))??;
+            }
+        }
+        Ok(None)
     }
 
     /// A SQLite file.
@@ -418,10 +553,18 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Store, &mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
     {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || store.db.read(|c| f(&store, c)))
+        let permit = Arc::clone(&self.read_gate)
+            .acquire_owned()
             .await
-            .map_err(|e| StoreError::Task(e.to_string()))?
+            .map_err(|e| StoreError::Task(e.to_string()))?;
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let r = store.db.read(|c| f(&store, c));
+            drop(permit);
+            r
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
     /// Runs a write transaction on the blocking thread pool.
@@ -430,10 +573,18 @@ impl Store {
         T: Send + 'static,
         F: FnMut(&Store, &mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
     {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || store.db.write(|c| f(&store, c)))
+        let permit = Arc::clone(&self.write_gate)
+            .acquire_owned()
             .await
-            .map_err(|e| StoreError::Task(e.to_string()))?
+            .map_err(|e| StoreError::Task(e.to_string()))?;
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let r = store.db.write(|c| f(&store, c));
+            drop(permit);
+            r
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
     /// The schema version the database is at. Blocking.
@@ -545,6 +696,35 @@ impl Store {
     /// The catalogue now in force.
     pub async fn catalogue(&self) -> Result<Arc<Catalogue>, StoreError> {
         self.read(|s, c| s.current_catalogue(c)).await
+    }
+
+    /// What a submission is checked against, in one round trip: the catalogue in force and the
+    /// registered names of the project and organisation it names.
+    pub async fn intake(
+        &self,
+        project_code: Option<String>,
+        credit_code: Option<String>,
+    ) -> Result<(Arc<Catalogue>, Option<String>, Option<String>), StoreError> {
+        self.read(move |s, c| {
+            let r = c.query_one(
+                "SELECT (SELECT value FROM meta WHERE key = 'catalogue_version'),
+                        (SELECT name FROM projects WHERE code = $1),
+                        (SELECT name FROM organizations WHERE credit_code = $2)",
+                params![project_code, credit_code],
+            )?;
+            let v = r
+                .opt_text(0)?
+                .ok_or_else(|| StoreError::Corrupt("the database has no catalogue".into()))?;
+            let version = v
+                .parse::<i64>()
+                .map_err(|_| StoreError::Corrupt(format!("catalogue version {v:?}")))?;
+            Ok((
+                s.catalogue_version(c, version)?,
+                r.opt_text(1)?,
+                r.opt_text(2)?,
+            ))
+        })
+        .await
     }
 
     /// The catalogue now in force, ordered by stage then id.
@@ -694,79 +874,30 @@ impl Store {
     where
         F: Fn(u32) -> (NewCase, ApplicationCreated) + Send + 'static,
     {
-        self.write(move |_, c| {
-            lock_key(c, &key)?;
-            let withdrawn = c.query_opt(
-                "SELECT key FROM withdrawn_keys WHERE key = $1",
-                params![key],
-            )?;
-            if withdrawn.is_some() {
-                return Ok(Idempotent::Withdrawn);
-            }
-            let seen = c.query_opt(
-                "SELECT request_sha256, response FROM idempotency_keys WHERE key = $1",
-                params![key],
-            )?;
-            if let Some(r) = seen {
-                let (hash, response) = (r.text(0)?, r.text(1)?);
-                return Ok(if hash == request_sha256 {
-                    Idempotent::Replayed(serde_json::from_str(&response)?)
+        let outcome = self
+            .write(move |_, c| {
+                if c.dialect() == Dialect::Postgres {
+                    create_application_pg(c, &key, &request_sha256, &actor, &build)
                 } else {
-                    Idempotent::KeyReused
-                });
-            }
-            let serial = next_in_sequence(c, "approval_serial")?;
-            let serial = u32::try_from(serial)
-                .map_err(|_| StoreError::Corrupt(format!("approval serial {serial}")))?;
-            let (case, created) = build(serial);
-            if let Some(reference) = &case.local_reference {
-                let taken = c.query_opt(
-                    "SELECT approval_code FROM cases WHERE local_reference = $1",
-                    params![reference],
-                )?;
-                if taken.is_some() {
-                    return Ok(Idempotent::ReferenceTaken);
+                    create_application_sqlite(c, &key, &request_sha256, &actor, &build)
+                        .map(|o| (o, None))
                 }
+            })
+            .await?;
+        match outcome {
+            (Idempotent::Created(mut answer), Some(pending_id)) => {
+                let hash = self.linked_hash(pending_id).await?;
+                answer.verification_code = Some(audit::verification_code(&hash));
+                Ok(Idempotent::Created(answer))
             }
-            insert_case(c, &case, None)?;
-            let entry = audit::append(
-                c,
-                case.submitted_at,
-                &actor,
-                "case.created",
-                &case.approval_code,
-                json!({
-                    "item_id": case.item_id,
-                    "catalogue_version": case.catalogue_version,
-                    "status": case.status.code(),
-                    "nodes": case.nodes.iter().map(|n| n.status.code()).collect::<Vec<_>>(),
-                    "materials": case.materials.iter()
-                        .map(|m| json!([m.material_id, material_status_str(m.status), m.pages]))
-                        .collect::<Vec<_>>(),
-                    "local_reference": case.local_reference,
-                    "request_sha256": request_sha256,
-                }),
-            )?;
-            // The chain's head stays locked until commit: only the key's row follows.
-            let code = audit::verification_code(&entry.hash);
-            let answer = Created {
-                created,
-                verification_code: Some(code),
-            };
-            c.execute(
-                "INSERT INTO idempotency_keys (key, request_sha256, approval_code, response, created_at)
-                 VALUES ($1, $2, $3, $4, $5)",
-                params![
-                    key,
-                    request_sha256,
-                    case.approval_code,
-                    serde_json::to_string(&answer)?,
-                    case.submitted_at
-                ],
-            )?;
-            Ok(Idempotent::Created(answer))
-        })
-        .await
+            (Idempotent::Replayed(mut answer), _) if answer.verification_code.is_none() => {
+                answer.verification_code = self
+                    .verification_of(answer.created.approval_code.clone())
+                    .await?;
+                Ok(Idempotent::Replayed(answer))
+            }
+            (other, _) => Ok(other),
+        }
     }
 
     pub async fn case(&self, approval_code: String) -> Result<Option<CaseRecord>, StoreError> {
@@ -1154,6 +1285,282 @@ fn settle_order(
     };
     audit::append(c, now, actor, action, order_id, detail)?;
     load_order(c, order_id)
+}
+
+/// What the key's earlier use says, if anything: withdrawn, a replay, or reused.
+fn key_seen(
+    withdrawn: bool,
+    seen: Option<(String, String)>,
+    request_sha256: &str,
+) -> Result<Option<Idempotent>, StoreError> {
+    if withdrawn {
+        return Ok(Some(Idempotent::Withdrawn));
+    }
+    let Some((hash, response)) = seen else {
+        return Ok(None);
+    };
+    Ok(Some(if hash == request_sha256 {
+        Idempotent::Replayed(serde_json::from_str(&response)?)
+    } else {
+        Idempotent::KeyReused
+    }))
+}
+
+fn case_created_detail(case: &NewCase, request_sha256: &str) -> serde_json::Value {
+    json!({
+        "item_id": case.item_id,
+        "catalogue_version": case.catalogue_version,
+        "status": case.status.code(),
+        "nodes": case.nodes.iter().map(|n| n.status.code()).collect::<Vec<_>>(),
+        "materials": case.materials.iter()
+            .map(|m| json!([m.material_id, material_status_str(m.status), m.pages]))
+            .collect::<Vec<_>>(),
+        "local_reference": case.local_reference,
+        "request_sha256": request_sha256,
+    })
+}
+
+/// SQLite: one writer, so the entry is appended to the chain in the transaction.
+fn create_application_sqlite(
+    c: &mut dyn Conn,
+    key: &str,
+    request_sha256: &str,
+    actor: &Actor,
+    build: &dyn Fn(u32) -> (NewCase, ApplicationCreated),
+) -> Result<Idempotent, StoreError> {
+    let r = c.query_one(
+        "SELECT (SELECT 1 FROM withdrawn_keys WHERE key = $1),
+                (SELECT request_sha256 FROM idempotency_keys WHERE key = $1),
+                (SELECT response FROM idempotency_keys WHERE key = $1)",
+        params![key],
+    )?;
+    let seen = match (r.opt_text(1)?, r.opt_text(2)?) {
+        (Some(h), Some(resp)) => Some((h, resp)),
+        _ => None,
+    };
+    if let Some(answer) = key_seen(r.at(0)? != &crate::db::Value::Null, seen, request_sha256)? {
+        return Ok(answer);
+    }
+    let serial = next_in_sequence(c, "approval_serial")?;
+    let serial = u32::try_from(serial)
+        .map_err(|_| StoreError::Corrupt(format!("approval serial {serial}")))?;
+    let (case, created) = build(serial);
+    if let Some(reference) = &case.local_reference {
+        let taken = c.query_opt(
+            "SELECT approval_code FROM cases WHERE local_reference = $1",
+            params![reference],
+        )?;
+        if taken.is_some() {
+            return Ok(Idempotent::ReferenceTaken);
+        }
+    }
+    insert_case(c, &case, None)?;
+    let entry = audit::append(
+        c,
+        case.submitted_at,
+        actor,
+        "case.created",
+        &case.approval_code,
+        case_created_detail(&case, request_sha256),
+    )?;
+    let answer = Created {
+        created,
+        verification_code: Some(audit::verification_code(&entry.hash)),
+        due_date_provisional: false,
+    };
+    c.execute(
+        "INSERT INTO idempotency_keys (key, request_sha256, approval_code, response, created_at)
+         VALUES ($1, $2, $3, $4, $5)",
+        params![
+            key,
+            request_sha256,
+            case.approval_code,
+            serde_json::to_string(&answer)?,
+            case.submitted_at
+        ],
+    )?;
+    Ok(Idempotent::Created(answer))
+}
+
+/// PostgreSQL: five round trips (begin, the key's lock, the checks with the serial, every row
+/// in one statement, the commit), and the audit entry is recorded pending, so that concurrent
+/// submissions commit together; it is linked into the chain right after the commit. Returns the
+/// entry's pending id with a new case.
+fn create_application_pg(
+    c: &mut dyn Conn,
+    key: &str,
+    request_sha256: &str,
+    actor: &Actor,
+    build: &dyn Fn(u32) -> (NewCase, ApplicationCreated),
+) -> Result<(Idempotent, Option<i64>), StoreError> {
+    use crate::db::Value;
+    c.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))::text",
+        params![KEY_LOCK_SPACE, key],
+    )?;
+    // The submission's local reference (the same whatever the serial).
+    let reference = build(0).0.local_reference;
+    // After the lock, in a statement of its own: it sees whatever the key's last holder
+    // committed. A serial is drawn only for a new case, so replays leave no gaps.
+    let r = c.query_one(
+        "SELECT w, h, r, t, CASE WHEN w IS NULL AND h IS NULL AND t IS NULL
+                              THEN nextval('approval_serial_seq') END
+         FROM (SELECT (SELECT 1 FROM withdrawn_keys WHERE key = $1) AS w,
+                      (SELECT request_sha256 FROM idempotency_keys WHERE key = $1) AS h,
+                      (SELECT response FROM idempotency_keys WHERE key = $1) AS r,
+                      (SELECT approval_code FROM cases WHERE local_reference = $2) AS t) AS x",
+        params![key, reference],
+    )?;
+    let seen = match (r.opt_text(1)?, r.opt_text(2)?) {
+        (Some(h), Some(resp)) => Some((h, resp)),
+        _ => None,
+    };
+    if let Some(answer) = key_seen(r.at(0)? != &Value::Null, seen, request_sha256)? {
+        return Ok((answer, None));
+    }
+    if r.opt_text(3)?.is_some() {
+        return Ok((Idempotent::ReferenceTaken, None));
+    }
+    let serial = r.i64(4)?;
+    let serial = u32::try_from(serial)
+        .map_err(|_| StoreError::Corrupt(format!("approval serial {serial}")))?;
+    let (case, created) = build(serial);
+    let answer = Created {
+        created,
+        verification_code: None,
+        due_date_provisional: false,
+    };
+    let mut sql = String::with_capacity(2048);
+    let mut v: Vec<Value> = Vec::with_capacity(40 + 11 * case.nodes.len());
+    fn slots(v: &mut Vec<Value>, vals: Vec<Value>) -> String {
+        let mut out = String::from("(");
+        for (i, val) in vals.into_iter().enumerate() {
+            v.push(val);
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", v.len()));
+        }
+        out.push(')');
+        out
+    }
+    let k = &case;
+    let case_row = slots(
+        &mut v,
+        vec![
+            k.approval_code.to_value(),
+            k.item_id.to_value(),
+            k.status.to_value(),
+            k.submitted_at.to_value(),
+            k.due_date.to_value(),
+            k.applicant.name.to_value(),
+            k.applicant.id_number.to_value(),
+            k.applicant.phone.to_value(),
+            k.organization.as_ref().map(|o| &o.name).to_value(),
+            k.organization.as_ref().map(|o| &o.credit_code).to_value(),
+            k.project.code.to_value(),
+            k.project.name.to_value(),
+            k.identified_by.to_value(),
+            k.kiosk_id.to_value(),
+            k.catalogue_version.to_value(),
+            k.local_reference.to_value(),
+            Value::Null,
+            k.submitted_at.to_value(),
+        ],
+    );
+    sql.push_str(&format!(
+        "WITH c AS (INSERT INTO cases (approval_code, item_id, status, submitted_at, due_date,
+           applicant_name, applicant_id_number, applicant_phone, organization_name,
+           organization_credit_code, project_code, project_name, identified_by, kiosk_id,
+           catalogue_version, local_reference, verification_code, updated_at) VALUES {case_row})"
+    ));
+    if !k.nodes.is_empty() {
+        let rows: Vec<String> = k
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(seq, n)| {
+                slots(
+                    &mut v,
+                    vec![
+                        k.approval_code.to_value(),
+                        seq.to_value(),
+                        n.department.to_value(),
+                        n.department_en.to_value(),
+                        n.status.to_value(),
+                        n.started_at.to_value(),
+                        n.due_date.to_value(),
+                        n.time_limit_days.to_value(),
+                        n.finished_at.to_value(),
+                        n.opinion.to_value(),
+                        n.corrections_asked_at.to_value(),
+                    ],
+                )
+            })
+            .collect();
+        sql.push_str(&format!(
+            ", n AS (INSERT INTO case_nodes (approval_code, seq, department, department_en, status,
+               started_at, due_date, time_limit_days, finished_at, opinion, corrections_asked_at)
+             VALUES {})",
+            rows.join(", ")
+        ));
+    }
+    if !k.materials.is_empty() {
+        let rows: Vec<String> = k
+            .materials
+            .iter()
+            .map(|m| {
+                slots(
+                    &mut v,
+                    vec![
+                        k.approval_code.to_value(),
+                        m.material_id.to_value(),
+                        Value::Text(material_status_str(m.status).to_string()),
+                        m.pages.to_value(),
+                        m.due_date.to_value(),
+                    ],
+                )
+            })
+            .collect();
+        sql.push_str(&format!(
+            ", m AS (INSERT INTO case_materials (approval_code, material_id, status, pages, due_date)
+             VALUES {})",
+            rows.join(", ")
+        ));
+    }
+    let key_row = slots(
+        &mut v,
+        vec![
+            key.to_value(),
+            request_sha256.to_value(),
+            k.approval_code.to_value(),
+            Value::Text(serde_json::to_string(&answer)?),
+            k.submitted_at.to_value(),
+        ],
+    );
+    sql.push_str(&format!(
+        ", i AS (INSERT INTO idempotency_keys (key, request_sha256, approval_code, response,
+           created_at) VALUES {key_row})"
+    ));
+    let audit_row = slots(
+        &mut v,
+        audit::pending_values(
+            k.submitted_at,
+            actor,
+            "case.created",
+            &k.approval_code,
+            &case_created_detail(k, request_sha256),
+        )
+        .to_vec(),
+    );
+    sql.push_str(&format!(
+        " INSERT INTO audit_pending (at, actor, action, subject, detail) VALUES {audit_row}
+         RETURNING id"
+    ));
+    let refs: Vec<&dyn crate::db::ToValue> =
+        v.iter().map(|x| x as &dyn crate::db::ToValue).collect();
+    let pending_id = c.query_one(&sql, &refs)?.i64(0)?;
+    Ok((Idempotent::Created(answer), Some(pending_id)))
 }
 
 /// Serialises the transactions about one idempotency key (a submission and its withdrawal)
@@ -1720,21 +2127,54 @@ fn insert_case(
     Ok(())
 }
 
+/// A row read one column to the right (past a leading tag column).
+struct Shift<'a>(&'a crate::db::Row);
+
+impl Shift<'_> {
+    fn text(&self, i: usize) -> Result<String, StoreError> {
+        self.0.text(i + 1)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        self.0.opt_text(i + 1)
+    }
+    fn i64(&self, i: usize) -> Result<i64, StoreError> {
+        self.0.i64(i + 1)
+    }
+    fn u32(&self, i: usize) -> Result<u32, StoreError> {
+        self.0.u32(i + 1)
+    }
+    fn blzt(&self, i: usize) -> Result<Blzt, StoreError> {
+        self.0.blzt(i + 1)
+    }
+    fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>, StoreError> {
+        self.0.opt_date(i + 1)
+    }
+    fn datetime(&self, i: usize) -> Result<NaiveDateTime, StoreError> {
+        self.0.datetime(i + 1)
+    }
+}
+
 fn load_case(s: &Store, c: &mut dyn Conn, code: &str) -> Result<Option<CaseRecord>, StoreError> {
-    // The case and its nodes in one round trip: the case's columns repeat on each node's row.
+    // The case, its nodes and its fee notices in one round trip: the case's columns repeat on
+    // each node's row; the notices follow as rows of their own.
     let rows = c.query(
-        "SELECT c.approval_code, c.item_id, c.status, c.submitted_at, c.applicant_name,
+        "SELECT 0, c.approval_code, c.item_id, c.status, c.submitted_at, c.applicant_name,
            c.project_code, c.project_name, c.catalogue_version, c.local_reference,
            n.department, n.department_en, n.status, n.started_at, n.due_date, n.time_limit_days,
-           n.finished_at, n.opinion, n.corrections_asked_at
+           n.finished_at, n.opinion, n.corrections_asked_at, n.seq, NULL, NULL, NULL
          FROM cases c LEFT JOIN case_nodes n ON n.approval_code = c.approval_code
          WHERE c.approval_code = $1
-         ORDER BY n.seq",
+         UNION ALL
+         SELECT 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           NULL, NULL, NULL, NULL, NULL, NULL, f.payment_code, f.total_fen, f.status
+         FROM fee_notices f WHERE f.approval_code = $1
+         ORDER BY 1, 20, 21",
         params![code],
     )?;
-    let Some(h) = rows.first() else {
+    let Some(h) = rows.first().filter(|r| r.i64(0).ok() == Some(0)) else {
         return Ok(None);
     };
+    let h = Shift(h);
     let approval_code = h.text(0)?;
     let item_id = h.text(1)?;
     let catalogue_version = h.i64(7)?;
@@ -1745,7 +2185,17 @@ fn load_case(s: &Store, c: &mut dyn Conn, code: &str) -> Result<Option<CaseRecor
         ))
     })?;
     let mut nodes = Vec::with_capacity(rows.len());
-    for r in &rows {
+    let mut fee_notices = Vec::new();
+    for row in &rows {
+        let r = Shift(row);
+        if row.i64(0)? == 1 {
+            fee_notices.push(FeeNoticeSummary {
+                payment_code: r.text(19)?,
+                total_fen: r.i64(20)?,
+                status: notice_status(&r.text(21)?)?,
+            });
+            continue;
+        }
         if r.opt_text(9)?.is_none() {
             continue;
         }
@@ -1761,21 +2211,6 @@ fn load_case(s: &Store, c: &mut dyn Conn, code: &str) -> Result<Option<CaseRecor
             corrections_asked_at: r.opt_date(17)?,
         });
     }
-    let fee_notices = c
-        .query(
-            "SELECT payment_code, total_fen, status FROM fee_notices
-             WHERE approval_code = $1 ORDER BY payment_code",
-            params![approval_code],
-        )?
-        .iter()
-        .map(|r| {
-            Ok(FeeNoticeSummary {
-                payment_code: r.text(0)?,
-                total_fen: r.i64(1)?,
-                status: notice_status(&r.text(2)?)?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(Some(CaseRecord {
         approval_code,
         item_id,

@@ -1,6 +1,9 @@
 //! Due dates and lateness in working days, on top of [`hall_domain::Calendar`].
 
-use chrono::{Days, NaiveDate};
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use chrono::{Datelike, Days, NaiveDate, Weekday};
 use hall_domain::Calendar;
 
 /// The due date of a time limit of `limit` working days that starts on `start`
@@ -31,6 +34,90 @@ pub fn working_days_before(cal: &Calendar, day: NaiveDate, n: u32) -> NaiveDate 
     d
 }
 
+/// The years a calendar holds the official holiday arrangement of. A year without one counts
+/// weekends only, so a due date that reaches into it is provisional: it may move once the year's
+/// arrangement is published and its file added (see the README's "Holiday calendar").
+#[derive(Debug)]
+pub struct Coverage {
+    years: BTreeSet<i32>,
+    warned: Mutex<BTreeSet<i32>>,
+}
+
+/// The years scanned for an arrangement.
+const FIRST_YEAR: i32 = 2000;
+const LAST_YEAR: i32 = 2100;
+
+impl Coverage {
+    /// Finds the years with an arrangement: those with at least one holiday on a weekday or a
+    /// worked weekend day (every official arrangement has both kinds of day or at least the
+    /// weekday holidays of the Spring Festival and National Day).
+    pub fn of(cal: &Calendar) -> Self {
+        let mut years = BTreeSet::new();
+        for year in FIRST_YEAR..=LAST_YEAR {
+            let Some(mut d) = NaiveDate::from_ymd_opt(year, 1, 1) else {
+                continue;
+            };
+            while d.year() == year {
+                let weekend = matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
+                if cal.is_working_day(d) == weekend {
+                    years.insert(year);
+                    break;
+                }
+                d = d + Days::new(1);
+            }
+        }
+        Self {
+            years,
+            warned: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// The years with an arrangement.
+    pub fn years(&self) -> Vec<i32> {
+        self.years.iter().copied().collect()
+    }
+
+    pub fn covers(&self, year: i32) -> bool {
+        self.years.contains(&year)
+    }
+
+    /// The years from `from` to `to` (inclusive) without an arrangement.
+    pub fn missing(&self, from: i32, to: i32) -> Vec<i32> {
+        (from..=to).filter(|y| !self.covers(*y)).collect()
+    }
+
+    /// The years without an arrangement that a period from `start` to `end` reaches; a warning
+    /// is logged the first time each such year is met.
+    pub fn uncovered(&self, start: NaiveDate, end: NaiveDate) -> Vec<i32> {
+        let (a, b) = if start <= end {
+            (start, end)
+        } else {
+            (end, start)
+        };
+        let missing = self.missing(a.year(), b.year());
+        if !missing.is_empty()
+            && let Ok(mut warned) = self.warned.lock()
+        {
+            for y in &missing {
+                if warned.insert(*y) {
+                    tracing::warn!(
+                        year = *y,
+                        "no holiday calendar for this year: time limits reaching into it count \
+                         weekends only and their due dates are marked provisional; add the \
+                         year's file (see the platform README, Holiday calendar)"
+                    );
+                }
+            }
+        }
+        missing
+    }
+
+    /// Whether a due date counted from `start` to `due` is provisional.
+    pub fn provisional(&self, start: NaiveDate, due: NaiveDate) -> bool {
+        !self.uncovered(start, due).is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +138,34 @@ mod tests {
         assert_eq!(due_date(&cal, d("2026-11-16"), 10), d("2026-11-30"));
         // Submitted on a Saturday: the first working day counted is Monday.
         assert_eq!(due_date(&cal, d("2026-11-21"), 1), d("2026-11-23"));
+    }
+
+    #[test]
+    fn years_without_a_calendar_count_weekends_only_and_are_provisional() {
+        let cal = Calendar::built_in();
+        let cov = Coverage::of(&cal);
+        assert!(cov.covers(2026));
+        assert!(!cov.covers(2027));
+        assert_eq!(cov.missing(2026, 2028), [2027, 2028]);
+        // From Thursday 31 Dec 2026, five working days: 1 Jan 2027 counts (no calendar says
+        // otherwise), then Monday 4 to Thursday 7 Jan.
+        assert_eq!(due_date(&cal, d("2026-12-31"), 5), d("2027-01-07"));
+        assert!(cov.provisional(d("2026-12-31"), d("2027-01-07")));
+        assert!(!cov.provisional(d("2026-11-23"), d("2026-12-07")));
+        assert_eq!(
+            cov.uncovered(d("2026-12-01"), d("2028-01-03")),
+            [2027, 2028]
+        );
+        // A year's file makes it a calendar year.
+        let mut with = cal.clone();
+        with.add_year(
+            "year = 2027\nholidays = [[\"2027-01-01\", \"2027-01-01\"]]\nworkdays = []\n",
+        )
+        .unwrap();
+        let cov = Coverage::of(&with);
+        assert!(cov.covers(2027));
+        assert!(!cov.provisional(d("2026-12-31"), d("2027-01-08")));
+        assert_eq!(due_date(&with, d("2026-12-31"), 5), d("2027-01-08"));
     }
 
     #[test]

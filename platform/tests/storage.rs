@@ -96,7 +96,10 @@ async fn a_schema_1_sqlite_file_is_migrated_in_place() {
         .json()
         .await
         .unwrap();
-    assert_eq!(health["schema_version"], hall_platform::store::latest_version());
+    assert_eq!(
+        health["schema_version"],
+        hall_platform::store::latest_version()
+    );
     let case: CaseView = reqwest::get(format!("{base}{}", api::case_path("2026110200000126")))
         .await
         .unwrap()

@@ -37,6 +37,8 @@ pub enum Actor {
     System,
     /// A payment provider's verified callback or answer.
     Provider(String),
+    /// Help-desk staff or a fleet admin through the fleet API (`helpdesk:LABEL`, `admin:LABEL`).
+    Fleet(String),
 }
 
 impl Actor {
@@ -49,6 +51,7 @@ impl Actor {
             Actor::Admin => "admin".into(),
             Actor::System => "system".into(),
             Actor::Provider(p) => format!("provider:{p}"),
+            Actor::Fleet(who) => format!("fleet:{who}"),
         }
     }
 }

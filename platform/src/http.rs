@@ -43,7 +43,7 @@ use crate::workdays::overdue_days;
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
-const MAX_KEY_CHARS: usize = 128;
+pub(crate) const MAX_KEY_CHARS: usize = 128;
 const MAX_ORDER_ID_CHARS: usize = 64;
 
 /// The platform API as an axum router.
@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/cases/by-reference/{reference}",
             get(case_by_reference),
         )
+        .merge(crate::fleet_api::routes())
         .route("/api/v1/staff/me", get(staff_me))
         .route("/api/v1/staff/cases/{approval_code}", get(staff_case))
         .route(
@@ -248,7 +249,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     }
 }
 
-fn path_param(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+pub(crate) fn path_param(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     p.map(|Path(v)| v).map_err(|_| {
         ApiError::bad_request(field_error(
             "path",

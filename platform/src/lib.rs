@@ -13,6 +13,9 @@ pub mod catalogue;
 pub mod clock;
 pub mod db;
 pub mod demo;
+pub mod fleet;
+mod fleet_api;
+pub mod fleet_client;
 mod http;
 mod openapi;
 pub mod payment;
@@ -32,6 +35,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use db::DbUrl;
+pub use fleet_api::check_kiosk;
 pub use http::router;
 pub use store::StoreError;
 
@@ -65,6 +69,10 @@ pub struct ServerConfig {
     /// Holiday arrangements of years the built-in calendar lacks (`holidays-YYYY.toml` files,
     /// the format of `domain/data/`).
     pub holiday_files: Vec<PathBuf>,
+    /// How often kiosks are asked to send a heartbeat.
+    pub fleet_heartbeat_secs: u32,
+    /// A kiosk whose last heartbeat is older than this is shown offline.
+    pub fleet_offline_after: Duration,
 }
 
 impl ServerConfig {
@@ -81,6 +89,8 @@ impl ServerConfig {
             order_ttl: Duration::from_secs(120),
             callback_key: None,
             holiday_files: Vec::new(),
+            fleet_heartbeat_secs: fleet::HEARTBEAT_SECS,
+            fleet_offline_after: Duration::from_secs(3 * u64::from(fleet::HEARTBEAT_SECS)),
         }
     }
 
@@ -142,6 +152,10 @@ struct Inner {
     callback_key: CallbackKey,
     order_ttl: Duration,
     coverage: Arc<workdays::Coverage>,
+    heartbeat_secs: u32,
+    offline_after: Duration,
+    /// Becomes true when the server stops: long-polls answer at once.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// The built-in holiday calendar with the arrangements of `files` added.
@@ -208,6 +222,9 @@ impl AppState {
                 store,
                 calendar,
                 coverage,
+                heartbeat_secs: config.fleet_heartbeat_secs.max(1),
+                offline_after: config.fleet_offline_after,
+                stopping: tokio::sync::watch::Sender::new(false),
                 clock,
                 provider: sim.clone(),
                 sim,
@@ -222,6 +239,18 @@ impl AppState {
     }
     pub(crate) fn calendar(&self) -> &Calendar {
         &self.inner.calendar
+    }
+    pub(crate) fn heartbeat_secs(&self) -> u32 {
+        self.inner.heartbeat_secs
+    }
+    pub(crate) fn offline_after_ms(&self) -> i64 {
+        i64::try_from(self.inner.offline_after.as_millis()).unwrap_or(i64::MAX)
+    }
+    pub(crate) fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.stopping.subscribe()
+    }
+    fn stop_waiting(&self) {
+        self.inner.stopping.send_replace(true);
     }
     pub(crate) fn coverage(&self) -> &workdays::Coverage {
         &self.inner.coverage
@@ -284,12 +313,13 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, PlatformError>
             source,
         })?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let app = router(state);
+    let app = router(state.clone());
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 // A dropped sender also means stop.
                 let _ = stopped.await;
+                state.stop_waiting();
             })
             .await
     });

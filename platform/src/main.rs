@@ -10,7 +10,7 @@ use hall_platform::audit::{Actor, Verdict};
 use hall_platform::clock::Clock;
 use hall_platform::staff::{self, NodeAction};
 use hall_platform::store::{NodeActionRequest, Store};
-use hall_platform::{DbUrl, ServerConfig, catalogue, spawn};
+use hall_platform::{DbUrl, ServerConfig, catalogue, fleet, spawn};
 
 #[derive(Parser)]
 #[command(
@@ -80,6 +80,50 @@ enum Command {
     /// The hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Fleet control: help-desk and admin tokens, kiosk enrolment tokens.
+    #[command(subcommand)]
+    Fleet(FleetCommand),
+}
+
+#[derive(Subcommand)]
+enum FleetCommand {
+    /// Help-desk and admin tokens for kioskctl and the fleet API.
+    #[command(subcommand)]
+    Token(FleetTokenCommand),
+    /// A one-time enrolment token for a kiosk's provisioning file (printed once).
+    EnrolToken {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        kiosk: String,
+        #[arg(long)]
+        hall: String,
+        /// How long it may wait to be used.
+        #[arg(long, default_value_t = 72)]
+        ttl_hours: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum FleetTokenCommand {
+    /// Make a token (printed once, stored as SHA-256): helpdesk may list, show, restart, reboot
+    /// and identify; admin may also enrol and revoke kiosks.
+    Create {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long, value_parser = ["helpdesk", "admin"])]
+        role: String,
+        /// Who holds it (a person's staff number, a team).
+        #[arg(long, default_value = "helpdesk")]
+        label: String,
+    },
+    /// Revoke every fleet token with this label.
+    Revoke {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        label: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -416,6 +460,52 @@ fn run_blocking(command: Command) -> anyhow::Result<()> {
                 );
             }
             println!("every year from {year} to {} is covered", year + ahead);
+        }
+        Command::Fleet(FleetCommand::Token(FleetTokenCommand::Create { db, role, label })) => {
+            let role = fleet::Role::parse(&role).context("--role must be helpdesk or admin")?;
+            let label = label.trim().to_string();
+            anyhow::ensure!(
+                !label.is_empty() && label.chars().count() <= 100,
+                "--label: 1 to 100 characters"
+            );
+            let store = db.open()?;
+            let (_, now) = now(None);
+            let token =
+                store.write_blocking(|c| fleet::create_fleet_token(c, role, &label, now))?;
+            eprintln!("{} token ({label}); it is shown only now:", role.as_str());
+            println!("{token}");
+        }
+        Command::Fleet(FleetCommand::Token(FleetTokenCommand::Revoke { db, label })) => {
+            let store = db.open()?;
+            let (_, now) = now(None);
+            let n = store.write_blocking(|c| fleet::revoke_fleet_tokens(c, label.trim(), now))?;
+            println!("revoked {n} token(s)");
+        }
+        Command::Fleet(FleetCommand::EnrolToken {
+            db,
+            kiosk,
+            hall,
+            ttl_hours,
+        }) => {
+            let (kiosk, hall) = (kiosk.trim().to_string(), hall.trim().to_string());
+            hall_platform::check_kiosk(&kiosk, &hall).map_err(|e| anyhow::anyhow!(e))?;
+            anyhow::ensure!((1..=720).contains(&ttl_hours), "--ttl-hours: 1 to 720");
+            let store = db.open()?;
+            let clock = Clock::new(None);
+            let ttl_ms = i64::from(ttl_hours) * 3_600_000;
+            let token = store.write_blocking(|c| {
+                fleet::create_enrol_token(
+                    c,
+                    &kiosk,
+                    &hall,
+                    ttl_ms,
+                    &Actor::Admin,
+                    clock.now(),
+                    clock.millis(),
+                )
+            })?;
+            eprintln!("enrolment token for {kiosk} ({hall}), valid {ttl_hours} h; shown only now:");
+            println!("{token}");
         }
         Command::Audit(AuditCommand::Verify { db }) => {
             let store = db.open()?;

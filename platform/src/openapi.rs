@@ -56,6 +56,28 @@ impl Modify for StaffToken {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "kiosk_credential",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A kiosk's own credential (hkc_…), from POST /api/v1/fleet/enrol",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "fleet_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A help-desk or admin token (hft_…) from `hall-platform fleet token create`",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -73,10 +95,21 @@ impl Modify for StaffToken {
         http::staff_me, http::staff_case, http::staff_action,
         http::notice, http::create_order, http::order, http::cancel_order, http::sim_pay,
         http::sim_callback,
+        crate::fleet_api::enrol, crate::fleet_api::heartbeat, crate::fleet_api::help,
+        crate::fleet_api::poll, crate::fleet_api::ack, crate::fleet_api::me,
+        crate::fleet_api::list, crate::fleet_api::show, crate::fleet_api::issue,
+        crate::fleet_api::clear_help, crate::fleet_api::revoke, crate::fleet_api::enrol_token,
+        crate::fleet_api::applications,
     ),
     components(schemas(
         Health, StaffMe, ApplicationBody, Extras, IdCardRead, Created, Callback,
-        http::WithdrawAnswer, http::CaseAnswer, crate::store::KeyState, crate::store::KeyedCase,
+        http::WithdrawAnswer, http::CaseAnswer,
+        crate::fleet_api::FleetMe, crate::fleet_api::EnrolTokenRequest, crate::fleet_api::EnrolToken,
+        hall_domain::api::EnrolRequest, hall_domain::api::Enrolled, hall_domain::api::DeviceState,
+        hall_domain::api::DeviceHealth, hall_domain::api::Heartbeat, hall_domain::api::HeartbeatAnswer,
+        hall_domain::api::HelpRequest, hall_domain::api::CommandKind, hall_domain::api::CommandStatus,
+        hall_domain::api::FleetCommand, hall_domain::api::CommandAck, hall_domain::api::IssueCommand,
+        hall_domain::api::KioskStatus, crate::store::KeyState, crate::store::KeyedCase,
         http::StaffActionRequest, Item, Material, ProjectInfo, OrganizationInfo,
         ApplicationRequest, Applicant, Organization, Project, MaterialStatus, MaterialSubmission,
         ApplicationCreated, PendingMaterial, Problem, FieldError, CaseView, Node, FeeNoticeSummary,
@@ -138,6 +171,20 @@ mod tests {
             "/api/v1/orders/{order_id}/cancel",
             "/api/v1/sim/orders/{order_id}/pay",
             "/api/v1/payments/simulated/callback",
+            "/api/v1/applications/withdraw",
+            "/api/v1/applications/by-key/{key}",
+            "/api/v1/fleet/enrol",
+            "/api/v1/fleet/heartbeat",
+            "/api/v1/fleet/help",
+            "/api/v1/fleet/commands",
+            "/api/v1/fleet/commands/{id}/ack",
+            "/api/v1/fleet/me",
+            "/api/v1/fleet/kiosks",
+            "/api/v1/fleet/kiosks/{kiosk_id}",
+            "/api/v1/fleet/kiosks/{kiosk_id}/help/clear",
+            "/api/v1/fleet/kiosks/{kiosk_id}/revoke",
+            "/api/v1/fleet/kiosks/{kiosk_id}/applications",
+            "/api/v1/fleet/enrol-tokens",
         ] {
             assert!(paths.iter().any(|x| *x == p), "{p} is not documented");
         }

@@ -100,6 +100,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_audit_pending.sql"),
         postgres: include_str!("../migrations/postgres/0004_audit_pending.sql"),
     },
+    Migration {
+        version: 5,
+        name: "fleet control: kiosks, enrolment and help-desk tokens, commands",
+        sqlite: include_str!("../migrations/sqlite/0005_fleet.sql"),
+        postgres: include_str!("../migrations/postgres/0005_fleet.sql"),
+    },
 ];
 
 /// The schema version this program writes.
@@ -462,6 +468,22 @@ impl Store {
         self
     }
 
+    /// Runs a read with a connection of the pool. Blocking.
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.db.read(f)
+    }
+
+    /// Runs a write transaction. Blocking.
+    pub fn write_blocking<T>(
+        &self,
+        f: impl FnMut(&mut dyn Conn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.db.write(f)
+    }
+
     /// Links every pending audit entry into the chain; how many. Blocking.
     pub fn link_pending_blocking(&self) -> Result<usize, StoreError> {
         let mut total = 0;
@@ -548,7 +570,7 @@ impl Store {
     }
 
     /// Runs a read on the blocking thread pool.
-    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Store, &mut dyn Conn) -> Result<T, StoreError> + Send + 'static,
@@ -568,7 +590,7 @@ impl Store {
     }
 
     /// Runs a write transaction on the blocking thread pool.
-    async fn write<T, F>(&self, mut f: F) -> Result<T, StoreError>
+    pub(crate) async fn write<T, F>(&self, mut f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnMut(&Store, &mut dyn Conn) -> Result<T, StoreError> + Send + 'static,

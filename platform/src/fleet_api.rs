@@ -1,0 +1,533 @@
+//! The fleet API (`/api/v1/fleet/...`): kiosks enrol, send heartbeats, call for help and
+//! long-poll for commands; the help desk lists kiosks and issues commands; admins enrol and
+//! revoke. See [`crate::fleet`] for the rules.
+
+use std::time::Duration;
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hall_domain::api::{
+    self, CommandAck, EnrolRequest, Enrolled, FleetCommand, Heartbeat, HeartbeatAnswer,
+    HelpRequest, IssueCommand, KioskStatus,
+};
+
+use crate::AppState;
+use crate::audit::Actor;
+use crate::fleet::{self, AckRefusal, IssueRefusal, Role};
+use crate::http::{ApiJson, path_param};
+use crate::problem::{ApiError, field_error};
+use crate::store::KeyedCase;
+
+/// The longest a long-poll waits.
+pub const MAX_WAIT_SECS: u64 = 30;
+/// How often a waiting long-poll looks at the database.
+const POLL_EVERY: Duration = Duration::from_millis(200);
+const MAX_ID_CHARS: usize = 64;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(api::FLEET_ENROL, post(enrol))
+        .route(api::FLEET_HEARTBEAT, post(heartbeat))
+        .route(api::FLEET_HELP, post(help))
+        .route(api::FLEET_COMMANDS, get(poll).post(issue))
+        .route("/api/v1/fleet/commands/{id}/ack", post(ack))
+        .route("/api/v1/fleet/me", get(me))
+        .route(api::FLEET_KIOSKS, get(list))
+        .route("/api/v1/fleet/kiosks/{kiosk_id}", get(show))
+        .route(
+            "/api/v1/fleet/kiosks/{kiosk_id}/help/clear",
+            post(clear_help),
+        )
+        .route("/api/v1/fleet/kiosks/{kiosk_id}/revoke", post(revoke))
+        .route(
+            "/api/v1/fleet/kiosks/{kiosk_id}/applications",
+            get(applications),
+        )
+        .route(api::FLEET_ENROL_TOKENS, post(enrol_token))
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+}
+
+/// The kiosk behind `Authorization: Bearer hkc_…`.
+pub struct KioskAuth(pub String);
+
+impl FromRequestParts<AppState> for KioskAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let unauthorised = || {
+            ApiError::unauthorized(
+                "authorization",
+                "需要自助终端的凭据（Authorization: Bearer hkc_…），请先登记终端",
+                "A kiosk credential is required (Authorization: Bearer hkc_…); enrol the kiosk first",
+            )
+        };
+        let sha = crate::staff::token_hash(bearer(parts).ok_or_else(unauthorised)?);
+        let found = st
+            .store()
+            .read(move |_, c| fleet::kiosk_by_credential(c, &sha))
+            .await?;
+        found.map(KioskAuth).ok_or_else(|| {
+            tracing::warn!("a fleet request with an unknown or revoked kiosk credential");
+            unauthorised()
+        })
+    }
+}
+
+/// Help-desk staff or an admin behind `Authorization: Bearer hft_…`.
+pub struct FleetAuth {
+    pub role: Role,
+    pub label: String,
+}
+
+impl FleetAuth {
+    fn actor(&self) -> Actor {
+        Actor::Fleet(format!("{}:{}", self.role.as_str(), self.label))
+    }
+
+    fn admin(&self) -> Result<(), ApiError> {
+        if self.role == Role::Admin {
+            return Ok(());
+        }
+        tracing::warn!(label = %self.label, "a help-desk token asked for an admin action");
+        Err(ApiError::forbidden(
+            "authorization",
+            "只有管理员可以登记或注销终端",
+            "Only an admin may enrol or revoke kiosks",
+        ))
+    }
+}
+
+impl FromRequestParts<AppState> for FleetAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let unauthorised = || {
+            ApiError::unauthorized(
+                "authorization",
+                "需要有效的运维令牌（Authorization: Bearer hft_…）",
+                "A valid help-desk or admin token is required (Authorization: Bearer hft_…)",
+            )
+        };
+        let sha = crate::staff::token_hash(bearer(parts).ok_or_else(unauthorised)?);
+        let found = st
+            .store()
+            .read(move |_, c| fleet::fleet_role(c, &sha))
+            .await?;
+        match found {
+            Some((role, label)) => Ok(FleetAuth { role, label }),
+            None => {
+                tracing::warn!("a fleet request with an unknown or revoked help-desk token");
+                Err(unauthorised())
+            }
+        }
+    }
+}
+
+fn id_param(p: Result<Path<String>, PathRejection>, field: &str) -> Result<String, ApiError> {
+    let id = path_param(p)?.trim().to_string();
+    if id.is_empty() || id.chars().count() > MAX_ID_CHARS || id.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(field_error(
+            field,
+            "invalid",
+            "编号无效",
+            "The id is not valid",
+        )));
+    }
+    Ok(id)
+}
+
+fn kiosk_not_found() -> ApiError {
+    ApiError::not_found(
+        "kiosk_id",
+        "没有这台自助终端",
+        "There is no kiosk with this id",
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kiosk's side
+
+#[utoipa::path(post, path = "/api/v1/fleet/enrol", tag = "fleet", request_body = EnrolRequest,
+    responses((status = 200, description = "The kiosk's own credential; the token is used up", body = Enrolled),
+        (status = 401, description = "Unknown, used or expired enrolment token", body = crate::problem::ProblemDoc)))]
+async fn enrol(
+    State(st): State<AppState>,
+    ApiJson(req): ApiJson<EnrolRequest>,
+) -> Result<Json<Enrolled>, ApiError> {
+    let sha = crate::staff::token_hash(&req.enrolment_token);
+    let (now, now_ms) = (st.clock().now(), st.clock().millis());
+    let done = st
+        .store()
+        .write(move |_, c| fleet::enrol(c, &sha, now, now_ms))
+        .await?;
+    let Some((kiosk_id, hall, credential)) = done else {
+        tracing::warn!("an enrolment with an unknown, used or expired token was refused");
+        return Err(ApiError::unauthorized(
+            "enrolment_token",
+            "登记令牌无效、已使用或已过期，请向管理员申请新的令牌",
+            "The enrolment token is unknown, used or expired; ask an admin for a new one",
+        ));
+    };
+    tracing::info!(%kiosk_id, %hall, "kiosk enrolled");
+    Ok(Json(Enrolled {
+        kiosk_id,
+        hall,
+        credential,
+        heartbeat_secs: st.heartbeat_secs(),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/fleet/heartbeat", tag = "fleet", security(("kiosk_credential" = [])),
+    request_body = Heartbeat,
+    responses((status = 200, body = HeartbeatAnswer), (status = 401, body = crate::problem::ProblemDoc)))]
+async fn heartbeat(
+    State(st): State<AppState>,
+    KioskAuth(kiosk): KioskAuth,
+    ApiJson(hb): ApiJson<Heartbeat>,
+) -> Result<Json<HeartbeatAnswer>, ApiError> {
+    let (now, now_ms) = (st.clock().now(), st.clock().millis());
+    let pending = st
+        .store()
+        .write(move |_, c| fleet::heartbeat(c, &kiosk, &hb, now, now_ms))
+        .await?;
+    Ok(Json(HeartbeatAnswer {
+        heartbeat_secs: st.heartbeat_secs(),
+        commands_pending: pending,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/fleet/help", tag = "fleet", security(("kiosk_credential" = [])),
+    request_body = HelpRequest,
+    responses((status = 204, description = "Recorded; shown by kioskctl list"), (status = 401, body = crate::problem::ProblemDoc)))]
+async fn help(
+    State(st): State<AppState>,
+    KioskAuth(kiosk): KioskAuth,
+    ApiJson(req): ApiJson<HelpRequest>,
+) -> Result<StatusCode, ApiError> {
+    let now = st.clock().now();
+    let k = kiosk.clone();
+    st.store()
+        .write(move |_, c| fleet::help(c, &k, req.needs_help, req.note.as_deref(), now))
+        .await?;
+    tracing::info!(%kiosk, "kiosk help request changed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `?wait=N`: seconds to wait for a command (0 to 30).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct PollParams {
+    #[serde(default)]
+    pub wait: Option<u64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/fleet/commands", tag = "fleet", security(("kiosk_credential" = [])),
+    params(PollParams),
+    responses((status = 200, description = "The next command, now marked delivered: it is never handed out again", body = FleetCommand),
+        (status = 204, description = "No command within the wait"), (status = 401, body = crate::problem::ProblemDoc)))]
+async fn poll(
+    State(st): State<AppState>,
+    KioskAuth(kiosk): KioskAuth,
+    params: Result<Query<PollParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|_| {
+        ApiError::bad_request(field_error(
+            "wait",
+            "invalid",
+            "wait 须为0至30的整数（秒）",
+            "wait must be a whole number of seconds from 0 to 30",
+        ))
+    })?;
+    let wait = Duration::from_secs(params.wait.unwrap_or(0).min(MAX_WAIT_SECS));
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut stopping = st.stopping();
+    loop {
+        let k = kiosk.clone();
+        if st
+            .store()
+            .read(move |_, c| fleet::has_pending(c, &k))
+            .await?
+        {
+            let (now, now_ms) = (st.clock().now(), st.clock().millis());
+            let k = kiosk.clone();
+            let taken = st
+                .store()
+                .write(move |_, c| fleet::take_command(c, &k, now, now_ms))
+                .await?;
+            if let Some(cmd) = taken {
+                tracing::info!(kiosk = %cmd.kiosk_id, command = %cmd.id, kind = cmd.kind.as_str(),
+                    "command delivered");
+                return Ok(Json(cmd).into_response());
+            }
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline || *stopping.borrow() {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+        let nap = POLL_EVERY.min(deadline - now);
+        tokio::select! {
+            _ = tokio::time::sleep(nap) => {}
+            _ = stopping.changed() => {}
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/fleet/commands/{id}/ack", tag = "fleet", security(("kiosk_credential" = [])),
+    params(("id" = String, Path)), request_body = CommandAck,
+    responses((status = 200, description = "The command with its result (the same when repeated)", body = FleetCommand),
+        (status = 404, body = crate::problem::ProblemDoc), (status = 409, description = "Never delivered", body = crate::problem::ProblemDoc)))]
+async fn ack(
+    State(st): State<AppState>,
+    KioskAuth(kiosk): KioskAuth,
+    id: Result<Path<String>, PathRejection>,
+    ApiJson(req): ApiJson<CommandAck>,
+) -> Result<Json<FleetCommand>, ApiError> {
+    let id = id_param(id, "id")?;
+    let now = st.clock().now();
+    let outcome = st
+        .store()
+        .write(move |_, c| fleet::ack(c, &kiosk, &id, req.ok, req.result.as_deref(), now))
+        .await?;
+    match outcome {
+        Ok(cmd) => Ok(Json(cmd)),
+        Err(AckRefusal::NotFound) => Err(ApiError::not_found(
+            "id",
+            "没有这条指令",
+            "This kiosk has no command with this id",
+        )),
+        Err(AckRefusal::NotDelivered) => Err(ApiError::conflict(
+            "id",
+            "not_delivered",
+            "这条指令没有送达，不能回报结果",
+            "This command was never delivered, so it cannot be acknowledged",
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The help desk's side
+
+/// `GET /api/v1/fleet/me`.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct FleetMe {
+    pub role: String,
+    pub label: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/fleet/me", tag = "fleet", security(("fleet_token" = [])),
+    responses((status = 200, body = FleetMe), (status = 401, body = crate::problem::ProblemDoc)))]
+async fn me(auth: FleetAuth) -> Json<FleetMe> {
+    Json(FleetMe {
+        role: auth.role.as_str().to_string(),
+        label: auth.label,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/fleet/kiosks", tag = "fleet", security(("fleet_token" = [])),
+    responses((status = 200, description = "Every kiosk, by hall then id", body = Vec<KioskStatus>), (status = 401, body = crate::problem::ProblemDoc)))]
+async fn list(
+    State(st): State<AppState>,
+    _auth: FleetAuth,
+) -> Result<Json<Vec<KioskStatus>>, ApiError> {
+    let (now_ms, offline) = (st.clock().millis(), st.offline_after_ms());
+    Ok(Json(
+        st.store()
+            .read(move |_, c| fleet::list(c, now_ms, offline))
+            .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/fleet/kiosks/{kiosk_id}", tag = "fleet", security(("fleet_token" = [])),
+    params(("kiosk_id" = String, Path)),
+    responses((status = 200, description = "The kiosk with its latest commands", body = KioskStatus), (status = 404, body = crate::problem::ProblemDoc)))]
+async fn show(
+    State(st): State<AppState>,
+    _auth: FleetAuth,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<KioskStatus>, ApiError> {
+    let id = id_param(id, "kiosk_id")?;
+    let (now_ms, offline) = (st.clock().millis(), st.offline_after_ms());
+    st.store()
+        .read(move |_, c| fleet::show(c, &id, now_ms, offline))
+        .await?
+        .map(Json)
+        .ok_or_else(kiosk_not_found)
+}
+
+#[utoipa::path(post, path = "/api/v1/fleet/commands", tag = "fleet", security(("fleet_token" = [])),
+    request_body = IssueCommand,
+    responses((status = 201, description = "One command per kiosk named (or per enrolled kiosk of the hall)", body = Vec<FleetCommand>),
+        (status = 404, body = crate::problem::ProblemDoc), (status = 422, body = crate::problem::ProblemDoc)))]
+async fn issue(
+    State(st): State<AppState>,
+    auth: FleetAuth,
+    ApiJson(req): ApiJson<IssueCommand>,
+) -> Result<(StatusCode, Json<Vec<FleetCommand>>), ApiError> {
+    let actor = auth.actor();
+    let (now, now_ms) = (st.clock().now(), st.clock().millis());
+    let r = req.clone();
+    let outcome = st
+        .store()
+        .write(move |_, c| fleet::issue(c, &r, &actor, now, now_ms))
+        .await?;
+    match outcome {
+        Ok(cmds) => {
+            for c in &cmds {
+                tracing::info!(kiosk = %c.kiosk_id, command = %c.id, kind = c.kind.as_str(),
+                    force = c.force, by = %auth.label, "command issued");
+            }
+            Ok((StatusCode::CREATED, Json(cmds)))
+        }
+        Err(IssueRefusal::NoKiosk) => Err(kiosk_not_found()),
+        Err(IssueRefusal::Target) => Err(ApiError::validation(vec![field_error(
+            "kiosk_id",
+            "target",
+            "须指定一台终端（kiosk_id）或一个大厅（hall），二者选一",
+            "Name either one kiosk (kiosk_id) or one hall (hall)",
+        )])),
+        Err(IssueRefusal::Ttl) => Err(ApiError::validation(vec![field_error(
+            "ttl_secs",
+            "range",
+            &format!("有效期须为1至{}秒", fleet::MAX_TTL_SECS),
+            &format!("ttl_secs must be 1 to {}", fleet::MAX_TTL_SECS),
+        )])),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/fleet/kiosks/{kiosk_id}/help/clear", tag = "fleet", security(("fleet_token" = [])),
+    params(("kiosk_id" = String, Path)),
+    responses((status = 204, description = "The call for help is answered"), (status = 404, body = crate::problem::ProblemDoc)))]
+async fn clear_help(
+    State(st): State<AppState>,
+    auth: FleetAuth,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let id = id_param(id, "kiosk_id")?;
+    let (actor, now) = (auth.actor(), st.clock().now());
+    let found = st
+        .store()
+        .write(move |_, c| fleet::clear_help(c, &id, &actor, now))
+        .await?;
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(kiosk_not_found())
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/fleet/kiosks/{kiosk_id}/revoke", tag = "fleet", security(("fleet_token" = [])),
+    params(("kiosk_id" = String, Path)),
+    responses((status = 204, description = "The kiosk's credential no longer works; pending commands are withdrawn"),
+        (status = 403, description = "Not an admin", body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
+async fn revoke(
+    State(st): State<AppState>,
+    auth: FleetAuth,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    auth.admin()?;
+    let id = id_param(id, "kiosk_id")?;
+    let (actor, now) = (auth.actor(), st.clock().now());
+    let k = id.clone();
+    let found = st
+        .store()
+        .write(move |_, c| fleet::revoke_kiosk(c, &k, &actor, now))
+        .await?;
+    if !found {
+        return Err(kiosk_not_found());
+    }
+    tracing::warn!(kiosk = %id, by = %auth.label, "kiosk revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/fleet/enrol-tokens` (admin).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct EnrolTokenRequest {
+    pub kiosk_id: String,
+    pub hall: String,
+    /// How long the token may wait to be used (default 72 hours).
+    #[serde(default)]
+    pub ttl_hours: Option<u32>,
+}
+
+/// A one-time enrolment token, shown once: put it in the kiosk's provisioning file.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct EnrolToken {
+    pub kiosk_id: String,
+    pub hall: String,
+    pub enrolment_token: String,
+}
+
+/// Checks a kiosk id and hall name; both are shown to people and used in paths.
+pub fn check_kiosk(kiosk_id: &str, hall: &str) -> Result<(), String> {
+    let id_ok = !kiosk_id.is_empty()
+        && kiosk_id.len() <= MAX_ID_CHARS
+        && kiosk_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if !id_ok {
+        return Err(format!(
+            "kiosk id {kiosk_id:?}: 1 to {MAX_ID_CHARS} letters, digits, '-', '_' or '.'"
+        ));
+    }
+    if hall.trim().is_empty() || hall.chars().count() > 100 || hall.chars().any(char::is_control) {
+        return Err("hall: 1 to 100 characters".into());
+    }
+    Ok(())
+}
+
+#[utoipa::path(post, path = "/api/v1/fleet/enrol-tokens", tag = "fleet", security(("fleet_token" = [])),
+    request_body = EnrolTokenRequest,
+    responses((status = 201, body = EnrolToken), (status = 403, description = "Not an admin", body = crate::problem::ProblemDoc), (status = 422, body = crate::problem::ProblemDoc)))]
+async fn enrol_token(
+    State(st): State<AppState>,
+    auth: FleetAuth,
+    ApiJson(req): ApiJson<EnrolTokenRequest>,
+) -> Result<(StatusCode, Json<EnrolToken>), ApiError> {
+    auth.admin()?;
+    let (kiosk_id, hall) = (req.kiosk_id.trim().to_string(), req.hall.trim().to_string());
+    check_kiosk(&kiosk_id, &hall)
+        .map_err(|e| ApiError::validation(vec![field_error("kiosk_id", "invalid", &e, &e)]))?;
+    let ttl_ms = i64::from(req.ttl_hours.unwrap_or(72).clamp(1, 24 * 30)) * 3_600_000;
+    let (actor, now, now_ms) = (auth.actor(), st.clock().now(), st.clock().millis());
+    let (k, h) = (kiosk_id.clone(), hall.clone());
+    let token = st
+        .store()
+        .write(move |_, c| fleet::create_enrol_token(c, &k, &h, ttl_ms, &actor, now, now_ms))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(EnrolToken {
+            kiosk_id,
+            hall,
+            enrolment_token: token,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/fleet/kiosks/{kiosk_id}/applications", tag = "fleet", security(("fleet_token" = [])),
+    params(("kiosk_id" = String, Path)),
+    responses((status = 200, description = "Every case the kiosk submitted under an idempotency key; active = not withdrawn", body = Vec<KeyedCase>)))]
+async fn applications(
+    State(st): State<AppState>,
+    _auth: FleetAuth,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Vec<KeyedCase>>, ApiError> {
+    let id = id_param(id, "kiosk_id")?;
+    Ok(Json(st.store().cases_by_kiosk(id).await?))
+}

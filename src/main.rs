@@ -47,7 +47,9 @@ fn main() -> anyhow::Result<()> {
                 Some(Command::Run { headless }) => headless,
                 _ => None,
             };
-            hall_kiosk::logging::init();
+            if !hall_kiosk::systemd::init_journal_logging() {
+                hall_kiosk::logging::init();
+            }
             let config = match &cli.config {
                 Some(path) => Config::load(path)?,
                 None => Config::default(),

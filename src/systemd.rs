@@ -140,6 +140,88 @@ pub fn watchdog_interval_from(
     Some(Duration::from_micros(usec / 2))
 }
 
+/// Whether standard error is connected to the journal (`JOURNAL_STREAM` names its device and
+/// inode, as systemd sets it for `StandardError=journal`).
+pub fn stderr_is_journal() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Ok(meta) = std::fs::metadata("/proc/self/fd/2") else {
+        return false;
+    };
+    journal_stream_matches(&stream.to_string_lossy(), meta.dev(), meta.ino())
+}
+
+/// `JOURNAL_STREAM` (`DEVICE:INODE`) names this device and inode.
+pub fn journal_stream_matches(stream: &str, dev: u64, ino: u64) -> bool {
+    stream
+        .split_once(':')
+        .and_then(|(d, i)| Some((d.parse::<u64>().ok()?, i.parse::<u64>().ok()?)))
+        .is_some_and(|(d, i)| d == dev && i == ino)
+}
+
+/// The syslog priority journald reads from a `<N>` line prefix.
+pub fn journal_priority(level: tracing::Level) -> u8 {
+    match level {
+        tracing::Level::ERROR => 3,
+        tracing::Level::WARN => 4,
+        tracing::Level::INFO => 6,
+        _ => 7,
+    }
+}
+
+/// Log lines for the journal: the priority prefix, no colours and no timestamp (the journal
+/// keeps its own), then the usual fields.
+pub struct JournalFormat {
+    inner: tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Full, ()>,
+}
+
+impl Default for JournalFormat {
+    fn default() -> Self {
+        JournalFormat {
+            inner: tracing_subscriber::fmt::format()
+                .without_time()
+                .with_ansi(false)
+                .with_level(false),
+        }
+    }
+}
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for JournalFormat
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        write!(writer, "<{}>", journal_priority(*event.metadata().level()))?;
+        self.inner.format_event(ctx, writer, event)
+    }
+}
+
+/// Under systemd with standard error on the journal: sets up `tracing` with [`JournalFormat`]
+/// (`RUST_LOG` overrides the default level, info) and returns true; otherwise does nothing and
+/// returns false, for the usual set-up.
+pub fn init_journal_logging() -> bool {
+    if !stderr_is_journal() {
+        return false;
+    }
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .event_format(JournalFormat::default())
+        .with_writer(std::io::stderr)
+        .try_init()
+        .is_ok()
+}
+
 /// The systemd hooks of the UI event loop; dropping it stops the watchdog pings.
 pub struct UiHooks {
     _first_frame: slint::Timer,
@@ -248,6 +330,56 @@ mod tests {
             text.contains("SKIP") || text.contains("ok: hall-kiosk.service exposure"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn journal_lines_carry_the_priority_and_no_colour() {
+        #[derive(Clone, Default)]
+        struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                if let Ok(mut v) = self.0.lock() {
+                    v.extend_from_slice(b);
+                }
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let w = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .event_format(JournalFormat::default())
+            .with_writer(move || w.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::error!(device = "printer", "printer gone");
+            tracing::warn!("paper low");
+            tracing::info!(screen = "home", "shown");
+        });
+        let text = String::from_utf8(buf.0.lock().expect("buffer").clone()).expect("utf-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[0].starts_with("<3>"), "{text}");
+        assert!(lines[0].contains("printer gone") && lines[0].contains("device=\"printer\""));
+        assert!(lines[1].starts_with("<4>"), "{text}");
+        assert!(lines[2].starts_with("<6>") && lines[2].contains("screen=\"home\""));
+        assert!(!text.contains('\u{1b}'), "no colour codes: {text:?}");
+        assert!(!text.contains("INFO"), "the level is the prefix: {text}");
+    }
+
+    #[test]
+    fn journal_stream_is_recognised_by_device_and_inode() {
+        assert!(journal_stream_matches("8:12345", 8, 12345));
+        assert!(!journal_stream_matches("8:12345", 8, 1));
+        assert!(!journal_stream_matches("8", 8, 12345));
+        assert!(!journal_stream_matches("x:y", 8, 12345));
+        // This test's standard error is no journal.
+        if std::env::var_os("JOURNAL_STREAM").is_none() {
+            assert!(!stderr_is_journal());
+        }
     }
 
     #[test]

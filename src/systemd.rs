@@ -246,6 +246,8 @@ pub fn attach_ui(ready_status: String) -> UiHooks {
     });
     let watchdog_timer = watchdog_interval().map(|every| {
         tracing::info!(every_ms = every.as_millis() as u64, "systemd watchdog on");
+        // The watchdog runs from the start of the process: the start-up so far counts.
+        watchdog();
         let t = slint::Timer::default();
         t.start(slint::TimerMode::Repeated, every, || {
             watchdog();

@@ -21,6 +21,13 @@ enum Msg {
     Device(DeviceEvent),
     /// An answer to an effect issued in session generation `.0`.
     Reply(u64, Input),
+    /// The platform's answer to a submission: settled against the outbox on this thread, just
+    /// before the session shows it, so that only what the person is shown stays on the platform.
+    Submitted {
+        generation: u64,
+        key: String,
+        answer: crate::client::ApiResult<hall_domain::api::ApplicationCreated>,
+    },
 }
 
 /// The kiosk: one session, its window, and the means to act.
@@ -36,6 +43,8 @@ pub struct Kiosk {
     devices: Arc<dyn KioskDevices>,
     outbox: Option<Arc<crate::outbox::Outbox>>,
     camera_scanning: bool,
+    /// The submission whose outcome the screen last showed (logged once).
+    shown: Option<String>,
 }
 
 impl Kiosk {
@@ -62,6 +71,7 @@ impl Kiosk {
             devices,
             outbox: None,
             camera_scanning: false,
+            shown: None,
         }));
         let weak = Rc::downgrade(&kiosk);
         crate::ui::on_intent(&window, move |intent| {
@@ -84,6 +94,11 @@ impl Kiosk {
     /// Allows taking submissions while the platform is unreachable (needs an outbox).
     pub fn set_offline_intake(&mut self, on: bool) {
         self.session.set_offline_intake(on && self.outbox.is_some());
+    }
+
+    /// Queues what a person asks for, as the screen's buttons do (handled at the next pump).
+    pub fn act(&mut self, intent: Intent) {
+        self.intents.borrow_mut().push_back(intent);
     }
 
     /// Where device drivers send their events.
@@ -120,12 +135,64 @@ impl Kiosk {
             let fx = match msg {
                 Msg::Device(ev) => self.session.handle(Input::Device(ev), now),
                 Msg::Reply(generation, input) => self.session.handle_reply(generation, input, now),
+                Msg::Submitted {
+                    generation,
+                    key,
+                    answer,
+                } => {
+                    self.settle(&key, &answer, generation == self.session.generation());
+                    self.session
+                        .handle_reply(generation, Input::Submitted(answer), now)
+                }
             };
             self.run(fx);
         }
         let fx = self.session.handle(Input::Tick, now);
         self.run(fx);
         self.render();
+        let shown = self.session.submission_shown().map(str::to_string);
+        if shown.is_some() && shown != self.shown {
+            // The screen now shows the outcome (approval code or provisional receipt).
+            tracing::info!(
+                key = shown.as_deref().unwrap_or_default(),
+                "submission shown to the applicant"
+            );
+        }
+        self.shown = shown;
+    }
+
+    /// Settles a submission's outbox entry when the platform answered. `current`: the session
+    /// that sent it is still the one on screen, and will show the answer now.
+    fn settle(
+        &self,
+        key: &str,
+        answer: &crate::client::ApiResult<hall_domain::api::ApplicationCreated>,
+        current: bool,
+    ) {
+        let Some(o) = &self.outbox else { return };
+        let result = match (answer, current) {
+            (Ok(_), true) => {
+                tracing::info!(key, "submission acknowledged; telling the applicant");
+                // Gone from the outbox: the platform holds it and the person is told now.
+                o.remove(key).or_else(|e| {
+                    tracing::error!(error = %e, "cannot clear the outbox entry");
+                    o.mark_told(key)
+                })
+            }
+            (Err(e), _) if !e.is_unreachable() => o.remove(key),
+            (Err(_), true) => Ok(()), // the session offers to retry or to keep it offline
+            (_, false) => {
+                // The person left before the answer came: never shown, so withdrawn.
+                tracing::warn!(
+                    key,
+                    "submission answered after its session ended; withdrawing it"
+                );
+                o.abandon(key)
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "cannot settle the outbox entry");
+        }
     }
 
     fn render(&mut self) {
@@ -185,29 +252,34 @@ impl Kiosk {
                     ))));
                     return;
                 }
+                tracing::info!(key = %idempotency_key, "submission sent");
+                let tx = std::sync::Mutex::new(self.tx.clone());
+                let generation = self.session.generation();
                 self.rt.spawn(async move {
                     let answer = api.submit(&idempotency_key, &request).await;
-                    if let Some(o) = &outbox {
-                        let settled = match &answer {
-                            Ok(_) => true,
-                            Err(e) => !e.is_unreachable(),
-                        };
-                        if settled && let Err(e) = o.remove(&idempotency_key) {
-                            tracing::error!(error = %e, "cannot clear the outbox entry");
-                            if answer.is_ok() {
-                                let _ = o.mark_told(&idempotency_key);
-                            }
-                        }
+                    if let Ok(tx) = tx.lock() {
+                        let _ = tx.send(Msg::Submitted {
+                            generation,
+                            key: idempotency_key,
+                            answer,
+                        });
                     }
-                    reply(Input::Submitted(answer))
                 });
             }
             Effect::AcceptOffline { idempotency_key } => {
+                tracing::info!(key = %idempotency_key, "submission kept for later delivery; telling the applicant");
                 let result = match &self.outbox {
                     Some(o) => o.mark_told(&idempotency_key).map_err(|e| e.to_string()),
                     None => Err("no outbox".to_string()),
                 };
                 reply(Input::OfflineStored(result));
+            }
+            Effect::AbandonSubmission { idempotency_key } => {
+                if let Some(o) = &self.outbox
+                    && let Err(e) = o.abandon(&idempotency_key)
+                {
+                    tracing::error!(error = %e, "cannot mark an abandoned submission");
+                }
             }
             Effect::LookupCase(code) => {
                 self.rt

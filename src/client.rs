@@ -203,11 +203,13 @@ impl PlatformApi for HttpPlatform {
                     Some(&key),
                 )
                 .await;
-            match r {
-                Ok(_) => Ok(true),
-                Err(ApiError::NotFound) => Ok(false),
-                Err(e) => Err(e),
-            }
+            // `{"withdrawn": true}` when a case had arrived (now withdrawn), false when none
+            // had (its key is refused from now on).
+            r.map(|v| {
+                v.get("withdrawn")
+                    .and_then(|w| w.as_bool())
+                    .unwrap_or(false)
+            })
         })
     }
 }

@@ -2,6 +2,8 @@
 //! without a display (`hall-kiosk run --headless`), e.g. for end-to-end tests of the appliance.
 
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use slint::Rgb8Pixel;
@@ -14,6 +16,41 @@ pub struct Headless {
     start: Instant,
     /// The event loop ends once this time has passed (None: it runs until the process ends).
     run_for: Option<Duration>,
+    proxy: ProxyHandle,
+}
+
+type Callback = Box<dyn FnOnce() + Send>;
+
+/// `slint::quit_event_loop` and `invoke_from_event_loop` for the headless loop.
+#[derive(Default)]
+struct Proxy {
+    quit: AtomicBool,
+    queue: Mutex<Vec<Callback>>,
+}
+
+#[derive(Clone, Default)]
+struct ProxyHandle(Arc<Proxy>);
+
+impl std::ops::Deref for ProxyHandle {
+    type Target = Proxy;
+    fn deref(&self) -> &Proxy {
+        &self.0
+    }
+}
+
+impl slint::platform::EventLoopProxy for ProxyHandle {
+    fn quit_event_loop(&self) -> Result<(), slint::EventLoopError> {
+        self.quit.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn invoke_from_event_loop(&self, event: Callback) -> Result<(), slint::EventLoopError> {
+        self.queue
+            .lock()
+            .map_err(|_| slint::EventLoopError::EventLoopTerminated)?
+            .push(event);
+        Ok(())
+    }
 }
 
 /// The window and its pixel buffer.
@@ -67,6 +104,7 @@ pub fn install(width: u32, height: u32, run_for: Option<Duration>) -> anyhow::Re
         window: window.clone(),
         start: Instant::now(),
         run_for,
+        proxy: ProxyHandle::default(),
     }))
     .map_err(|e| anyhow::anyhow!("cannot set up headless rendering: {e}"))?;
     Ok(Screen {
@@ -86,18 +124,32 @@ impl Platform for Headless {
         self.start.elapsed()
     }
 
+    fn new_event_loop_proxy(&self) -> Option<Box<dyn slint::platform::EventLoopProxy>> {
+        Some(Box::new(self.proxy.clone()))
+    }
+
     /// Runs timers and draws changed frames into memory until the time is up.
     fn run_event_loop(&self) -> Result<(), slint::PlatformError> {
         let size = self.window.size();
         let (w, h) = (size.width.max(1), size.height.max(1));
         let mut pixels = vec![Rgb8Pixel { r: 0, g: 0, b: 0 }; (w * h) as usize];
         let began = Instant::now();
+        self.proxy.quit.store(false, Ordering::SeqCst);
         loop {
+            let queued = match self.proxy.queue.lock() {
+                Ok(mut q) => std::mem::take(&mut *q),
+                Err(_) => Vec::new(),
+            };
+            for f in queued {
+                f();
+            }
             slint::platform::update_timers_and_animations();
             self.window.draw_if_needed(|renderer| {
                 renderer.render(&mut pixels, w as usize);
             });
-            if self.run_for.is_some_and(|d| began.elapsed() >= d) {
+            if self.run_for.is_some_and(|d| began.elapsed() >= d)
+                || self.proxy.quit.load(Ordering::SeqCst)
+            {
                 return Ok(());
             }
             let wait = slint::platform::duration_until_next_timer_update()

@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod devices;
 pub mod diag;
+pub mod drill;
 pub mod fonts;
 pub mod headless;
 pub mod logging;

@@ -31,6 +31,16 @@ enum Command {
         #[arg(long, value_name = "SECONDS")]
         headless: Option<u64>,
     },
+    /// Burn-in: run the kiosk headless while a scripted citizen submits the demo application
+    /// again and again (against the configured platform), then exit.
+    Drill {
+        /// Submissions to finish before exiting (default: until stopped).
+        #[arg(long)]
+        journeys: Option<u32>,
+        /// Photograph only what must be (commit to or defer the materials that allow it).
+        #[arg(long)]
+        skip_photos: bool,
+    },
     /// Render one screen with demo data to a PNG, headlessly, and exit.
     Screenshot(ScreenshotArgs),
     /// Field diagnostics of one device (JSON on stdout).
@@ -42,10 +52,19 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Screenshot(args)) => screenshot::run(&args),
         Some(Command::Diag(args)) => hall_kiosk::diag::run(&args),
-        None | Some(Command::Run { .. }) => {
-            let headless = match cli.command {
-                Some(Command::Run { headless }) => headless,
-                _ => None,
+        None | Some(Command::Run { .. }) | Some(Command::Drill { .. }) => {
+            let (headless, drill) = match cli.command {
+                Some(Command::Run { headless }) => {
+                    (headless.map(std::time::Duration::from_secs), None)
+                }
+                Some(Command::Drill {
+                    journeys,
+                    skip_photos,
+                }) => (
+                    Some(std::time::Duration::from_secs(u64::from(u32::MAX))),
+                    Some(hall_kiosk::drill::Drill::new(journeys, skip_photos)),
+                ),
+                _ => (None, None),
             };
             if !hall_kiosk::systemd::init_journal_logging() {
                 hall_kiosk::logging::init();
@@ -54,8 +73,7 @@ fn main() -> anyhow::Result<()> {
                 Some(path) => Config::load(path)?,
                 None => Config::default(),
             };
-            hall_kiosk::run::run(config, headless.map(std::time::Duration::from_secs))
-                .context("the kiosk stopped")
+            hall_kiosk::run::run(config, headless, drill).context("the kiosk stopped")
         }
     }
 }

@@ -32,6 +32,8 @@ pub struct Entry {
     pub local_reference: String,
     pub request: ApplicationRequest,
     pub told: bool,
+    /// Sent, but the person left without being told: to be withdrawn.
+    pub abandoned: bool,
     pub attempts: u32,
 }
 
@@ -56,6 +58,13 @@ impl Outbox {
                 created_at TEXT NOT NULL DEFAULT (datetime('now'))
             );",
         )?;
+        // Added after the first release: an outbox from then gains the column.
+        let has_abandoned: bool = db
+            .prepare("SELECT 1 FROM pragma_table_info('outbox') WHERE name = 'abandoned'")?
+            .exists([])?;
+        if !has_abandoned {
+            db.execute_batch("ALTER TABLE outbox ADD COLUMN abandoned INTEGER NOT NULL DEFAULT 0")?;
+        }
         Ok(Outbox { db: Mutex::new(db) })
     }
 
@@ -89,6 +98,16 @@ impl Outbox {
         Ok(())
     }
 
+    /// The person left without being told the outcome: the sender withdraws the submission
+    /// (an entry already told is never abandoned).
+    pub fn abandon(&self, key: &str) -> Result<(), OutboxError> {
+        self.db()?.execute(
+            "UPDATE outbox SET abandoned = 1 WHERE idempotency_key = ?1 AND told = 0",
+            params![key],
+        )?;
+        Ok(())
+    }
+
     /// The platform acknowledged the submission: the entry and its personal data go, from the
     /// write-ahead log too.
     pub fn remove(&self, key: &str) -> Result<(), OutboxError> {
@@ -113,7 +132,7 @@ impl Outbox {
     pub fn entries(&self) -> Result<Vec<Entry>, OutboxError> {
         let db = self.db()?;
         let mut stmt = db.prepare(
-            "SELECT idempotency_key, local_reference, body, told, attempts FROM outbox
+            "SELECT idempotency_key, local_reference, body, told, attempts, abandoned FROM outbox
              ORDER BY created_at, rowid",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -123,16 +142,18 @@ impl Outbox {
                 r.get::<_, String>(2)?,
                 r.get::<_, bool>(3)?,
                 r.get::<_, u32>(4)?,
+                r.get::<_, bool>(5)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (key, local_reference, body, told, attempts) = row?;
+            let (key, local_reference, body, told, attempts, abandoned) = row?;
             out.push(Entry {
                 idempotency_key: key,
                 local_reference,
                 request: serde_json::from_str(&body)?,
                 told,
+                abandoned,
                 attempts,
             });
         }
@@ -179,12 +200,24 @@ pub async fn deliver(
     let mut round = Round::default();
     for e in outbox.entries()? {
         let key = e.idempotency_key.clone();
-        if stale.contains(&key) && !e.told {
+        if !e.told && (e.abandoned || stale.contains(&key)) {
             match api.withdraw(&key).await {
-                Ok(_) => {
+                Ok(had_case) => {
+                    tracing::info!(
+                        key,
+                        had_case,
+                        "submission never shown to its applicant withdrawn"
+                    );
                     outbox.remove(&key)?;
                     stale.remove(&key);
                     round.withdrawn += 1;
+                }
+                Err(ApiError::Refused(p)) => {
+                    // A department already took it up: only staff can undo it now.
+                    tracing::error!(key, problem = %p.title,
+                        "a submission never shown to its applicant could not be withdrawn");
+                    outbox.remove(&key)?;
+                    stale.remove(&key);
                 }
                 Err(err) => {
                     outbox.failed(&key, &err.to_string())?;

@@ -16,7 +16,11 @@ use crate::ui::{AppWindow, SimPanel};
 /// How often the kiosk handles what arrived and lets time pass.
 const PUMP_EVERY: Duration = Duration::from_millis(50);
 
-pub fn run(config: Config, headless: Option<Duration>) -> anyhow::Result<()> {
+pub fn run(
+    config: Config,
+    headless: Option<Duration>,
+    drill: Option<crate::drill::Drill>,
+) -> anyhow::Result<()> {
     crate::systemd::status("starting");
     let font = crate::fonts::check_cjk_font()?;
     tracing::info!(font = %font.display(), "CJK font found");
@@ -113,11 +117,23 @@ pub fn run(config: Config, headless: Option<Duration>) -> anyhow::Result<()> {
 
     let timer = slint::Timer::default();
     let weak = Rc::downgrade(&kiosk);
+    let mut drill = drill;
     timer.start(slint::TimerMode::Repeated, PUMP_EVERY, move || {
         if let Some(k) = weak.upgrade()
             && let Ok(mut k) = k.try_borrow_mut()
         {
-            k.pump(Instant::now());
+            let now = Instant::now();
+            k.pump(now);
+            if let Some(d) = drill.as_mut() {
+                if d.done() {
+                    tracing::info!(finished = d.finished(), "drill finished");
+                    let _ = slint::quit_event_loop();
+                }
+                for intent in d.next(&k.view(), now) {
+                    k.act(intent);
+                }
+                k.pump(now);
+            }
         }
     });
 

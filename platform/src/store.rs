@@ -1643,6 +1643,20 @@ fn withdraw_key(
             approval_code: code,
         });
     }
+    // An instant (秒批) item is approved by the platform itself when it arrives: no one has
+    // acted on it and no one knows its code until the kiosk shows it, so a kiosk may withdraw
+    // it like a case still waiting. Approved is final: no department can have acted since.
+    let decided_at_once = case_from == Blzt::Approved
+        && c.query_one(
+            "SELECT i.instant FROM cases k JOIN items i ON i.id = k.item_id
+             WHERE k.approval_code = $1",
+            params![code],
+        )?
+        .i64(0)?
+            == 1;
+    let untouched = |st: Blzt| {
+        matches!(st, Blzt::Received | Blzt::Accepted) || (decided_at_once && st == Blzt::Approved)
+    };
     let nodes = c.query(
         "SELECT status FROM case_nodes WHERE approval_code = $1 ORDER BY seq",
         params![code],
@@ -1650,7 +1664,7 @@ fn withdraw_key(
     let mut from = Vec::with_capacity(nodes.len());
     for r in &nodes {
         let st = r.blzt(0)?;
-        if !matches!(st, Blzt::Received | Blzt::Accepted) {
+        if !untouched(st) {
             return Ok(Withdrawal::Refused {
                 approval_code: code,
                 status: case_from,
@@ -1658,7 +1672,7 @@ fn withdraw_key(
         }
         from.push(st.code());
     }
-    if !matches!(case_from, Blzt::Received | Blzt::Accepted) {
+    if !untouched(case_from) {
         return Ok(Withdrawal::Refused {
             approval_code: code,
             status: case_from,

@@ -345,7 +345,48 @@ async fn withdrawal_races_the_submission(kind: Kind) {
     );
 }
 
+/// An instant (秒批) item is approved as it arrives; nobody has acted on it and nobody knows its
+/// code until the kiosk shows it, so the kiosk withdraws it like a waiting case. Once staff can
+/// have seen it (a case that is not instant and was acted on), it stays.
+async fn an_instant_approval_never_shown_is_withdrawn(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db).await;
+    let body = json!({
+        "item_id": "project-filing",
+        "applicant": {
+            "name": demo::APPLICANT_NAME,
+            "id_number": demo::APPLICANT_ID,
+            "phone": demo::APPLICANT_PHONE
+        },
+        "organization": { "name": "", "credit_code": demo::CREDIT_CODE },
+        "project": { "code": demo::PROJECT_CODE, "name": "" },
+        "materials": [
+            { "material_id": "filing-form", "status": "provided", "pages": 1 },
+            { "material_id": "business-licence", "status": "provided", "pages": 1 },
+            { "material_id": "compliance-pledge", "status": "committed", "pages": 0 }
+        ],
+        "identified_by": "typed",
+        "kiosk_id": "K-I"
+    });
+    let created: Value = hall.apply("instant-1", &body).await.json().await.unwrap();
+    let code = created["approval_code"].as_str().unwrap().to_string();
+    assert_eq!(
+        hall.case(&code).await.status,
+        Blzt::Approved,
+        "decided at once"
+    );
+
+    let answer: Value = hall.withdraw("instant-1").await.json().await.unwrap();
+    assert_eq!(answer["withdrawn"], json!(true), "{answer}");
+    let case = hall.case(&code).await;
+    assert_eq!(case.status, Blzt::Withdrawn);
+    assert!(case.nodes.iter().all(|n| n.status_code == Blzt::Withdrawn));
+    assert_eq!(hall.by_key("instant-1").await["active_cases"], json!(0));
+    hall.server.shutdown().await;
+}
+
 both!(
     withdrawing_a_case_and_a_key_that_never_arrived,
-    withdrawal_races_the_submission
+    withdrawal_races_the_submission,
+    an_instant_approval_never_shown_is_withdrawn
 );

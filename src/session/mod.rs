@@ -103,6 +103,11 @@ pub enum Effect {
     /// Turn QR scanning on the camera on or off (it runs only where a code is expected).
     CameraScanning(bool),
     RequestHelp,
+    /// A submission was sent but the person left without being told its outcome (the platform
+    /// was unreachable and they gave up): it must not become a case, so it is withdrawn.
+    AbandonSubmission {
+        idempotency_key: String,
+    },
     /// The session ended (finish or timeout); personal data is gone.
     SessionEnded {
         timed_out: bool,
@@ -195,6 +200,15 @@ impl Session {
 
     pub fn screen(&self) -> Screen {
         self.screen
+    }
+
+    /// The idempotency key of the submission whose outcome the screen shows (approval code or
+    /// provisional receipt), if it shows one.
+    pub fn submission_shown(&self) -> Option<&str> {
+        match &self.journey {
+            Journey::Submit(s) if self.screen == Screen::Submitted => s.key(),
+            _ => None,
+        }
     }
 
     pub fn generation(&self) -> u64 {
@@ -560,6 +574,13 @@ impl Session {
             && let Some(order) = p.pending_order_id()
         {
             fx.push(Effect::CancelOrder(order));
+        }
+        if let Journey::Submit(s) = &self.journey
+            && let Some(key) = s.unsent_submission()
+        {
+            fx.push(Effect::AbandonSubmission {
+                idempotency_key: key.to_string(),
+            });
         }
         // Dropping the journey wipes the personal data it held (fields and cards zeroize).
         self.journey = Journey::None;

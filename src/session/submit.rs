@@ -109,6 +109,22 @@ impl Default for Submit {
 }
 
 impl Submit {
+    /// The idempotency key of the submission, once one was sent.
+    pub fn key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+
+    /// The key of a submission that was sent and never settled (no answer, or no answer that
+    /// the person was shown).
+    pub fn unsent_submission(&self) -> Option<&str> {
+        match &self.unsent {
+            Some(Effect::Submit {
+                idempotency_key, ..
+            }) => Some(idempotency_key),
+            _ => None,
+        }
+    }
+
     fn item<'a>(&self, catalogue: &'a [Item]) -> Option<&'a Item> {
         let id = self.item_id.as_deref()?;
         catalogue.iter().find(|i| i.id == id)

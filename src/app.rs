@@ -134,7 +134,15 @@ impl Kiosk {
         while let Ok(msg) = self.rx.try_recv() {
             let fx = match msg {
                 Msg::Device(ev) => self.session.handle(Input::Device(ev), now),
-                Msg::Reply(generation, input) => self.session.handle_reply(generation, input, now),
+                Msg::Reply(generation, input) => {
+                    if let (Input::Order(Ok(order)), Some(o)) = (&input, &self.outbox)
+                        && order.status.is_final()
+                        && let Err(e) = o.order_settled(&order.order_id)
+                    {
+                        tracing::error!(error = %e, "cannot settle a payment order in the outbox");
+                    }
+                    self.session.handle_reply(generation, input, now)
+                }
                 Msg::Submitted {
                     generation,
                     key,
@@ -293,10 +301,17 @@ impl Kiosk {
                 payment_code,
                 request,
             } => {
+                let outbox = self.outbox.clone();
                 self.rt.spawn(async move {
-                    reply(Input::Order(
-                        api.create_order(&payment_code, &request).await,
-                    ))
+                    let answer = api.create_order(&payment_code, &request).await;
+                    // Durable before the payer is asked to pay: cancelled after a crash.
+                    if let (Ok(order), Some(o)) = (&answer, &outbox)
+                        && !order.status.is_final()
+                        && let Err(e) = o.put_order(&order.order_id)
+                    {
+                        tracing::error!(error = %e, "cannot record a payment order in the outbox");
+                    }
+                    reply(Input::Order(answer))
                 });
             }
             Effect::PollOrder(id) => {

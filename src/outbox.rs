@@ -58,6 +58,14 @@ impl Outbox {
                 created_at TEXT NOT NULL DEFAULT (datetime('now'))
             );",
         )?;
+        // Payment orders under way: an order still waiting for its payer when the kiosk stopped
+        // is cancelled on the next start, so no one is charged at a kiosk that cannot show it.
+        db.execute_batch(
+            "CREATE TABLE IF NOT EXISTS orders (
+                order_id TEXT PRIMARY KEY,
+                created_at TEXT NOT NULL DEFAULT (datetime('now'))
+            );",
+        )?;
         // Added after the first release: an outbox from then gains the column.
         let has_abandoned: bool = db
             .prepare("SELECT 1 FROM pragma_table_info('outbox') WHERE name = 'abandoned'")?
@@ -167,6 +175,31 @@ impl Outbox {
             .find(|e| e.idempotency_key == key))
     }
 
+    /// A payment order is waiting for its payer (written before the QR code or the wait is
+    /// shown).
+    pub fn put_order(&self, order_id: &str) -> Result<(), OutboxError> {
+        self.db()?.execute(
+            "INSERT INTO orders (order_id) VALUES (?1) ON CONFLICT (order_id) DO NOTHING",
+            params![order_id],
+        )?;
+        Ok(())
+    }
+
+    /// The order reached its end (paid, failed, cancelled, expired) and the screen says so.
+    pub fn order_settled(&self, order_id: &str) -> Result<(), OutboxError> {
+        self.db()?
+            .execute("DELETE FROM orders WHERE order_id = ?1", params![order_id])?;
+        Ok(())
+    }
+
+    /// Orders still under way.
+    pub fn orders(&self) -> Result<Vec<String>, OutboxError> {
+        let db = self.db()?;
+        let mut stmt = db.prepare("SELECT order_id FROM orders ORDER BY created_at, rowid")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn len(&self) -> Result<usize, OutboxError> {
         let n: i64 = self
             .db()?
@@ -198,6 +231,41 @@ pub async fn deliver(
 ) -> Result<Round, OutboxError> {
     use crate::client::ApiError;
     let mut round = Round::default();
+    for order_id in outbox.orders()? {
+        // Only orders left by an earlier run: this run's are settled as the screen shows them.
+        if !stale.contains(&order_id) {
+            continue;
+        }
+        let settled = match api.order(&order_id).await {
+            Ok(o) if o.status.is_final() => {
+                tracing::info!(order = %order_id, status = ?o.status,
+                    "payment order left by an earlier run had ended");
+                true
+            }
+            Ok(_) => match api.cancel_order(&order_id).await {
+                Ok(o) => {
+                    tracing::warn!(order = %order_id, status = ?o.status,
+                        "payment order left waiting by an earlier run cancelled");
+                    o.status.is_final()
+                }
+                Err(e) => {
+                    tracing::warn!(order = %order_id, error = %e, "cannot cancel a payment order yet");
+                    false
+                }
+            },
+            Err(ApiError::NotFound) => true,
+            Err(e) => {
+                tracing::warn!(order = %order_id, error = %e, "cannot ask about a payment order yet");
+                false
+            }
+        };
+        if settled {
+            outbox.order_settled(&order_id)?;
+            stale.remove(&order_id);
+        } else {
+            round.waiting += 1;
+        }
+    }
     for e in outbox.entries()? {
         let key = e.idempotency_key.clone();
         if !e.told && (e.abandoned || stale.contains(&key)) {
@@ -264,7 +332,8 @@ pub fn spawn_sender(
     api: std::sync::Arc<dyn crate::client::PlatformApi>,
     rt: &tokio::runtime::Handle,
 ) {
-    // Entries that are untold when the kiosk starts were left by a run that stopped mid-way.
+    // Entries that are untold when the kiosk starts, and payment orders still listed, were
+    // left by a run that stopped mid-way.
     let mut stale: std::collections::HashSet<String> = outbox
         .entries()
         .map(|es| {
@@ -274,6 +343,7 @@ pub fn spawn_sender(
                 .collect()
         })
         .unwrap_or_default();
+    stale.extend(outbox.orders().unwrap_or_default());
     rt.spawn(async move {
         let mut wait = std::time::Duration::from_secs(2);
         loop {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A few QMP commands to a running qemu:  qmp.py SOCKET screendump FILE [png|ppm] | quit"""
+"""A few QMP commands to a running qemu:  qmp.py SOCKET screendump FILE [png|ppm] | powerdown | quit"""
 import json
 import socket
 import sys
@@ -37,6 +37,8 @@ def main() -> int:
         call("screendump", args)
     elif cmd == "quit":
         call("quit")
+    elif cmd == "powerdown":
+        call("system_powerdown")
     else:
         raise SystemExit(__doc__)
     return 0

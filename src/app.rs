@@ -28,6 +28,26 @@ enum Msg {
         key: String,
         answer: crate::client::ApiResult<hall_domain::api::ApplicationCreated>,
     },
+    /// A help-desk command from the fleet.
+    Fleet(hall_domain::api::FleetCommand),
+}
+
+/// Why the kiosk's event loop should end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// A help-desk restart: systemd starts the kiosk again.
+    Restart,
+    /// A help-desk reboot: the system is asked to reboot.
+    Reboot,
+}
+
+/// The kiosk's part in the fleet: its client, what the heartbeat reports, and the command
+/// waiting for the citizen to finish.
+struct Fleet {
+    client: hall_platform::fleet_client::FleetClient,
+    status: crate::fleet::SharedStatus,
+    waiting: Option<hall_domain::api::FleetCommand>,
+    identify_until: Option<Instant>,
 }
 
 /// The kiosk: one session, its window, and the means to act.
@@ -45,6 +65,8 @@ pub struct Kiosk {
     camera_scanning: bool,
     /// The submission whose outcome the screen last showed (logged once).
     shown: Option<String>,
+    fleet: Option<Fleet>,
+    exit: Option<Exit>,
 }
 
 impl Kiosk {
@@ -72,6 +94,8 @@ impl Kiosk {
             outbox: None,
             camera_scanning: false,
             shown: None,
+            fleet: None,
+            exit: None,
         }));
         let weak = Rc::downgrade(&kiosk);
         crate::ui::on_intent(&window, move |intent| {
@@ -94,6 +118,105 @@ impl Kiosk {
     /// Allows taking submissions while the platform is unreachable (needs an outbox).
     pub fn set_offline_intake(&mut self, on: bool) {
         self.session.set_offline_intake(on && self.outbox.is_some());
+    }
+
+    /// Joins the fleet: heartbeats report this kiosk's state, help-desk commands arrive here.
+    pub fn set_fleet(&mut self, client: hall_platform::fleet_client::FleetClient) {
+        let status = crate::fleet::SharedStatus::default();
+        let tx = std::sync::Mutex::new(self.tx.clone());
+        crate::fleet::spawn(
+            client.clone(),
+            status.clone(),
+            move |cmd| {
+                if let Ok(tx) = tx.lock() {
+                    let _ = tx.send(Msg::Fleet(cmd));
+                }
+            },
+            &self.rt,
+        );
+        self.fleet = Some(Fleet {
+            client,
+            status,
+            waiting: None,
+            identify_until: None,
+        });
+        self.update_fleet_status();
+    }
+
+    /// Set when a help-desk command ends the kiosk's run.
+    pub fn exit(&self) -> Option<Exit> {
+        self.exit
+    }
+
+    fn update_fleet_status(&self) {
+        let Some(f) = &self.fleet else { return };
+        let devices = self.devices.fleet_health();
+        if let Ok(mut st) = f.status.lock() {
+            st.devices = devices;
+            st.in_use = self.session.in_use();
+        }
+    }
+
+    /// Acknowledges a command (waiting at most a few seconds: the kiosk may be about to stop).
+    fn ack(&self, id: &str, ok: bool, result: &str) {
+        let Some(f) = &self.fleet else { return };
+        let client = f.client.clone();
+        let (id, result) = (id.to_string(), result.to_string());
+        let done = self.rt.block_on(async move {
+            tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                client.ack(&id, ok, Some(&result)),
+            )
+            .await
+        });
+        match done {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "fleet command not acknowledged"),
+            Err(_) => tracing::warn!("fleet command acknowledgement timed out"),
+        }
+    }
+
+    /// Carries out a help-desk command, or keeps a restart/reboot until the citizen finished.
+    fn on_command(&mut self, cmd: hall_domain::api::FleetCommand, now: Instant) {
+        use hall_domain::api::CommandKind;
+        match cmd.kind {
+            CommandKind::Identify => {
+                self.ack(&cmd.id, true, "identifying for 60 s");
+                self.devices.identify(true);
+                if let Some(f) = &mut self.fleet {
+                    f.identify_until = Some(now + std::time::Duration::from_secs(60));
+                }
+                tracing::info!(kiosk = %self.view().kiosk_id, "identifying: status light blinking");
+            }
+            CommandKind::RestartApp | CommandKind::Reboot => {
+                if cmd.force || !self.session.in_use() {
+                    self.carry_out(cmd);
+                } else {
+                    tracing::info!(command = %cmd.id, "waiting for the citizen to finish");
+                    if let Some(f) = &mut self.fleet {
+                        f.waiting = Some(cmd);
+                    }
+                }
+            }
+        }
+    }
+
+    fn carry_out(&mut self, cmd: hall_domain::api::FleetCommand) {
+        use hall_domain::api::CommandKind;
+        let exit = if cmd.kind == CommandKind::Reboot {
+            Exit::Reboot
+        } else {
+            Exit::Restart
+        };
+        let what = if exit == Exit::Reboot {
+            "rebooting"
+        } else {
+            "restarting"
+        };
+        self.ack(&cmd.id, true, what);
+        tracing::info!(command = %cmd.id, forced = cmd.force, "{what} at the help desk's request");
+        self.exit = Some(exit);
+        let _ = slint::quit_event_loop();
     }
 
     /// Queues what a person asks for, as the screen's buttons do (handled at the next pump).
@@ -143,6 +266,10 @@ impl Kiosk {
                     }
                     self.session.handle_reply(generation, input, now)
                 }
+                Msg::Fleet(cmd) => {
+                    self.on_command(cmd, now);
+                    Vec::new()
+                }
                 Msg::Submitted {
                     generation,
                     key,
@@ -158,6 +285,9 @@ impl Kiosk {
         let fx = self.session.handle(Input::Tick, now);
         self.run(fx);
         self.render();
+        if self.fleet.is_some() {
+            self.fleet_tick(now);
+        }
         let shown = self.session.submission_shown().map(str::to_string);
         if shown.is_some() && shown != self.shown {
             // The screen now shows the outcome (approval code or provisional receipt).
@@ -167,6 +297,21 @@ impl Kiosk {
             );
         }
         self.shown = shown;
+    }
+
+    /// Reports the state for the heartbeat; runs a waiting restart once the kiosk is free; ends
+    /// identification.
+    fn fleet_tick(&mut self, now: Instant) {
+        self.update_fleet_status();
+        let in_use = self.session.in_use();
+        let Some(f) = &mut self.fleet else { return };
+        if f.identify_until.is_some_and(|t| now >= t) {
+            f.identify_until = None;
+            self.devices.identify(false);
+        }
+        if !in_use && let Some(cmd) = f.waiting.take() {
+            self.carry_out(cmd);
+        }
     }
 
     /// Settles a submission's outbox entry when the platform answered. `current`: the session
@@ -340,6 +485,14 @@ impl Kiosk {
                 }
             }
             Effect::RequestHelp => {
+                if let Some(f) = &self.fleet {
+                    let client = f.client.clone();
+                    self.rt.spawn(async move {
+                        if let Err(e) = client.help(true, None).await {
+                            tracing::warn!(error = %e, "help request not delivered");
+                        }
+                    });
+                }
                 tracing::warn!(screen = ?self.session.screen(), "help requested at the kiosk");
             }
             Effect::SessionEnded { timed_out } => {

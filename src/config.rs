@@ -31,6 +31,30 @@ pub struct Config {
     pub platform: PlatformSection,
     pub devices: DevicesSection,
     pub display: DisplaySection,
+    pub fleet: FleetSection,
+    /// The file this was read from (the enrolment token is erased from it once used).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// Fleet control: the help desk sees the kiosk and can restart it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FleetSection {
+    /// One-time token from the provisioning file; traded for the kiosk's own credential (kept
+    /// in the data directory) at the first start, then erased from this file.
+    pub enrolment_token: Option<String>,
+    /// The kiosk asks the system for a reboot by creating this file (a path unit reboots).
+    pub reboot_request: PathBuf,
+}
+
+impl Default for FleetSection {
+    fn default() -> Self {
+        Self {
+            enrolment_token: None,
+            reboot_request: PathBuf::from("/run/hall-kiosk/reboot"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,11 +161,12 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        let cfg: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        let mut cfg: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
             path: path.to_owned(),
             source: Box::new(source),
         })?;
         cfg.check()?;
+        cfg.source = Some(path.to_owned());
         Ok(cfg)
     }
 

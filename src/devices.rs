@@ -26,6 +26,12 @@ pub trait KioskDevices: Send + Sync {
     fn print_receipt(&self, receipt: &Receipt) -> Result<(), String>;
     fn capture_still(&self) -> Result<Still, String>;
     fn set_camera_scanning(&self, on: bool);
+    /// What the help desk sees of each device.
+    fn fleet_health(&self) -> hall_domain::api::DeviceHealth {
+        crate::fleet::FleetStatus::default().devices
+    }
+    /// Blinks the status light so staff can find the kiosk (`false`: back to normal).
+    fn identify(&self, _on: bool) {}
 }
 
 /// Lays a receipt out for the paper; characters outside the printer's font are drawn with the
@@ -96,6 +102,24 @@ impl KioskDevices for KioskHardware {
     }
     fn set_camera_scanning(&self, on: bool) {
         self.sim.set_camera_scanning(on);
+    }
+    fn fleet_health(&self) -> hall_domain::api::DeviceHealth {
+        use crate::fleet::device_state;
+        use kiosk_drivers::DeviceKind;
+        let h = |k| self.sim.health(k);
+        hall_domain::api::DeviceHealth {
+            printer: device_state(h(DeviceKind::Printer).as_ref(), true),
+            reader: device_state(h(DeviceKind::IdCard).as_ref(), false),
+            camera: device_state(h(DeviceKind::Camera).as_ref(), false),
+            scanner: device_state(h(DeviceKind::Scanner).as_ref(), false),
+        }
+    }
+    fn identify(&self, on: bool) {
+        self.sim.set_light(if on {
+            kiosk_drivers::LightPattern::Identify
+        } else {
+            kiosk_drivers::LightPattern::Idle
+        });
     }
 }
 

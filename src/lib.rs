@@ -10,6 +10,7 @@ pub mod config;
 pub mod devices;
 pub mod diag;
 pub mod drill;
+pub mod fleet;
 pub mod fonts;
 pub mod headless;
 pub mod logging;

@@ -99,6 +99,23 @@ pub fn run(
         rt.handle().clone(),
     );
     kiosk.borrow_mut().set_outbox(outbox);
+
+    // The fleet: enrol once with the provisioning token, then heartbeats and commands.
+    let credential = rt.block_on(crate::fleet::credential(
+        &base_url,
+        &data,
+        config.fleet.enrolment_token.as_deref(),
+        config.source.as_deref(),
+    ));
+    match credential {
+        Ok(Some(c)) => match hall_platform::fleet_client::FleetClient::new(&base_url, &c) {
+            Ok(client) => kiosk.borrow_mut().set_fleet(client),
+            Err(e) => tracing::error!(error = %e, "cannot set up the fleet client"),
+        },
+        Ok(None) => tracing::info!("not enrolled in a fleet (no enrolment token)"),
+        // The kiosk serves citizens all the same; the next start tries again.
+        Err(e) => tracing::error!(error = %e, "fleet enrolment failed"),
+    }
     sim_devices.connect(kiosk.borrow().event_sink());
 
     let panel = if config.display.sim_panel && headless.is_none() {
@@ -146,6 +163,13 @@ pub fn run(
     // systemd: READY once the first frame is drawn, watchdog pings from this event loop.
     let systemd = crate::systemd::attach_ui(format!("home screen shown ({})", config.kiosk.id));
     slint::run_event_loop().context("the UI event loop failed")?;
+    let exit = kiosk.borrow().exit();
+    if exit == Some(crate::app::Exit::Reboot) {
+        let path = &config.fleet.reboot_request;
+        if let Err(e) = std::fs::write(path, b"fleet\n") {
+            tracing::error!(error = %e, path = %path.display(), "cannot ask the system to reboot");
+        }
+    }
     crate::systemd::stopping();
     drop(systemd);
     drop(panel);

@@ -44,7 +44,10 @@ fn an_order_left_waiting_by_a_stopped_kiosk_is_cancelled_on_start() {
 
     // The next start: the order is stale and still waiting, so it is cancelled and forgotten.
     let outbox = Outbox::open(&path).expect("outbox reopens");
-    assert_eq!(outbox.orders().expect("orders"), vec![order.order_id.clone()]);
+    assert_eq!(
+        outbox.orders().expect("orders"),
+        vec![order.order_id.clone()]
+    );
     let mut stale: HashSet<String> = outbox.orders().expect("orders").into_iter().collect();
     let round = rt
         .block_on(deliver(&outbox, &api, &mut stale))
@@ -66,7 +69,10 @@ fn an_order_left_waiting_by_a_stopped_kiosk_is_cancelled_on_start() {
     let mut none = HashSet::new();
     rt.block_on(deliver(&outbox, &api, &mut none))
         .expect("delivery round");
-    assert_eq!(outbox.orders().expect("orders"), vec![mine.order_id.clone()]);
+    assert_eq!(
+        outbox.orders().expect("orders"),
+        vec![mine.order_id.clone()]
+    );
     let still = rt.block_on(api.order(&mine.order_id)).expect("order");
     assert_eq!(still.status, OrderStatus::Pending);
     rt.block_on(server.shutdown());

@@ -500,13 +500,33 @@ pub fn has_pending(c: &mut dyn Conn, kiosk_id: &str) -> Result<bool, StoreError>
     .is_some())
 }
 
-/// Expires the kiosk's overdue commands, then hands out its oldest pending command, marked
-/// delivered in the same statement, so that it is delivered at most once whichever instance the
-/// kiosk asks. Restarts and reboots that are not forced stay pending while the kiosk's last
-/// heartbeat says a citizen is using it.
+/// Makes `poll_id` the kiosk's newest command poll: older polls still waiting (of a process
+/// that is gone, whose connection no one reads) take nothing from now on.
+pub fn start_poll(c: &mut dyn Conn, kiosk_id: &str, poll_id: &str) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE fleet_kiosks SET poll_id = $2 WHERE kiosk_id = $1",
+        params![kiosk_id, poll_id],
+    )?;
+    Ok(())
+}
+
+/// Whether `poll_id` is still the kiosk's newest poll.
+pub fn poll_current(c: &mut dyn Conn, kiosk_id: &str, poll_id: &str) -> Result<bool, StoreError> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM fleet_kiosks WHERE kiosk_id = $1 AND poll_id = $2",
+        params![kiosk_id, poll_id],
+    )?
+    .is_some())
+}
+
+/// Expires the kiosk's overdue commands, then hands out its oldest pending command to the
+/// kiosk's newest poll, marked delivered in the same statement, so that it is delivered at most
+/// once whichever instance the kiosk asks. A restart or reboot that is not forced is delivered
+/// at once: the kiosk, which knows when the citizen in front of it finishes, waits for that.
 pub fn take_command(
     c: &mut dyn Conn,
     kiosk_id: &str,
+    poll_id: &str,
     now: NaiveDateTime,
     now_ms: i64,
 ) -> Result<Option<FleetCommand>, StoreError> {
@@ -536,13 +556,12 @@ pub fn take_command(
             "UPDATE fleet_commands SET status = 'delivered', delivered_at = $3
              WHERE id = (SELECT id FROM fleet_commands
                          WHERE kiosk_id = $1 AND status = 'pending' AND expires_ms > $2
-                           AND (force = 1 OR kind = 'identify'
-                                OR (SELECT in_use FROM fleet_kiosks WHERE kiosk_id = $1) = 0)
+                           AND (SELECT poll_id FROM fleet_kiosks WHERE kiosk_id = $1) = $4
                          ORDER BY issued_ms, id LIMIT 1{skip_locked})
                AND status = 'pending'
              RETURNING {COMMAND_COLUMNS}"
         ),
-        params![kiosk_id, now_ms, now],
+        params![kiosk_id, now_ms, now, poll_id],
     )?
     else {
         return Ok(None);

@@ -257,18 +257,29 @@ async fn poll(
     let wait = Duration::from_secs(params.wait.unwrap_or(0).min(MAX_WAIT_SECS));
     let deadline = tokio::time::Instant::now() + wait;
     let mut stopping = st.stopping();
+    let poll_id = uuid::Uuid::new_v4().to_string();
+    {
+        let (k, p) = (kiosk.clone(), poll_id.clone());
+        st.store()
+            .write(move |_, c| fleet::start_poll(c, &k, &p))
+            .await?;
+    }
     loop {
-        let k = kiosk.clone();
-        if st
+        let (k, p) = (kiosk.clone(), poll_id.clone());
+        let (pending, current) = st
             .store()
-            .read(move |_, c| fleet::has_pending(c, &k))
-            .await?
-        {
+            .read(move |_, c| Ok((fleet::has_pending(c, &k)?, fleet::poll_current(c, &k, &p)?)))
+            .await?;
+        if !current {
+            // A newer poll of this kiosk (a restarted process) takes over.
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+        if pending {
             let (now, now_ms) = (st.clock().now(), st.clock().millis());
-            let k = kiosk.clone();
+            let (k, p) = (kiosk.clone(), poll_id.clone());
             let taken = st
                 .store()
-                .write(move |_, c| fleet::take_command(c, &k, now, now_ms))
+                .write(move |_, c| fleet::take_command(c, &k, &p, now, now_ms))
                 .await?;
             if let Some(cmd) = taken {
                 tracing::info!(kiosk = %cmd.kiosk_id, command = %cmd.id, kind = cmd.kind.as_str(),

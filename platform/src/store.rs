@@ -106,6 +106,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_fleet.sql"),
         postgres: include_str!("../migrations/postgres/0005_fleet.sql"),
     },
+    Migration {
+        version: 6,
+        name: "fleet: only a kiosk's newest command poll takes commands",
+        sqlite: include_str!("../migrations/sqlite/0006_fleet_poll.sql"),
+        postgres: include_str!("../migrations/postgres/0006_fleet_poll.sql"),
+    },
 ];
 
 /// The schema version this program writes.

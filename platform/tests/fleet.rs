@@ -269,13 +269,13 @@ async fn a_kiosk_enrols_reports_and_obeys(kind: Kind) {
     let again = kiosk.ack(&got.id, false, Some("x")).await.unwrap();
     assert_eq!(again, done, "a repeated acknowledgement changes nothing");
 
-    // While a citizen uses the kiosk a restart waits, unless forced; identify does not wait.
+    // While a citizen uses the kiosk, commands are handed over at once, in the order issued:
+    // the kiosk itself holds an unforced restart until the citizen in front of it finishes.
     kiosk.heartbeat(&beat(true)).await.unwrap();
     assert!(desk.kiosk("K-01").await.in_use);
     let polite = desk
         .command(json!({ "kind": "restart_app", "kiosk_id": "K-01" }))
         .await;
-    assert!(kiosk.next_command(1).await.unwrap().is_none());
     let ident = desk
         .command(json!({ "kind": "identify", "kiosk_id": "K-01" }))
         .await;
@@ -284,17 +284,20 @@ async fn a_kiosk_enrols_reports_and_obeys(kind: Kind) {
         .await;
     let first = kiosk.next_command(1).await.unwrap().unwrap();
     let second = kiosk.next_command(1).await.unwrap().unwrap();
-    assert_eq!(first.id, ident[0].id);
+    let third = kiosk.next_command(1).await.unwrap().unwrap();
     assert_eq!(
-        (second.id.as_str(), second.force),
+        (first.id.as_str(), first.force),
+        (polite[0].id.as_str(), false)
+    );
+    assert_eq!(second.id, ident[0].id);
+    assert_eq!(
+        (third.id.as_str(), third.force),
         (forced[0].id.as_str(), true)
     );
     assert!(kiosk.next_command(0).await.unwrap().is_none());
     kiosk.heartbeat(&beat(false)).await.unwrap();
-    let third = kiosk.next_command(2).await.unwrap().unwrap();
-    assert_eq!(third.id, polite[0].id);
     let failed = kiosk
-        .ack(&third.id, false, Some("display busy"))
+        .ack(&first.id, false, Some("display busy"))
         .await
         .unwrap();
     assert_eq!(failed.status, CommandStatus::Failed);
@@ -513,16 +516,21 @@ async fn kioskctl_lists_shows_and_commands() {
         out.contains("restart_app") && out.contains("pending"),
         "{out}"
     );
-    assert!(err.contains("once nobody is using it"), "{err}");
+    assert!(
+        err.contains("once the citizen using it has finished"),
+        "{err}"
+    );
     let (ok, out, _) = kioskctl(desk(&["restart", "K-21", "--now"]), env.clone()).await;
     assert!(ok && out.contains("yes"), "{out}");
     let (ok, _, _) = kioskctl(desk(&["reboot", "K-21"]), env.clone()).await;
     assert!(ok);
     let (ok, _, _) = kioskctl(desk(&["identify", "--hall", HALL]), env.clone()).await;
     assert!(ok);
-    // The forced restart passes the waiting one while the citizen is there.
+    // Handed over in order; the kiosk holds the unforced one until the citizen finishes.
     let first = kiosk.next_command(1).await.unwrap().unwrap();
-    assert_eq!((first.kind, first.force), (CommandKind::RestartApp, true));
+    assert_eq!((first.kind, first.force), (CommandKind::RestartApp, false));
+    let second = kiosk.next_command(1).await.unwrap().unwrap();
+    assert_eq!((second.kind, second.force), (CommandKind::RestartApp, true));
 
     let (ok, out, err) = kioskctl(desk(&["show", "K-21"]), env.clone()).await;
     assert!(ok, "{err}");

@@ -276,7 +276,9 @@ async fn issue(
     let cmds: Vec<FleetCommand> = serde_json::from_value(v).context("unexpected answer")?;
     print_commands(&cmds);
     if matches!(kind, CommandKind::RestartApp | CommandKind::Reboot) && !force {
-        eprintln!("the kiosk carries it out once nobody is using it (--now: at once)");
+        eprintln!(
+            "the kiosk carries it out once the citizen using it has finished (--now: at once)"
+        );
     }
     Ok(())
 }

@@ -58,6 +58,9 @@ pub struct ScreenshotArgs {
     /// Large-text mode.
     #[arg(long)]
     pub large: bool,
+    /// High-contrast mode (light text on black).
+    #[arg(long)]
+    pub high_contrast: bool,
     /// Window size, WxH (1920x1080 landscape, 1080x1920 portrait).
     #[arg(long, default_value = "1920x1080")]
     pub size: String,
@@ -83,7 +86,11 @@ pub fn run(args: &ScreenshotArgs) -> anyhow::Result<()> {
         "en" => Lang::En,
         other => bail!("--lang must be zh or en, not {other:?}"),
     };
-    let vm = demo_view(&args.screen, lang, args.large)?;
+    let modes = Modes {
+        large: args.large,
+        high_contrast: args.high_contrast,
+    };
+    let vm = demo_view_with(&args.screen, lang, modes)?;
     crate::fonts::check_cjk_font()?;
     let mut screen = crate::headless::install(w, h, None)?;
     let app = AppWindow::new().context("cannot build the UI")?;
@@ -213,8 +220,27 @@ fn demo_still() -> Arc<Still> {
     }
 }
 
+/// The display modes a person can switch on at the home screen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Modes {
+    pub large: bool,
+    pub high_contrast: bool,
+}
+
 /// The session walked to `screen`, and its view model.
 pub fn demo_view(screen: &str, lang: Lang, large: bool) -> anyhow::Result<ViewModel> {
+    demo_view_with(
+        screen,
+        lang,
+        Modes {
+            large,
+            high_contrast: false,
+        },
+    )
+}
+
+/// The session walked to `screen` with these display modes, and its view model.
+pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<ViewModel> {
     if !SCREENS.contains(&screen) {
         bail!("unknown screen {screen:?}; one of: {}", SCREENS.join(", "));
     }
@@ -231,7 +257,8 @@ pub fn demo_view(screen: &str, lang: Lang, large: bool) -> anyhow::Result<ViewMo
         s.handle(Input::Act(i), t);
     };
     act(&mut s, Intent::Lang(lang));
-    act(&mut s, Intent::Large(large));
+    act(&mut s, Intent::Large(modes.large));
+    act(&mut s, Intent::HighContrast(modes.high_contrast));
     let items: Vec<Item> = hall_platform::catalogue::built_in()
         .map(|c| c.into_iter().map(|c| c.item).collect())
         .unwrap_or_default();
@@ -444,4 +471,135 @@ pub fn demo_view(screen: &str, lang: Lang, large: bool) -> anyhow::Result<ViewMo
         }
     }
     Ok(s.view())
+}
+
+/// The layout check: every screen, in every display mode, language and orientation, laid out
+/// with the real fonts; no text may overflow its box or leave the window.
+#[cfg(test)]
+mod layout {
+    use super::*;
+
+    /// Lays out every screen in every display mode, language and orientation (with the real fonts)
+    /// and lists the texts that do not fit their boxes or leave the window.
+    fn layout_problems(
+        screens: &[&str],
+        sizes: &[(u32, u32)],
+        modes: &[Modes],
+    ) -> anyhow::Result<Vec<String>> {
+        crate::fonts::check_cjk_font()?;
+        let (w0, h0) = sizes.first().copied().unwrap_or((1920, 1080));
+        let screen = crate::headless::install(w0, h0, None)?;
+        let app = AppWindow::new().context("cannot build the UI")?;
+        app.show().context("cannot show the window")?;
+        let mut problems = Vec::new();
+        for &(w, h) in sizes {
+            screen.window.set_size(slint::PhysicalSize::new(w, h));
+            for &lang in &[Lang::Zh, Lang::En] {
+                for &modes in modes {
+                    for &name in screens {
+                        let vm = demo_view_with(name, lang, modes)?;
+                        Renderer::default().render(&app, &vm);
+                        let what = format!(
+                            "{name} {} {w}x{h}{}{}",
+                            lang.code(),
+                            if modes.large { " large" } else { "" },
+                            if modes.high_contrast { " contrast" } else { "" }
+                        );
+                        problems.extend(text_problems(&app, w, h, &what));
+                    }
+                }
+            }
+        }
+        Ok(problems)
+    }
+
+    /// The texts of the window now shown that overflow their boxes or leave the window.
+    fn text_problems(app: &AppWindow, w: u32, h: u32, what: &str) -> Vec<String> {
+        use i_slint_backend_testing::ElementRoot;
+        let mut out = Vec::new();
+        // Scrolled content may run past the window: it is reached by scrolling.
+        let scrolled: Vec<(f32, f32, f32)> = app
+            .root_element()
+            .query_descendants()
+            .match_id("Scroller::flick")
+            .find_all()
+            .iter()
+            .map(|f| {
+                let (p, z) = (f.absolute_position(), f.size());
+                (p.x, p.x + z.width, p.y)
+            })
+            .collect();
+        for e in app.root_element().query_descendants().find_all() {
+            let Some(desc) = e.accessible_description() else {
+                continue;
+            };
+            let label = e.accessible_label().unwrap_or_default();
+            let (pos, size) = (e.absolute_position(), e.size());
+            if size.width <= 0.0 || size.height <= 0.0 || e.computed_opacity() <= 0.0 {
+                continue;
+            }
+            if desc.starts_with("overflow") {
+                out.push(format!(
+                    "{what}: {desc} {label:?} in {:.0}×{:.0}",
+                    size.width, size.height
+                ));
+            }
+            let (right, bottom) = (pos.x + size.width, pos.y + size.height);
+            let in_scroller = scrolled
+                .iter()
+                .any(|&(l, r, top)| pos.x >= l - 1.0 && right <= r + 1.0 && pos.y >= top - 1.0);
+            if !in_scroller && (pos.x < -1.0 || right > w as f32 + 1.0 || bottom > h as f32 + 1.0) {
+                out.push(format!(
+                    "{what}: {label:?} leaves the window at ({:.0},{:.0})–({right:.0},{bottom:.0})",
+                    pos.x, pos.y
+                ));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn no_text_overflows_on_any_screen_mode_language_or_orientation() {
+        let modes = [
+            Modes::default(),
+            Modes {
+                large: true,
+                high_contrast: false,
+            },
+            Modes {
+                large: false,
+                high_contrast: true,
+            },
+            Modes {
+                large: true,
+                high_contrast: true,
+            },
+        ];
+        let only = std::env::var("LAYOUT_SCREEN").ok();
+        let screens: Vec<&str> = SCREENS
+            .iter()
+            .copied()
+            .filter(|s| only.as_deref().is_none_or(|o| o == *s))
+            .collect();
+        let problems = layout_problems(&screens, &[(1920, 1080), (1080, 1920)], &modes)
+            .expect("the screens render");
+        // The check sees an overflow: one word far too long for any box.
+        if only.is_none() {
+            let mut vm = demo_view("progress", Lang::En, true).expect("demo");
+            vm.case_item = "W".repeat(200);
+            let app = AppWindow::new().expect("the UI builds");
+            Renderer::default().render(&app, &vm);
+            let seen = text_problems(&app, 1080, 1920, "long word");
+            assert!(
+                seen.iter().any(|l| l.contains("WWWW")),
+                "an overflowing text is found: {seen:?}"
+            );
+        }
+        assert!(
+            problems.is_empty(),
+            "{} texts do not fit:\n{}",
+            problems.len(),
+            problems.join("\n")
+        );
+    }
 }

@@ -14,6 +14,7 @@ pub enum Intent {
     Skip,
     Lang(Lang),
     Large(bool),
+    HighContrast(bool),
     StartSubmit,
     StartLookup,
     StartPay,
@@ -57,6 +58,11 @@ impl Intent {
                 _ => return None,
             }),
             "large" => Intent::Large(match arg {
+                "on" => true,
+                "off" => false,
+                _ => return None,
+            }),
+            "contrast" => Intent::HighContrast(match arg {
                 "on" => true,
                 "off" => false,
                 _ => return None,
@@ -122,6 +128,11 @@ mod tests {
             ))
         );
         assert_eq!(Intent::parse("material", "m2"), None);
+        assert_eq!(
+            Intent::parse("contrast", "on"),
+            Some(Intent::HighContrast(true))
+        );
+        assert_eq!(Intent::parse("contrast", "max"), None);
         assert_eq!(Intent::parse("rm -rf", ""), None);
     }
 }

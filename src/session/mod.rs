@@ -158,6 +158,7 @@ pub struct Session {
     cfg: SessionConfig,
     lang: Lang,
     large: bool,
+    high_contrast: bool,
     help: bool,
     screen: Screen,
     /// The screen to go back to from an error screen.
@@ -179,6 +180,7 @@ impl Session {
             cfg,
             lang: Lang::Zh,
             large: false,
+            high_contrast: false,
             help: false,
             screen: Screen::Home,
             resume: None,
@@ -328,6 +330,10 @@ impl Session {
             }
             Intent::Large(on) if self.screen == Screen::Home => {
                 self.large = on;
+                return;
+            }
+            Intent::HighContrast(on) if self.screen == Screen::Home => {
+                self.high_contrast = on;
                 return;
             }
             _ => {}
@@ -590,6 +596,7 @@ impl Session {
         self.busy = None;
         self.help = false;
         self.large = false;
+        self.high_contrast = false;
         self.lang = Lang::Zh;
         self.last_activity = self.now;
         fx.push(Effect::SessionEnded { timed_out });
@@ -601,6 +608,7 @@ impl Session {
         let mut vm = ViewModel {
             screen: self.screen,
             large_text: self.large,
+            high_contrast: self.high_contrast,
             lang: self.lang,
             timeout_warning: self.warning_shown(),
             timeout_seconds: self.remaining().as_secs_f32().ceil() as i32,

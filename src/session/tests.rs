@@ -472,10 +472,12 @@ fn timeout_warns_then_ends_and_wipes() {
     let mut r = Rig::new();
     r.act(Intent::Lang(Lang::En));
     r.act(Intent::Large(true));
+    r.act(Intent::HighContrast(true));
     r.act(Intent::StartSubmit);
     r.input(Input::Device(DeviceEvent::CardRead(card())));
     r.input(Input::Items(Ok(vec![item()])));
     assert!(r.vm().large_text);
+    assert!(r.vm().high_contrast);
     r.advance(80);
     assert!(!r.vm().timeout_warning);
     r.advance(15);
@@ -494,6 +496,7 @@ fn timeout_warns_then_ends_and_wipes() {
     assert_eq!(vm.screen, Screen::Home);
     assert_eq!(vm.lang, Lang::Zh);
     assert!(!vm.large_text);
+    assert!(!vm.high_contrast, "high contrast resets with the session");
     assert_eq!(vm.card_name_masked, "");
     assert!(vm.materials.is_empty());
     assert!(!r.s.in_use());
@@ -885,12 +888,15 @@ fn language_and_text_size_only_change_on_home() {
     r.act(Intent::Back);
     assert!(r.act(Intent::Lang(Lang::En)).is_empty());
     r.act(Intent::Large(true));
+    r.act(Intent::HighContrast(true));
     assert!(r.vm().large_text);
+    assert!(r.vm().high_contrast);
     assert_eq!(r.vm().lang, Lang::En);
     let fx = r.act(Intent::Finish);
     assert!(fx.contains(&Effect::SessionEnded { timed_out: false }));
     assert_eq!(r.vm().lang, Lang::Zh);
     assert!(!r.vm().large_text);
+    assert!(!r.vm().high_contrast);
 }
 
 #[test]

@@ -116,6 +116,7 @@ pub struct NoticeRow {
 pub struct ViewModel {
     pub screen: Screen,
     pub large_text: bool,
+    pub high_contrast: bool,
     pub lang: Lang,
     pub timeout_warning: bool,
     pub timeout_seconds: i32,

@@ -14,6 +14,8 @@ use kiosk_drivers::camera::Still;
 
 slint::include_modules!();
 
+pub mod contrast;
+
 /// Selects the UI language. Chinese is the source language of every string.
 pub fn select_language(lang: Lang) {
     let code = match lang {
@@ -152,6 +154,7 @@ impl Renderer {
         let g = window.global::<Vm>();
         g.set_screen(screen(vm.screen));
         g.set_large_text(vm.large_text);
+        g.set_high_contrast(vm.high_contrast);
         g.set_lang(s(vm.lang.code()));
         g.set_timeout_warning(vm.timeout_warning);
         g.set_timeout_seconds(vm.timeout_seconds);

@@ -67,6 +67,8 @@ pub struct Kiosk {
     shown: Option<String>,
     fleet: Option<Fleet>,
     exit: Option<Exit>,
+    /// Spoken guidance (silent until [`Kiosk::set_voice`]).
+    voice: crate::voice::Voice,
 }
 
 impl Kiosk {
@@ -96,6 +98,7 @@ impl Kiosk {
             shown: None,
             fleet: None,
             exit: None,
+            voice: crate::voice::Voice::silent(),
         }));
         let weak = Rc::downgrade(&kiosk);
         crate::ui::on_intent(&window, move |intent| {
@@ -495,10 +498,22 @@ impl Kiosk {
                 }
                 tracing::warn!(screen = ?self.session.screen(), "help requested at the kiosk");
             }
+            Effect::Speak(speech) => self.voice.say(speech),
+            Effect::StopSpeech => self.voice.stop(),
             Effect::SessionEnded { timed_out } => {
                 tracing::info!(timed_out, "session ended, personal data wiped");
             }
         }
+    }
+
+    /// Speaks the screens' prompts with this voice.
+    pub fn set_voice(&mut self, voice: crate::voice::Voice) {
+        self.voice = voice;
+    }
+
+    /// The voice, to see what it was asked to say.
+    pub fn voice(&self) -> &crate::voice::Voice {
+        &self.voice
     }
 
     /// The pending payment order, for the simulator's "phone pays" button.

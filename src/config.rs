@@ -69,6 +69,10 @@ pub struct KioskSection {
     /// Where the kiosk keeps its outbox (and, in the demo, the platform's database); default:
     /// the user's data directory. On the appliance: the writable data partition.
     pub data_dir: Option<PathBuf>,
+    /// Spoken guidance (espeak-ng through ALSA's `aplay`).
+    pub voice: bool,
+    /// The ALSA device prompts are played on (`aplay -D`); default: ALSA's default.
+    pub audio_device: Option<String>,
 }
 
 impl Default for KioskSection {
@@ -81,6 +85,8 @@ impl Default for KioskSection {
             idle_timeout_secs: s.idle_limit.as_secs(),
             warn_before_secs: s.warn_before.as_secs(),
             data_dir: None,
+            voice: true,
+            audio_device: None,
         }
     }
 }

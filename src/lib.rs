@@ -20,3 +20,4 @@ pub mod screenshot;
 pub mod session;
 pub mod systemd;
 pub mod ui;
+pub mod voice;

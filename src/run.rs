@@ -99,6 +99,10 @@ pub fn run(
         rt.handle().clone(),
     );
     kiosk.borrow_mut().set_outbox(outbox);
+    if config.kiosk.voice && headless.is_none() {
+        let voice = crate::voice::Voice::start(config.kiosk.audio_device.clone());
+        kiosk.borrow_mut().set_voice(voice);
+    }
 
     // The fleet: enrol once with the provisioning token, then heartbeats and commands.
     let credential = rt.block_on(crate::fleet::credential(

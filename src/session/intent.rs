@@ -15,6 +15,14 @@ pub enum Intent {
     Lang(Lang),
     Large(bool),
     HighContrast(bool),
+    /// Say the screen's prompt again.
+    Repeat,
+    /// Stop speaking.
+    Quiet,
+    /// Volume one step up (true) or down.
+    Louder(bool),
+    /// Speech one step faster (true) or slower.
+    Faster(bool),
     StartSubmit,
     StartLookup,
     StartPay,
@@ -65,6 +73,18 @@ impl Intent {
             "contrast" => Intent::HighContrast(match arg {
                 "on" => true,
                 "off" => false,
+                _ => return None,
+            }),
+            "repeat" => Intent::Repeat,
+            "quiet" => Intent::Quiet,
+            "volume" => Intent::Louder(match arg {
+                "up" => true,
+                "down" => false,
+                _ => return None,
+            }),
+            "speed" => Intent::Faster(match arg {
+                "up" => true,
+                "down" => false,
                 _ => return None,
             }),
             "start-submit" => Intent::StartSubmit,

@@ -103,6 +103,10 @@ pub enum Effect {
     /// Turn QR scanning on the camera on or off (it runs only where a code is expected).
     CameraScanning(bool),
     RequestHelp,
+    /// Say a prompt (interrupting the one playing).
+    Speak(Speech),
+    /// Stop speaking.
+    StopSpeech,
     /// A submission was sent but the person left without being told its outcome (the platform
     /// was unreachable and they gave up): it must not become a case, so it is withdrawn.
     AbandonSubmission {
@@ -113,6 +117,20 @@ pub enum Effect {
         timed_out: bool,
     },
 }
+
+/// A spoken prompt: its name in `ui/translations/prompts.toml`, the language, and the volume and
+/// speed steps (1 to 5) the person chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Speech {
+    pub prompt: &'static str,
+    pub lang: Lang,
+    pub volume: u8,
+    pub rate: u8,
+}
+
+/// The volume and speed steps a session starts with (of 1 to 5).
+pub const VOICE_VOLUME: u8 = 3;
+pub const VOICE_RATE: u8 = 2;
 
 /// Everything the session reacts to.
 #[derive(Debug, Clone)]
@@ -159,6 +177,10 @@ pub struct Session {
     lang: Lang,
     large: bool,
     high_contrast: bool,
+    voice_volume: u8,
+    voice_rate: u8,
+    /// The prompt last spoken (and its language): a new one is spoken when it changes.
+    spoken: Option<(&'static str, Lang)>,
     help: bool,
     screen: Screen,
     /// The screen to go back to from an error screen.
@@ -181,6 +203,10 @@ impl Session {
             lang: Lang::Zh,
             large: false,
             high_contrast: false,
+            voice_volume: VOICE_VOLUME,
+            voice_rate: VOICE_RATE,
+            // The idle kiosk does not talk: its home prompt is spoken once someone acts.
+            spoken: Some(("home", Lang::Zh)),
             help: false,
             screen: Screen::Home,
             resume: None,
@@ -275,7 +301,34 @@ impl Session {
         if scanning != was_scanning {
             fx.push(Effect::CameraScanning(scanning));
         }
+        let prompt = (self.prompt_key(), self.lang);
+        if self.spoken != Some(prompt) {
+            self.spoken = Some(prompt);
+            fx.push(Effect::Speak(self.speech()));
+        }
         fx
+    }
+
+    // ---- voice -------------------------------------------------------------------------------
+
+    /// The prompt of what the person sees now: an overlay's, else the screen's.
+    fn prompt_key(&self) -> &'static str {
+        if self.help {
+            "help"
+        } else if self.warning_shown() {
+            "timeout"
+        } else {
+            self.screen.prompt_key()
+        }
+    }
+
+    fn speech(&self) -> Speech {
+        Speech {
+            prompt: self.prompt_key(),
+            lang: self.lang,
+            volume: self.voice_volume,
+            rate: self.voice_rate,
+        }
     }
 
     // ---- time --------------------------------------------------------------------------------
@@ -314,6 +367,24 @@ impl Session {
     fn on_intent(&mut self, intent: Intent, fx: &mut Vec<Effect>) {
         match intent {
             Intent::Finish => return self.end_session(false, fx),
+            Intent::Repeat => {
+                fx.push(Effect::Speak(self.speech()));
+                return;
+            }
+            Intent::Quiet => {
+                fx.push(Effect::StopSpeech);
+                return;
+            }
+            Intent::Louder(up) => {
+                self.voice_volume = step(self.voice_volume, up);
+                fx.push(Effect::Speak(self.speech()));
+                return;
+            }
+            Intent::Faster(up) => {
+                self.voice_rate = step(self.voice_rate, up);
+                fx.push(Effect::Speak(self.speech()));
+                return;
+            }
             Intent::Continue => return,
             Intent::Help => {
                 self.help = true;
@@ -597,7 +668,12 @@ impl Session {
         self.help = false;
         self.large = false;
         self.high_contrast = false;
+        self.voice_volume = VOICE_VOLUME;
+        self.voice_rate = VOICE_RATE;
         self.lang = Lang::Zh;
+        // Quiet at the end: the next person hears the home prompt once they act.
+        self.spoken = Some(("home", Lang::Zh));
+        fx.push(Effect::StopSpeech);
         self.last_activity = self.now;
         fx.push(Effect::SessionEnded { timed_out });
     }
@@ -609,6 +685,8 @@ impl Session {
             screen: self.screen,
             large_text: self.large,
             high_contrast: self.high_contrast,
+            voice_volume: i32::from(self.voice_volume),
+            voice_rate: i32::from(self.voice_rate),
             lang: self.lang,
             timeout_warning: self.warning_shown(),
             timeout_seconds: self.remaining().as_secs_f32().ceil() as i32,
@@ -667,6 +745,15 @@ impl Ctx {
         } else {
             zh
         }
+    }
+}
+
+/// One step of a 1-to-5 setting up or down.
+fn step(v: u8, up: bool) -> u8 {
+    if up {
+        v.saturating_add(1).min(5)
+    } else {
+        v.saturating_sub(1).max(1)
     }
 }
 

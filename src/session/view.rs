@@ -28,6 +28,53 @@ pub enum Screen {
     CameraError,
 }
 
+impl Screen {
+    pub const ALL: [Screen; 18] = [
+        Screen::Home,
+        Screen::Identify,
+        Screen::Items,
+        Screen::Materials,
+        Screen::Capture,
+        Screen::Form,
+        Screen::Review,
+        Screen::Submitted,
+        Screen::Lookup,
+        Screen::Progress,
+        Screen::PayEntry,
+        Screen::Payment,
+        Screen::Paying,
+        Screen::Paid,
+        Screen::PayFailed,
+        Screen::Offline,
+        Screen::PrinterError,
+        Screen::CameraError,
+    ];
+
+    /// The name of the spoken prompt of this screen (`ui/translations/prompts.toml`).
+    pub fn prompt_key(self) -> &'static str {
+        match self {
+            Screen::Home => "home",
+            Screen::Identify => "identify",
+            Screen::Items => "items",
+            Screen::Materials => "materials",
+            Screen::Capture => "capture",
+            Screen::Form => "form",
+            Screen::Review => "review",
+            Screen::Submitted => "submitted",
+            Screen::Lookup => "lookup",
+            Screen::Progress => "progress",
+            Screen::PayEntry => "pay-entry",
+            Screen::Payment => "payment",
+            Screen::Paying => "paying",
+            Screen::Paid => "paid",
+            Screen::PayFailed => "pay-failed",
+            Screen::Offline => "offline",
+            Screen::PrinterError => "printer-error",
+            Screen::CameraError => "camera-error",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
     #[default]
@@ -117,6 +164,9 @@ pub struct ViewModel {
     pub screen: Screen,
     pub large_text: bool,
     pub high_contrast: bool,
+    /// Spoken guidance: volume and speed steps, 1 to 5.
+    pub voice_volume: i32,
+    pub voice_rate: i32,
     pub lang: Lang,
     pub timeout_warning: bool,
     pub timeout_seconds: i32,

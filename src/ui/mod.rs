@@ -155,6 +155,8 @@ impl Renderer {
         g.set_screen(screen(vm.screen));
         g.set_large_text(vm.large_text);
         g.set_high_contrast(vm.high_contrast);
+        g.set_voice_volume(vm.voice_volume);
+        g.set_voice_rate(vm.voice_rate);
         g.set_lang(s(vm.lang.code()));
         g.set_timeout_warning(vm.timeout_warning);
         g.set_timeout_seconds(vm.timeout_seconds);

@@ -26,6 +26,8 @@ struct Hall {
     rt: tokio::runtime::Runtime,
     _server: Option<hall_platform::RunningServer>,
     _dir: tempfile::TempDir,
+    /// Touches on the screen so far (buttons, keys, fields).
+    touches: std::cell::Cell<u32>,
 }
 
 /// A platform on loopback with a fresh database, simulated devices, and the kiosk.
@@ -82,6 +84,7 @@ fn hall_with(platform_up: bool) -> Hall {
         rt,
         _server: server,
         _dir: dir,
+        touches: Default::default(),
     }
 }
 
@@ -145,6 +148,7 @@ impl Hall {
         let Some(b) = buttons.first() else {
             panic!("no button {label:?} on {:?}", self.vm().screen);
         };
+        self.touches.set(self.touches.get() + 1);
         b.invoke_accessible_default_action();
         self.pump();
     }
@@ -172,6 +176,7 @@ impl Hall {
         let Some(f) = fields.first() else {
             panic!("no field {label:?} on {:?}", self.vm().screen);
         };
+        self.touches.set(self.touches.get() + 1);
         f.invoke_accessible_default_action();
         self.pump();
     }
@@ -515,4 +520,47 @@ fn submission_taken_offline_is_delivered_later_exactly_once() {
             .expect("found by the local reference");
     assert_eq!(case.item, "企业投资项目备案");
     h.rt.block_on(server.shutdown());
+}
+
+/// Touches a first-time user needs, scripted through the screen: looking up progress with a
+/// typed approval code (target ≤ 8 touches besides the code's 16 digits) and with a scanned one
+/// (target ≤ 5), and paying a scanned fee notice. Printed for the record.
+#[test]
+fn touches_per_journey() {
+    let h = hall();
+    let mut rows = Vec::new();
+    let mut measure = |name: &str, target: u32, digits: u32, h: &Hall| {
+        let t = h.touches.get() - digits;
+        rows.push(format!(
+            "{name:<44} {t:>2} touches (+{digits} digits)  target ≤ {target}"
+        ));
+        assert!(t <= target, "{name}: {t} touches, target {target}");
+        h.touches.set(0);
+    };
+
+    h.press("查询进度");
+    h.type_keys(demo::CASE_LATE);
+    h.press("查询");
+    h.wait_screen(Screen::Progress);
+    measure("progress, approval code typed", 8, 16, &h);
+    h.press("结束办理");
+    h.touches.set(0);
+
+    h.press("查询进度");
+    h.ctl().scan(demo::CASE_APPROVED).expect("scan");
+    h.wait_screen(Screen::Progress);
+    measure("progress, approval code scanned (lookup)", 5, 0, &h);
+    h.press("结束办理");
+    h.touches.set(0);
+
+    h.ctl().scan(demo::CASE_CORRECTIONS).expect("scan");
+    h.wait_screen(Screen::Progress);
+    measure("progress, approval code scanned (home)", 5, 0, &h);
+    h.press("结束办理");
+    h.touches.set(0);
+
+    h.ctl().scan(demo::PAYMENT_CODE).expect("scan");
+    h.wait_screen(Screen::Payment);
+    measure("fee notice shown, payment code scanned", 5, 0, &h);
+    println!("{}", rows.join("\n"));
 }

@@ -4,7 +4,7 @@
 //!
 //! `cargo bench -p hall-platform --bench load`. Bounded in requests and in time per phase:
 //! `HALL_BENCH_CLIENTS` (64), `HALL_BENCH_LOOKUPS` (40000), `HALL_BENCH_SUBMISSIONS` (6000),
-//! `HALL_BENCH_SECONDS` (10, per phase). PostgreSQL: `HALL_TEST_POSTGRES`, or a cluster started
+//! `HALL_BENCH_SECONDS` (10, per phase), `HALL_BENCH_ONLY` (`sqlite` or `postgres`). PostgreSQL: `HALL_TEST_POSTGRES`, or a cluster started
 //! with `platform/scripts/test-postgres`. Every request goes to 127.0.0.1.
 
 use std::path::PathBuf;
@@ -267,12 +267,16 @@ fn main() {
         .expect("runtime");
     let mut phases = Vec::new();
 
+    // HALL_BENCH_ONLY=sqlite or postgres measures one backend.
+    let only = std::env::var("HALL_BENCH_ONLY").unwrap_or_default();
     let dir = tempfile::tempdir().expect("temp dir");
-    let sqlite = DbUrl::Sqlite(dir.path().join("bench.sqlite3"));
-    phases.extend(rt.block_on(bench_backend("SQLite", sqlite, clients)));
+    if only != "postgres" {
+        let sqlite = DbUrl::Sqlite(dir.path().join("bench.sqlite3"));
+        phases.extend(rt.block_on(bench_backend("SQLite", sqlite, clients)));
+    }
 
     let mut pg_rows = Vec::new();
-    match postgres_url() {
+    match postgres_url().filter(|_| only != "sqlite") {
         Some(admin_url) => {
             let db = format!("hall_bench_{}", uuid::Uuid::new_v4().simple());
             let pb = format!("hall_pgbench_{}", uuid::Uuid::new_v4().simple());

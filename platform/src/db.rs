@@ -673,7 +673,9 @@ impl<C: Send + 'static> std::ops::DerefMut for Pooled<'_, C> {
 /// How many SQLite readers run beside the writer, and how many PostgreSQL clients an instance
 /// keeps.
 const SQLITE_READERS: usize = 4;
-const PG_CONNECTIONS: usize = 16;
+const PG_READS: usize = 8;
+const PG_WRITES: usize = 12;
+const PG_CONNECTIONS: usize = PG_READS + PG_WRITES;
 const WRITE_ATTEMPTS: usize = 8;
 
 /// A database: one backend, pooled.
@@ -718,8 +720,10 @@ impl Database {
             DbUrl::Postgres(url) => {
                 let first = PgConn::connect(url)?;
                 let u = url.clone();
+                // One client more than requests are let through (see `slots`): the one that links
+                // pending audit entries never queues behind the requests waiting for it.
                 let pool = Pool::new(
-                    PG_CONNECTIONS,
+                    PG_CONNECTIONS + 1,
                     Box::new(move || PgConn::connect(&u)),
                     PgConn::healthy,
                 );
@@ -743,14 +747,15 @@ impl Database {
         }
     }
 
-    /// How many reads and how many write transactions are let through to the pool at once
-    /// (PostgreSQL: one pool serves both).
+    /// How many reads and how many write transactions are let through to the pool at once.
+    /// PostgreSQL: few readers (the machine's cores are shared with the server, and more
+    /// clients only lengthen the tail), more writers (their commits share an fsync).
     pub fn slots(&self) -> (usize, usize) {
         match self {
             // Several write transactions wait at the writer itself, so that it passes from one
             // to the next without a trip through the async runtime.
             Database::Sqlite { .. } => (SQLITE_READERS, 8),
-            Database::Postgres { .. } => (PG_CONNECTIONS, PG_CONNECTIONS),
+            Database::Postgres { .. } => (PG_READS, PG_WRITES),
         }
     }
 

@@ -443,12 +443,7 @@ impl Store {
         migrate(&db)?;
         let (reads, writes) = db.slots();
         let read_gate = Arc::new(tokio::sync::Semaphore::new(reads));
-        let write_gate = if db.dialect() == Dialect::Postgres {
-            // One pool serves both.
-            Arc::clone(&read_gate)
-        } else {
-            Arc::new(tokio::sync::Semaphore::new(writes))
-        };
+        let write_gate = Arc::new(tokio::sync::Semaphore::new(writes));
         let store = Self {
             db: Arc::new(db),
             catalogues: Arc::new(Mutex::new(HashMap::new())),
@@ -511,9 +506,13 @@ impl Store {
                 if let Some(h) = links.take(pending_id) {
                     return Ok(h);
                 }
-                let linked = self
-                    .write(|_, c| audit::link_pending(c, LINK_BATCH))
-                    .await?;
+                // Not through the gate: the pool keeps a client for this (see `Database::slots`).
+                let store = self.clone();
+                let linked = tokio::task::spawn_blocking(move || {
+                    store.db.write(|c| audit::link_pending(c, LINK_BATCH))
+                })
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))??;
                 links.record(linked);
                 if let Some(h) = links.take(pending_id) {
                     return Ok(h);

@@ -1,0 +1,138 @@
+//! The help desk's view of what a kiosk submitted, by idempotency key (the check "every
+//! submission the applicant was told about exactly once, none untold"): over HTTP with a fleet
+//! token and with `kioskctl cases`.
+
+mod common;
+
+use common::{Kind, TestDb};
+use hall_domain::api;
+use hall_platform::{ServerConfig, demo, spawn};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn application() -> Value {
+    json!({
+        "item_id": "engineering-planning-permit",
+        "applicant": {
+            "name": demo::APPLICANT_NAME,
+            "id_number": demo::APPLICANT_ID,
+            "phone": demo::APPLICANT_PHONE
+        },
+        "organization": { "name": "", "credit_code": demo::CREDIT_CODE },
+        "project": { "code": demo::PROJECT_CODE, "name": "" },
+        "materials": [
+            { "material_id": "application-form", "status": "provided", "pages": 2 },
+            { "material_id": "land-rights", "status": "committed", "pages": 0 },
+            { "material_id": "engineering-drawings", "status": "provided", "pages": 14 },
+            { "material_id": "civil-defence-plan", "status": "tolerated", "pages": 0 }
+        ],
+        "identified_by": "typed",
+        "kiosk_id": "K-31"
+    })
+}
+
+fn run(bin: &str, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(bin)
+        .args(args)
+        .env_remove("KIOSKCTL_TOKEN")
+        .env_remove("KIOSKCTL_PLATFORM")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kiosks_cases_by_idempotency_key() {
+    let db = TestDb::fresh(Kind::Sqlite).await.unwrap();
+    let server = spawn(ServerConfig::with_database(
+        db.url.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+    ))
+    .await
+    .unwrap();
+    let base = format!("http://{}", server.addr);
+    let http = reqwest::Client::new();
+    let arg = db.arg();
+    let (ok, out, err) = tokio::task::spawn_blocking(move || {
+        run(
+            env!("CARGO_BIN_EXE_hall-platform"),
+            &[
+                "fleet", "token", "create", "--db", &arg, "--role", "helpdesk",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{err}");
+    let token = out.trim().to_string();
+
+    let mut codes = Vec::new();
+    for key in ["told-1", "untold-1"] {
+        let v: Value = http
+            .post(format!("{base}{}", api::APPLICATIONS))
+            .header(api::IDEMPOTENCY_HEADER, key)
+            .json(&application())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        codes.push(v["approval_code"].as_str().unwrap().to_string());
+    }
+    let r = http
+        .post(format!("{base}/api/v1/applications/withdraw"))
+        .header(api::IDEMPOTENCY_HEADER, "untold-1")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let path = format!("{base}/api/v1/fleet/kiosks/K-31/applications");
+    assert_eq!(
+        http.get(&path).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let list: Vec<Value> = http
+        .get(&path)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 2);
+    let by_key = |k: &str| list.iter().find(|c| c["idempotency_key"] == k).unwrap();
+    assert_eq!(by_key("told-1")["active"], true);
+    assert_eq!(by_key("told-1")["approval_code"], codes[0].as_str());
+    assert_eq!(by_key("untold-1")["active"], false);
+    assert_eq!(by_key("untold-1")["status"], 2);
+
+    let b = base.clone();
+    let (ok, out, err) = tokio::task::spawn_blocking(move || {
+        run(
+            env!("CARGO_BIN_EXE_kioskctl"),
+            &["--platform", &b, "--token", &token, "cases", "K-31"],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{err}");
+    let told = out
+        .lines()
+        .find(|l| l.contains("told-1") && !l.contains("untold"))
+        .unwrap();
+    assert!(
+        told.contains(&codes[0]) && told.trim_end().ends_with("yes"),
+        "{out}"
+    );
+    let untold = out.lines().find(|l| l.contains("untold-1")).unwrap();
+    assert!(untold.trim_end().ends_with("no"), "{out}");
+    server.shutdown().await;
+}

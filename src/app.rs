@@ -186,8 +186,10 @@ impl Kiosk {
             CommandKind::Identify => {
                 self.ack(&cmd.id, true, "identifying for 60 s");
                 self.devices.identify(true);
+                let until = now + std::time::Duration::from_secs(60);
+                self.session.identify(until);
                 if let Some(f) = &mut self.fleet {
-                    f.identify_until = Some(now + std::time::Duration::from_secs(60));
+                    f.identify_until = Some(until);
                 }
                 tracing::info!(kiosk = %self.view().kiosk_id, "identifying: status light blinking");
             }
@@ -475,6 +477,20 @@ impl Kiosk {
                 self.rt
                     .spawn_blocking(move || reply(Input::Printed(devices.print_receipt(&receipt))));
             }
+            Effect::TestPrint => {
+                let devices = self.devices.clone();
+                let sample = test_receipt(&self.session.view().kiosk_id);
+                self.rt
+                    .spawn_blocking(move || reply(Input::Printed(devices.print_receipt(&sample))));
+            }
+            Effect::PaperReplaced => {
+                tracing::info!("printer paper replaced by staff");
+            }
+            Effect::RestartApp => {
+                tracing::info!("restarting from the maintenance screen");
+                self.exit = Some(Exit::Restart);
+                let _ = slint::quit_event_loop();
+            }
             Effect::CaptureStill => {
                 let devices = self.devices.clone();
                 self.rt.spawn_blocking(move || {
@@ -520,4 +536,18 @@ impl Kiosk {
     pub fn pending_order(&self) -> Option<String> {
         self.session.pending_order_id()
     }
+}
+
+/// The sample receipt of a maintenance test print: the kiosk's id and the time, in the layout of
+/// a progress slip.
+fn test_receipt(kiosk_id: &str) -> crate::session::Receipt {
+    use kiosk_drivers::printer::receipt::ProgressSlip;
+    crate::session::Receipt::Progress(ProgressSlip {
+        approval_code_grouped: "0000 0000 0000 0000".into(),
+        item_name: format!("测试页 Test page · {kiosk_id}"),
+        stage_name: "维护 Maintenance".into(),
+        status_text: "打印正常 Printer OK".into(),
+        nodes: Vec::new(),
+        printed_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
+    })
 }

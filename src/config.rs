@@ -73,6 +73,9 @@ pub struct KioskSection {
     pub voice: bool,
     /// The ALSA device prompts are played on (`aplay -D`); default: ALSA's default.
     pub audio_device: Option<String>,
+    /// The staff PIN that opens the maintenance screen, as the hex SHA-256 of its digits
+    /// (`hall-kiosk hash-pin`); without it the maintenance screen cannot be opened.
+    pub maintenance_pin_sha256: Option<String>,
 }
 
 impl Default for KioskSection {
@@ -87,6 +90,7 @@ impl Default for KioskSection {
             data_dir: None,
             voice: true,
             audio_device: None,
+            maintenance_pin_sha256: None,
         }
     }
 }
@@ -216,6 +220,7 @@ impl Config {
             kiosk_id: self.kiosk.id.clone(),
             hall_name: self.kiosk.hall.clone(),
             window_hint: self.kiosk.window.clone(),
+            maintenance_pin_sha256: self.kiosk.maintenance_pin_sha256.clone(),
             ..SessionConfig::default()
         }
     }

@@ -43,6 +43,9 @@ enum Command {
     },
     /// Render one screen with demo data to a PNG, headlessly, and exit.
     Screenshot(ScreenshotArgs),
+    /// Prints the hex SHA-256 of a staff PIN (read from standard input), for
+    /// `[kiosk] maintenance_pin_sha256`.
+    HashPin,
     /// Field diagnostics of one device (JSON on stdout).
     Diag(hall_kiosk::diag::DiagArgs),
 }
@@ -52,6 +55,24 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Screenshot(args)) => screenshot::run(&args),
         Some(Command::Diag(args)) => hall_kiosk::diag::run(&args),
+        Some(Command::HashPin) => {
+            let mut pin = String::new();
+            std::io::stdin()
+                .read_line(&mut pin)
+                .context("cannot read the PIN")?;
+            let pin = pin.trim();
+            if pin.len() < 4
+                || pin.len() > hall_kiosk::session::PIN_MAX
+                || !pin.chars().all(|c| c.is_ascii_digit())
+            {
+                anyhow::bail!(
+                    "a staff PIN is 4 to {} digits",
+                    hall_kiosk::session::PIN_MAX
+                );
+            }
+            println!("{}", hall_kiosk::session::hash_pin(pin));
+            Ok(())
+        }
         None | Some(Command::Run { .. }) | Some(Command::Drill { .. }) => {
             let (headless, drill) = match cli.command {
                 Some(Command::Run { headless }) => {

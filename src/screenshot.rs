@@ -20,6 +20,9 @@ use crate::client::ApiError;
 use crate::session::{Input, Intent, Lang, Session, SessionConfig, ViewModel};
 use crate::ui::{AppWindow, Renderer};
 
+/// The staff PIN of the demo kiosk's maintenance screen.
+const DEMO_PIN: &str = "246810";
+
 /// Every screen the command can render.
 pub const SCREENS: &[&str] = &[
     "home",
@@ -43,13 +46,17 @@ pub const SCREENS: &[&str] = &[
     "camera-error",
     "submitted-offline",
     "help",
+    "pin",
+    "maintenance",
+    "kiosk-id",
 ];
 
 #[derive(Args, Debug, Clone)]
 pub struct ScreenshotArgs {
     /// One of: home, identify, items, materials, capture, form, review, submitted, lookup,
     /// progress, pay-entry, payment, paying, paid, pay-failed, timeout, printer-error, offline,
-    /// camera-error, submitted-offline (a provisional receipt while the platform is down), help.
+    /// camera-error, submitted-offline (a provisional receipt while the platform is down), help,
+    /// pin (the staff PIN pad), maintenance, kiosk-id (a help-desk identify).
     #[arg(long)]
     pub screen: String,
     /// zh or en.
@@ -247,6 +254,7 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
     let mut t = Instant::now();
     let cfg = SessionConfig {
         offline_intake: true,
+        maintenance_pin_sha256: Some(crate::session::hash_pin(DEMO_PIN)),
         ..SessionConfig::default()
     };
     let mut s = Session::new(cfg, t);
@@ -419,6 +427,27 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
     match screen {
         "home" => {}
         "help" => act(&mut s, Intent::Help),
+        "pin" | "maintenance" => {
+            act(&mut s, Intent::Staff);
+            let typed = if screen == "pin" {
+                &DEMO_PIN[..3]
+            } else {
+                DEMO_PIN
+            };
+            for c in typed.chars() {
+                act(&mut s, Intent::Key(c));
+            }
+            if screen == "maintenance" {
+                act(&mut s, Intent::Next);
+                act(&mut s, Intent::TestPrint);
+                feed(&mut s, Input::Printed(Ok(())));
+                feed(
+                    &mut s,
+                    Input::Device(DeviceEvent::Scanned(demo_code(18).as_str().to_string())),
+                );
+            }
+        }
+        "kiosk-id" => s.identify(t + Duration::from_secs(60)),
         "lookup" | "progress" | "offline" => {
             act(&mut s, Intent::StartLookup);
             for c in demo_code(17).as_str().chars().take(11) {
@@ -529,6 +558,44 @@ mod layout {
                 (p.x, p.x + z.width, p.y)
             })
             .collect();
+        // A text that fits its own box may still stick out of its button, which cuts it off.
+        for b in app.root_element().query_descendants().find_all() {
+            if b.accessible_role() != Some(i_slint_backend_testing::AccessibleRole::Button) {
+                continue;
+            }
+            let (bp, bz) = (b.absolute_position(), b.size());
+            if bz.width <= 0.0 || bz.height <= 0.0 || b.computed_opacity() <= 0.0 {
+                continue;
+            }
+            let button = b.accessible_label().unwrap_or_default();
+            for t in b.query_descendants().find_all() {
+                if t.accessible_description().is_none() {
+                    continue;
+                }
+                let (tp, tz) = (t.absolute_position(), t.size());
+                if tz.width <= 0.0 || tz.height <= 0.0 {
+                    continue;
+                }
+                let (right, bottom) = (tp.x + tz.width, tp.y + tz.height);
+                if tp.x < bp.x - 1.0
+                    || tp.y < bp.y - 1.0
+                    || right > bp.x + bz.width + 1.0
+                    || bottom > bp.y + bz.height + 1.0
+                {
+                    let text = t.accessible_label().unwrap_or_default();
+                    out.push(format!(
+                        "{what}: {text:?} sticks out of its button {button:?} \
+                         ({:.0},{:.0})–({right:.0},{bottom:.0}) beyond ({:.0},{:.0})–({:.0},{:.0})",
+                        tp.x,
+                        tp.y,
+                        bp.x,
+                        bp.y,
+                        bp.x + bz.width,
+                        bp.y + bz.height
+                    ));
+                }
+            }
+        }
         for e in app.root_element().query_descendants().find_all() {
             let Some(desc) = e.accessible_description() else {
                 continue;

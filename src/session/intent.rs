@@ -46,6 +46,13 @@ pub enum Intent {
     PayQr,
     PayScan,
     CancelPayment,
+    /// Open the staff PIN pad (home screen).
+    Staff,
+    TestPrint,
+    PaperReplaced,
+    Restart,
+    /// Dismiss the help-desk identify overlay.
+    IdentifyClose,
 }
 
 impl Intent {
@@ -126,6 +133,11 @@ impl Intent {
             "pay-qr" => Intent::PayQr,
             "pay-scan" => Intent::PayScan,
             "cancel-payment" => Intent::CancelPayment,
+            "staff" => Intent::Staff,
+            "test-print" => Intent::TestPrint,
+            "paper-replaced" => Intent::PaperReplaced,
+            "restart" => Intent::Restart,
+            "identify-close" => Intent::IdentifyClose,
             _ => return None,
         })
     }

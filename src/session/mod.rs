@@ -48,6 +48,9 @@ pub struct SessionConfig {
     /// Whether a submission may be taken while the platform is unreachable (the kiosk has an
     /// outbox that will deliver it), with a provisional receipt.
     pub offline_intake: bool,
+    /// The hex SHA-256 of the staff PIN that opens the maintenance screen (none: it cannot be
+    /// opened).
+    pub maintenance_pin_sha256: Option<String>,
 }
 
 impl Default for SessionConfig {
@@ -61,6 +64,7 @@ impl Default for SessionConfig {
             hall_name: "政务服务中心 工程建设项目审批专区".into(),
             window_hint: "3".into(),
             offline_intake: false,
+            maintenance_pin_sha256: None,
         }
     }
 }
@@ -112,6 +116,12 @@ pub enum Effect {
     AbandonSubmission {
         idempotency_key: String,
     },
+    /// Maintenance: print a sample receipt (answered by [`Input::Printed`]).
+    TestPrint,
+    /// Maintenance: staff put in a new paper roll; the printer is checked again.
+    PaperReplaced,
+    /// Maintenance: restart the kiosk program.
+    RestartApp,
     /// The session ended (finish or timeout); personal data is gone.
     SessionEnded {
         timed_out: bool,
@@ -194,6 +204,37 @@ pub struct Session {
     catalogue: Vec<Item>,
     /// Increases at every session end; answers to requests of an older session are dropped.
     generation: u64,
+    /// The staff PIN pad, when open: the digits typed so far.
+    pin: Option<zeroize::Zeroizing<String>>,
+    /// Wrong PINs in a row (a lockout follows the third).
+    pin_failures: u8,
+    /// The last PIN was wrong (shown on the pad until the next digit).
+    pin_wrong: bool,
+    pin_locked_until: Option<Instant>,
+    /// What the maintenance screen reports of its last action: "printing", "printed",
+    /// "print-failed", "paper-replaced" or "".
+    maint_note: &'static str,
+    /// The last card read on the maintenance screen, masked, or the reader's error.
+    maint_card: String,
+    /// The last code scanned on the maintenance screen.
+    maint_scan: String,
+    /// A help-desk identify: the kiosk's id is shown large until then.
+    identify_until: Option<Instant>,
+}
+
+/// Wrong PINs before the pad locks, and how long it stays locked.
+pub const PIN_TRIES: u8 = 3;
+pub const PIN_LOCKOUT: Duration = Duration::from_secs(60);
+/// The longest staff PIN.
+pub const PIN_MAX: usize = 8;
+
+/// The hex SHA-256 of a PIN, as `maintenance_pin_sha256` holds it.
+pub fn hash_pin(pin: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(pin.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Session {
@@ -223,6 +264,14 @@ impl Session {
             },
             catalogue: Vec::new(),
             generation: 0,
+            pin: None,
+            pin_failures: 0,
+            pin_wrong: false,
+            pin_locked_until: None,
+            maint_note: "",
+            maint_card: String::new(),
+            maint_scan: String::new(),
+            identify_until: None,
         }
     }
 
@@ -250,6 +299,11 @@ impl Session {
     /// Whether someone is using the kiosk (a journey is under way).
     pub fn in_use(&self) -> bool {
         !matches!(self.journey, Journey::None) || self.screen != Screen::Home
+    }
+
+    /// A help-desk identify: the kiosk's id shows large until `until` (or a touch).
+    pub fn identify(&mut self, until: Instant) {
+        self.identify_until = Some(until);
     }
 
     /// Allows (or stops) taking submissions while the platform is unreachable.
@@ -336,7 +390,9 @@ impl Session {
     fn timer_paused(&self) -> bool {
         self.busy.is_some()
             || self.help
-            || self.screen == Screen::Home && matches!(self.journey, Journey::None)
+            || self.screen == Screen::Home
+                && matches!(self.journey, Journey::None)
+                && self.pin.is_none()
             || matches!(&self.journey, Journey::Pay(p) if p.waiting_on_platform())
     }
 
@@ -346,6 +402,9 @@ impl Session {
     }
 
     fn tick(&mut self, fx: &mut Vec<Effect>) {
+        if self.identify_until.is_some_and(|u| self.now >= u) {
+            self.identify_until = None;
+        }
         if self.timer_paused() {
             self.last_activity = self.now;
         } else if self.remaining().is_zero() {
@@ -365,6 +424,16 @@ impl Session {
     // ---- intents -----------------------------------------------------------------------------
 
     fn on_intent(&mut self, intent: Intent, fx: &mut Vec<Effect>) {
+        if intent == Intent::IdentifyClose {
+            self.identify_until = None;
+            return;
+        }
+        if self.pin.is_some() {
+            return self.on_pin(intent);
+        }
+        if self.screen == Screen::Maintenance {
+            return self.on_maintenance(intent, fx);
+        }
         match intent {
             Intent::Finish => return self.end_session(false, fx),
             Intent::Repeat => {
@@ -422,8 +491,90 @@ impl Session {
         }
     }
 
+    /// The staff PIN pad: digits, correction, enter; back closes it.
+    fn on_pin(&mut self, intent: Intent) {
+        let locked = self.pin_locked();
+        let Some(pin) = self.pin.as_mut() else {
+            return;
+        };
+        match intent {
+            Intent::Key(c) if c.is_ascii_digit() && pin.len() < PIN_MAX => {
+                pin.push(c);
+                self.pin_wrong = false;
+            }
+            Intent::Backspace => {
+                pin.pop();
+            }
+            Intent::Clear => pin.clear(),
+            Intent::Next => {
+                if locked || pin.is_empty() {
+                    return;
+                }
+                let right = self
+                    .cfg
+                    .maintenance_pin_sha256
+                    .as_deref()
+                    .is_some_and(|h| h.trim().eq_ignore_ascii_case(&hash_pin(pin)));
+                pin.clear();
+                if right {
+                    tracing::info!("maintenance screen opened");
+                    self.pin = None;
+                    self.pin_failures = 0;
+                    self.pin_wrong = false;
+                    self.maint_note = "";
+                    self.maint_card.clear();
+                    self.maint_scan.clear();
+                    self.screen = Screen::Maintenance;
+                } else {
+                    self.pin_failures += 1;
+                    self.pin_wrong = true;
+                    tracing::warn!(failures = self.pin_failures, "wrong maintenance PIN");
+                    if self.pin_failures >= PIN_TRIES {
+                        self.pin_failures = 0;
+                        self.pin_locked_until = Some(self.now + PIN_LOCKOUT);
+                    }
+                }
+            }
+            Intent::Back | Intent::Finish | Intent::HelpClose => {
+                self.pin = None;
+                self.pin_wrong = false;
+            }
+            _ => {}
+        }
+    }
+
+    fn pin_locked(&self) -> bool {
+        self.pin_locked_until.is_some_and(|u| self.now < u)
+    }
+
+    /// The maintenance screen: device self-tests, paper, restart; back or finish leaves.
+    fn on_maintenance(&mut self, intent: Intent, fx: &mut Vec<Effect>) {
+        match intent {
+            Intent::TestPrint => {
+                self.maint_note = "printing";
+                fx.push(Effect::TestPrint);
+            }
+            Intent::PaperReplaced => {
+                self.maint_note = "paper-replaced";
+                fx.push(Effect::PaperReplaced);
+            }
+            Intent::Restart => fx.push(Effect::RestartApp),
+            Intent::Back | Intent::Finish => self.end_session(false, fx),
+            _ => {}
+        }
+    }
+
     fn on_home(&mut self, intent: Intent) {
         match intent {
+            Intent::Staff if matches!(self.journey, Journey::None) => {
+                if self.cfg.maintenance_pin_sha256.is_some() {
+                    self.help = false;
+                    self.pin = Some(zeroize::Zeroizing::new(String::new()));
+                    self.pin_wrong = false;
+                } else {
+                    tracing::info!("no maintenance PIN is configured");
+                }
+            }
             Intent::StartSubmit => {
                 self.journey = Journey::Submit(Box::default());
                 self.screen = Screen::Identify;
@@ -558,6 +709,21 @@ impl Session {
             }
             DeviceEvent::Presence(true) => self.last_activity = self.now,
             DeviceEvent::Presence(false) => {}
+            DeviceEvent::CardRead(card) if self.screen == Screen::Maintenance => {
+                self.last_activity = self.now;
+                let id = &card.id_number;
+                let tail = id.get(id.len().saturating_sub(4)..).unwrap_or("");
+                self.maint_card = format!("{} ****{tail}", codes::mask_name(&card.name));
+            }
+            DeviceEvent::CardError(msg) if self.screen == Screen::Maintenance => {
+                self.maint_card = msg;
+            }
+            DeviceEvent::Scanned(payload) | DeviceEvent::QrSeen(payload)
+                if self.screen == Screen::Maintenance =>
+            {
+                self.last_activity = self.now;
+                self.maint_scan = payload.chars().take(40).collect();
+            }
             DeviceEvent::CardRead(card) => {
                 self.last_activity = self.now;
                 if let (Journey::Submit(s), Screen::Identify) = (&mut self.journey, self.screen) {
@@ -624,6 +790,12 @@ impl Session {
     // ---- platform and device answers ---------------------------------------------------------
 
     fn on_reply(&mut self, input: Input, fx: &mut Vec<Effect>) {
+        if self.screen == Screen::Maintenance {
+            if let Input::Printed(r) = &input {
+                self.maint_note = if r.is_ok() { "printed" } else { "print-failed" };
+            }
+            return;
+        }
         if let Input::Items(Ok(items)) = &input {
             self.catalogue = items.clone();
         }
@@ -666,6 +838,11 @@ impl Session {
         self.resume = None;
         self.busy = None;
         self.help = false;
+        self.pin = None;
+        self.pin_wrong = false;
+        self.maint_note = "";
+        self.maint_card.clear();
+        self.maint_scan.clear();
         self.large = false;
         self.high_contrast = false;
         self.voice_volume = VOICE_VOLUME;
@@ -699,6 +876,21 @@ impl Session {
             platform_ok: self.avail.platform,
             kiosk_id: self.cfg.kiosk_id.clone(),
             window_hint: self.cfg.window_hint.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            pin_shown: self.pin.is_some(),
+            pin_digits: self.pin.as_ref().map_or(0, |p| p.len() as i32),
+            pin_wrong: self.pin_wrong,
+            pin_locked_seconds: self.pin_locked_until.map_or(0, |u| {
+                u.saturating_duration_since(self.now).as_secs_f32().ceil() as i32
+            }),
+            maint_note: self.maint_note.to_string(),
+            maint_card: self.maint_card.clone(),
+            maint_scan: self.maint_scan.clone(),
+            identify_id: if self.identify_until.is_some_and(|u| self.now < u) {
+                self.cfg.kiosk_id.clone()
+            } else {
+                String::new()
+            },
             ..ViewModel::default()
         };
         let ctx = self.ctx();

@@ -26,10 +26,12 @@ pub enum Screen {
     Offline,
     PrinterError,
     CameraError,
+    /// Staff only, behind the PIN: device self-tests, paper, restart.
+    Maintenance,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 18] = [
+    pub const ALL: [Screen; 19] = [
         Screen::Home,
         Screen::Identify,
         Screen::Items,
@@ -48,6 +50,7 @@ impl Screen {
         Screen::Offline,
         Screen::PrinterError,
         Screen::CameraError,
+        Screen::Maintenance,
     ];
 
     /// The name of the spoken prompt of this screen (`ui/translations/prompts.toml`).
@@ -71,6 +74,7 @@ impl Screen {
             Screen::Offline => "offline",
             Screen::PrinterError => "printer-error",
             Screen::CameraError => "camera-error",
+            Screen::Maintenance => "maintenance",
         }
     }
 }
@@ -179,6 +183,20 @@ pub struct ViewModel {
     pub platform_ok: bool,
     pub kiosk_id: String,
     pub window_hint: String,
+    pub version: String,
+
+    /// The staff PIN pad: open, how many digits are typed, whether the last PIN was wrong,
+    /// seconds left of a lockout.
+    pub pin_shown: bool,
+    pub pin_digits: i32,
+    pub pin_wrong: bool,
+    pub pin_locked_seconds: i32,
+    /// Maintenance: the last action's outcome, the last card read (masked), the last scan.
+    pub maint_note: String,
+    pub maint_card: String,
+    pub maint_scan: String,
+    /// A help-desk identify: the kiosk id shown large ("" when not).
+    pub identify_id: String,
 
     pub identify_typing: bool,
     pub id_number: FieldView,

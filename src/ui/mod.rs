@@ -51,6 +51,7 @@ fn screen(x: VScreen) -> Screen {
         VScreen::Offline => Screen::Offline,
         VScreen::PrinterError => Screen::PrinterError,
         VScreen::CameraError => Screen::CameraError,
+        VScreen::Maintenance => Screen::Maintenance,
     }
 }
 
@@ -169,6 +170,15 @@ impl Renderer {
         g.set_platform_ok(vm.platform_ok);
         g.set_kiosk_id(s(&vm.kiosk_id));
         g.set_window_hint(s(&vm.window_hint));
+        g.set_version(s(&vm.version));
+        g.set_identify_id(s(&vm.identify_id));
+        g.set_pin_shown(vm.pin_shown);
+        g.set_pin_digits(vm.pin_digits);
+        g.set_pin_wrong(vm.pin_wrong);
+        g.set_pin_locked_seconds(vm.pin_locked_seconds);
+        g.set_maint_note(s(&vm.maint_note));
+        g.set_maint_card(s(&vm.maint_card));
+        g.set_maint_scan(s(&vm.maint_scan));
 
         g.set_identify_typing(vm.identify_typing);
         g.set_id_number(field(&vm.id_number));

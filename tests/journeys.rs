@@ -36,6 +36,10 @@ fn hall() -> Hall {
 }
 
 fn hall_with(platform_up: bool) -> Hall {
+    hall_configured(platform_up, SessionConfig::default())
+}
+
+fn hall_configured(platform_up: bool, cfg: SessionConfig) -> Hall {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().expect("temp dir");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -70,7 +74,7 @@ fn hall_with(platform_up: bool) -> Hall {
     hall_kiosk::ui::select_language(hall_kiosk::session::Lang::Zh);
     let kiosk = Kiosk::new(
         window.clone_strong(),
-        SessionConfig::default(),
+        cfg,
         Arc::new(api) as Arc<dyn PlatformApi>,
         devices.clone() as Arc<dyn KioskDevices>,
         rt.handle().clone(),
@@ -563,4 +567,52 @@ fn touches_per_journey() {
     h.wait_screen(Screen::Payment);
     measure("fee notice shown, payment code scanned", 5, 0, &h);
     println!("{}", rows.join("\n"));
+}
+
+#[test]
+fn staff_open_maintenance_with_the_pin_and_print_a_test_page() {
+    let pin = "135790";
+    let h = hall_configured(
+        true,
+        SessionConfig {
+            maintenance_pin_sha256: Some(hall_kiosk::session::hash_pin(pin)),
+            ..SessionConfig::default()
+        },
+    );
+    h.press("帮助");
+    assert!(h.vm().help_shown);
+    // five taps on the kiosk id in the help open the PIN pad
+    for _ in 0..5 {
+        h.press("staff");
+    }
+    assert!(h.vm().pin_shown && !h.vm().help_shown);
+    h.type_keys("111111");
+    h.press("确定");
+    assert!(h.shows("密码不对，请重新输入"));
+    h.type_keys(pin);
+    assert_eq!(h.vm().pin_digits, 6);
+    h.press("确定");
+    h.wait_screen(Screen::Maintenance);
+    assert!(h.shows("kiosk-01"));
+    assert!(h.shows(env!("CARGO_PKG_VERSION")));
+
+    h.press("打印测试页");
+    h.wait("the test page", |vm| vm.maint_note == "printed");
+    assert!(h.shows("测试页已打印"));
+    let printed = h.printed_text();
+    assert!(printed.contains("kiosk-01"), "{printed}");
+    assert!(printed.contains("Test page"), "{printed}");
+
+    // a scan is tested here, not taken as a case
+    h.ctl().scan(demo::CASE_APPROVED).expect("scan");
+    h.wait("the scan", |vm| !vm.maint_scan.is_empty());
+    assert_eq!(h.vm().screen, Screen::Maintenance);
+
+    h.press("重启程序");
+    assert_eq!(
+        h.kiosk.borrow().exit(),
+        Some(hall_kiosk::app::Exit::Restart)
+    );
+    h.press("返回");
+    assert_eq!(h.vm().screen, Screen::Home);
 }

@@ -160,22 +160,28 @@ impl Kiosk {
         }
     }
 
-    /// Acknowledges a command (waiting at most a few seconds: the kiosk may be about to stop).
-    fn ack(&self, id: &str, ok: bool, result: &str) {
+    /// Acknowledges a command. With `wait` (the kiosk is about to stop) the UI thread waits for
+    /// it, at most a few seconds; otherwise it goes in the background.
+    fn ack(&self, id: &str, ok: bool, result: &str, wait: bool) {
         let Some(f) = &self.fleet else { return };
         let client = f.client.clone();
         let (id, result) = (id.to_string(), result.to_string());
-        let done = self.rt.block_on(async move {
-            tokio::time::timeout(
+        let send = async move {
+            match tokio::time::timeout(
                 std::time::Duration::from_secs(5),
                 client.ack(&id, ok, Some(&result)),
             )
             .await
-        });
-        match done {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "fleet command not acknowledged"),
-            Err(_) => tracing::warn!("fleet command acknowledgement timed out"),
+            {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "fleet command not acknowledged"),
+                Err(_) => tracing::warn!("fleet command acknowledgement timed out"),
+            }
+        };
+        if wait {
+            self.rt.block_on(send);
+        } else {
+            self.rt.spawn(send);
         }
     }
 
@@ -184,7 +190,7 @@ impl Kiosk {
         use hall_domain::api::CommandKind;
         match cmd.kind {
             CommandKind::Identify => {
-                self.ack(&cmd.id, true, "identifying for 60 s");
+                self.ack(&cmd.id, true, "identifying for 60 s", false);
                 self.devices.identify(true);
                 let until = now + std::time::Duration::from_secs(60);
                 self.session.identify(until);
@@ -218,7 +224,7 @@ impl Kiosk {
         } else {
             "restarting"
         };
-        self.ack(&cmd.id, true, what);
+        self.ack(&cmd.id, true, what, true);
         tracing::info!(command = %cmd.id, forced = cmd.force, "{what} at the help desk's request");
         self.exit = Some(exit);
         let _ = slint::quit_event_loop();

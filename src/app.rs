@@ -293,6 +293,11 @@ impl Kiosk {
             };
             self.run(fx);
         }
+        let speaking = self.voice.speaking();
+        if speaking != self.session.view_speaking() {
+            let fx = self.session.handle(Input::Speaking(speaking), now);
+            self.run(fx);
+        }
         let fx = self.session.handle(Input::Tick, now);
         self.run(fx);
         self.render();

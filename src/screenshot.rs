@@ -38,6 +38,8 @@ pub const SCREENS: &[&str] = &[
     "pay-entry",
     "payment",
     "paying",
+    "paying-warning",
+    "paying-scan",
     "paid",
     "pay-failed",
     "timeout",
@@ -49,14 +51,18 @@ pub const SCREENS: &[&str] = &[
     "pin",
     "maintenance",
     "kiosk-id",
+    "home-speaking",
 ];
 
 #[derive(Args, Debug, Clone)]
 pub struct ScreenshotArgs {
     /// One of: home, identify, items, materials, capture, form, review, submitted, lookup,
-    /// progress, pay-entry, payment, paying, paid, pay-failed, timeout, printer-error, offline,
+    /// progress, pay-entry, payment, paying, paying-warning (the payer's time nearly up, the
+    /// prompt sounding), paying-scan (waiting for the payer to confirm a scanned payment code),
+    /// paid, pay-failed, timeout, printer-error, offline,
     /// camera-error, submitted-offline (a provisional receipt while the platform is down), help,
-    /// pin (the staff PIN pad), maintenance, kiosk-id (a help-desk identify).
+    /// pin (the staff PIN pad), maintenance, kiosk-id (a help-desk identify), home-speaking (the
+    /// home screen while its prompt sounds: the stop button).
     #[arg(long)]
     pub screen: String,
     /// zh or en.
@@ -426,6 +432,9 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
 
     match screen {
         "home" => {}
+        "home-speaking" => {
+            s.handle(Input::Speaking(true), t);
+        }
         "help" => act(&mut s, Intent::Help),
         "pin" | "maintenance" => {
             act(&mut s, Intent::Staff);
@@ -481,11 +490,26 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
                 act(&mut s, Intent::Next);
                 feed(&mut s, Input::Notice(Ok(demo_notice())));
             }
-            if matches!(screen, "paying" | "paid" | "pay-failed") {
+            if screen == "paying-scan" {
+                act(&mut s, Intent::PayScan);
+                feed(
+                    &mut s,
+                    Input::Device(DeviceEvent::Scanned("134567890123459999".into())),
+                );
+                feed(&mut s, Input::Order(Ok(demo_order(OrderStatus::Pending))));
+                s.handle(Input::Tick, t);
+                t += Duration::from_secs(8);
+                s.handle(Input::Tick, t);
+            }
+            if matches!(screen, "paying" | "paying-warning" | "paid" | "pay-failed") {
                 act(&mut s, Intent::PayQr);
                 feed(&mut s, Input::Order(Ok(demo_order(OrderStatus::Pending))));
-                t += Duration::from_secs(14);
                 s.handle(Input::Tick, t);
+                t += Duration::from_secs(if screen == "paying-warning" { 96 } else { 14 });
+                s.handle(Input::Tick, t);
+                if screen == "paying-warning" {
+                    s.handle(Input::Speaking(true), t);
+                }
             }
             match screen {
                 "paid" => {

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::time::Duration;
 
 use crate::session::{Lang, Speech};
 
@@ -135,6 +137,8 @@ enum Cmd {
 pub struct Voice {
     tx: Option<mpsc::Sender<Cmd>>,
     said: Arc<Mutex<Vec<Speech>>>,
+    /// A prompt is sounding (its `aplay` runs).
+    speaking: Arc<AtomicBool>,
 }
 
 impl Default for Voice {
@@ -148,15 +152,18 @@ impl Voice {
         Voice {
             tx: None,
             said: Arc::default(),
+            speaking: Arc::default(),
         }
     }
 
     /// Speaks through ALSA (`aplay`, on `device` when given).
     pub fn start(device: Option<String>) -> Voice {
         let (tx, rx) = mpsc::channel();
+        let speaking = Arc::new(AtomicBool::new(false));
+        let flag = speaking.clone();
         let spawned = std::thread::Builder::new()
             .name("voice".into())
-            .spawn(move || play_loop(rx, device));
+            .spawn(move || play_loop(rx, device, &flag));
         if let Err(e) = spawned {
             tracing::error!(error = %e, "the voice cannot start");
             return Voice::silent();
@@ -164,6 +171,7 @@ impl Voice {
         Voice {
             tx: Some(tx),
             said: Arc::default(),
+            speaking,
         }
     }
 
@@ -184,17 +192,36 @@ impl Voice {
         }
     }
 
+    /// Whether a prompt is sounding now.
+    pub fn speaking(&self) -> bool {
+        self.speaking.load(Ordering::Relaxed)
+    }
+
     /// What was asked to be said, oldest first (the last 64).
     pub fn said(&self) -> Vec<Speech> {
         self.said.lock().map(|s| s.clone()).unwrap_or_default()
     }
 }
 
-fn play_loop(rx: mpsc::Receiver<Cmd>, device: Option<String>) {
+fn play_loop(rx: mpsc::Receiver<Cmd>, device: Option<String>, speaking: &AtomicBool) {
     let path: PathBuf = std::env::temp_dir().join(format!("hall-kiosk-{}.wav", std::process::id()));
     let mut playing: Option<Child> = None;
     let mut warned = false;
-    while let Ok(mut cmd) = rx.recv() {
+    loop {
+        let mut cmd = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(cmd) => cmd,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // The prompt ended by itself?
+                if let Some(child) = &mut playing
+                    && !matches!(child.try_wait(), Ok(None))
+                {
+                    playing = None;
+                    speaking.store(false, Ordering::Relaxed);
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         // Only the newest request matters.
         while let Ok(next) = rx.try_recv() {
             cmd = next;
@@ -203,6 +230,7 @@ fn play_loop(rx: mpsc::Receiver<Cmd>, device: Option<String>) {
             let _ = child.kill();
             let _ = child.wait();
         }
+        speaking.store(false, Ordering::Relaxed);
         let Cmd::Say(speech) = cmd else {
             continue;
         };
@@ -233,7 +261,10 @@ fn play_loop(rx: mpsc::Receiver<Cmd>, device: Option<String>) {
             .stderr(Stdio::null())
             .spawn()
         {
-            Ok(child) => playing = Some(child),
+            Ok(child) => {
+                playing = Some(child);
+                speaking.store(true, Ordering::Relaxed);
+            }
             Err(e) if !warned => {
                 tracing::warn!(error = %e, "aplay cannot be run: no spoken guidance");
                 warned = true;
@@ -256,7 +287,7 @@ mod tests {
     #[test]
     fn every_screen_and_overlay_has_a_prompt_in_both_languages() {
         let mut keys: Vec<&str> = Screen::ALL.iter().map(|s| s.prompt_key()).collect();
-        keys.extend(["help", "timeout"]);
+        keys.extend(["help", "timeout", "pay-timeout"]);
         for k in &keys {
             for lang in [Lang::Zh, Lang::En] {
                 let t = prompt_text(k, lang).unwrap_or_default();

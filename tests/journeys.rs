@@ -319,8 +319,8 @@ fn submit_typed_identity_and_out_of_paper() {
 fn lookup_typed_scanned_and_shown_as_qr() {
     let h = hall();
     h.press("查询进度");
+    // The last digit of a code that checks out looks it up: no "look up" touch.
     h.type_keys(demo::CASE_LATE);
-    h.press("查询");
     h.wait_screen(Screen::Progress);
     let vm = h.vm();
     assert!(vm.nodes.len() >= 2);
@@ -526,47 +526,114 @@ fn submission_taken_offline_is_delivered_later_exactly_once() {
     h.rt.block_on(server.shutdown());
 }
 
-/// Touches a first-time user needs, scripted through the screen: looking up progress with a
-/// typed approval code (target ≤ 8 touches besides the code's 16 digits) and with a scanned one
-/// (target ≤ 5), and paying a scanned fee notice. Printed for the record.
+/// Touches a first-time user needs, scripted through the real screen: for each journey a few
+/// ways a first-time user goes (straight, listening to the prompt first, one digit mistyped and
+/// corrected, tapping the box first, starting in the wrong place), and the median against the
+/// targets: looking up progress with a typed approval code ≤ 8 touches besides the code's 16
+/// digits (the digits themselves are a national format), with a scanned one ≤ 5. The table is
+/// printed for the record (`cargo test --test journeys touches -- --nocapture`).
 #[test]
 fn touches_per_journey() {
     let h = hall();
+    let code = demo::CASE_LATE;
+    type Path<'a> = (&'a str, &'a dyn Fn(&Hall));
+    let typed: [Path; 5] = [
+        ("straight", &|h| {
+            h.press("查询进度");
+            h.type_keys(code);
+        }),
+        ("listens to the prompt first", &|h| {
+            h.press("查询进度");
+            h.press("再听一遍");
+            h.type_keys(code);
+        }),
+        ("one digit mistyped, corrected", &|h| {
+            h.press("查询进度");
+            h.type_keys(&code[..7]);
+            let wrong = if code.as_bytes()[7] == b'9' { "8" } else { "9" };
+            h.type_keys(wrong);
+            h.press("退格");
+            h.type_keys(&code[7..]);
+        }),
+        ("taps the box first", &|h| {
+            h.press("查询进度");
+            h.tap_field("审批码");
+            h.type_keys(code);
+        }),
+        ("starts at pay, goes back", &|h| {
+            h.press("缴费");
+            h.press("返回");
+            h.press("查询进度");
+            h.type_keys(code);
+        }),
+    ];
+    // Different codes one after another: the scanner drops a repeat of the same code for a
+    // moment (a receipt held still is read once).
+    let scanned: [Path; 5] = [
+        ("scans on the home screen", &|h| {
+            h.ctl().scan(demo::CASE_APPROVED).expect("scan");
+        }),
+        ("opens lookup, scans", &|h| {
+            h.press("查询进度");
+            h.ctl().scan(demo::CASE_CORRECTIONS).expect("scan");
+        }),
+        ("opens lookup, shows the QR to the camera", &|h| {
+            h.press("查询进度");
+            h.ctl().show_qr(Some(demo::CASE_APPROVED)).expect("qr");
+        }),
+        ("listens to the prompt first", &|h| {
+            h.press("查询进度");
+            h.press("再听一遍");
+            h.ctl().scan(demo::CASE_UNPAID).expect("scan");
+        }),
+        ("starts typing, then scans", &|h| {
+            h.press("查询进度");
+            h.type_keys("20");
+            h.ctl().scan(demo::CASE_LATE).expect("scan");
+        }),
+    ];
     let mut rows = Vec::new();
-    let mut measure = |name: &str, target: u32, digits: u32, h: &Hall| {
-        let t = h.touches.get() - digits;
+    let mut run = |journey: &str, paths: &[Path], digits: u32, target: u32| {
+        let mut counts = Vec::new();
+        for (name, path) in paths {
+            h.touches.set(0);
+            path(&h);
+            h.wait_screen(Screen::Progress);
+            let t = h.touches.get().saturating_sub(digits);
+            rows.push(format!(
+                "  {journey:<8} {name:<42} {t:>2} (+{digits} digits)"
+            ));
+            counts.push(t);
+            h.ctl().show_qr(None).expect("qr away");
+            h.press("结束办理");
+            h.wait_screen(Screen::Home);
+            // The next person: not within the scanner's burst window (more than four codes a
+            // second are taken for a sheet of barcodes and dropped).
+            std::thread::sleep(Duration::from_millis(400));
+        }
+        counts.sort_unstable();
+        let median = counts[counts.len() / 2];
         rows.push(format!(
-            "{name:<44} {t:>2} touches (+{digits} digits)  target ≤ {target}"
+            "  {journey:<8} median {median} touches (+{digits} digits), target ≤ {target}"
         ));
-        assert!(t <= target, "{name}: {t} touches, target {target}");
-        h.touches.set(0);
+        assert!(
+            median <= target,
+            "{journey}: median {median}, target {target}"
+        );
     };
+    run("typed", &typed, 16, 8);
+    run("scanned", &scanned, 0, 5);
 
-    h.press("查询进度");
-    h.type_keys(demo::CASE_LATE);
-    h.press("查询");
-    h.wait_screen(Screen::Progress);
-    measure("progress, approval code typed", 8, 16, &h);
-    h.press("结束办理");
+    // Paying a scanned fee notice: the notice opens without a touch.
     h.touches.set(0);
-
-    h.press("查询进度");
-    h.ctl().scan(demo::CASE_APPROVED).expect("scan");
-    h.wait_screen(Screen::Progress);
-    measure("progress, approval code scanned (lookup)", 5, 0, &h);
-    h.press("结束办理");
-    h.touches.set(0);
-
-    h.ctl().scan(demo::CASE_CORRECTIONS).expect("scan");
-    h.wait_screen(Screen::Progress);
-    measure("progress, approval code scanned (home)", 5, 0, &h);
-    h.press("结束办理");
-    h.touches.set(0);
-
     h.ctl().scan(demo::PAYMENT_CODE).expect("scan");
     h.wait_screen(Screen::Payment);
-    measure("fee notice shown, payment code scanned", 5, 0, &h);
-    println!("{}", rows.join("\n"));
+    assert_eq!(
+        h.touches.get(),
+        0,
+        "a scanned payment code opens its notice"
+    );
+    println!("touches per first-time path\n{}", rows.join("\n"));
 }
 
 #[test]

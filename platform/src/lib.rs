@@ -77,7 +77,8 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     /// A configuration with the usual defaults: demo data, local date, 3 s payer delay,
-    /// 120 s order lifetime.
+    /// 10 min order lifetime (a kiosk withdraws its orders sooner unless the payer asks for
+    /// more time).
     pub fn new(db_path: impl Into<PathBuf>, listen: SocketAddr) -> Self {
         Self {
             db_path: db_path.into(),
@@ -86,7 +87,7 @@ impl ServerConfig {
             seed_demo: true,
             today: None,
             sim_payer_delay: Duration::from_secs(3),
-            order_ttl: Duration::from_secs(120),
+            order_ttl: Duration::from_secs(600),
             callback_key: None,
             holiday_files: Vec::new(),
             fleet_heartbeat_secs: fleet::HEARTBEAT_SECS,

@@ -46,6 +46,8 @@ pub enum Intent {
     PayQr,
     PayScan,
     CancelPayment,
+    /// The payer needs more time before the payment order is withdrawn.
+    MoreTime,
     /// Open the staff PIN pad (home screen).
     Staff,
     TestPrint,
@@ -133,6 +135,7 @@ impl Intent {
             "pay-qr" => Intent::PayQr,
             "pay-scan" => Intent::PayScan,
             "cancel-payment" => Intent::CancelPayment,
+            "more-time" => Intent::MoreTime,
             "staff" => Intent::Staff,
             "test-print" => Intent::TestPrint,
             "paper-replaced" => Intent::PaperReplaced,

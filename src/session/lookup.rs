@@ -54,6 +54,10 @@ impl Lookup {
             (Screen::Lookup, i @ (Intent::Key(_) | Intent::Backspace | Intent::Clear)) => {
                 self.code.edit(&i);
                 self.error.clear();
+                // The last digit of a code that checks out: look it up without another touch.
+                if matches!(i, Intent::Key(_)) && self.code.is_valid() {
+                    return self.look_up(fx);
+                }
                 None
             }
             (Screen::Lookup, Intent::Next) => self.look_up(fx),

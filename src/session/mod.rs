@@ -160,6 +160,8 @@ pub enum Input {
     Photo(Result<Arc<Still>, String>),
     /// The outbox recorded that a submission was taken offline (or could not).
     OfflineStored(Result<(), String>),
+    /// A prompt started or stopped sounding (the stop button shows while one sounds).
+    Speaking(bool),
 }
 
 /// The three journeys; each keeps its own data, dropped (and wiped) when the session ends.
@@ -189,6 +191,8 @@ pub struct Session {
     high_contrast: bool,
     voice_volume: u8,
     voice_rate: u8,
+    /// A prompt is sounding now.
+    speaking: bool,
     /// The prompt last spoken (and its language): a new one is spoken when it changes.
     spoken: Option<(&'static str, Lang)>,
     help: bool,
@@ -246,6 +250,7 @@ impl Session {
             high_contrast: false,
             voice_volume: VOICE_VOLUME,
             voice_rate: VOICE_RATE,
+            speaking: false,
             // The idle kiosk does not talk: its home prompt is spoken once someone acts.
             spoken: Some(("home", Lang::Zh)),
             help: false,
@@ -319,6 +324,11 @@ impl Session {
         }
     }
 
+    /// Whether the screen shows that a prompt is sounding.
+    pub fn view_speaking(&self) -> bool {
+        self.speaking
+    }
+
     /// Whether the camera should look for QR codes now.
     pub fn wants_camera_scanning(&self) -> bool {
         matches!(self.screen, Screen::Lookup | Screen::PayEntry) && self.busy.is_none()
@@ -345,6 +355,7 @@ impl Session {
                 self.on_intent(intent, &mut fx);
             }
             Input::Device(ev) => self.on_device(ev, &mut fx),
+            Input::Speaking(on) => self.speaking = on,
             other => {
                 self.busy = None;
                 self.last_activity = now;
@@ -371,6 +382,8 @@ impl Session {
             "help"
         } else if self.warning_shown() {
             "timeout"
+        } else if matches!(&self.journey, Journey::Pay(p) if p.time_warning()) {
+            "pay-timeout"
         } else {
             self.screen.prompt_key()
         }
@@ -441,6 +454,7 @@ impl Session {
                 return;
             }
             Intent::Quiet => {
+                self.speaking = false;
                 fx.push(Effect::StopSpeech);
                 return;
             }
@@ -850,6 +864,7 @@ impl Session {
         self.lang = Lang::Zh;
         // Quiet at the end: the next person hears the home prompt once they act.
         self.spoken = Some(("home", Lang::Zh));
+        self.speaking = false;
         fx.push(Effect::StopSpeech);
         self.last_activity = self.now;
         fx.push(Effect::SessionEnded { timed_out });
@@ -863,6 +878,7 @@ impl Session {
             large_text: self.large,
             high_contrast: self.high_contrast,
             voice_volume: i32::from(self.voice_volume),
+            speaking: self.speaking,
             voice_rate: i32::from(self.voice_rate),
             lang: self.lang,
             timeout_warning: self.warning_shown(),

@@ -30,6 +30,10 @@ pub(super) struct Pay {
     receipt_state: &'static str,
     unsent: Option<Effect>,
     seconds_left: i32,
+    /// How many times the payer asked for more time on this order.
+    extensions: u32,
+    /// The payer's time is nearly up and more can still be asked for.
+    time_warning: bool,
 }
 
 impl Default for Pay {
@@ -48,12 +52,18 @@ impl Default for Pay {
             receipt_state: "none",
             unsent: None,
             seconds_left: 0,
+            extensions: 0,
+            time_warning: false,
         }
     }
 }
 
-/// How long a QR order stays payable.
+/// How long a QR order stays payable on screen, per period.
 const QR_LIMIT: Duration = Duration::from_secs(120);
+
+/// How many more periods a payer may ask for ("more time"). The platform keeps an order for
+/// ten minutes, longer than the four QR periods together.
+pub(super) const MAX_EXTENSIONS: u32 = 3;
 
 impl Pay {
     pub(super) fn pending_order_id(&self) -> Option<String> {
@@ -61,6 +71,11 @@ impl Pay {
             .as_ref()
             .filter(|o| o.status == OrderStatus::Pending)
             .map(|o| o.order_id.clone())
+    }
+
+    /// The payer's time is nearly up and "more time" is offered.
+    pub(super) fn time_warning(&self) -> bool {
+        self.time_warning
     }
 
     /// A payment is under way: the session must not time out under the payer.
@@ -123,6 +138,14 @@ impl Pay {
                 self.error.clear();
                 Some(Step::Screen(Screen::Paying))
             }
+            (Screen::Paying, Intent::MoreTime) => {
+                // Offered only while the warning shows (the time is nearly up).
+                if self.time_warning && self.pending_order_id().is_some() {
+                    self.extensions += 1;
+                    self.time_warning = false;
+                }
+                None
+            }
             (Screen::Paying, Intent::CancelPayment | Intent::Back) => {
                 match self.pending_order_id() {
                     Some(id) if !self.cancelling => {
@@ -181,17 +204,24 @@ impl Pay {
 
     pub(super) fn tick(&mut self, cfg: &SessionConfig, now: Instant, fx: &mut Vec<Effect>) {
         let Some(id) = self.pending_order_id() else {
+            self.seconds_left = 0;
+            self.time_warning = false;
             return;
         };
         let started = *self.order_started.get_or_insert(now);
-        let limit = if self.method == "scan" {
+        let period = if self.method == "scan" {
             cfg.scan_confirm_limit
         } else {
             QR_LIMIT
         };
+        let limit = period.saturating_mul(1 + self.extensions);
         let elapsed = now.saturating_duration_since(started);
-        self.seconds_left = limit.saturating_sub(elapsed).as_secs() as i32;
+        let left = limit.saturating_sub(elapsed);
+        self.seconds_left = left.as_secs_f32().ceil() as i32;
+        self.time_warning =
+            !self.cancelling && self.extensions < MAX_EXTENSIONS && left <= cfg.warn_before;
         if elapsed >= limit && !self.cancelling {
+            self.time_warning = false;
             // The payer did not finish in time: cancel (reverse) so it cannot go through later.
             self.cancelling = true;
             fx.push(Effect::CancelOrder(id));
@@ -340,6 +370,8 @@ impl Pay {
             self.order_started = None;
             self.next_poll = None;
             self.cancelling = false;
+            self.extensions = 0;
+            self.time_warning = false;
         }
         self.failure_detail = order.failure_reason.clone().unwrap_or_default();
         self.order = Some(order);
@@ -400,6 +432,7 @@ impl Pay {
                 .unwrap_or_default();
         }
         vm.pay_seconds_left = self.seconds_left;
+        vm.pay_time_warning = self.time_warning;
         vm.pay_failure = self.failure.into();
         vm.pay_failure_detail = self.failure_detail.clone();
         vm.receipt_state = self.receipt_state.into();

@@ -613,9 +613,12 @@ fn lookup_typed_with_a_typo_is_caught_before_asking() {
 fn lookup_shows_the_timeline_in_the_language() {
     let mut r = Rig::new();
     r.act(Intent::StartLookup);
-    r.typed(approval_code().as_str());
-    let fx = r.act(Intent::Next);
-    assert_eq!(fx, vec![Effect::LookupCase(approval_code().to_string())]);
+    let code = approval_code().to_string();
+    r.typed(&code[..15]);
+    // The last digit of a code that checks out asks at once: no "look up" touch.
+    let fx = r.act(Intent::Key(code.chars().last().unwrap()));
+    assert_eq!(fx, vec![Effect::LookupCase(code.clone())]);
+    assert!(r.act(Intent::Next).is_empty(), "asked once");
     r.input(Input::Case(Ok(case())));
     let vm = r.vm();
     assert_eq!(vm.screen, Screen::Progress);
@@ -812,6 +815,50 @@ fn scanned_wallet_code_that_never_confirms_is_cancelled() {
     assert_eq!(r.vm().pay_failure, "cancelled");
     r.act(Intent::Retry);
     assert_eq!(r.s.screen(), Screen::Payment);
+}
+
+/// The payer's time warns at least 20 s ahead (spoken too), can be extended three times, and
+/// the order is withdrawn only when the time is up.
+#[test]
+fn the_payers_time_warns_and_can_be_extended() {
+    let mut r = Rig::new();
+    to_notice(&mut r);
+    r.act(Intent::PayQr);
+    r.input(Input::Order(Ok(order(OrderStatus::Pending))));
+    r.advance(1);
+    assert_eq!(r.vm().pay_seconds_left, 120);
+    assert!(!r.vm().pay_time_warning);
+    // More time is not taken before it is offered.
+    r.act(Intent::MoreTime);
+    let fx = r.raw_advance(90);
+    assert_eq!(r.vm().pay_seconds_left, 30);
+    assert!(r.vm().pay_time_warning, "warned 30 s ahead");
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Speak(s) if s.prompt == "pay-timeout")),
+        "the warning is spoken: {fx:?}"
+    );
+    for extension in 1..=pay::MAX_EXTENSIONS {
+        r.act(Intent::MoreTime);
+        assert!(!r.vm().pay_time_warning);
+        r.advance(1);
+        let left = r.vm().pay_seconds_left;
+        assert_eq!(left, 149, "a whole period more");
+        // Up to the next warning.
+        let fx = r.advance((left - 30) as u64);
+        assert!(!fx.contains(&Effect::CancelOrder("o-1".into())));
+        assert_eq!(r.vm().pay_seconds_left, 30);
+        assert_eq!(r.vm().pay_time_warning, extension < pay::MAX_EXTENSIONS);
+    }
+    // No more extensions: the last 30 s run out and the order is withdrawn.
+    r.act(Intent::MoreTime);
+    assert!(!r.advance(29).contains(&Effect::CancelOrder("o-1".into())));
+    assert!(r.advance(1).contains(&Effect::CancelOrder("o-1".into())));
+    assert_eq!(
+        r.s.screen(),
+        Screen::Paying,
+        "the screen waits for the withdrawal"
+    );
 }
 
 #[test]
@@ -1019,6 +1066,29 @@ fn volume_and_speed_step_within_bounds_and_reset_with_the_session() {
     assert_eq!(
         (r.vm().voice_volume, r.vm().voice_rate),
         (i32::from(super::VOICE_VOLUME), i32::from(super::VOICE_RATE))
+    );
+}
+
+/// While a prompt sounds the screen offers to stop it; stopping silences it at once, and a
+/// new session starts quiet.
+#[test]
+fn a_sounding_prompt_can_be_stopped_from_the_screen() {
+    let mut r = Rig::new();
+    r.act(Intent::StartLookup);
+    assert!(!r.vm().speaking);
+    r.advance(10);
+    let idle_before = r.vm().timeout_seconds;
+    r.raw_input(Input::Speaking(true));
+    assert!(r.vm().speaking);
+    assert_eq!(r.vm().timeout_seconds, idle_before, "sound is not a touch");
+    let fx = r.raw_act(Intent::Quiet);
+    assert_eq!(fx, vec![Effect::StopSpeech]);
+    assert!(!r.vm().speaking);
+    r.raw_input(Input::Speaking(true));
+    r.act(Intent::Finish);
+    assert!(
+        !r.vm().speaking,
+        "the next person does not see a stop button"
     );
 }
 

@@ -170,6 +170,8 @@ pub struct ViewModel {
     pub high_contrast: bool,
     /// Spoken guidance: volume and speed steps, 1 to 5.
     pub voice_volume: i32,
+    /// A prompt is sounding: the stop button shows in place of "listen again".
+    pub speaking: bool,
     pub voice_rate: i32,
     pub lang: Lang,
     pub timeout_warning: bool,
@@ -262,6 +264,8 @@ pub struct ViewModel {
     /// What the payment QR encodes (rendered to an image by the UI layer).
     pub pay_qr_payload: String,
     pub pay_seconds_left: i32,
+    /// The payer's time is nearly up; "more time" is offered.
+    pub pay_time_warning: bool,
     pub pay_failure: String,
     pub pay_failure_detail: String,
     pub paid_transaction: String,

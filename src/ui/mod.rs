@@ -157,6 +157,7 @@ impl Renderer {
         g.set_large_text(vm.large_text);
         g.set_high_contrast(vm.high_contrast);
         g.set_voice_volume(vm.voice_volume);
+        g.set_speaking(vm.speaking);
         g.set_voice_rate(vm.voice_rate);
         g.set_lang(s(vm.lang.code()));
         g.set_timeout_warning(vm.timeout_warning);
@@ -311,6 +312,7 @@ impl Renderer {
             g.set_pay_qr(img);
         }
         g.set_pay_seconds_left(vm.pay_seconds_left);
+        g.set_pay_time_warning(vm.pay_time_warning);
         g.set_pay_failure(s(&vm.pay_failure));
         g.set_pay_failure_detail(s(&vm.pay_failure_detail));
         g.set_paid_transaction(s(&vm.paid_transaction));

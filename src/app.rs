@@ -320,8 +320,10 @@ impl Kiosk {
     fn fleet_tick(&mut self, now: Instant) {
         self.update_fleet_status();
         let in_use = self.session.in_use();
+        let shown = self.session.identifying();
         let Some(f) = &mut self.fleet else { return };
-        if f.identify_until.is_some_and(|t| now >= t) {
+        // The light stops with the id on screen: after a minute, or when a touch closed it.
+        if f.identify_until.is_some_and(|t| now >= t || !shown) {
             f.identify_until = None;
             self.devices.identify(false);
         }

@@ -311,6 +311,11 @@ impl Session {
         self.identify_until = Some(until);
     }
 
+    /// Whether the kiosk's id still shows (a touch closes it early).
+    pub fn identifying(&self) -> bool {
+        self.identify_until.is_some()
+    }
+
     /// Allows (or stops) taking submissions while the platform is unreachable.
     pub fn set_offline_intake(&mut self, on: bool) {
         self.cfg.offline_intake = on;

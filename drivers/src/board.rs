@@ -252,7 +252,10 @@ impl BoardProfile {
         Ok(())
     }
 
-    /// The environment for the linuxkms display backend of this board.
+    /// The environment for the linuxkms display backend of this board (what the image writes to
+    /// `display.env`). The mode is not among it: Slint's `SLINT_DRM_MODE` takes an index into the
+    /// connector's mode list, which differs from screen to screen; the image sets the mode by
+    /// name on the kernel command line (`video=OUTPUT:WxH@R`) instead.
     pub fn display_env(&self) -> Vec<(&'static str, String)> {
         let mut env = vec![
             ("SLINT_BACKEND", "linuxkms-software".to_string()),
@@ -260,9 +263,6 @@ impl BoardProfile {
         ];
         if self.display.rotation != 0 {
             env.push(("SLINT_KMS_ROTATION", self.display.rotation.to_string()));
-        }
-        if let Some(m) = &self.display.mode {
-            env.push(("SLINT_DRM_MODE", m.clone()));
         }
         env
     }
@@ -348,5 +348,7 @@ mod tests {
         if rk.display.rotation != 0 {
             assert!(env.iter().any(|(k, _)| *k == "SLINT_KMS_ROTATION"));
         }
+        // The mode goes on the kernel command line by name, never as Slint's mode index.
+        assert!(!env.iter().any(|(k, _)| *k == "SLINT_DRM_MODE"));
     }
 }

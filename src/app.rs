@@ -527,6 +527,16 @@ impl Kiosk {
                 }
                 tracing::warn!(screen = ?self.session.screen(), "help requested at the kiosk");
             }
+            Effect::HelpAnswered => {
+                if let Some(f) = &self.fleet {
+                    let client = f.client.clone();
+                    self.rt.spawn(async move {
+                        if let Err(e) = client.help(false, Some("staff at the kiosk")).await {
+                            tracing::warn!(error = %e, "help request not cleared");
+                        }
+                    });
+                }
+            }
             Effect::Speak(speech) => self.voice.say(speech),
             Effect::StopSpeech => self.voice.stop(),
             Effect::SessionEnded { timed_out } => {

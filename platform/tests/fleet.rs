@@ -240,6 +240,11 @@ async fn a_kiosk_enrols_reports_and_obeys(kind: Kind) {
         .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert!(!desk.kiosk("K-01").await.needs_help);
+    // Answered at the kiosk: staff who open its maintenance screen clear it from there.
+    kiosk.help(true, None).await.unwrap();
+    assert!(desk.kiosk("K-01").await.needs_help);
+    kiosk.help(false, Some("staff at the kiosk")).await.unwrap();
+    assert!(!desk.kiosk("K-01").await.needs_help);
 
     // A restart: delivered once, acknowledged with its result.
     let issued = desk
@@ -369,8 +374,9 @@ async fn a_kiosk_enrols_reports_and_obeys(kind: Kind) {
     let count = |a: &str| entries.iter().filter(|e| e.action == a).count();
     assert_eq!(count("kiosk.enrol_token_created"), 1);
     assert_eq!(count("kiosk.enrolled"), 1);
-    assert_eq!(count("kiosk.help_requested"), 1);
-    assert_eq!(count("kiosk.help_cleared"), 1);
+    assert_eq!(count("kiosk.help_requested"), 2);
+    assert_eq!(count("kiosk.help_cleared"), 1, "by the desk");
+    assert_eq!(count("kiosk.help_withdrawn"), 1, "answered at the kiosk");
     assert_eq!(count("command.issued"), 5);
     assert_eq!(count("command.delivered"), 4);
     assert_eq!(count("command.done"), 1);

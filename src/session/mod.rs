@@ -107,6 +107,8 @@ pub enum Effect {
     /// Turn QR scanning on the camera on or off (it runs only where a code is expected).
     CameraScanning(bool),
     RequestHelp,
+    /// Staff opened the maintenance screen: a help request of this kiosk is answered.
+    HelpAnswered,
     /// Say a prompt (interrupting the one playing).
     Speak(Speech),
     /// Stop speaking.
@@ -447,7 +449,7 @@ impl Session {
             return;
         }
         if self.pin.is_some() {
-            return self.on_pin(intent);
+            return self.on_pin(intent, fx);
         }
         if self.screen == Screen::Maintenance {
             return self.on_maintenance(intent, fx);
@@ -511,7 +513,7 @@ impl Session {
     }
 
     /// The staff PIN pad: digits, correction, enter; back closes it.
-    fn on_pin(&mut self, intent: Intent) {
+    fn on_pin(&mut self, intent: Intent, fx: &mut Vec<Effect>) {
         let locked = self.pin_locked();
         let Some(pin) = self.pin.as_mut() else {
             return;
@@ -544,6 +546,8 @@ impl Session {
                     self.maint_card.clear();
                     self.maint_scan.clear();
                     self.screen = Screen::Maintenance;
+                    // Staff are at the kiosk: the help request that let them in is answered.
+                    fx.push(Effect::HelpAnswered);
                 } else {
                     self.pin_failures += 1;
                     self.pin_wrong = true;

@@ -1138,7 +1138,12 @@ fn the_right_pin_opens_maintenance_and_leaving_forgets_it() {
     assert_eq!(r.vm().pin_digits, PIN.len() as i32);
     r.act(Intent::Backspace);
     r.act(Intent::Key(PIN.chars().last().unwrap()));
-    r.act(Intent::Next);
+    let fx = r.act(Intent::Next);
+    assert_eq!(
+        fx,
+        vec![Effect::HelpAnswered],
+        "staff at the kiosk answer its help request"
+    );
     let vm = r.vm();
     assert_eq!(vm.screen, Screen::Maintenance);
     assert!(!vm.pin_shown);

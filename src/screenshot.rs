@@ -448,6 +448,8 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
             }
             if screen == "maintenance" {
                 act(&mut s, Intent::Next);
+                act(&mut s, Intent::Shoot);
+                feed(&mut s, Input::Photo(Ok(demo_still())));
                 act(&mut s, Intent::TestPrint);
                 feed(&mut s, Input::Printed(Ok(())));
                 feed(

@@ -675,6 +675,13 @@ fn staff_open_maintenance_with_the_pin_and_print_a_test_page() {
     h.wait("the scan", |vm| !vm.maint_scan.is_empty());
     assert_eq!(h.vm().screen, Screen::Maintenance);
 
+    // the camera's picture, from the simulated document camera
+    h.press("拍照试试");
+    h.wait("the picture", |vm| vm.maint_note == "photo");
+    assert!(h.shows("摄像头拍到的画面"), "the picture is on screen");
+    let still = h.vm().capture_preview.expect("a picture");
+    assert!(still.width >= 320 && !still.rgb.is_empty());
+
     h.press("重启程序");
     assert_eq!(
         h.kiosk.borrow().exit(),

@@ -222,6 +222,8 @@ pub struct Session {
     maint_note: &'static str,
     /// The last card read on the maintenance screen, masked, or the reader's error.
     maint_card: String,
+    /// The camera's self-test picture.
+    maint_photo: Option<Arc<Still>>,
     /// The last code scanned on the maintenance screen.
     maint_scan: String,
     /// A help-desk identify: the kiosk's id is shown large until then.
@@ -277,6 +279,7 @@ impl Session {
             pin_locked_until: None,
             maint_note: "",
             maint_card: String::new(),
+            maint_photo: None,
             maint_scan: String::new(),
             identify_until: None,
         }
@@ -544,6 +547,7 @@ impl Session {
                     self.pin_wrong = false;
                     self.maint_note = "";
                     self.maint_card.clear();
+                    self.maint_photo = None;
                     self.maint_scan.clear();
                     self.screen = Screen::Maintenance;
                     // Staff are at the kiosk: the help request that let them in is answered.
@@ -580,6 +584,10 @@ impl Session {
             Intent::PaperReplaced => {
                 self.maint_note = "paper-replaced";
                 fx.push(Effect::PaperReplaced);
+            }
+            Intent::Shoot => {
+                self.maint_note = "capturing";
+                fx.push(Effect::CaptureStill);
             }
             Intent::Restart => fx.push(Effect::RestartApp),
             Intent::Back | Intent::Finish => self.end_session(false, fx),
@@ -814,8 +822,20 @@ impl Session {
 
     fn on_reply(&mut self, input: Input, fx: &mut Vec<Effect>) {
         if self.screen == Screen::Maintenance {
-            if let Input::Printed(r) = &input {
-                self.maint_note = if r.is_ok() { "printed" } else { "print-failed" };
+            match input {
+                Input::Printed(r) => {
+                    self.maint_note = if r.is_ok() { "printed" } else { "print-failed" };
+                }
+                Input::Photo(Ok(still)) => {
+                    self.maint_note = "photo";
+                    self.maint_photo = Some(still);
+                }
+                Input::Photo(Err(e)) => {
+                    tracing::warn!(error = %e, "camera self-test failed");
+                    self.maint_note = "photo-failed";
+                    self.maint_photo = None;
+                }
+                _ => {}
             }
             return;
         }
@@ -865,6 +885,7 @@ impl Session {
         self.pin_wrong = false;
         self.maint_note = "";
         self.maint_card.clear();
+        self.maint_photo = None;
         self.maint_scan.clear();
         self.large = false;
         self.high_contrast = false;
@@ -911,6 +932,7 @@ impl Session {
             maint_note: self.maint_note.to_string(),
             maint_card: self.maint_card.clone(),
             maint_scan: self.maint_scan.clone(),
+            capture_preview: self.maint_photo.clone(),
             identify_id: if self.identify_until.is_some_and(|u| self.now < u) {
                 self.cfg.kiosk_id.clone()
             } else {

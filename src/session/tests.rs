@@ -1234,7 +1234,20 @@ fn maintenance_effects_and_device_checks() {
     assert_eq!(r.vm().maint_scan, "2026110200000118");
     assert_eq!(r.vm().screen, Screen::Maintenance);
 
+    // the camera: a picture shown, or a failure said; nothing of it outlives maintenance
+    assert_eq!(r.act(Intent::Shoot), vec![Effect::CaptureStill]);
+    assert_eq!(r.vm().maint_note, "capturing");
+    r.input(Input::Photo(Err("no frame".into())));
+    assert_eq!(r.vm().maint_note, "photo-failed");
+    assert!(r.vm().capture_preview.is_none());
+    r.act(Intent::Shoot);
+    r.input(Input::Photo(Ok(still())));
+    assert_eq!(r.vm().maint_note, "photo");
+    assert!(r.vm().capture_preview.is_some());
+
     assert_eq!(r.act(Intent::Restart), vec![Effect::RestartApp]);
+    r.act(Intent::Back);
+    assert!(r.vm().capture_preview.is_none());
 }
 
 #[test]

@@ -172,8 +172,12 @@ pub struct Composer {
     committed: String,
     letters: String,
     candidates: Vec<Candidate>,
+    /// Where each page of candidates starts.
+    page_starts: Vec<usize>,
     page: usize,
     page_size: usize,
+    /// At most this many characters on one page (long words take room on the screen).
+    page_chars: usize,
     max_chars: usize,
 }
 
@@ -203,10 +207,19 @@ impl Composer {
             committed: String::new(),
             letters: String::new(),
             candidates: Vec::new(),
+            page_starts: Vec::new(),
             page: 0,
             page_size: page_size.max(1),
+            page_chars: usize::MAX,
             max_chars,
         }
+    }
+
+    /// Limits the characters on a page (a page always has at least one candidate).
+    pub fn with_page_chars(mut self, chars: usize) -> Self {
+        self.page_chars = chars.max(1);
+        self.paginate();
+        self
     }
 
     /// The chosen text.
@@ -227,12 +240,6 @@ impl Composer {
     pub fn set_text(&mut self, text: &str) {
         self.clear();
         self.committed = text.chars().take(self.max_chars).collect();
-    }
-
-    pub fn set_page_size(&mut self, n: usize) {
-        let first = self.page * self.page_size;
-        self.page_size = n.max(1);
-        self.page = first / self.page_size;
     }
 
     /// One key: a letter (either case) or `'` goes into composition; a digit, typed when
@@ -280,16 +287,16 @@ impl Composer {
         self.letters.zeroize();
         self.letters.clear();
         self.candidates.clear();
+        self.page_starts.clear();
         self.page = 0;
     }
 
     /// Chooses the `index`-th candidate on the current page: its characters are added to the
     /// text and the letters they stand for leave the composition.
     pub fn choose(&mut self, index: usize) -> Result<(), InputError> {
-        let i = self.page * self.page_size + index;
-        let c = match self.candidates.get(i) {
-            Some(c) if index < self.page_size => c.clone(),
-            _ => return Err(InputError::NoSuchCandidate(index)),
+        let c = match self.page().get(index) {
+            Some(c) => c.clone(),
+            None => return Err(InputError::NoSuchCandidate(index)),
         };
         if self.committed.chars().count() + c.text.chars().count() > self.max_chars {
             return Err(InputError::TextFull);
@@ -305,18 +312,24 @@ impl Composer {
 
     /// The candidates on the current page.
     pub fn page(&self) -> &[Candidate] {
-        let start = (self.page * self.page_size).min(self.candidates.len());
-        let end = (start + self.page_size).min(self.candidates.len());
+        let n = self.candidates.len();
+        let start = self.page_starts.get(self.page).copied().unwrap_or(n).min(n);
+        let end = self
+            .page_starts
+            .get(self.page + 1)
+            .copied()
+            .unwrap_or(n)
+            .clamp(start, n);
         &self.candidates[start..end]
     }
 
     /// The page number (from 0) and how many pages there are.
     pub fn pages(&self) -> (usize, usize) {
-        (self.page, self.candidates.len().div_ceil(self.page_size))
+        (self.page, self.page_starts.len())
     }
 
     pub fn next_page(&mut self) -> bool {
-        if (self.page + 1) * self.page_size < self.candidates.len() {
+        if self.page + 1 < self.page_starts.len() {
             self.page += 1;
             true
         } else {
@@ -340,6 +353,22 @@ impl Composer {
 
     fn refresh(&mut self) {
         self.candidates = candidates(self.dict, &self.letters);
+        self.paginate();
+    }
+
+    fn paginate(&mut self) {
         self.page = 0;
+        self.page_starts.clear();
+        let (mut count, mut chars) = (0, 0);
+        for (i, c) in self.candidates.iter().enumerate() {
+            let n = c.text.chars().count();
+            if i == 0 || count >= self.page_size || chars + n > self.page_chars {
+                self.page_starts.push(i);
+                count = 0;
+                chars = 0;
+            }
+            count += 1;
+            chars += n;
+        }
     }
 }

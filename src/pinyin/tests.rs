@@ -198,6 +198,24 @@ fn paging_shows_every_candidate_once() {
 }
 
 #[test]
+fn a_page_holds_no_more_characters_than_fit() {
+    let mut c = Composer::new(dict(), 20, 5).with_page_chars(6);
+    type_all(&mut c, "zhongh");
+    let all = c.candidates().to_vec();
+    let mut seen = Vec::new();
+    loop {
+        let chars: usize = c.page().iter().map(|x| x.text.chars().count()).sum();
+        assert!(c.page().len() == 1 || chars <= 6, "{:?}", c.page());
+        assert!(!c.page().is_empty() && c.page().len() <= 5);
+        seen.extend(c.page().iter().cloned());
+        if !c.next_page() {
+            break;
+        }
+    }
+    assert_eq!(seen, all);
+}
+
+#[test]
 fn garbage_gives_a_clear_answer() {
     assert!(texts("vvvvv").is_empty());
     let mut c = composer();

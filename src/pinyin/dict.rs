@@ -104,6 +104,8 @@ impl Dictionary {
                                 s.push(' ');
                             }
                             s.push_str(r);
+                            // Other readings count less: pinyin-data lists odd readings
+                            // too (its first is not always the usual one either: 长).
                             next.push((s, if k == 0 { *f } else { *f / OTHER_READING }));
                         }
                     }

@@ -121,8 +121,10 @@ pub fn candidates(dict: &Dictionary, letters: &str) -> Vec<Candidate> {
         }
     }
     found.sort_by(|a, b| {
-        // Longer prefixes first; the whole-input tier goes by frequency alone.
-        let len = |x: &(u8, usize, u64, usize, Candidate)| if x.0 == 0 { 0 } else { x.1 };
+        // Prefixes standing for more letters first; the whole-input tier by frequency alone.
+        let len = |x: &(u8, usize, u64, usize, Candidate)| {
+            if x.0 == 0 { 0 } else { x.4.consumed }
+        };
         a.0.cmp(&b.0)
             .then_with(|| len(b).cmp(&len(a)))
             .then_with(|| b.2.cmp(&a.2))

@@ -369,7 +369,7 @@ fn typed_name_in_pinyin_reaches_the_platform() {
     assert_eq!(h.vm().applicant_name.value, "张建国");
     assert!(h.shows("张建国"), "the name in its field");
     assert!(h.vm().ime.letters.is_empty());
-    println!("name 张建国 typed in {touches} touches (14 keys and 2 choices at best)");
+    println!("name 张建国 typed in {touches} touches (12 letters, 2 choices, a correction)");
     assert!(touches <= 18, "{touches} touches");
     h.press("确定");
     assert_eq!(h.vm().focus, "phone", "确定 goes on to the phone");

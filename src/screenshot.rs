@@ -376,7 +376,7 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
         if screen == "form-project-name" {
             feed(&mut s, Input::Project(digits, Err(ApiError::NotFound)));
             act(&mut s, Intent::Focus("project-name".into()));
-            for c in "dongjinxinqu".chars() {
+            for c in "xinqu".chars() {
                 act(&mut s, Intent::Key(c));
             }
             act(&mut s, Intent::Candidate(0));

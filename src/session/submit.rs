@@ -416,7 +416,7 @@ impl Submit {
                         return None;
                     }
                     self.project_code.set_external(None);
-                } else if self.registry_offline && !self.project_name.text().is_empty() {
+                } else if self.registry_offline && !self.project_name.is_empty() {
                     // Typed while the registry could not be asked: optional, but complete.
                     if !self.project_name.insist() {
                         self.focus = Focus::ProjectName;

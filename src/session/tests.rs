@@ -1409,3 +1409,53 @@ fn identify_shows_the_kiosk_id_until_touched_or_a_minute_passed() {
     r.act(Intent::IdentifyClose);
     assert_eq!(r.vm().identify_id, "");
 }
+
+#[test]
+fn registry_unreachable_the_project_name_may_be_typed() {
+    let mut r = Rig::offline_intake();
+    identify_typing(&mut r);
+    r.act(Intent::PickItem("jsgcghxkz".into()));
+    r.act(Intent::Material(
+        "m2".into(),
+        Some(MaterialStatus::Tolerated),
+    ));
+    r.act(Intent::Next);
+    r.act(Intent::Shoot);
+    r.input(Input::Photo(Ok(still())));
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::Form);
+    r.typed("20264206004701000123");
+    r.input(Input::Project(
+        "20264206004701000123".into(),
+        Err(ApiError::Unreachable("down".into())),
+    ));
+    assert!(
+        r.vm().project_name_shown,
+        "no registry: the name can be typed"
+    );
+    r.act(Intent::Focus("credit-code".into()));
+    r.typed(&credit_code());
+    r.act(Intent::Focus("contact-phone".into()));
+    r.act(Intent::Clear);
+    r.typed("13800138000");
+    // Optional: the platform fills the name in on delivery when it is not typed.
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::Review);
+    r.act(Intent::Back);
+    r.act(Intent::Focus("project-name".into()));
+    r.typed("zongheloux");
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::Form, "letters left without a choice");
+    assert_eq!(r.vm().project_name_typed.error, "composing");
+    r.act(Intent::Backspace);
+    type_word(&mut r, "", &["综合楼"]);
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::Review);
+    assert_eq!(r.vm().project_name, "综合楼");
+    let fx = r.act(Intent::Submit);
+    let Some(Effect::Submit { request, .. }) = fx.first().cloned() else {
+        panic!("expected a submit effect, got {fx:?}");
+    };
+    assert_eq!(request.project.name, "综合楼");
+    assert_eq!(request.applicant.name, "张建国");
+}

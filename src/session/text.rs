@@ -42,6 +42,11 @@ impl TextField {
         self.composer.as_ref().map_or("", |c| c.text())
     }
 
+    /// Nothing chosen and no letters typed.
+    pub fn is_empty(&self) -> bool {
+        self.composer.as_ref().is_none_or(|c| c.is_empty())
+    }
+
     fn composing(&self) -> bool {
         self.composer
             .as_ref()

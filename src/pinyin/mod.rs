@@ -98,11 +98,13 @@ pub fn candidates(dict: &Dictionary, letters: &str) -> Vec<Candidate> {
         };
         let n = seg.pieces.len();
         for k in (1..=n.min(dict::MAX_WORD)).rev() {
+            // Another reading's whole-input words join the first tier (西安 for xian); its
+            // shorter words and characters come after the best reading's.
             let tier = match (near, k) {
-                (false, _) => 3,
                 (true, k) if k == n => 0,
-                (true, k) if k >= 2 => 1,
-                _ => 2,
+                (true, k) if extra == 0 && k >= 2 => 1,
+                (true, _) if extra == 0 => 2,
+                _ => 3,
             };
             let consumed = seg.pieces[k - 1].end;
             for m in dict.lookup(letters, &seg.pieces[..k], PER_LOOKUP) {

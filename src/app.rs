@@ -81,6 +81,15 @@ impl Kiosk {
         devices: Arc<dyn KioskDevices>,
         rt: tokio::runtime::Handle,
     ) -> Rc<RefCell<Kiosk>> {
+        // The pinyin dictionary is parsed once, in the background, before anyone types a name.
+        if let Err(e) = std::thread::Builder::new()
+            .name("pinyin-dictionary".into())
+            .spawn(|| {
+                let _ = crate::pinyin::embedded();
+            })
+        {
+            tracing::warn!(error = %e, "the pinyin dictionary loads on first use");
+        }
         let (tx, rx) = mpsc::channel();
         let intents = Rc::new(RefCell::new(VecDeque::new()));
         let kiosk = Rc::new(RefCell::new(Kiosk {

@@ -75,7 +75,14 @@ impl Drill {
                 let mut v = vec![Intent::IdentifyTyping, Intent::Focus("id-number".into())];
                 v.push(Intent::Clear);
                 v.extend(keys(demo::APPLICANT_ID));
-                v.push(Intent::Next);
+                // The name on the pinyin keyboard: each syllable's first candidate.
+                v.push(Intent::Focus("applicant-name".into()));
+                v.push(Intent::Clear);
+                for syllable in ["zhang", "san"] {
+                    v.extend(keys(syllable));
+                    v.push(Intent::Candidate(0));
+                }
+                v.push(Intent::Focus("phone".into()));
                 v.push(Intent::Clear);
                 v.extend(keys(demo::APPLICANT_PHONE));
                 v.push(Intent::Next);

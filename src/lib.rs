@@ -15,6 +15,7 @@ pub mod fonts;
 pub mod headless;
 pub mod logging;
 pub mod outbox;
+pub mod pinyin;
 pub mod run;
 pub mod screenshot;
 pub mod session;

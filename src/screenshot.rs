@@ -27,10 +27,13 @@ const DEMO_PIN: &str = "246810";
 pub const SCREENS: &[&str] = &[
     "home",
     "identify",
+    "identify-name",
+    "identify-name-composing",
     "items",
     "materials",
     "capture",
     "form",
+    "form-project-name",
     "review",
     "submitted",
     "lookup",
@@ -56,10 +59,13 @@ pub const SCREENS: &[&str] = &[
 
 #[derive(Args, Debug, Clone)]
 pub struct ScreenshotArgs {
-    /// One of: home, identify, items, materials, capture, form, review, submitted, lookup,
-    /// progress, pay-entry, payment, paying, paying-warning (the payer's time nearly up, the
-    /// prompt sounding), paying-scan (waiting for the payer to confirm a scanned payment code),
-    /// paid, pay-failed, timeout, printer-error, offline,
+    /// One of: home, identify, identify-name (typing the ID number, the name on the pinyin
+    /// keyboard), identify-name-composing (letters typed, candidates shown), items, materials,
+    /// capture, form, form-project-name (a code the registry does not know: the project name
+    /// on the pinyin keyboard), review, submitted, lookup, progress, pay-entry, payment, paying,
+    /// paying-warning (the payer's time nearly up, the prompt sounding), paying-scan (waiting for
+    /// the payer to confirm a scanned payment code), paid, pay-failed, timeout, printer-error,
+    /// offline,
     /// camera-error, submitted-offline (a provisional receipt while the platform is down), help,
     /// pin (the staff PIN pad), maintenance, kiosk-id (a help-desk identify), home-speaking (the
     /// home screen while its prompt sounds: the stop button).
@@ -287,6 +293,9 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
 
     let submit_steps = [
         "identify",
+        "identify-name",
+        "identify-name-composing",
+        "form-project-name",
         "items",
         "materials",
         "capture",
@@ -301,6 +310,19 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
     if submit_steps.contains(&screen) {
         act(&mut s, Intent::StartSubmit);
         if screen == "identify" {
+            return Ok(s.view());
+        }
+        if screen.starts_with("identify-name") {
+            act(&mut s, Intent::IdentifyTyping);
+            for c in hall_platform::demo::APPLICANT_ID.chars() {
+                act(&mut s, Intent::Key(c));
+            }
+            act(&mut s, Intent::Focus("applicant-name".into()));
+            if screen == "identify-name-composing" {
+                for c in "zhangjianguo".chars() {
+                    act(&mut s, Intent::Key(c));
+                }
+            }
             return Ok(s.view());
         }
         if screen == "camera-error" {
@@ -357,6 +379,18 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
             .chars()
             .filter(|c| c.is_ascii_digit())
             .collect();
+        if screen == "form-project-name" {
+            feed(&mut s, Input::Project(digits, Err(ApiError::NotFound)));
+            act(&mut s, Intent::Focus("project-name".into()));
+            for c in "xinqu".chars() {
+                act(&mut s, Intent::Key(c));
+            }
+            act(&mut s, Intent::Candidate(0));
+            for c in "zhuzhaixiaoqu".chars() {
+                act(&mut s, Intent::Key(c));
+            }
+            return Ok(s.view());
+        }
         feed(
             &mut s,
             Input::Project(

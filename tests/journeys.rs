@@ -185,6 +185,30 @@ impl Hall {
         self.pump();
     }
 
+    /// Types pinyin on the on-screen keyboard and taps the words in turn, paging the candidate
+    /// bar when a word is not on the page shown (as a person would).
+    fn type_pinyin(&self, letters: &str, words: &[&str]) {
+        self.type_keys(letters);
+        for w in words {
+            let mut pages = 0;
+            while !self
+                .find(w)
+                .iter()
+                .any(|e| e.accessible_role() == Some(AccessibleRole::Button))
+            {
+                assert!(
+                    self.vm().ime.has_next && pages < 20,
+                    "{w} not offered for {}: {:?}",
+                    self.vm().ime.letters,
+                    self.vm().ime.candidates
+                );
+                self.press("下页 ▶");
+                pages += 1;
+            }
+            self.press(w);
+        }
+    }
+
     fn type_keys(&self, text: &str) {
         for c in text.chars().filter(|c| c.is_ascii_alphanumeric()) {
             self.press(&c.to_string());
@@ -286,6 +310,9 @@ fn submit_typed_identity_and_out_of_paper() {
     h.type_keys(demo::APPLICANT_ID);
     assert!(h.vm().id_number.ok);
     h.press("下一步");
+    assert_eq!(h.vm().focus, "applicant-name");
+    h.type_pinyin("lisi", &["李", "四"]);
+    h.press("确定");
     assert_eq!(h.vm().focus, "phone");
     h.type_keys(demo::APPLICANT_PHONE);
     h.press("下一步");
@@ -313,6 +340,75 @@ fn submit_typed_identity_and_out_of_paper() {
         !h.shows("回执已打印，请从出纸口取走"),
         "never shown as printed"
     );
+}
+
+/// A person without the card types the ID number, then the name in pinyin on the on-screen
+/// keyboard (a wrong letter corrected with 退格, the surname and the given name chosen from the
+/// candidates); the name reaches the platform and the receipt shows it masked.
+#[test]
+fn typed_name_in_pinyin_reaches_the_platform() {
+    let h = hall();
+    h.press("办理申请");
+    h.press("没带身份证？手动输入号码");
+    h.type_keys(demo::APPLICANT_ID);
+    h.tap_field("姓名");
+    assert_eq!(h.vm().focus, "applicant-name");
+    assert!(
+        h.shows("q") && h.shows("确定"),
+        "the letter keyboard is shown"
+    );
+    assert!(!h.shows("X"), "not the ID keypad");
+    let before = h.touches.get();
+    h.type_keys("zhangjiab");
+    h.press("退格");
+    h.type_keys("nguo");
+    assert_eq!(h.vm().ime.letters, "zhang jian guo");
+    assert!(h.shows("zhang jian guo"), "the letters shown large");
+    h.type_pinyin("", &["张", "建国"]);
+    let touches = h.touches.get() - before;
+    assert_eq!(h.vm().applicant_name.value, "张建国");
+    assert!(h.shows("张建国"), "the name in its field");
+    assert!(h.vm().ime.letters.is_empty());
+    println!("name 张建国 typed in {touches} touches (12 letters, 2 choices, a correction)");
+    assert!(touches <= 18, "{touches} touches");
+    h.press("确定");
+    assert_eq!(h.vm().focus, "phone", "确定 goes on to the phone");
+    assert!(h.shows("1"), "the digit keypad again");
+    h.type_keys(demo::APPLICANT_PHONE);
+    h.press("下一步");
+    h.wait_screen(Screen::Items);
+    h.press("建设工程规划许可证");
+    h.press("下一步");
+    h.wait_screen(Screen::Capture);
+    h.photograph_all();
+    h.type_keys(demo::PROJECT_CODE);
+    h.wait("the project name", |vm| !vm.project_name.is_empty());
+    h.wait("the construction unit", |vm| !vm.org_name.is_empty());
+    h.press("下一步");
+    h.wait_screen(Screen::Review);
+    assert!(h.shows("张建国"), "own name unmasked on review");
+    h.press("提交申请");
+    h.wait("the receipt", |vm| {
+        vm.screen == Screen::Submitted && vm.receipt_state == "printed"
+    });
+    let code = h.vm().approval_code;
+    let printed = h.printed_text();
+    assert!(printed.contains("张**"), "{printed}");
+    assert!(!printed.contains("张建国"));
+    let case: hall_domain::api::CaseView =
+        h.rt.block_on(async {
+            reqwest::get(format!("{}{}", h.base, hall_domain::api::case_path(&code)))
+                .await?
+                .json()
+                .await
+        })
+        .expect("the case is on the platform");
+    assert_eq!(
+        case.applicant, "张**",
+        "the typed name reached the platform"
+    );
+    h.press("完成");
+    assert_eq!(h.vm().applicant_name.value, "", "wiped with the session");
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! No personal data in any log line. Every log line of the whole process (the kiosk, the
 //! platform on loopback, the devices, the libraries, `log` records included) is captured at TRACE
 //! while the applicant submits twice through the UI, once with the ID card and once typing the
-//! ID number, then looks the case up; the demo applicant's name, ID number, phone and address
-//! must appear in none of them.
+//! ID number (and the name in pinyin), then looks the case up; the demo applicant's name, ID
+//! number, phone and address must appear in none of them.
 
 use std::io::Write;
 use std::rc::Rc;
@@ -200,12 +200,18 @@ fn no_personal_data_in_any_log_line_of_a_whole_journey() {
         .expect("card placed");
     let by_card = h.finish_submission("建设工程规划许可证");
 
-    // Typing the ID number and the phone on the keypad.
+    // Typing the ID number and the phone on the keypad, the name in pinyin.
     h.press("办理申请");
     h.press("没带身份证？手动输入号码");
     h.type_keys(demo::APPLICANT_ID);
     assert!(h.vm().id_number.ok);
     h.press("下一步");
+    assert_eq!(h.vm().focus, "applicant-name");
+    h.type_keys("zhangjianguo");
+    h.press("张");
+    h.press("建国");
+    assert_eq!(h.vm().applicant_name.value, demo::APPLICANT_NAME);
+    h.press("确定");
     h.type_keys(demo::APPLICANT_PHONE);
     h.press("下一步");
     let typed = h.finish_submission("企业投资项目备案");

@@ -30,6 +30,12 @@ pub enum Intent {
     Key(char),
     Backspace,
     Clear,
+    /// A candidate of the pinyin keyboard, by its place on the page shown.
+    Candidate(usize),
+    /// The pinyin keyboard's next (true) or previous page of candidates.
+    CandidatePage(bool),
+    /// The pinyin keyboard's 确定: the word is complete.
+    Done,
     IdentifyTyping,
     IdentifyCard,
     Next,
@@ -109,6 +115,13 @@ impl Intent {
             }
             "backspace" => Intent::Backspace,
             "clear" => Intent::Clear,
+            "candidate" => Intent::Candidate(arg.parse().ok().filter(|i| *i < 100)?),
+            "candidates" => Intent::CandidatePage(match arg {
+                "next" => true,
+                "prev" => false,
+                _ => return None,
+            }),
+            "done" => Intent::Done,
             "identify-typing" => Intent::IdentifyTyping,
             "identify-card" => Intent::IdentifyCard,
             "next" => Intent::Next,
@@ -169,5 +182,12 @@ mod tests {
         );
         assert_eq!(Intent::parse("contrast", "max"), None);
         assert_eq!(Intent::parse("rm -rf", ""), None);
+        assert_eq!(Intent::parse("candidate", "2"), Some(Intent::Candidate(2)));
+        assert_eq!(Intent::parse("candidate", "-1"), None);
+        assert_eq!(Intent::parse("candidate", "x"), None);
+        assert_eq!(
+            Intent::parse("candidates", "next"),
+            Some(Intent::CandidatePage(true))
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod intent;
 mod lookup;
 mod pay;
 mod submit;
+pub mod text;
 pub mod view;
 
 use std::sync::Arc;

@@ -15,6 +15,7 @@ use kiosk_drivers::idcard::{IdCard, ValidTo};
 use kiosk_drivers::printer::receipt::SubmissionReceipt;
 
 use super::field::{Field, FieldKind, Problem};
+use super::text::TextField;
 use super::view::{FieldView, ItemTile, MaterialRow, Screen, StageGroup, ViewModel};
 use super::{Ctx, Effect, Input, Receipt, Step, problem_lines};
 use crate::client::ApiError;
@@ -27,6 +28,10 @@ enum Focus {
     ProjectCode,
     CreditCode,
     ContactPhone,
+    /// The applicant's name, on the pinyin keyboard (identify by typing).
+    ApplicantName,
+    /// The project name, on the pinyin keyboard (the registry does not know the code).
+    ProjectName,
 }
 
 impl Focus {
@@ -37,15 +42,24 @@ impl Focus {
             Focus::ProjectCode => "project-code",
             Focus::CreditCode => "credit-code",
             Focus::ContactPhone => "contact-phone",
+            Focus::ApplicantName => "applicant-name",
+            Focus::ProjectName => "project-name",
         }
     }
 }
+
+/// The longest name the pinyin keyboard takes (the platform takes 50).
+const NAME_CHARS: usize = 20;
+/// The longest project name the pinyin keyboard takes (the platform takes 100).
+const PROJECT_NAME_CHARS: usize = 60;
 
 #[derive(Debug)]
 pub(super) struct Submit {
     typing: bool,
     id_number: Field,
     phone: Field,
+    /// The applicant's name when identified by typing.
+    applicant_name: TextField,
     card: Option<IdCard>,
     pub(super) card_error: String,
     item_id: Option<String>,
@@ -56,6 +70,9 @@ pub(super) struct Submit {
     materials_error: String,
     project_code: Field,
     project: Option<ProjectInfo>,
+    /// The registry does not know the project code: the person may type the project's name.
+    project_unknown: bool,
+    project_name: TextField,
     credit_code: Field,
     org: Option<OrganizationInfo>,
     contact_phone: Field,
@@ -81,6 +98,7 @@ impl Default for Submit {
             typing: false,
             id_number: Field::new(FieldKind::IdNumber),
             phone: Field::new(FieldKind::Phone),
+            applicant_name: TextField::new(NAME_CHARS),
             card: None,
             card_error: String::new(),
             item_id: None,
@@ -91,6 +109,8 @@ impl Default for Submit {
             materials_error: String::new(),
             project_code: Field::new(FieldKind::ProjectCode),
             project: None,
+            project_unknown: false,
+            project_name: TextField::new(PROJECT_NAME_CHARS),
             credit_code: Field::new(FieldKind::CreditCode),
             org: None,
             contact_phone: Field::new(FieldKind::Phone),
@@ -130,13 +150,34 @@ impl Submit {
         catalogue.iter().find(|i| i.id == id)
     }
 
-    fn field_mut(&mut self, focus: Focus) -> &mut Field {
+    fn field_mut(&mut self, focus: Focus) -> Option<&mut Field> {
         match focus {
-            Focus::IdNumber => &mut self.id_number,
-            Focus::Phone => &mut self.phone,
-            Focus::ProjectCode => &mut self.project_code,
-            Focus::CreditCode => &mut self.credit_code,
-            Focus::ContactPhone => &mut self.contact_phone,
+            Focus::IdNumber => Some(&mut self.id_number),
+            Focus::Phone => Some(&mut self.phone),
+            Focus::ProjectCode => Some(&mut self.project_code),
+            Focus::CreditCode => Some(&mut self.credit_code),
+            Focus::ContactPhone => Some(&mut self.contact_phone),
+            Focus::ApplicantName | Focus::ProjectName => None,
+        }
+    }
+
+    fn text_mut(&mut self, focus: Focus) -> Option<&mut TextField> {
+        match focus {
+            Focus::ApplicantName => Some(&mut self.applicant_name),
+            Focus::ProjectName => Some(&mut self.project_name),
+            _ => None,
+        }
+    }
+
+    /// The project's name: from the registry, else as typed when the registry does not know
+    /// the code or could not be asked.
+    fn project_name(&self) -> String {
+        match &self.project {
+            Some(p) => p.name.clone(),
+            None if self.project_unknown || self.registry_offline => {
+                self.project_name.text().to_string()
+            }
+            None => String::new(),
         }
     }
 
@@ -163,6 +204,7 @@ impl Submit {
         self.card = Some(card);
         self.typing = false;
         self.id_number.clear();
+        self.applicant_name = TextField::new(NAME_CHARS);
         fx.push(Effect::LoadItems);
         Some(Step::ScreenBusy(Screen::Items, "loading-items"))
     }
@@ -189,22 +231,48 @@ impl Submit {
                 None
             }
             (Screen::Identify, I::Focus(f)) => {
-                self.focus_named(&f, &[Focus::IdNumber, Focus::Phone]);
+                self.focus_named(&f, &[Focus::IdNumber, Focus::ApplicantName, Focus::Phone]);
                 None
             }
-            (Screen::Identify | Screen::Form, i @ (I::Key(_) | I::Backspace | I::Clear)) => {
+            (
+                Screen::Identify | Screen::Form,
+                i @ (I::Key(_) | I::Backspace | I::Clear | I::Candidate(_) | I::CandidatePage(_)),
+            ) => {
                 let focus = self.focus;
-                let f = self.field_mut(focus);
-                f.edit(&i);
+                if let Some(t) = self.text_mut(focus) {
+                    t.edit(&i);
+                    return None;
+                }
+                let f = self.field_mut(focus)?;
+                if !f.edit(&i) {
+                    return None;
+                }
                 let valid = matches!(i, I::Key(_)) && f.is_valid();
                 self.after_edit(focus, valid, fx);
                 None
             }
+            // 确定 on the pinyin keyboard: the word is done, the next field gets the keys.
+            (Screen::Identify | Screen::Form, I::Done) => {
+                let focus = self.focus;
+                let t = self.text_mut(focus)?;
+                if t.insist() {
+                    self.focus = match focus {
+                        Focus::ApplicantName => Focus::Phone,
+                        _ => Focus::CreditCode,
+                    };
+                }
+                None
+            }
             (Screen::Identify, I::Next) if self.typing => {
                 let id_ok = self.id_number.insist();
+                let name_ok = self.applicant_name.insist();
                 let phone_ok = self.phone.insist();
                 if !id_ok {
                     self.focus = Focus::IdNumber;
+                    return None;
+                }
+                if !name_ok {
+                    self.focus = Focus::ApplicantName;
                     return None;
                 }
                 if !phone_ok {
@@ -333,13 +401,28 @@ impl Submit {
                 }
             }
             (Screen::Form, I::Focus(f)) => {
-                self.focus_named(
-                    &f,
-                    &[Focus::ProjectCode, Focus::CreditCode, Focus::ContactPhone],
-                );
+                let mut allowed = vec![Focus::ProjectCode, Focus::CreditCode, Focus::ContactPhone];
+                if self.project_name_shown() {
+                    allowed.push(Focus::ProjectName);
+                }
+                self.focus_named(&f, &allowed);
                 None
             }
             (Screen::Form, I::Next) => {
+                if self.project_unknown {
+                    // A code the registry does not know goes on with the project's name typed.
+                    if !self.project_name.insist() {
+                        self.focus = Focus::ProjectName;
+                        return None;
+                    }
+                    self.project_code.set_external(None);
+                } else if self.registry_offline && !self.project_name.is_empty() {
+                    // Typed while the registry could not be asked: optional, but complete.
+                    if !self.project_name.insist() {
+                        self.focus = Focus::ProjectName;
+                        return None;
+                    }
+                }
                 let checks = [
                     (Focus::ProjectCode, self.project_code.insist()),
                     (Focus::CreditCode, self.credit_code.insist()),
@@ -349,7 +432,7 @@ impl Submit {
                     self.focus = *kind;
                     return None;
                 }
-                if self.project.is_none() && !self.registry_offline {
+                if self.project.is_none() && !self.registry_offline && !self.project_unknown {
                     self.focus = Focus::ProjectCode;
                     fx.push(Effect::LookupProject(self.project_code.value().to_string()));
                     return Some(Step::Busy("checking"));
@@ -395,6 +478,11 @@ impl Submit {
         }
     }
 
+    /// Whether the form offers to type the project name.
+    fn project_name_shown(&self) -> bool {
+        self.project.is_none() && (self.project_unknown || self.registry_offline)
+    }
+
     fn focus_named(&mut self, name: &str, allowed: &[Focus]) {
         if let Some(k) = allowed.iter().find(|k| k.name() == name) {
             self.focus = *k;
@@ -406,6 +494,7 @@ impl Submit {
         match focus {
             Focus::ProjectCode => {
                 self.project = None;
+                self.project_unknown = false;
                 if valid {
                     fx.push(Effect::LookupProject(self.project_code.value().to_string()));
                 }
@@ -435,7 +524,11 @@ impl Submit {
         let item = self.item(catalogue)?;
         let (name, id_number, identified_by) = match &self.card {
             Some(c) => (c.name.clone(), c.id_number.clone(), "id_card"),
-            None => (String::new(), self.id_number.value().to_string(), "typed"),
+            None => (
+                self.applicant_name.text().to_string(),
+                self.id_number.value().to_string(),
+                "typed",
+            ),
         };
         Some(ApplicationRequest {
             item_id: item.id.clone(),
@@ -458,11 +551,7 @@ impl Submit {
             },
             project: Project {
                 code: codes::normalize_project_code(self.project_code.value()),
-                name: self
-                    .project
-                    .as_ref()
-                    .map(|p| p.name.clone())
-                    .unwrap_or_default(),
+                name: self.project_name(),
             },
             materials: item
                 .materials
@@ -502,7 +591,10 @@ impl Submit {
         let item = self.item(catalogue);
         let (name, id) = match &self.card {
             Some(c) => (mask_name(&c.name), mask_id_number(&c.id_number)),
-            None => (String::new(), mask_id_number(self.id_number.value())),
+            None => (
+                mask_name(self.applicant_name.text()),
+                mask_id_number(self.id_number.value()),
+            ),
         };
         let (code, code_grouped) = match &self.created {
             Some(c) => {
@@ -560,11 +652,7 @@ impl Submit {
             approval_code: code,
             applicant_masked: name,
             id_number_masked: id,
-            project_name: self
-                .project
-                .as_ref()
-                .map(|p| p.name.clone())
-                .unwrap_or_default(),
+            project_name: self.project_name(),
             submitted_at: self.created.as_ref().map_or_else(
                 || today.format("%Y-%m-%d %H:%M").to_string(),
                 |c| c.submitted_at.format("%Y-%m-%d %H:%M").to_string(),
@@ -641,6 +729,7 @@ impl Submit {
                     Err(ApiError::NotFound) => {
                         self.project_code
                             .set_external(Some(Problem::new("unknown-project")));
+                        self.project_unknown = true;
                         None
                     }
                     Err(e) if e.is_unreachable() && ctx.offline_intake => {
@@ -748,6 +837,14 @@ impl Submit {
     pub(super) fn view(&self, vm: &mut ViewModel, ctx: &Ctx, catalogue: &[Item]) {
         vm.identify_typing = self.typing;
         vm.id_number = field_view(&self.id_number, self.focus == Focus::IdNumber);
+        vm.applicant_name = self.applicant_name.view(self.focus == Focus::ApplicantName);
+        if let Some(t) = match self.focus {
+            Focus::ApplicantName => Some(&self.applicant_name),
+            Focus::ProjectName => Some(&self.project_name),
+            _ => None,
+        } {
+            vm.ime = t.ime();
+        }
         vm.phone = field_view(&self.phone, self.focus == Focus::Phone);
         vm.card_name_masked = self
             .card
@@ -830,6 +927,8 @@ impl Submit {
             .as_ref()
             .map(|p| p.name.clone())
             .unwrap_or_default();
+        vm.project_name_shown = self.project_name_shown();
+        vm.project_name_typed = self.project_name.view(self.focus == Focus::ProjectName);
         vm.credit_code = field_view(&self.credit_code, self.focus == Focus::CreditCode);
         vm.org_name = self
             .org
@@ -846,7 +945,14 @@ impl Submit {
                     vm.review_name = c.name.clone();
                     vm.review_id_number = c.id_number.clone();
                 }
-                None => vm.review_id_number = self.id_number.value().to_string(),
+                None => {
+                    vm.review_name = self.applicant_name.text().to_string();
+                    vm.review_id_number = self.id_number.value().to_string();
+                }
+            }
+            // The typed project name when the registry gave none.
+            if self.project.is_none() {
+                vm.project_name = self.project_name();
             }
             vm.review_phone = self.contact_phone.display();
             if let Some(item) = self.item(catalogue) {

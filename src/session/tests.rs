@@ -410,13 +410,224 @@ fn typed_identity_is_checked_before_going_on() {
     r.typed(&id_number()[17..]);
     assert!(r.vm().id_number.ok);
     r.act(Intent::Next);
-    assert_eq!(r.s.screen(), Screen::Identify, "phone still missing");
-    assert_eq!(r.vm().focus, "phone");
+    assert_eq!(
+        r.s.screen(),
+        Screen::Identify,
+        "name and phone still missing"
+    );
+    assert_eq!(r.vm().focus, "applicant-name");
+    assert_eq!(r.vm().applicant_name.error, "empty");
     assert_eq!(r.vm().phone.error, "empty");
+    type_word(&mut r, "zhangsan", &["张", "三"]);
+    let fx = r.act(Intent::Next);
+    assert!(fx.is_empty());
+    assert_eq!(r.vm().focus, "phone");
     r.typed("13800138000");
     let fx = r.act(Intent::Next);
     assert_eq!(fx, vec![Effect::LoadItems]);
     assert_eq!(r.s.screen(), Screen::Items);
+}
+
+/// Types `letters` on the pinyin keyboard and chooses `words` in turn, paging as a person would.
+fn type_word(r: &mut Rig, letters: &str, words: &[&str]) {
+    r.typed(letters);
+    for w in words {
+        let mut pages = 0;
+        loop {
+            let vm = r.vm();
+            if let Some(i) = vm.ime.candidates.iter().position(|c| c == w) {
+                r.act(Intent::Candidate(i));
+                break;
+            }
+            assert!(
+                vm.ime.has_next && pages < 30,
+                "{w} not offered for {}: {:?}",
+                vm.ime.letters,
+                vm.ime.candidates
+            );
+            r.act(Intent::CandidatePage(true));
+            pages += 1;
+        }
+    }
+}
+
+/// Identifies by typing the ID number, the name in pinyin and the phone, up to the items.
+fn identify_typing(r: &mut Rig) {
+    r.act(Intent::StartSubmit);
+    r.act(Intent::IdentifyTyping);
+    r.typed(&id_number());
+    r.act(Intent::Focus("applicant-name".into()));
+    assert_eq!(r.vm().ime.letters, "");
+    r.typed("zhangjianguo");
+    assert_eq!(
+        r.vm().ime.letters,
+        "zhang jian guo",
+        "the letters shown by syllable"
+    );
+    // 确定 while letters wait for a choice: said so, and the keys stay on the name.
+    r.act(Intent::Done);
+    assert_eq!(r.vm().applicant_name.error, "composing");
+    assert_eq!(r.vm().focus, "applicant-name");
+    type_word(r, "", &["张", "建国"]);
+    let vm = r.vm();
+    assert_eq!(vm.applicant_name.value, "张建国");
+    assert_eq!(vm.applicant_name.error, "");
+    assert!(vm.applicant_name.ok && vm.ime.candidates.is_empty());
+    r.act(Intent::Done);
+    assert_eq!(r.vm().focus, "phone", "确定 moves on to the next field");
+    r.typed("13800138000");
+    assert_eq!(r.act(Intent::Next), vec![Effect::LoadItems]);
+    r.input(Input::Items(Ok(vec![item()])));
+    assert_eq!(r.s.screen(), Screen::Items);
+}
+
+#[test]
+fn pinyin_keyboard_edits_the_name() {
+    let mut r = Rig::new();
+    r.act(Intent::StartSubmit);
+    r.act(Intent::IdentifyTyping);
+    r.act(Intent::Focus("applicant-name".into()));
+    assert_eq!(r.vm().applicant_name.keypad, "pinyin");
+    type_word(&mut r, "lixiu", &["李"]);
+    assert_eq!(r.vm().ime.letters, "xiu");
+    r.act(Intent::Backspace);
+    assert_eq!(r.vm().ime.letters, "xi", "backspace takes a letter first");
+    r.act(Intent::Backspace);
+    r.act(Intent::Backspace);
+    assert_eq!(r.vm().ime.letters, "");
+    assert_eq!(r.vm().applicant_name.value, "李");
+    r.act(Intent::Backspace);
+    assert_eq!(r.vm().applicant_name.value, "", "then a chosen character");
+    r.typed("wang");
+    assert!(!r.vm().ime.has_prev);
+    r.act(Intent::CandidatePage(true));
+    assert!(r.vm().ime.has_prev);
+    r.act(Intent::Clear);
+    let vm = r.vm();
+    assert_eq!(
+        (vm.applicant_name.value.as_str(), vm.ime.letters.as_str()),
+        ("", "")
+    );
+    // A card read after all: the typed name is dropped, the card's is used.
+    r.typed("wang");
+    r.act(Intent::Candidate(0));
+    r.input(Input::Device(DeviceEvent::CardRead(card())));
+    assert_eq!(r.vm().applicant_name.value, "");
+}
+
+#[test]
+fn typed_name_goes_with_the_submission() {
+    let mut r = Rig::new();
+    identify_typing(&mut r);
+    r.act(Intent::PickItem("jsgcghxkz".into()));
+    r.act(Intent::Material(
+        "m2".into(),
+        Some(MaterialStatus::Tolerated),
+    ));
+    r.act(Intent::Next);
+    r.act(Intent::Shoot);
+    r.input(Input::Photo(Ok(still())));
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::Form);
+    r.typed("20264206004701000123");
+    r.input(Input::Project(
+        "20264206004701000123".into(),
+        Ok(ProjectInfo {
+            code: "2026-420600-47-01-000123".into(),
+            name: "邻里中心项目".into(),
+            construction_unit: Some(credit_code()),
+        }),
+    ));
+    assert!(
+        !r.vm().project_name_shown,
+        "the registry's name needs no typing"
+    );
+    r.input(Input::Organization(
+        credit_code(),
+        Ok(OrganizationInfo {
+            credit_code: credit_code(),
+            name: "襄阳市某建设有限公司".into(),
+        }),
+    ));
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::Review);
+    assert_eq!(r.vm().review_name, "张建国");
+    let fx = r.act(Intent::Submit);
+    let Some(Effect::Submit { request, .. }) = fx.first().cloned() else {
+        panic!("expected a submit effect, got {fx:?}");
+    };
+    assert_eq!(request.applicant.name, "张建国");
+    assert_eq!(request.applicant.id_number, id_number());
+    assert_eq!(request.identified_by.as_deref(), Some("typed"));
+    assert_eq!(request.project.name, "邻里中心项目");
+}
+
+#[test]
+fn unknown_project_code_goes_on_with_the_name_typed() {
+    let mut r = Rig::new();
+    identify_typing(&mut r);
+    r.act(Intent::PickItem("jsgcghxkz".into()));
+    r.act(Intent::Material(
+        "m2".into(),
+        Some(MaterialStatus::Tolerated),
+    ));
+    r.act(Intent::Next);
+    r.act(Intent::Shoot);
+    r.input(Input::Photo(Ok(still())));
+    r.act(Intent::Next);
+    r.typed("20264206004701000123");
+    assert!(!r.vm().project_name_shown);
+    r.input(Input::Project(
+        "20264206004701000123".into(),
+        Err(crate::client::ApiError::NotFound),
+    ));
+    let vm = r.vm();
+    assert_eq!(vm.project_code.error, "unknown-project");
+    assert!(
+        vm.project_name_shown,
+        "the registry does not know it: type the name"
+    );
+    // Correcting the code hides the name until the registry answers again.
+    r.act(Intent::Backspace);
+    assert!(!r.vm().project_name_shown);
+    let fx = r.act(Intent::Key('3'));
+    assert_eq!(
+        fx,
+        vec![Effect::LookupProject("20264206004701000123".into())]
+    );
+    r.input(Input::Project(
+        "20264206004701000123".into(),
+        Err(crate::client::ApiError::NotFound),
+    ));
+    assert!(r.vm().project_name_shown);
+    r.act(Intent::Focus("credit-code".into()));
+    r.typed(&credit_code());
+    r.input(Input::Organization(
+        credit_code(),
+        Ok(OrganizationInfo {
+            credit_code: credit_code(),
+            name: "襄阳市某建设有限公司".into(),
+        }),
+    ));
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::Form);
+    assert_eq!(r.vm().focus, "project-name");
+    assert_eq!(r.vm().project_name_typed.error, "empty");
+    type_word(&mut r, "laojiuxiaoqugaizao", &["老旧小区", "改造"]);
+    assert_eq!(r.vm().project_name_typed.value, "老旧小区改造");
+    let fx = r.act(Intent::Next);
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::LookupProject(_))),
+        "not asked again: {fx:?}"
+    );
+    assert_eq!(r.s.screen(), Screen::Review);
+    assert_eq!(r.vm().project_name, "老旧小区改造");
+    let fx = r.act(Intent::Submit);
+    let Some(Effect::Submit { request, .. }) = fx.first().cloned() else {
+        panic!("expected a submit effect, got {fx:?}");
+    };
+    assert_eq!(request.project.name, "老旧小区改造");
+    assert_eq!(request.project.code, "2026-420600-47-01-000123");
 }
 
 #[test]
@@ -1285,4 +1496,54 @@ fn identify_shows_the_kiosk_id_until_touched_or_a_minute_passed() {
     r.s.identify(r.t + Duration::from_secs(60));
     r.act(Intent::IdentifyClose);
     assert_eq!(r.vm().identify_id, "");
+}
+
+#[test]
+fn registry_unreachable_the_project_name_may_be_typed() {
+    let mut r = Rig::offline_intake();
+    identify_typing(&mut r);
+    r.act(Intent::PickItem("jsgcghxkz".into()));
+    r.act(Intent::Material(
+        "m2".into(),
+        Some(MaterialStatus::Tolerated),
+    ));
+    r.act(Intent::Next);
+    r.act(Intent::Shoot);
+    r.input(Input::Photo(Ok(still())));
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::Form);
+    r.typed("20264206004701000123");
+    r.input(Input::Project(
+        "20264206004701000123".into(),
+        Err(ApiError::Unreachable("down".into())),
+    ));
+    assert!(
+        r.vm().project_name_shown,
+        "no registry: the name can be typed"
+    );
+    r.act(Intent::Focus("credit-code".into()));
+    r.typed(&credit_code());
+    r.act(Intent::Focus("contact-phone".into()));
+    r.act(Intent::Clear);
+    r.typed("13800138000");
+    // Optional: the platform fills the name in on delivery when it is not typed.
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::Review);
+    r.act(Intent::Back);
+    r.act(Intent::Focus("project-name".into()));
+    r.typed("zongheloux");
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::Form, "letters left without a choice");
+    assert_eq!(r.vm().project_name_typed.error, "composing");
+    r.act(Intent::Backspace);
+    type_word(&mut r, "", &["综合楼"]);
+    r.act(Intent::Next);
+    assert_eq!(r.s.screen(), Screen::Review);
+    assert_eq!(r.vm().project_name, "综合楼");
+    let fx = r.act(Intent::Submit);
+    let Some(Effect::Submit { request, .. }) = fx.first().cloned() else {
+        panic!("expected a submit effect, got {fx:?}");
+    };
+    assert_eq!(request.project.name, "综合楼");
+    assert_eq!(request.applicant.name, "张建国");
 }

@@ -162,6 +162,16 @@ pub struct NoticeRow {
     pub status: String,
 }
 
+/// The pinyin keyboard's composition (letters spaced by syllable) and the candidates on the
+/// page shown.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ImeView {
+    pub letters: String,
+    pub candidates: Vec<String>,
+    pub has_prev: bool,
+    pub has_next: bool,
+}
+
 /// Everything on screen. `PartialEq` lets the renderer skip frames where nothing changed.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ViewModel {
@@ -205,6 +215,14 @@ pub struct ViewModel {
     pub phone: FieldView,
     pub card_name_masked: String,
     pub card_error: String,
+    /// The applicant's name typed on the pinyin keyboard (identify by typing).
+    pub applicant_name: FieldView,
+    /// The project name typed on the pinyin keyboard, shown when the registry does not know
+    /// the code or cannot be asked.
+    pub project_name_typed: FieldView,
+    pub project_name_shown: bool,
+    /// The pinyin keyboard of the focused word field.
+    pub ime: ImeView,
 
     pub stages: Vec<StageGroup>,
     pub item_name: String,

@@ -186,6 +186,15 @@ impl Renderer {
         g.set_phone(field(&vm.phone));
         g.set_card_name_masked(s(&vm.card_name_masked));
         g.set_card_error(s(&vm.card_error));
+        g.set_applicant_name(field(&vm.applicant_name));
+        g.set_project_name_typed(field(&vm.project_name_typed));
+        g.set_project_name_shown(vm.project_name_shown);
+        g.set_ime_letters(s(&vm.ime.letters));
+        if first || old.ime.candidates != vm.ime.candidates {
+            g.set_ime_candidates(model(&vm.ime.candidates, |c| s(c)));
+        }
+        g.set_ime_has_prev(vm.ime.has_prev);
+        g.set_ime_has_next(vm.ime.has_next);
 
         if first || old.stages != vm.stages {
             g.set_stages(model(&vm.stages, |st| StageGroup {

@@ -633,7 +633,10 @@ async fn qr_payment_pays_a_notice_once(kind: Kind) {
     let expires = order.expires_at.unwrap();
     let now = chrono::Local::now().naive_local().time();
     let ttl = (expires - today().and_time(now)).num_seconds();
-    assert!((595..=601).contains(&ttl), "expires in {ttl} s (ten minutes)");
+    assert!(
+        (595..=601).contains(&ttl),
+        "expires in {ttl} s (ten minutes)"
+    );
 
     let polled: Order = hall
         .get(&api::order_path(&order.order_id))

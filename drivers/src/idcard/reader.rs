@@ -58,6 +58,8 @@ pub enum ReaderOutput {
     /// A card is on the reader but could not be read; the message says why, in Chinese and
     /// English.
     CardError(String),
+    /// The card read (or given up on) has left the reader: "find card" answers "no card".
+    CardRemoved,
     Health(Health),
 }
 
@@ -342,6 +344,9 @@ impl Reader {
                     ReaderStatus::CardFound if !self.latched => self.idle(Step::Select, None),
                     ReaderStatus::CardFound => self.idle(Step::Find, next_poll),
                     ReaderStatus::NoCard => {
+                        if self.latched {
+                            self.outputs.push(ReaderOutput::CardRemoved);
+                        }
                         self.latched = false;
                         self.attempts = 0;
                         self.idle(Step::Find, next_poll);
@@ -463,9 +468,9 @@ mod tests {
             assert_eq!(r.poll(at), Some(Command::FindCard.request()));
             assert!(r.on_bytes(&ok(0x9F)).is_empty());
         }
-        // It leaves, comes back: read again.
+        // It leaves (said once), comes back: read again.
         assert_eq!(r.poll(t.at(3000)), Some(Command::FindCard.request()));
-        r.on_bytes(&ok(0x80));
+        assert_eq!(r.on_bytes(&ok(0x80)), vec![ReaderOutput::CardRemoved]);
         assert_eq!(r.poll(t.at(3300)), Some(Command::FindCard.request()));
         r.on_bytes(&ok(0x9F));
         assert_eq!(r.poll(t.at(3301)), Some(Command::SelectCard.request()));

@@ -49,6 +49,9 @@ pub const SCREENS: &[&str] = &[
     "pin",
     "maintenance",
     "kiosk-id",
+    "progress-details",
+    "progress-refused",
+    "take-card",
 ];
 
 #[derive(Args, Debug, Clone)]
@@ -56,7 +59,9 @@ pub struct ScreenshotArgs {
     /// One of: home, identify, items, materials, capture, form, review, submitted, lookup,
     /// progress, pay-entry, payment, paying, paid, pay-failed, timeout, printer-error, offline,
     /// camera-error, submitted-offline (a provisional receipt while the platform is down), help,
-    /// pin (the staff PIN pad), maintenance, kiosk-id (a help-desk identify).
+    /// pin (the staff PIN pad), maintenance, kiosk-id (a help-desk identify), progress-details
+    /// (the applicant's card matched), progress-refused (another card), take-card (the reminder
+    /// to take the ID card and receipt at the end).
     #[arg(long)]
     pub screen: String,
     /// zh or en.
@@ -136,7 +141,6 @@ fn demo_case() -> CaseView {
             finished_at: status.is_final().then_some(due),
             overdue: late > 0,
             overdue_days: late,
-            opinion: None,
         }
     };
     CaseView {
@@ -148,9 +152,6 @@ fn demo_case() -> CaseView {
         status: Blzt::DepartmentStarted,
         status_text: Blzt::DepartmentStarted.zh().into(),
         submitted_at: started.and_hms_opt(9, 12, 0).unwrap_or_default(),
-        applicant: "张**".into(),
-        project_name: "襄阳市东津新区邻里中心项目".into(),
-        project_code: "2026-420600-47-01-000123".into(),
         nodes: vec![
             node(
                 "自然资源和规划局",
@@ -172,6 +173,21 @@ fn demo_case() -> CaseView {
             payment_code: "42060026110200000017".into(),
             total_fen: 1_234_500,
             status: NoticeStatus::Unpaid,
+        }],
+    }
+}
+
+/// The demo case as its applicant's card shows it.
+fn demo_details() -> CaseDetails {
+    CaseDetails {
+        case: demo_case(),
+        applicant: "张**".into(),
+        project_name: "襄阳市东津新区邻里中心项目".into(),
+        project_code: "2026-420600-47-01-000123".into(),
+        opinions: vec![NodeOpinion {
+            node: 0,
+            department: "自然资源和规划局".into(),
+            opinion: "请补充总平面图（1:500）和日照分析报告".into(),
         }],
     }
 }
@@ -448,7 +464,8 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
             }
         }
         "kiosk-id" => s.identify(t + Duration::from_secs(60)),
-        "lookup" | "progress" | "offline" => {
+        "lookup" | "progress" | "offline" | "progress-details" | "progress-refused"
+        | "take-card" => {
             act(&mut s, Intent::StartLookup);
             for c in demo_code(17).as_str().chars().take(11) {
                 act(&mut s, Intent::Key(c));
@@ -464,6 +481,32 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
                     Ok(demo_case())
                 };
                 feed(&mut s, Input::Case(reply));
+            }
+            if matches!(
+                screen,
+                "progress-details" | "progress-refused" | "take-card"
+            ) {
+                feed(
+                    &mut s,
+                    Input::Device(DeviceEvent::CardRead(kiosk_drivers::sim::demo_card())),
+                );
+                let answer = if screen == "progress-refused" {
+                    Err(ApiError::Refused(hall_domain::api::Problem {
+                        kind: "https://platform.hall.example/problems/forbidden".into(),
+                        title: "Forbidden".into(),
+                        status: 403,
+                        detail: None,
+                        errors: Vec::new(),
+                    }))
+                } else {
+                    Ok(demo_details())
+                };
+                feed(&mut s, Input::Details(answer));
+            }
+            if screen == "take-card" {
+                act(&mut s, Intent::PrintSlip);
+                feed(&mut s, Input::Printed(Ok(())));
+                act(&mut s, Intent::Finish);
             }
         }
         _ => {

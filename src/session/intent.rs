@@ -53,6 +53,8 @@ pub enum Intent {
     Restart,
     /// Dismiss the help-desk identify overlay.
     IdentifyClose,
+    /// Close the "take your ID card and receipt" reminder.
+    DismissReminder,
 }
 
 impl Intent {
@@ -138,6 +140,7 @@ impl Intent {
             "paper-replaced" => Intent::PaperReplaced,
             "restart" => Intent::Restart,
             "identify-close" => Intent::IdentifyClose,
+            "dismiss-reminder" => Intent::DismissReminder,
             _ => return None,
         })
     }

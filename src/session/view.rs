@@ -244,8 +244,12 @@ pub struct ViewModel {
     pub case_stage: i32,
     pub case_status: i32,
     pub case_submitted: String,
+    /// Filled only once the applicant's ID card has matched (see `case_card`).
     pub case_applicant: String,
     pub case_project: String,
+    /// The applicant's card on the progress screen: "" (none placed), "checking", "shown",
+    /// "not-applicant", "limited", "failed".
+    pub case_card: String,
     pub nodes: Vec<NodeRow>,
     pub nodes_late: i32,
     pub case_notices: Vec<NoticeRow>,
@@ -267,4 +271,7 @@ pub struct ViewModel {
     pub paid_transaction: String,
     pub paid_receipt_no: String,
     pub paid_time: String,
+
+    /// "Take your ID card and receipt": "card", "receipt", "card-receipt" or "".
+    pub take_reminder: String,
 }

@@ -270,6 +270,7 @@ impl Renderer {
         g.set_case_submitted(s(&vm.case_submitted));
         g.set_case_applicant(s(&vm.case_applicant));
         g.set_case_project(s(&vm.case_project));
+        g.set_case_card(s(&vm.case_card));
         if first || old.nodes != vm.nodes {
             g.set_nodes(model(&vm.nodes, |n| NodeRow {
                 department: s(&n.department),
@@ -316,6 +317,7 @@ impl Renderer {
         g.set_paid_transaction(s(&vm.paid_transaction));
         g.set_paid_receipt_no(s(&vm.paid_receipt_no));
         g.set_paid_time(s(&vm.paid_time));
+        g.set_take_reminder(s(&vm.take_reminder));
 
         self.last = Some(vm.clone());
     }

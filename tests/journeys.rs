@@ -616,3 +616,80 @@ fn staff_open_maintenance_with_the_pin_and_print_a_test_page() {
     h.press("返回");
     assert_eq!(h.vm().screen, Screen::Home);
 }
+
+/// Pumps for a while (the reader polls for the card every quarter second).
+fn pump_for(h: &Hall, d: Duration) {
+    let end = Instant::now() + d;
+    while Instant::now() < end {
+        h.pump();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn lookup_shows_details_only_to_the_applicants_card() {
+    let h = hall();
+    // A reader that finds a card it has read again, so it can tell that the card stays.
+    h.ctl()
+        .set_reader_refinds_read_card(true)
+        .expect("reader set");
+    h.press("查询进度");
+    h.type_keys(demo::CASE_CORRECTIONS);
+    h.press("查询");
+    h.wait_screen(Screen::Progress);
+    // Anyone with the code: the status, and how to see more.
+    assert!(h.shows("把身份证放在读卡区，查看本人申请的详细信息"));
+    assert!(!h.vm().nodes.is_empty());
+    assert!(!h.shows_containing(demo::PROJECT_NAME));
+    assert!(
+        !h.shows_containing("总平面图"),
+        "no opinion without the card"
+    );
+    assert!(!h.shows("张**"));
+
+    // Someone else's card: refused kindly, nothing more shown.
+    let mut other = kiosk_drivers::sim::demo_card();
+    let body = "11010519491231002";
+    let check = hall_domain::codes::id_check_char(body).expect("check digit");
+    other.name = "李四".into();
+    other.id_number = format!("{body}{check}");
+    h.ctl().place_card(other).expect("card placed");
+    h.wait("the card checked", |vm| vm.case_card == "not-applicant");
+    assert!(h.shows("这张身份证不是这件申请的申请人"));
+    assert!(!h.shows_containing(demo::PROJECT_NAME));
+    assert!(!h.shows_containing("总平面图"));
+    assert!(
+        !h.shows_containing("李"),
+        "the other card's holder is not shown either"
+    );
+    assert_eq!(h.vm().screen, Screen::Progress, "the status stays");
+    h.ctl().remove_card().expect("card removed");
+    pump_for(&h, Duration::from_millis(700));
+
+    // The applicant's own card: the details.
+    h.ctl()
+        .place_card(kiosk_drivers::sim::demo_card())
+        .expect("card placed");
+    h.wait("the details", |vm| vm.case_card == "shown");
+    assert!(h.shows("已核对：您是这件申请的申请人"));
+    assert!(h.shows_containing(demo::PROJECT_NAME));
+    assert!(
+        h.shows_containing("总平面图"),
+        "the opinion: what to correct"
+    );
+    assert!(h.shows("张**"));
+    assert!(!h.shows_containing(demo::APPLICANT_NAME));
+    assert!(!h.shows_containing(demo::APPLICANT_ID));
+
+    // Finishing with the card still on the reader: the reminder, until it is taken.
+    h.press("结束办理");
+    assert_eq!(h.vm().screen, Screen::Home);
+    assert_eq!(h.vm().take_reminder, "card");
+    assert!(h.shows("请取走您的身份证"));
+    assert!(!h.shows_containing(demo::PROJECT_NAME));
+    pump_for(&h, Duration::from_millis(300));
+    assert_eq!(h.vm().take_reminder, "card", "the card is still there");
+    h.ctl().remove_card().expect("card removed");
+    h.wait("the card taken", |vm| vm.take_reminder.is_empty());
+    assert!(!h.shows("请取走您的身份证"));
+}

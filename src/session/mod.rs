@@ -232,7 +232,8 @@ pub struct Session {
     card_read: bool,
     /// Something was printed for the person in this session.
     printed: bool,
-    /// The reader last said a card is on it (read, or failed to read) and not yet that it left.
+    /// The reader said the card it read stays on it, and not yet that it left (readers that
+    /// cannot tell never say so: the reminder then shows for its usual time).
     card_on_reader: bool,
     /// "Take your ID card and receipt", shown at the end of a journey.
     reminder: Option<Reminder>,
@@ -760,8 +761,10 @@ impl Session {
 
     fn on_device(&mut self, ev: DeviceEvent, fx: &mut Vec<Effect>) {
         match &ev {
-            DeviceEvent::CardRead(_) | DeviceEvent::CardError(_) => self.card_on_reader = true,
-            DeviceEvent::CardRemoved => self.card_on_reader = false,
+            DeviceEvent::CardStays => self.card_on_reader = true,
+            DeviceEvent::CardRead(_) | DeviceEvent::CardError(_) | DeviceEvent::CardRemoved => {
+                self.card_on_reader = false;
+            }
             DeviceEvent::Health(DeviceKind::IdCard, h) if !h.is_usable() => {
                 self.card_on_reader = false;
             }
@@ -824,6 +827,7 @@ impl Session {
                     _ => drop(card),
                 }
             }
+            DeviceEvent::CardStays => {}
             DeviceEvent::CardRemoved => {
                 if let Some(r) = &mut self.reminder {
                     // The card is taken: what is left to remind of is the receipt, if any.
@@ -840,6 +844,8 @@ impl Session {
             }
             DeviceEvent::Scanned(payload) | DeviceEvent::QrSeen(payload) => {
                 self.last_activity = self.now;
+                // A code shown is someone acting: the reminder gives way, as to a touch.
+                self.reminder = None;
                 self.on_code(&payload, fx);
             }
             DeviceEvent::ScanRejected(reason) => {

@@ -1460,6 +1460,8 @@ fn take_your_card_and_receipt_at_the_end() {
     r.act(Intent::Lang(Lang::En));
     r.act(Intent::Large(true));
     to_review(&mut r);
+    // This reader can tell that the card stays on it.
+    r.input(Input::Device(DeviceEvent::CardStays));
     r.act(Intent::Submit);
     r.input(Input::Submitted(Ok(created())));
     r.input(Input::Printed(Ok(())));
@@ -1487,9 +1489,17 @@ fn take_your_card_and_receipt_at_the_end() {
     assert_eq!(r.vm().take_reminder, "", "the usual time has passed");
     assert_eq!(r.vm().lang, Lang::Zh);
 
+    // A reader that cannot tell: the usual time.
+    let mut r = Rig::new();
+    to_review(&mut r);
+    r.act(Intent::Finish);
+    assert_eq!(r.vm().take_reminder, "card");
+    r.advance(REMINDER.as_secs());
+    assert_eq!(r.vm().take_reminder, "");
     // A card forgotten on the reader does not hold the screen forever.
     let mut r = Rig::new();
     to_review(&mut r);
+    r.input(Input::Device(DeviceEvent::CardStays));
     r.act(Intent::Finish);
     assert_eq!(r.vm().take_reminder, "card");
     r.advance(REMINDER_CARD_MAX.as_secs() + 1);

@@ -12,6 +12,9 @@ pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 pub fn case_path(approval_code: &str) -> String {
     format!("/api/v1/cases/{approval_code}")
 }
+/// The cases of the holder of an ID card (POST with a [`CaseDetailsRequest`]).
+pub const CASES_BY_APPLICANT: &str = "/api/v1/cases/by-applicant";
+
 /// The details of a case, for its applicant (POST with a [`CaseDetailsRequest`]).
 pub fn case_details_path(approval_code: &str) -> String {
     format!("/api/v1/cases/{approval_code}/details")
@@ -318,6 +321,19 @@ pub struct CaseDetails {
     /// What the departments wrote (corrections asked, reasons), by node.
     #[serde(default)]
     pub opinions: Vec<NodeOpinion>,
+}
+
+/// One of a person's own cases, as listed for their ID card: enough to pick it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub approval_code: String,
+    pub item: String,
+    #[serde(default)]
+    pub item_en: String,
+    pub status: Blzt,
+    pub status_text: String,
+    pub submitted_at: NaiveDateTime,
 }
 
 /// One department's opinion on a case.

@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/applications/by-key/{key}", get(application_by_key))
         .route("/api/v1/cases/{approval_code}", get(case))
         .route("/api/v1/cases/{approval_code}/details", post(case_details))
+        .route(api::CASES_BY_APPLICANT, post(cases_by_applicant))
         .route(
             "/api/v1/cases/by-reference/{reference}",
             get(case_by_reference),
@@ -732,6 +733,38 @@ async fn case_details(
             "approval_code",
             "未找到该审批码对应的办件，请核对审批码",
             "No case has this approval code; please check it",
+        )),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/by-applicant", tag = "cases",
+    request_body = CaseDetailsRequest,
+    responses(
+        (status = 200, description = "The card holder's own cases (not withdrawn), newest first: status only; open one with its details endpoint", body = Vec<api::CaseSummary>),
+        (status = 422, description = "Not an ID number", body = crate::problem::ProblemDoc),
+        (status = 429, description = "Too many lists asked by this kiosk lately", body = crate::problem::ProblemDoc)))]
+async fn cases_by_applicant(
+    State(st): State<AppState>,
+    ApiJson(req): ApiJson<CaseDetailsRequest>,
+) -> Result<Json<Vec<api::CaseSummary>>, ApiError> {
+    let id_number = zeroize::Zeroizing::new(req.id_number);
+    hall_domain::codes::validate_id_number(&id_number).map_err(|e| {
+        ApiError::validation(vec![code_error("id_number", crate::problem::ID_NUMBER, &e)])
+    })?;
+    let actor = Actor::Kiosk(kiosk_label(req.kiosk_id.as_deref()));
+    match st
+        .store()
+        .cases_by_applicant(id_number, actor, st.clock().now())
+        .await?
+    {
+        Some(list) => {
+            tracing::info!(found = list.len(), "cases listed for an ID card");
+            Ok(Json(list))
+        }
+        None => Err(ApiError::too_many(
+            "id_number",
+            "查询次数过多，请稍后再试或到窗口咨询",
+            "Too many lookups; please try later or ask at a service window",
         )),
     }
 }

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use hall_domain::api::{
-    Applicant, ApplicationCreated, FeeLine, FeeNoticeSummary, MaterialStatus, NoticeStatus,
-    OrderStatus, Organization, OrganizationInfo, Project, ProjectInfo,
+    Applicant, ApplicationCreated, CaseSummary, FeeLine, FeeNoticeSummary, MaterialStatus,
+    NoticeStatus, OrderStatus, Organization, OrganizationInfo, Project, ProjectInfo,
 };
 use hall_domain::{Blzt, Calendar};
 use serde_json::json;
@@ -176,6 +176,10 @@ pub struct CaseMaterial {
 pub const DETAILS_TRIES_PER_KIOSK: i64 = 3;
 pub const DETAILS_TRIES_PER_CASE: i64 = 10;
 pub const DETAILS_WINDOW_MINUTES: i64 = 15;
+/// Lists of a card holder's cases a kiosk may ask for within [`DETAILS_WINDOW_MINUTES`], and the
+/// most cases one list holds.
+pub const APPLICANT_LISTS_PER_KIOSK: i64 = 20;
+pub const APPLICANT_CASES_MAX: i64 = 20;
 
 /// What a request for a case's details came to.
 #[derive(Debug, Clone, PartialEq)]
@@ -1016,6 +1020,71 @@ impl Store {
                 Some(case) => DetailsOutcome::Shown(Box::new(case)),
                 None => DetailsOutcome::NotFound,
             })
+        })
+        .await
+    }
+
+    /// The cases (not withdrawn, newest first, at most [`APPLICANT_CASES_MAX`]) of the holder of
+    /// an ID number, for the card placed on the lookup screen; `None` when the kiosk asked more
+    /// than [`APPLICANT_LISTS_PER_KIOSK`] times within [`DETAILS_WINDOW_MINUTES`]. Audited as
+    /// `cases.by_applicant` (subject: the kiosk) with how many were found, never the number.
+    pub async fn cases_by_applicant(
+        &self,
+        id_number: zeroize::Zeroizing<String>,
+        actor: Actor,
+        now: NaiveDateTime,
+    ) -> Result<Option<Vec<CaseSummary>>, StoreError> {
+        self.write(move |s, c| {
+            let label = actor.label();
+            let since = (now - chrono::Duration::minutes(DETAILS_WINDOW_MINUTES))
+                .format("%Y-%m-%d %H:%M:%S%.3f")
+                .to_string();
+            let asked = c
+                .query_one(
+                    "SELECT count(*) FROM audit_log
+                     WHERE subject = $1 AND action = 'cases.by_applicant' AND at >= $2",
+                    params![label, since],
+                )?
+                .i64(0)?;
+            if asked >= APPLICANT_LISTS_PER_KIOSK {
+                return Ok(None);
+            }
+            let normal = zeroize::Zeroizing::new(id_number.trim().to_ascii_uppercase());
+            let rows = c.query(
+                &format!(
+                    "SELECT approval_code, item_id, status, submitted_at, catalogue_version
+                     FROM cases WHERE applicant_id_number = $1 AND status <> $2
+                     ORDER BY submitted_at DESC, approval_code DESC LIMIT {APPLICANT_CASES_MAX}"
+                ),
+                params![normal.as_str(), Blzt::Withdrawn],
+            )?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let item_id = r.text(1)?;
+                let cat = s.catalogue_version(c, r.i64(4)?)?;
+                let (item, item_en) = cat
+                    .item(&item_id)
+                    .map(|i| (i.item.name.clone(), i.item.name_en.clone()))
+                    .unwrap_or_else(|| (item_id.clone(), String::new()));
+                let status = r.blzt(2)?;
+                out.push(CaseSummary {
+                    approval_code: r.text(0)?,
+                    item,
+                    item_en,
+                    status,
+                    status_text: status.zh().to_string(),
+                    submitted_at: r.datetime(3)?,
+                });
+            }
+            audit::append(
+                c,
+                now,
+                &actor,
+                "cases.by_applicant",
+                &label,
+                json!({ "found": out.len() }),
+            )?;
+            Ok(Some(out))
         })
         .await
     }

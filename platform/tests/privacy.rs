@@ -293,7 +293,86 @@ async fn guessing_is_limited_per_kiosk_and_per_case(kind: Kind) {
     hall.server.shutdown().await;
 }
 
+async fn a_card_lists_its_holders_own_cases(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db).await;
+    let list = |id: String, kiosk: &'static str| {
+        let http = hall.http.clone();
+        let url = format!("{}{}", hall.base, api::CASES_BY_APPLICANT);
+        async move {
+            http.post(url)
+                .json(&json!({ "id_number": id, "kiosk_id": kiosk }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = list(demo::APPLICANT_ID.to_string(), "K-L").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let mine: Vec<api::CaseSummary> = r.json().await.unwrap();
+    let codes: Vec<&str> = mine.iter().map(|c| c.approval_code.as_str()).collect();
+    for code in [
+        demo::CASE_LATE,
+        demo::CASE_APPROVED,
+        demo::CASE_CORRECTIONS,
+        demo::CASE_UNPAID,
+    ] {
+        assert!(codes.contains(&code), "{code} in {codes:?}");
+    }
+    assert!(mine.iter().all(|c| !c.item.is_empty()));
+    // Status only: nothing of the project or opinions.
+    let text = serde_json::to_string(&mine).unwrap();
+    assert!(!text.contains(demo::PROJECT_NAME) && !text.contains("总平面图"));
+    // Someone without cases: an empty list; not an ID number: 422.
+    let r = list(other_id_number(), "K-L").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Vec<Value>>().await.unwrap().len(), 0);
+    problem(
+        list("420602195803120012".into(), "K-L").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    // Audited by kiosk, with how many were found, never the number.
+    let url = db.url.clone();
+    let entries = tokio::task::spawn_blocking(move || {
+        let store = hall_platform::store::Store::open(&url).unwrap();
+        store.audit_for_blocking("kiosk:K-L").unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(entries.len(), 2);
+    assert!(entries.iter().all(|e| e.action == "cases.by_applicant"));
+    assert!(
+        entries[0].detail.contains("\"found\":4"),
+        "{}",
+        entries[0].detail
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| !format!("{e:?}").contains(demo::APPLICANT_ID))
+    );
+    // A kiosk that keeps asking must wait.
+    for _ in 2..hall_platform::store::APPLICANT_LISTS_PER_KIOSK {
+        assert_eq!(
+            list(other_id_number(), "K-L").await.status(),
+            StatusCode::OK
+        );
+    }
+    problem(
+        list(demo::APPLICANT_ID.to_string(), "K-L").await,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
+    assert_eq!(
+        list(demo::APPLICANT_ID.to_string(), "K-M").await.status(),
+        StatusCode::OK
+    );
+    hall.server.shutdown().await;
+}
+
 both!(
+    a_card_lists_its_holders_own_cases,
     the_code_shows_the_status_only,
     the_applicants_card_shows_the_details,
     guessing_is_limited_per_kiosk_and_per_case,

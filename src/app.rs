@@ -463,6 +463,14 @@ impl Kiosk {
                     reply(Input::Details(answer))
                 });
             }
+            Effect::CasesByCard { card } => {
+                let kiosk_id = self.session.view().kiosk_id;
+                self.rt.spawn(async move {
+                    let answer = api.cases_by_card(&card.id_number, &kiosk_id).await;
+                    drop(card);
+                    reply(Input::MyCases(answer))
+                });
+            }
             Effect::FetchNotice(code) => {
                 self.rt
                     .spawn(async move { reply(Input::Notice(api.fee_notice(&code).await)) });

@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use hall_domain::api::{
-    self, ApplicationCreated, ApplicationRequest, CaseDetails, CaseDetailsRequest, CaseView,
-    FeeNotice, Item, Order, OrderRequest, OrganizationInfo, Problem, ProjectInfo,
+    self, ApplicationCreated, ApplicationRequest, CaseDetails, CaseDetailsRequest, CaseSummary,
+    CaseView, FeeNotice, Item, Order, OrderRequest, OrganizationInfo, Problem, ProjectInfo,
 };
 use serde::de::DeserializeOwned;
 
@@ -55,6 +55,8 @@ pub trait PlatformApi: Send + Sync {
         id_number: &str,
         kiosk_id: &str,
     ) -> ApiFuture<'_, CaseDetails>;
+    /// The cases of the holder of `id_number` (read from their ID card), status only.
+    fn cases_by_card(&self, id_number: &str, kiosk_id: &str) -> ApiFuture<'_, Vec<CaseSummary>>;
     fn fee_notice(&self, payment_code: &str) -> ApiFuture<'_, FeeNotice>;
     fn create_order(&self, payment_code: &str, req: &OrderRequest) -> ApiFuture<'_, Order>;
     fn order(&self, order_id: &str) -> ApiFuture<'_, Order>;
@@ -197,6 +199,13 @@ impl PlatformApi for HttpPlatform {
         };
         Box::pin(async move { self.post(&path?, &body, None).await })
     }
+    fn cases_by_card(&self, id_number: &str, kiosk_id: &str) -> ApiFuture<'_, Vec<CaseSummary>> {
+        let body = CaseDetailsRequest {
+            id_number: id_number.to_string(),
+            kiosk_id: Some(kiosk_id.to_string()).filter(|k| !k.is_empty()),
+        };
+        Box::pin(async move { self.post(api::CASES_BY_APPLICANT, &body, None).await })
+    }
     fn fee_notice(&self, payment_code: &str) -> ApiFuture<'_, FeeNotice> {
         let path = segment(payment_code).map(api::fee_notice_path);
         Box::pin(async move { self.get(&path?).await })
@@ -305,6 +314,9 @@ impl PlatformApi for Switchable {
             self,
             self.inner.case_details(approval_code, id_number, kiosk_id)
         )
+    }
+    fn cases_by_card(&self, id_number: &str, kiosk_id: &str) -> ApiFuture<'_, Vec<CaseSummary>> {
+        gated!(self, self.inner.cases_by_card(id_number, kiosk_id))
     }
     fn fee_notice(&self, payment_code: &str) -> ApiFuture<'_, FeeNotice> {
         gated!(self, self.inner.fee_notice(payment_code))

@@ -52,6 +52,7 @@ pub const SCREENS: &[&str] = &[
     "progress-details",
     "progress-refused",
     "take-card",
+    "lookup-mine",
 ];
 
 #[derive(Args, Debug, Clone)]
@@ -61,7 +62,8 @@ pub struct ScreenshotArgs {
     /// camera-error, submitted-offline (a provisional receipt while the platform is down), help,
     /// pin (the staff PIN pad), maintenance, kiosk-id (a help-desk identify), progress-details
     /// (the applicant's card matched), progress-refused (another card), take-card (the reminder
-    /// to take the ID card and receipt at the end).
+    /// to take the ID card and receipt at the end), lookup-mine (one's own cases listed for the
+    /// ID card).
     #[arg(long)]
     pub screen: String,
     /// zh or en.
@@ -464,6 +466,32 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
             }
         }
         "kiosk-id" => s.identify(t + Duration::from_secs(60)),
+        "lookup-mine" => {
+            act(&mut s, Intent::StartLookup);
+            feed(
+                &mut s,
+                Input::Device(DeviceEvent::CardRead(kiosk_drivers::sim::demo_card())),
+            );
+            let case = demo_case();
+            let mine = [
+                (case.approval_code.clone(), Blzt::DepartmentStarted, 40),
+                (demo_code(21).to_string(), Blzt::CorrectionsAsked, 55),
+                (demo_code(9).to_string(), Blzt::Approved, 90),
+            ]
+            .into_iter()
+            .map(|(code, status, days)| CaseSummary {
+                approval_code: code,
+                item: case.item.clone(),
+                item_en: case.item_en.clone(),
+                status,
+                status_text: status.zh().into(),
+                submitted_at: (today() - chrono::Days::new(days))
+                    .and_hms_opt(9, 30, 0)
+                    .unwrap_or_default(),
+            })
+            .collect();
+            feed(&mut s, Input::MyCases(Ok(mine)));
+        }
         "lookup" | "progress" | "offline" | "progress-details" | "progress-refused"
         | "take-card" => {
             act(&mut s, Intent::StartLookup);

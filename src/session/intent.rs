@@ -55,6 +55,8 @@ pub enum Intent {
     IdentifyClose,
     /// Close the "take your ID card and receipt" reminder.
     DismissReminder,
+    /// Open one of the cases listed for the person's ID card (its approval code).
+    OpenCase(String),
 }
 
 impl Intent {
@@ -141,6 +143,7 @@ impl Intent {
             "restart" => Intent::Restart,
             "identify-close" => Intent::IdentifyClose,
             "dismiss-reminder" => Intent::DismissReminder,
+            "open-case" => Intent::OpenCase(arg.to_string()),
             _ => return None,
         })
     }

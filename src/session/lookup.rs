@@ -2,7 +2,7 @@
 //! timeline. Who applied, the project and the departments' opinions only after the person's ID
 //! card, placed on the progress screen, matches the applicant (checked by the platform).
 
-use hall_domain::api::{CaseDetails, CaseView, NoticeStatus};
+use hall_domain::api::{CaseDetails, CaseSummary, CaseView, NoticeStatus};
 use hall_domain::codes;
 use hall_domain::{Blzt, Stage};
 use kiosk_drivers::idcard::IdCard;
@@ -10,7 +10,7 @@ use kiosk_drivers::printer::receipt::ProgressSlip;
 
 use super::field::{Field, FieldKind};
 use super::submit::field_view;
-use super::view::{NodeRow, NoticeRow, Screen, ViewModel};
+use super::view::{CaseRow, NodeRow, NoticeRow, Screen, ViewModel};
 use super::{Ctx, Effect, Input, Intent, Receipt, Step, extract_code};
 use crate::client::ApiError;
 
@@ -26,6 +26,10 @@ pub(super) struct Lookup {
     details: Option<CaseDetails>,
     /// What came of the card: "", "checking", "shown", "not-applicant", "limited", "failed".
     card_state: &'static str,
+    /// The cases listed for the card placed on the lookup screen.
+    mine: Vec<CaseSummary>,
+    /// "", "listed", "none", "limited", "failed".
+    mine_state: &'static str,
 }
 
 impl Default for Lookup {
@@ -38,6 +42,8 @@ impl Default for Lookup {
             card: None,
             details: None,
             card_state: "",
+            mine: Vec::new(),
+            mine_state: "",
         }
     }
 }
@@ -62,7 +68,20 @@ impl Lookup {
         fx: &mut Vec<Effect>,
     ) -> Option<Step> {
         match (screen, intent) {
+            // Back from the list of one's cases: to typing the code.
+            (Screen::Lookup, Intent::Back) if !self.mine_state.is_empty() => {
+                self.mine.clear();
+                self.mine_state = "";
+                None
+            }
             (Screen::Lookup, Intent::Back) => Some(Step::Home),
+            (Screen::Lookup, Intent::OpenCase(code)) => {
+                if !self.mine.iter().any(|c| c.approval_code == code) {
+                    return None;
+                }
+                self.code.set(&code);
+                self.look_up(fx)
+            }
             (Screen::Lookup, i @ (Intent::Key(_) | Intent::Backspace | Intent::Clear)) => {
                 self.code.edit(&i);
                 self.error.clear();
@@ -134,6 +153,18 @@ impl Lookup {
         Some(Step::Busy("checking-card"))
     }
 
+    /// A card placed on the lookup screen: its holder's own cases are listed.
+    pub(super) fn list_for_card(&mut self, card: IdCard, fx: &mut Vec<Effect>) -> Option<Step> {
+        self.mine.clear();
+        self.mine_state = "";
+        self.error.clear();
+        fx.push(Effect::CasesByCard {
+            card: Box::new(card.clone()),
+        });
+        self.card = Some(card);
+        Some(Step::Busy("finding-cases"))
+    }
+
     pub(super) fn on_code(&mut self, payload: &str, fx: &mut Vec<Effect>) -> Option<Step> {
         match extract_code(payload) {
             Some(code) => {
@@ -171,6 +202,20 @@ impl Lookup {
                     return Some(Step::ScreenBusy(Screen::Progress, "checking-card"));
                 }
                 Some(Step::Screen(Screen::Progress))
+            }
+            Input::MyCases(Ok(list)) => {
+                self.mine_state = if list.is_empty() { "none" } else { "listed" };
+                self.mine = list;
+                None
+            }
+            Input::MyCases(Err(e)) => {
+                self.mine.clear();
+                self.mine_state = match &e {
+                    ApiError::Refused(p) if p.status == 429 => "limited",
+                    _ => "failed",
+                };
+                tracing::warn!(error = %e, "the cases of a card could not be listed");
+                None
             }
             Input::Details(Ok(details)) => {
                 let same = self
@@ -218,6 +263,18 @@ impl Lookup {
         vm.lookup_code = field_view(&self.code, true);
         vm.focus = "approval-code".into();
         vm.lookup_error = self.error.clone();
+        vm.my_cases_state = self.mine_state.to_string();
+        vm.my_cases = self
+            .mine
+            .iter()
+            .map(|c| CaseRow {
+                approval_code: c.approval_code.clone(),
+                code_grouped: codes::group_by_four(&c.approval_code),
+                item: ctx.pick(&c.item, &c.item_en).to_string(),
+                status_code: i32::from(c.status.code()),
+                submitted: c.submitted_at.format("%Y-%m-%d").to_string(),
+            })
+            .collect();
         let Some(case) = &self.case else {
             return;
         };

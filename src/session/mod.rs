@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use hall_domain::ApprovalCode;
 use hall_domain::api::{
-    ApplicationCreated, ApplicationRequest, CaseDetails, CaseView, FeeNotice, Item, Order,
-    OrderRequest, OrganizationInfo, ProjectInfo,
+    ApplicationCreated, ApplicationRequest, CaseDetails, CaseSummary, CaseView, FeeNotice, Item,
+    Order, OrderRequest, OrganizationInfo, ProjectInfo,
 };
 use hall_domain::codes;
 use kiosk_drivers::camera::Still;
@@ -102,6 +102,11 @@ pub enum Effect {
         approval_code: String,
         card: Box<IdCard>,
     },
+    /// List the cases of the holder of the ID card placed on the lookup screen (answered by
+    /// [`Input::MyCases`]).
+    CasesByCard {
+        card: Box<IdCard>,
+    },
     FetchNotice(String),
     CreateOrder {
         payment_code: String,
@@ -162,6 +167,7 @@ pub enum Input {
     Submitted(Result<ApplicationCreated, ApiError>),
     Case(Result<CaseView, ApiError>),
     Details(Result<CaseDetails, ApiError>),
+    MyCases(Result<Vec<CaseSummary>, ApiError>),
     Notice(Result<FeeNotice, ApiError>),
     Order(Result<Order, ApiError>),
     Printed(Result<(), String>),
@@ -823,6 +829,11 @@ impl Session {
                         let step = l.on_card(card, fx);
                         self.apply(step);
                     }
+                    (Journey::Lookup(l), Screen::Lookup) if !busy => {
+                        self.card_read = true;
+                        let step = l.list_for_card(card, fx);
+                        self.apply(step);
+                    }
                     // A card placed anywhere else is not read into the session; wipe it.
                     _ => drop(card),
                 }
@@ -907,7 +918,8 @@ impl Session {
         let offline = matches!(
             &input,
             Input::Items(Err(e)) | Input::Submitted(Err(e)) | Input::Case(Err(e))
-                | Input::Details(Err(e)) | Input::Notice(Err(e)) | Input::Order(Err(e))
+                | Input::Details(Err(e)) | Input::MyCases(Err(e)) | Input::Notice(Err(e))
+                | Input::Order(Err(e))
                 if e.is_unreachable()
         );
         if let Input::Printed(Ok(())) = &input {

@@ -1443,13 +1443,72 @@ fn the_details_need_the_applicants_card() {
         matches!(fx.as_slice(), [Effect::CaseDetails { .. }]),
         "{fx:?}"
     );
-    // A card placed on the lookup screen is not read into anything.
+}
+
+#[test]
+fn a_card_on_the_lookup_screen_lists_ones_own_cases() {
     let mut r = Rig::new();
     r.act(Intent::StartLookup);
+    let fx = r.input(Input::Device(DeviceEvent::CardRead(card())));
     assert!(
-        r.input(Input::Device(DeviceEvent::CardRead(card())))
+        matches!(fx.as_slice(), [Effect::CasesByCard { .. }]),
+        "{fx:?}"
+    );
+    assert_eq!(r.vm().busy, "finding-cases");
+    let summary = CaseSummary {
+        approval_code: approval_code().to_string(),
+        item: "建设工程规划许可证".into(),
+        item_en: "Construction Project Planning Permit".into(),
+        status: Blzt::CorrectionsAsked,
+        status_text: "补正（开始）".into(),
+        submitted_at: NaiveDate::from_ymd_opt(2026, 11, 2)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap(),
+    };
+    r.input(Input::MyCases(Ok(vec![summary])));
+    let vm = r.vm();
+    assert_eq!(vm.my_cases_state, "listed");
+    assert_eq!(vm.my_cases[0].code_grouped, approval_code().grouped());
+    // Only a listed case opens; it opens with its details, the card being the applicant's.
+    assert!(
+        r.act(Intent::OpenCase("2026110200000999".into()))
             .is_empty()
     );
+    let fx = r.act(Intent::OpenCase(approval_code().to_string()));
+    assert_eq!(fx, vec![Effect::LookupCase(approval_code().to_string())]);
+    let fx = r.input(Input::Case(Ok(case())));
+    assert!(
+        matches!(fx.as_slice(), [Effect::CaseDetails { .. }]),
+        "{fx:?}"
+    );
+    r.input(Input::Details(Ok(details())));
+    assert_eq!(r.vm().case_card, "shown");
+    assert_eq!(r.vm().case_project, "邻里中心项目");
+    // Back to the list, back to typing, back home.
+    r.act(Intent::Back);
+    assert_eq!(r.vm().my_cases_state, "listed");
+    r.act(Intent::Back);
+    assert_eq!(
+        (r.s.screen(), r.vm().my_cases_state.as_str()),
+        (Screen::Lookup, "")
+    );
+    // No cases, or too many lists: said, and typing the code still works.
+    r.input(Input::Device(DeviceEvent::CardRead(card())));
+    r.input(Input::MyCases(Ok(Vec::new())));
+    assert_eq!(r.vm().my_cases_state, "none");
+    r.input(Input::Device(DeviceEvent::CardRead(card())));
+    r.input(Input::MyCases(Err(ApiError::Refused(Problem {
+        kind: "https://platform.hall.example/problems/too-many-attempts".into(),
+        title: "Too many attempts".into(),
+        status: 429,
+        detail: None,
+        errors: Vec::new(),
+    }))));
+    assert_eq!(r.vm().my_cases_state, "limited");
+    r.act(Intent::Back);
+    r.act(Intent::Back);
+    assert_eq!(r.s.screen(), Screen::Home);
 }
 
 #[test]

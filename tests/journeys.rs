@@ -693,3 +693,30 @@ fn lookup_shows_details_only_to_the_applicants_card() {
     h.wait("the card taken", |vm| vm.take_reminder.is_empty());
     assert!(!h.shows("请取走您的身份证"));
 }
+
+#[test]
+fn the_id_card_lists_ones_own_cases_without_typing() {
+    let h = hall();
+    h.press("查询进度");
+    assert!(h.shows("没有审批码？把身份证放在读卡区，可以列出您本人的申请"));
+    h.ctl()
+        .place_card(kiosk_drivers::sim::demo_card())
+        .expect("card placed");
+    h.wait("the list", |vm| {
+        vm.my_cases_state == "listed" && vm.busy.is_empty()
+    });
+    let mine = h.vm().my_cases;
+    assert!(mine.len() >= 4, "the demo applicant's cases");
+    assert!(h.shows("您本人的申请：点一下查看"));
+    assert!(
+        !h.shows_containing(demo::PROJECT_NAME),
+        "status only in the list"
+    );
+    h.press(&mine[0].item);
+    h.wait("the details", |vm| {
+        vm.screen == Screen::Progress && vm.case_card == "shown"
+    });
+    assert_eq!(h.vm().case_code_grouped, mine[0].code_grouped);
+    assert!(h.shows_containing(demo::PROJECT_NAME));
+    assert!(!h.shows_containing(demo::APPLICANT_NAME));
+}

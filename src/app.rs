@@ -465,6 +465,28 @@ impl Kiosk {
                 self.rt
                     .spawn(async move { reply(Input::Case(api.case(&code).await)) });
             }
+            Effect::CaseDetails {
+                approval_code,
+                card,
+            } => {
+                let kiosk_id = self.session.view().kiosk_id;
+                self.rt.spawn(async move {
+                    let answer = api
+                        .case_details(&approval_code, &card.id_number, &kiosk_id)
+                        .await;
+                    // The card is wiped here, as it is dropped.
+                    drop(card);
+                    reply(Input::Details(answer))
+                });
+            }
+            Effect::CasesByCard { card } => {
+                let kiosk_id = self.session.view().kiosk_id;
+                self.rt.spawn(async move {
+                    let answer = api.cases_by_card(&card.id_number, &kiosk_id).await;
+                    drop(card);
+                    reply(Input::MyCases(answer))
+                });
+            }
             Effect::FetchNotice(code) => {
                 self.rt
                     .spawn(async move { reply(Input::Notice(api.fee_notice(&code).await)) });

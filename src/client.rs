@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use hall_domain::api::{
-    self, ApplicationCreated, ApplicationRequest, CaseView, FeeNotice, Item, Order, OrderRequest,
-    OrganizationInfo, Problem, ProjectInfo,
+    self, ApplicationCreated, ApplicationRequest, CaseDetails, CaseDetailsRequest, CaseSummary,
+    CaseView, FeeNotice, Item, Order, OrderRequest, OrganizationInfo, Problem, ProjectInfo,
 };
 use serde::de::DeserializeOwned;
 
@@ -47,6 +47,16 @@ pub trait PlatformApi: Send + Sync {
         req: &ApplicationRequest,
     ) -> ApiFuture<'_, ApplicationCreated>;
     fn case(&self, approval_code: &str) -> ApiFuture<'_, CaseView>;
+    /// A case's details, answered only when `id_number` (read from the person's ID card) is the
+    /// applicant's: 403 (refused) otherwise.
+    fn case_details(
+        &self,
+        approval_code: &str,
+        id_number: &str,
+        kiosk_id: &str,
+    ) -> ApiFuture<'_, CaseDetails>;
+    /// The cases of the holder of `id_number` (read from their ID card), status only.
+    fn cases_by_card(&self, id_number: &str, kiosk_id: &str) -> ApiFuture<'_, Vec<CaseSummary>>;
     fn fee_notice(&self, payment_code: &str) -> ApiFuture<'_, FeeNotice>;
     fn create_order(&self, payment_code: &str, req: &OrderRequest) -> ApiFuture<'_, Order>;
     fn order(&self, order_id: &str) -> ApiFuture<'_, Order>;
@@ -176,6 +186,26 @@ impl PlatformApi for HttpPlatform {
         });
         Box::pin(async move { self.get(&path?).await })
     }
+    fn case_details(
+        &self,
+        approval_code: &str,
+        id_number: &str,
+        kiosk_id: &str,
+    ) -> ApiFuture<'_, CaseDetails> {
+        let path = segment(approval_code).map(api::case_details_path);
+        let body = CaseDetailsRequest {
+            id_number: id_number.to_string(),
+            kiosk_id: Some(kiosk_id.to_string()).filter(|k| !k.is_empty()),
+        };
+        Box::pin(async move { self.post(&path?, &body, None).await })
+    }
+    fn cases_by_card(&self, id_number: &str, kiosk_id: &str) -> ApiFuture<'_, Vec<CaseSummary>> {
+        let body = CaseDetailsRequest {
+            id_number: id_number.to_string(),
+            kiosk_id: Some(kiosk_id.to_string()).filter(|k| !k.is_empty()),
+        };
+        Box::pin(async move { self.post(api::CASES_BY_APPLICANT, &body, None).await })
+    }
     fn fee_notice(&self, payment_code: &str) -> ApiFuture<'_, FeeNotice> {
         let path = segment(payment_code).map(api::fee_notice_path);
         Box::pin(async move { self.get(&path?).await })
@@ -273,6 +303,20 @@ impl PlatformApi for Switchable {
     }
     fn case(&self, approval_code: &str) -> ApiFuture<'_, CaseView> {
         gated!(self, self.inner.case(approval_code))
+    }
+    fn case_details(
+        &self,
+        approval_code: &str,
+        id_number: &str,
+        kiosk_id: &str,
+    ) -> ApiFuture<'_, CaseDetails> {
+        gated!(
+            self,
+            self.inner.case_details(approval_code, id_number, kiosk_id)
+        )
+    }
+    fn cases_by_card(&self, id_number: &str, kiosk_id: &str) -> ApiFuture<'_, Vec<CaseSummary>> {
+        gated!(self, self.inner.cases_by_card(id_number, kiosk_id))
     }
     fn fee_notice(&self, payment_code: &str) -> ApiFuture<'_, FeeNotice> {
         gated!(self, self.inner.fee_notice(payment_code))

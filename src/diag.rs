@@ -290,6 +290,7 @@ fn idcard(device: &str, timeout: Duration) -> anyhow::Result<()> {
                 ReaderOutput::CardRead(card) => break 'outer Ok(card),
                 ReaderOutput::CardError(m) => break 'outer Err(anyhow!("{m}")),
                 ReaderOutput::Health(h) => last_health = Some(h),
+                ReaderOutput::CardStays | ReaderOutput::CardRemoved => {}
             }
         }
     };

@@ -55,6 +55,10 @@ pub const SCREENS: &[&str] = &[
     "maintenance",
     "kiosk-id",
     "home-speaking",
+    "progress-details",
+    "progress-refused",
+    "take-card",
+    "lookup-mine",
 ];
 
 #[derive(Args, Debug, Clone)]
@@ -68,7 +72,9 @@ pub struct ScreenshotArgs {
     /// offline,
     /// camera-error, submitted-offline (a provisional receipt while the platform is down), help,
     /// pin (the staff PIN pad), maintenance, kiosk-id (a help-desk identify), home-speaking (the
-    /// home screen while its prompt sounds: the stop button).
+    /// home screen while its prompt sounds: the stop button), progress-details (the applicant's
+    /// card matched), progress-refused (another card), take-card (the reminder to take the ID
+    /// card and receipt at the end), lookup-mine (one's own cases listed for the ID card).
     #[arg(long)]
     pub screen: String,
     /// zh or en.
@@ -148,7 +154,6 @@ fn demo_case() -> CaseView {
             finished_at: status.is_final().then_some(due),
             overdue: late > 0,
             overdue_days: late,
-            opinion: None,
         }
     };
     CaseView {
@@ -160,9 +165,6 @@ fn demo_case() -> CaseView {
         status: Blzt::DepartmentStarted,
         status_text: Blzt::DepartmentStarted.zh().into(),
         submitted_at: started.and_hms_opt(9, 12, 0).unwrap_or_default(),
-        applicant: "张**".into(),
-        project_name: "襄阳市东津新区邻里中心项目".into(),
-        project_code: "2026-420600-47-01-000123".into(),
         nodes: vec![
             node(
                 "自然资源和规划局",
@@ -184,6 +186,21 @@ fn demo_case() -> CaseView {
             payment_code: "42060026110200000017".into(),
             total_fen: 1_234_500,
             status: NoticeStatus::Unpaid,
+        }],
+    }
+}
+
+/// The demo case as its applicant's card shows it.
+fn demo_details() -> CaseDetails {
+    CaseDetails {
+        case: demo_case(),
+        applicant: "张**".into(),
+        project_name: "襄阳市东津新区邻里中心项目".into(),
+        project_code: "2026-420600-47-01-000123".into(),
+        opinions: vec![NodeOpinion {
+            node: 0,
+            department: "自然资源和规划局".into(),
+            opinion: "请补充总平面图（1:500）和日照分析报告".into(),
         }],
     }
 }
@@ -493,7 +510,34 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
             }
         }
         "kiosk-id" => s.identify(t + Duration::from_secs(60)),
-        "lookup" | "progress" | "offline" => {
+        "lookup-mine" => {
+            act(&mut s, Intent::StartLookup);
+            feed(
+                &mut s,
+                Input::Device(DeviceEvent::CardRead(kiosk_drivers::sim::demo_card())),
+            );
+            let case = demo_case();
+            let mine = [
+                (case.approval_code.clone(), Blzt::DepartmentStarted, 40),
+                (demo_code(21).to_string(), Blzt::CorrectionsAsked, 55),
+                (demo_code(9).to_string(), Blzt::Approved, 90),
+            ]
+            .into_iter()
+            .map(|(code, status, days)| CaseSummary {
+                approval_code: code,
+                item: case.item.clone(),
+                item_en: case.item_en.clone(),
+                status,
+                status_text: status.zh().into(),
+                submitted_at: (today() - chrono::Days::new(days))
+                    .and_hms_opt(9, 30, 0)
+                    .unwrap_or_default(),
+            })
+            .collect();
+            feed(&mut s, Input::MyCases(Ok(mine)));
+        }
+        "lookup" | "progress" | "offline" | "progress-details" | "progress-refused"
+        | "take-card" => {
             act(&mut s, Intent::StartLookup);
             for c in demo_code(17).as_str().chars().take(11) {
                 act(&mut s, Intent::Key(c));
@@ -509,6 +553,32 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
                     Ok(demo_case())
                 };
                 feed(&mut s, Input::Case(reply));
+            }
+            if matches!(
+                screen,
+                "progress-details" | "progress-refused" | "take-card"
+            ) {
+                feed(
+                    &mut s,
+                    Input::Device(DeviceEvent::CardRead(kiosk_drivers::sim::demo_card())),
+                );
+                let answer = if screen == "progress-refused" {
+                    Err(ApiError::Refused(hall_domain::api::Problem {
+                        kind: "https://platform.hall.example/problems/forbidden".into(),
+                        title: "Forbidden".into(),
+                        status: 403,
+                        detail: None,
+                        errors: Vec::new(),
+                    }))
+                } else {
+                    Ok(demo_details())
+                };
+                feed(&mut s, Input::Details(answer));
+            }
+            if screen == "take-card" {
+                act(&mut s, Intent::PrintSlip);
+                feed(&mut s, Input::Printed(Ok(())));
+                act(&mut s, Intent::Finish);
             }
         }
         _ => {

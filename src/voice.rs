@@ -287,7 +287,14 @@ mod tests {
     #[test]
     fn every_screen_and_overlay_has_a_prompt_in_both_languages() {
         let mut keys: Vec<&str> = Screen::ALL.iter().map(|s| s.prompt_key()).collect();
-        keys.extend(["help", "timeout", "pay-timeout"]);
+        keys.extend([
+            "help",
+            "timeout",
+            "pay-timeout",
+            "take-card",
+            "take-receipt",
+            "take-card-receipt",
+        ]);
         for k in &keys {
             for lang in [Lang::Zh, Lang::En] {
                 let t = prompt_text(k, lang).unwrap_or_default();

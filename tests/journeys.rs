@@ -395,16 +395,13 @@ fn typed_name_in_pinyin_reaches_the_platform() {
     let printed = h.printed_text();
     assert!(printed.contains("张**"), "{printed}");
     assert!(!printed.contains("张建国"));
-    let case: hall_domain::api::CaseView =
-        h.rt.block_on(async {
-            reqwest::get(format!("{}{}", h.base, hall_domain::api::case_path(&code)))
-                .await?
-                .json()
-                .await
-        })
-        .expect("the case is on the platform");
+    // The applicant's details (only for their ID number) carry the typed name, masked.
+    let api = HttpPlatform::new(&h.base, Duration::from_secs(5)).expect("client");
+    let details =
+        h.rt.block_on(api.case_details(&code, demo::APPLICANT_ID, "kiosk-01"))
+            .expect("the case is on the platform");
     assert_eq!(
-        case.applicant, "张**",
+        details.applicant, "张**",
         "the typed name reached the platform"
     );
     h.press("完成");
@@ -785,4 +782,108 @@ fn staff_open_maintenance_with_the_pin_and_print_a_test_page() {
     );
     h.press("返回");
     assert_eq!(h.vm().screen, Screen::Home);
+}
+
+/// Pumps for a while (the reader polls for the card every quarter second).
+fn pump_for(h: &Hall, d: Duration) {
+    let end = Instant::now() + d;
+    while Instant::now() < end {
+        h.pump();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn lookup_shows_details_only_to_the_applicants_card() {
+    let h = hall();
+    // A reader that finds a card it has read again, so it can tell that the card stays.
+    h.ctl()
+        .set_reader_refinds_read_card(true)
+        .expect("reader set");
+    h.press("查询进度");
+    h.type_keys(demo::CASE_CORRECTIONS);
+    h.press("查询");
+    h.wait_screen(Screen::Progress);
+    // Anyone with the code: the status, and how to see more.
+    assert!(h.shows("把身份证放在读卡区，查看本人申请的详细信息"));
+    assert!(!h.vm().nodes.is_empty());
+    assert!(!h.shows_containing(demo::PROJECT_NAME));
+    assert!(
+        !h.shows_containing("总平面图"),
+        "no opinion without the card"
+    );
+    assert!(!h.shows("张**"));
+
+    // Someone else's card: refused kindly, nothing more shown.
+    let mut other = kiosk_drivers::sim::demo_card();
+    let body = "11010519491231002";
+    let check = hall_domain::codes::id_check_char(body).expect("check digit");
+    other.name = "李四".into();
+    other.id_number = format!("{body}{check}");
+    h.ctl().place_card(other).expect("card placed");
+    h.wait("the card checked", |vm| vm.case_card == "not-applicant");
+    assert!(h.shows("这张身份证不是这件申请的申请人"));
+    assert!(!h.shows_containing(demo::PROJECT_NAME));
+    assert!(!h.shows_containing("总平面图"));
+    assert!(
+        !h.shows_containing("李"),
+        "the other card's holder is not shown either"
+    );
+    assert_eq!(h.vm().screen, Screen::Progress, "the status stays");
+    h.ctl().remove_card().expect("card removed");
+    pump_for(&h, Duration::from_millis(700));
+
+    // The applicant's own card: the details.
+    h.ctl()
+        .place_card(kiosk_drivers::sim::demo_card())
+        .expect("card placed");
+    h.wait("the details", |vm| vm.case_card == "shown");
+    assert!(h.shows("已核对：您是这件申请的申请人"));
+    assert!(h.shows_containing(demo::PROJECT_NAME));
+    assert!(
+        h.shows_containing("总平面图"),
+        "the opinion: what to correct"
+    );
+    assert!(h.shows("张**"));
+    assert!(!h.shows_containing(demo::APPLICANT_NAME));
+    assert!(!h.shows_containing(demo::APPLICANT_ID));
+
+    // Finishing with the card still on the reader: the reminder, until it is taken.
+    h.press("结束办理");
+    assert_eq!(h.vm().screen, Screen::Home);
+    assert_eq!(h.vm().take_reminder, "card");
+    assert!(h.shows("请取走您的身份证"));
+    assert!(!h.shows_containing(demo::PROJECT_NAME));
+    pump_for(&h, Duration::from_millis(300));
+    assert_eq!(h.vm().take_reminder, "card", "the card is still there");
+    h.ctl().remove_card().expect("card removed");
+    h.wait("the card taken", |vm| vm.take_reminder.is_empty());
+    assert!(!h.shows("请取走您的身份证"));
+}
+
+#[test]
+fn the_id_card_lists_ones_own_cases_without_typing() {
+    let h = hall();
+    h.press("查询进度");
+    assert!(h.shows("没有审批码？把身份证放在读卡区，可以列出您本人的申请"));
+    h.ctl()
+        .place_card(kiosk_drivers::sim::demo_card())
+        .expect("card placed");
+    h.wait("the list", |vm| {
+        vm.my_cases_state == "listed" && vm.busy.is_empty()
+    });
+    let mine = h.vm().my_cases;
+    assert!(mine.len() >= 4, "the demo applicant's cases");
+    assert!(h.shows("您本人的申请：点一下查看"));
+    assert!(
+        !h.shows_containing(demo::PROJECT_NAME),
+        "status only in the list"
+    );
+    h.press(&mine[0].item);
+    h.wait("the details", |vm| {
+        vm.screen == Screen::Progress && vm.case_card == "shown"
+    });
+    assert_eq!(h.vm().case_code_grouped, mine[0].code_grouped);
+    assert!(h.shows_containing(demo::PROJECT_NAME));
+    assert!(!h.shows_containing(demo::APPLICANT_NAME));
 }

@@ -12,6 +12,13 @@ pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 pub fn case_path(approval_code: &str) -> String {
     format!("/api/v1/cases/{approval_code}")
 }
+/// The cases of the holder of an ID card (POST with a [`CaseDetailsRequest`]).
+pub const CASES_BY_APPLICANT: &str = "/api/v1/cases/by-applicant";
+
+/// The details of a case, for its applicant (POST with a [`CaseDetailsRequest`]).
+pub fn case_details_path(approval_code: &str) -> String {
+    format!("/api/v1/cases/{approval_code}/details")
+}
 pub fn fee_notice_path(payment_code: &str) -> String {
     format!("/api/v1/fee-notices/{payment_code}")
 }
@@ -238,6 +245,10 @@ pub struct FieldError {
 // ---------------------------------------------------------------------------------------------
 // Cases
 
+/// A case's status, as anyone holding its approval code may see it: what is applied for, where
+/// it stands, each department's status and time limit, and its fee notices (payable by code).
+/// Who applied, for which project and what the departments wrote are in [`CaseDetails`], for
+/// the applicant only.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseView {
@@ -251,10 +262,6 @@ pub struct CaseView {
     pub status: Blzt,
     pub status_text: String,
     pub submitted_at: NaiveDateTime,
-    /// Masked: `张**`.
-    pub applicant: String,
-    pub project_name: String,
-    pub project_code: String,
     pub nodes: Vec<Node>,
     #[serde(default)]
     pub fee_notices: Vec<FeeNoticeSummary>,
@@ -277,9 +284,76 @@ pub struct Node {
     /// Working days past the due date (0 when not late).
     #[serde(default)]
     pub overdue_days: u32,
-    /// What the department asked for, when corrections are asked.
+}
+
+/// Asks for a case's details with the ID number read from the person's ID card. Sent in the
+/// body (never in the URL) so that it stays out of access logs.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseDetailsRequest {
+    /// The 18-character ID number read from the card.
+    pub id_number: String,
+    /// The kiosk asking (for the audit log and the attempt limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub opinion: Option<String>,
+    pub kiosk_id: Option<String>,
+}
+
+impl std::fmt::Debug for CaseDetailsRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaseDetailsRequest")
+            .field("id_number", &"***")
+            .field("kiosk_id", &self.kiosk_id)
+            .finish()
+    }
+}
+
+/// A case with what only its applicant may see: answered when the ID number of the card placed
+/// matches the applicant's.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseDetails {
+    /// The case's status at the same moment.
+    pub case: CaseView,
+    /// Masked: `张**`.
+    pub applicant: String,
+    pub project_name: String,
+    pub project_code: String,
+    /// What the departments wrote (corrections asked, reasons), by node.
+    #[serde(default)]
+    pub opinions: Vec<NodeOpinion>,
+}
+
+/// One of a person's own cases, as listed for their ID card: enough to pick it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub approval_code: String,
+    pub item: String,
+    #[serde(default)]
+    pub item_en: String,
+    pub status: Blzt,
+    pub status_text: String,
+    pub submitted_at: NaiveDateTime,
+}
+
+/// One department's opinion on a case.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeOpinion {
+    /// The node's place in [`CaseView::nodes`].
+    pub node: u32,
+    pub department: String,
+    pub opinion: String,
+}
+
+impl CaseDetails {
+    /// The opinion on the node at `index`, if its department wrote one.
+    pub fn opinion(&self, index: usize) -> Option<&str> {
+        self.opinions
+            .iter()
+            .find(|o| o.node as usize == index)
+            .map(|o| o.opinion.as_str())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ fn one(baud: u32) -> Result<Run, String> {
             eprintln!("card error: {e}");
             stop.store(true, Ordering::Relaxed);
         }
-        ReaderOutput::Health(_) => {
+        ReaderOutput::Health(_) | ReaderOutput::CardStays | ReaderOutput::CardRemoved => {
             if Instant::now() > deadline {
                 stop.store(true, Ordering::Relaxed);
             }

@@ -157,7 +157,10 @@ pub fn accepts(kind: DeviceKind, uri: &DeviceUri) -> Result<(), &'static str> {
 /// The kind of device an event comes from.
 pub fn event_kind(e: &DeviceEvent) -> DeviceKind {
     match e {
-        DeviceEvent::CardRead(_) | DeviceEvent::CardError(_) => DeviceKind::IdCard,
+        DeviceEvent::CardRead(_)
+        | DeviceEvent::CardError(_)
+        | DeviceEvent::CardStays
+        | DeviceEvent::CardRemoved => DeviceKind::IdCard,
         DeviceEvent::Scanned(_) | DeviceEvent::ScanRejected(_) => DeviceKind::Scanner,
         DeviceEvent::QrSeen(_) => DeviceKind::Camera,
         DeviceEvent::Health(kind, _) => *kind,
@@ -337,6 +340,8 @@ impl Devices {
                         board.emit(match o {
                             ReaderOutput::CardRead(card) => DeviceEvent::CardRead(card),
                             ReaderOutput::CardError(m) => DeviceEvent::CardError(m),
+                            ReaderOutput::CardStays => DeviceEvent::CardStays,
+                            ReaderOutput::CardRemoved => DeviceEvent::CardRemoved,
                             ReaderOutput::Health(h) => DeviceEvent::Health(DeviceKind::IdCard, h),
                         })
                     };

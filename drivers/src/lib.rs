@@ -91,6 +91,11 @@ pub enum DeviceEvent {
     CardRead(idcard::IdCard),
     /// The reader could not read a card that is on it; the message says why in words.
     CardError(String),
+    /// The card read (or that could not be read) is still on the reader (said once; only by
+    /// readers that can tell).
+    CardStays,
+    /// The card said to stay was taken off the reader.
+    CardRemoved,
     /// The barcode scanner read a payload (already checked for length and printable text).
     Scanned(String),
     /// The scanner sent something unusable (burst, over-long, binary); nothing was passed on.

@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use hall_domain::api::{
-    self, ApplicationRequest, CaseView, FeeNotice, Item, Node, NoticeStatus, Order, OrderRequest,
-    OrderStatus, OrganizationInfo, ProjectInfo,
+    self, ApplicationRequest, CaseDetails, CaseDetailsRequest, CaseView, FeeNotice, Item, Node,
+    NoticeStatus, Order, OrderRequest, OrderStatus, OrganizationInfo, ProjectInfo,
 };
 use hall_domain::codes::{
     mask_name, normalize_project_code, validate_credit_code, validate_payment_code,
@@ -36,8 +36,8 @@ use crate::problem::{
 };
 use crate::staff::{NodeAction, Refusal};
 use crate::store::{
-    CaseRecord, Created, Idempotent, KeyState, NewOrder, NodeActionRequest, NodeRecord,
-    NoticeBlock, NoticeRecord, OrderRecord, Settlement, Withdrawal,
+    CaseRecord, Created, DetailsOutcome, Idempotent, KeyState, NewOrder, NodeActionRequest,
+    NodeRecord, NoticeBlock, NoticeRecord, OrderRecord, Settlement, Withdrawal,
 };
 use crate::workdays::overdue_days;
 
@@ -58,6 +58,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/applications/withdraw", post(withdraw_application))
         .route("/api/v1/applications/by-key/{key}", get(application_by_key))
         .route("/api/v1/cases/{approval_code}", get(case))
+        .route("/api/v1/cases/{approval_code}/details", post(case_details))
+        .route(api::CASES_BY_APPLICANT, post(cases_by_applicant))
         .route(
             "/api/v1/cases/by-reference/{reference}",
             get(case_by_reference),
@@ -565,7 +567,6 @@ fn node_view(n: NodeRecord, today: chrono::NaiveDate, st: &AppState) -> Node {
         finished_at: n.finished_at,
         overdue: days > 0,
         overdue_days: days,
-        opinion: n.opinion,
     }
 }
 
@@ -580,9 +581,6 @@ fn case_view(c: CaseRecord, st: &AppState) -> CaseView {
         status: c.status,
         status_text: c.status.zh().to_string(),
         submitted_at: c.submitted_at,
-        applicant: mask_name(&c.applicant_name),
-        project_name: c.project_name,
-        project_code: c.project_code,
         nodes: c
             .nodes
             .into_iter()
@@ -647,6 +645,128 @@ async fn case(
             "No case has this approval code; please check it",
         )
     })
+}
+
+/// A case with what only its applicant (or department staff) may see.
+fn details_view(c: CaseRecord, st: &AppState) -> CaseDetails {
+    let applicant = mask_name(&c.applicant_name);
+    let (project_name, project_code) = (c.project_name.clone(), c.project_code.clone());
+    let opinions = c
+        .nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| {
+            Some(api::NodeOpinion {
+                node: u32::try_from(i).ok()?,
+                department: n.department.clone(),
+                opinion: n.opinion.clone().filter(|o| !o.trim().is_empty())?,
+            })
+        })
+        .collect();
+    CaseDetails {
+        case: case_view(c, st),
+        applicant,
+        project_name,
+        project_code,
+        opinions,
+    }
+}
+
+/// The kiosk id a request names, when it is a plausible one (it goes into the audit log).
+fn kiosk_label(id: Option<&str>) -> Option<String> {
+    let id = id?.trim();
+    (!id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .then(|| id.to_string())
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{approval_code}/details", tag = "cases",
+    params(("approval_code" = String, Path, description = "16-digit approval code")),
+    request_body = CaseDetailsRequest,
+    responses(
+        (status = 200, description = "The ID number is the applicant's: the case with its applicant (masked), project and the departments' opinions", body = CaseDetails),
+        (status = 400, body = crate::problem::ProblemDoc),
+        (status = 403, description = "The ID number is not the applicant's", body = crate::problem::ProblemDoc),
+        (status = 404, body = crate::problem::ProblemDoc),
+        (status = 422, description = "The ID number is not a valid one", body = crate::problem::ProblemDoc),
+        (status = 429, description = "Too many refused attempts for this case lately", body = crate::problem::ProblemDoc)))]
+async fn case_details(
+    State(st): State<AppState>,
+    code: Result<Path<String>, PathRejection>,
+    ApiJson(req): ApiJson<CaseDetailsRequest>,
+) -> Result<Json<CaseDetails>, ApiError> {
+    let raw = path_param(code)?;
+    let code = ApprovalCode::parse(&raw)
+        .map_err(|e| ApiError::bad_code("approval_code", APPROVAL_CODE, &e))?;
+    let id_number = zeroize::Zeroizing::new(req.id_number);
+    hall_domain::codes::validate_id_number(&id_number).map_err(|e| {
+        ApiError::validation(vec![code_error("id_number", crate::problem::ID_NUMBER, &e)])
+    })?;
+    let digest = crate::store::id_number_sha256(&id_number);
+    drop(id_number);
+    let actor = Actor::Kiosk(kiosk_label(req.kiosk_id.as_deref()));
+    let outcome = st
+        .store()
+        .case_details(code.as_str().to_string(), digest, actor, st.clock().now())
+        .await?;
+    match outcome {
+        DetailsOutcome::Shown(c) => {
+            tracing::info!(approval_code = %code.as_str(), "case details shown to the applicant");
+            Ok(Json(details_view(*c, &st)))
+        }
+        DetailsOutcome::Refused => {
+            tracing::info!(approval_code = %code.as_str(), "case details refused: not the applicant");
+            Err(ApiError::forbidden(
+                "id_number",
+                "这张身份证不是该办件的申请人，不能查看办件详情",
+                "This ID card is not the applicant's: the case's details cannot be shown",
+            ))
+        }
+        DetailsOutcome::Limited => {
+            tracing::warn!(approval_code = %code.as_str(), "case details: too many refused attempts");
+            Err(ApiError::too_many(
+                "id_number",
+                "尝试次数过多，请稍后再试或到窗口咨询",
+                "Too many attempts; please try later or ask at a service window",
+            ))
+        }
+        DetailsOutcome::NotFound => Err(ApiError::not_found(
+            "approval_code",
+            "未找到该审批码对应的办件，请核对审批码",
+            "No case has this approval code; please check it",
+        )),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/by-applicant", tag = "cases",
+    request_body = CaseDetailsRequest,
+    responses(
+        (status = 200, description = "The card holder's own cases (not withdrawn), newest first: status only; open one with its details endpoint", body = Vec<api::CaseSummary>),
+        (status = 422, description = "Not an ID number", body = crate::problem::ProblemDoc),
+        (status = 429, description = "Too many lists asked by this kiosk lately", body = crate::problem::ProblemDoc)))]
+async fn cases_by_applicant(
+    State(st): State<AppState>,
+    ApiJson(req): ApiJson<CaseDetailsRequest>,
+) -> Result<Json<Vec<api::CaseSummary>>, ApiError> {
+    let id_number = zeroize::Zeroizing::new(req.id_number);
+    hall_domain::codes::validate_id_number(&id_number).map_err(|e| {
+        ApiError::validation(vec![code_error("id_number", crate::problem::ID_NUMBER, &e)])
+    })?;
+    let actor = Actor::Kiosk(kiosk_label(req.kiosk_id.as_deref()));
+    match st
+        .store()
+        .cases_by_applicant(id_number, actor, st.clock().now())
+        .await?
+    {
+        Some(list) => {
+            tracing::info!(found = list.len(), "cases listed for an ID card");
+            Ok(Json(list))
+        }
+        None => Err(ApiError::too_many(
+            "id_number",
+            "查询次数过多，请稍后再试或到窗口咨询",
+            "Too many lookups; please try later or ask at a service window",
+        )),
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/cases/by-reference/{reference}", tag = "cases",
@@ -727,13 +847,23 @@ async fn staff_me(StaffDepartment(department): StaffDepartment) -> Json<serde_js
 
 #[utoipa::path(get, path = "/api/v1/staff/cases/{approval_code}", tag = "staff", security(("staff_token" = [])),
     params(("approval_code" = String, Path)),
-    responses((status = 200, body = CaseAnswer), (status = 401, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
+    responses((status = 200, body = CaseDetails), (status = 401, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
 async fn staff_case(
     State(st): State<AppState>,
     StaffDepartment(_): StaffDepartment,
     code: Result<Path<String>, PathRejection>,
-) -> Result<Json<CaseAnswer>, ApiError> {
-    case(State(st), code).await
+) -> Result<Json<CaseDetails>, ApiError> {
+    let raw = path_param(code)?;
+    let code = ApprovalCode::parse(&raw)
+        .map_err(|e| ApiError::bad_code("approval_code", APPROVAL_CODE, &e))?;
+    let rec = st.store().case(code.as_str().to_string()).await?;
+    rec.map(|c| Json(details_view(c, &st))).ok_or_else(|| {
+        ApiError::not_found(
+            "approval_code",
+            "未找到该审批码对应的办件，请核对审批码",
+            "No case has this approval code; please check it",
+        )
+    })
 }
 
 /// What a department does to its node: `{"action": "accept", "opinion": "…"}`.
@@ -782,7 +912,7 @@ pub fn refusal_error(r: Refusal) -> ApiError {
 
 #[utoipa::path(post, path = "/api/v1/staff/cases/{approval_code}/actions", tag = "staff", security(("staff_token" = [])),
     params(("approval_code" = String, Path)), request_body = StaffActionRequest,
-    responses((status = 200, description = "The case after the action", body = CaseAnswer), (status = 401, body = crate::problem::ProblemDoc),
+    responses((status = 200, description = "The case after the action", body = CaseDetails), (status = 401, body = crate::problem::ProblemDoc),
         (status = 403, description = "The department does not review the case", body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc),
         (status = 409, description = "Not a BLZT transition from the node's status", body = crate::problem::ProblemDoc), (status = 422, body = crate::problem::ProblemDoc)))]
 async fn staff_action(
@@ -790,7 +920,7 @@ async fn staff_action(
     StaffDepartment(department): StaffDepartment,
     code: Result<Path<String>, PathRejection>,
     ApiJson(req): ApiJson<StaffActionRequest>,
-) -> Result<Json<CaseAnswer>, ApiError> {
+) -> Result<Json<CaseDetails>, ApiError> {
     let raw = path_param(code)?;
     let code = ApprovalCode::parse(&raw)
         .map_err(|e| ApiError::bad_code("approval_code", APPROVAL_CODE, &e))?;
@@ -838,7 +968,7 @@ async fn staff_action(
         Ok(rec) => {
             tracing::info!(approval_code = %rec.approval_code, action = action.as_str(),
                 status = rec.status.code(), "department acted on a case");
-            Ok(Json(case_answer(rec, &st)))
+            Ok(Json(details_view(rec, &st)))
         }
         Err(r) => Err(refusal_error(r)),
     }

@@ -91,7 +91,7 @@ impl Modify for StaffToken {
     ),
     paths(
         http::health, http::items, http::project, http::organization,
-        http::create_application, http::withdraw_application, http::application_by_key, http::case, http::case_by_reference,
+        http::create_application, http::withdraw_application, http::application_by_key, http::case, http::case_details, http::cases_by_applicant, http::case_by_reference,
         http::staff_me, http::staff_case, http::staff_action,
         http::notice, http::create_order, http::order, http::cancel_order, http::sim_pay,
         http::sim_callback,
@@ -113,6 +113,7 @@ impl Modify for StaffToken {
         http::StaffActionRequest, Item, Material, ProjectInfo, OrganizationInfo,
         ApplicationRequest, Applicant, Organization, Project, MaterialStatus, MaterialSubmission,
         ApplicationCreated, PendingMaterial, Problem, FieldError, CaseView, Node, FeeNoticeSummary,
+        hall_domain::api::CaseDetailsRequest, hall_domain::api::CaseDetails, hall_domain::api::NodeOpinion, hall_domain::api::CaseSummary,
         NoticeStatus, FeeNotice, FeeLine, OrderRequest, OrderStatus, Order, Blzt,
     )),
     modifiers(&StaffToken),

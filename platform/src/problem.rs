@@ -106,6 +106,17 @@ impl ApiError {
             .with(field_error(field, code, zh, en))
     }
 
+    /// 429: too many attempts lately; try later (or ask at a window).
+    pub fn too_many(field: &str, zh: &str, en: &str) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-attempts",
+            "Too many attempts",
+            zh,
+        )
+        .with(field_error(field, "too_many", zh, en))
+    }
+
     pub fn payload_too_large(limit: usize) -> Self {
         let zh = format!("请求内容过大，不能超过 {} KiB", limit / 1024);
         let en = format!("The request body is larger than {} KiB", limit / 1024);

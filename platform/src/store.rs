@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use hall_domain::api::{
-    Applicant, ApplicationCreated, FeeLine, FeeNoticeSummary, MaterialStatus, NoticeStatus,
-    OrderStatus, Organization, OrganizationInfo, Project, ProjectInfo,
+    Applicant, ApplicationCreated, CaseSummary, FeeLine, FeeNoticeSummary, MaterialStatus,
+    NoticeStatus, OrderStatus, Organization, OrganizationInfo, Project, ProjectInfo,
 };
 use hall_domain::{Blzt, Calendar};
 use serde_json::json;
@@ -169,6 +169,39 @@ pub struct CaseMaterial {
     pub pages: u32,
     /// For tolerated materials: when they must be supplied.
     pub due_date: Option<NaiveDate>,
+}
+
+/// Refused detail requests for one case that a kiosk may make within [`DETAILS_WINDOW_MINUTES`]
+/// before it must wait, and that all kiosks together may make.
+pub const DETAILS_TRIES_PER_KIOSK: i64 = 3;
+pub const DETAILS_TRIES_PER_CASE: i64 = 10;
+pub const DETAILS_WINDOW_MINUTES: i64 = 15;
+/// Lists of a card holder's cases a kiosk may ask for within [`DETAILS_WINDOW_MINUTES`], and the
+/// most cases one list holds.
+pub const APPLICANT_LISTS_PER_KIOSK: i64 = 20;
+pub const APPLICANT_CASES_MAX: i64 = 20;
+
+/// What a request for a case's details came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DetailsOutcome {
+    NotFound,
+    /// The ID number is not the applicant's.
+    Refused,
+    /// Too many refused attempts lately.
+    Limited,
+    Shown(Box<CaseRecord>),
+}
+
+/// The SHA-256 of an ID number in its normalised form (trimmed, `x` as `X`).
+pub fn id_number_sha256(id_number: &str) -> [u8; 32] {
+    use sha2::Digest;
+    let normal = zeroize::Zeroizing::new(id_number.trim().to_ascii_uppercase());
+    sha2::Sha256::digest(normal.as_bytes()).into()
+}
+
+/// Compares two digests in time that does not depend on where they differ.
+fn id_digest_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A case as read back.
@@ -929,6 +962,131 @@ impl Store {
 
     pub async fn case(&self, approval_code: String) -> Result<Option<CaseRecord>, StoreError> {
         self.read(move |s, c| load_case(s, c, &approval_code)).await
+    }
+
+    /// A case's details for whoever shows the applicant's ID number (as the SHA-256 of its
+    /// normalised form), in one transaction: refused attempts of the last
+    /// [`DETAILS_WINDOW_MINUTES`] are counted from the audit log (per kiosk and per case), the
+    /// comparison is made in constant time, and the attempt is appended to the audit log
+    /// (`case.details.shown`, `.refused` or `.limited`, never with the number itself).
+    pub async fn case_details(
+        &self,
+        approval_code: String,
+        id_sha256: [u8; 32],
+        actor: Actor,
+        now: NaiveDateTime,
+    ) -> Result<DetailsOutcome, StoreError> {
+        self.write(move |s, c| {
+            let Some(r) = c.query_opt(
+                "SELECT applicant_id_number FROM cases WHERE approval_code = $1",
+                params![approval_code],
+            )?
+            else {
+                return Ok(DetailsOutcome::NotFound);
+            };
+            let stored = zeroize::Zeroizing::new(r.text(0)?);
+            let since = (now - chrono::Duration::minutes(DETAILS_WINDOW_MINUTES))
+                .format("%Y-%m-%d %H:%M:%S%.3f")
+                .to_string();
+            let label = actor.label();
+            let counts = c.query_one(
+                "SELECT count(*), count(CASE WHEN actor = $3 THEN 1 END) FROM audit_log
+                 WHERE subject = $1 AND action = 'case.details.refused' AND at >= $2",
+                params![approval_code, since, label],
+            )?;
+            let (all, mine) = (counts.i64(0)?, counts.i64(1)?);
+            if mine >= DETAILS_TRIES_PER_KIOSK || all >= DETAILS_TRIES_PER_CASE {
+                audit::append(
+                    c,
+                    now,
+                    &actor,
+                    "case.details.limited",
+                    &approval_code,
+                    json!({}),
+                )?;
+                return Ok(DetailsOutcome::Limited);
+            }
+            let matches = id_digest_eq(&id_number_sha256(&stored), &id_sha256);
+            let action = if matches {
+                "case.details.shown"
+            } else {
+                "case.details.refused"
+            };
+            audit::append(c, now, &actor, action, &approval_code, json!({}))?;
+            if !matches {
+                return Ok(DetailsOutcome::Refused);
+            }
+            Ok(match load_case(s, c, &approval_code)? {
+                Some(case) => DetailsOutcome::Shown(Box::new(case)),
+                None => DetailsOutcome::NotFound,
+            })
+        })
+        .await
+    }
+
+    /// The cases (not withdrawn, newest first, at most [`APPLICANT_CASES_MAX`]) of the holder of
+    /// an ID number, for the card placed on the lookup screen; `None` when the kiosk asked more
+    /// than [`APPLICANT_LISTS_PER_KIOSK`] times within [`DETAILS_WINDOW_MINUTES`]. Audited as
+    /// `cases.by_applicant` (subject: the kiosk) with how many were found, never the number.
+    pub async fn cases_by_applicant(
+        &self,
+        id_number: zeroize::Zeroizing<String>,
+        actor: Actor,
+        now: NaiveDateTime,
+    ) -> Result<Option<Vec<CaseSummary>>, StoreError> {
+        self.write(move |s, c| {
+            let label = actor.label();
+            let since = (now - chrono::Duration::minutes(DETAILS_WINDOW_MINUTES))
+                .format("%Y-%m-%d %H:%M:%S%.3f")
+                .to_string();
+            let asked = c
+                .query_one(
+                    "SELECT count(*) FROM audit_log
+                     WHERE subject = $1 AND action = 'cases.by_applicant' AND at >= $2",
+                    params![label, since],
+                )?
+                .i64(0)?;
+            if asked >= APPLICANT_LISTS_PER_KIOSK {
+                return Ok(None);
+            }
+            let normal = zeroize::Zeroizing::new(id_number.trim().to_ascii_uppercase());
+            let rows = c.query(
+                &format!(
+                    "SELECT approval_code, item_id, status, submitted_at, catalogue_version
+                     FROM cases WHERE applicant_id_number = $1 AND status <> $2
+                     ORDER BY submitted_at DESC, approval_code DESC LIMIT {APPLICANT_CASES_MAX}"
+                ),
+                params![normal.as_str(), Blzt::Withdrawn],
+            )?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let item_id = r.text(1)?;
+                let cat = s.catalogue_version(c, r.i64(4)?)?;
+                let (item, item_en) = cat
+                    .item(&item_id)
+                    .map(|i| (i.item.name.clone(), i.item.name_en.clone()))
+                    .unwrap_or_else(|| (item_id.clone(), String::new()));
+                let status = r.blzt(2)?;
+                out.push(CaseSummary {
+                    approval_code: r.text(0)?,
+                    item,
+                    item_en,
+                    status,
+                    status_text: status.zh().to_string(),
+                    submitted_at: r.datetime(3)?,
+                });
+            }
+            audit::append(
+                c,
+                now,
+                &actor,
+                "cases.by_applicant",
+                &label,
+                json!({ "found": out.len() }),
+            )?;
+            Ok(Some(out))
+        })
+        .await
     }
 
     /// The case a kiosk submitted under its local reference.

@@ -176,7 +176,20 @@ async fn withdrawing_a_case_and_a_key_that_never_arrived(kind: Kind) {
     assert!(!case.nodes.is_empty());
     for n in &case.nodes {
         assert_eq!(n.status_code, Blzt::Withdrawn);
-        assert_eq!(n.opinion.as_deref(), Some(WITHDRAW_REASON));
+    }
+    let details: hall_domain::api::CaseDetails = hall
+        .http
+        .post(format!("{}{}", hall.base, api::case_details_path(&code)))
+        .json(&json!({ "id_number": demo::APPLICANT_ID }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(details.opinions.len(), case.nodes.len());
+    for o in &details.opinions {
+        assert_eq!(o.opinion, WITHDRAW_REASON);
     }
     // Twice is the same, and the key cannot create anything any more.
     let again: Value = hall.withdraw("w-told-not").await.json().await.unwrap();
@@ -280,7 +293,11 @@ async fn withdrawing_a_case_and_a_key_that_never_arrived(kind: Kind) {
     assert_eq!(active.len(), 1);
     assert_eq!(active[0].idempotency_key, "w-started");
     let actions: Vec<_> = audit.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["case.created", "case.withdrawn"]);
+    // (The applicant's card was shown the reason above: that too is audited.)
+    assert_eq!(
+        actions,
+        ["case.created", "case.withdrawn", "case.details.shown"]
+    );
     assert!(audit[1].detail.contains(WITHDRAW_REASON));
     assert!(matches!(verdict, Verdict::Intact { .. }), "{verdict:?}");
     hall.server.shutdown().await;

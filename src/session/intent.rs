@@ -61,6 +61,10 @@ pub enum Intent {
     Restart,
     /// Dismiss the help-desk identify overlay.
     IdentifyClose,
+    /// Close the "take your ID card and receipt" reminder.
+    DismissReminder,
+    /// Open one of the cases listed for the person's ID card (its approval code).
+    OpenCase(String),
 }
 
 impl Intent {
@@ -154,6 +158,8 @@ impl Intent {
             "paper-replaced" => Intent::PaperReplaced,
             "restart" => Intent::Restart,
             "identify-close" => Intent::IdentifyClose,
+            "dismiss-reminder" => Intent::DismissReminder,
+            "open-case" => Intent::OpenCase(arg.to_string()),
             _ => return None,
         })
     }

@@ -1,13 +1,16 @@
-//! The lookup journey: an approval code (typed, scanned or shown as a QR) → the case's timeline.
+//! The lookup journey: an approval code (typed, scanned or shown as a QR) → the case's status and
+//! timeline. Who applied, the project and the departments' opinions only after the person's ID
+//! card, placed on the progress screen, matches the applicant (checked by the platform).
 
-use hall_domain::api::{CaseView, NoticeStatus};
+use hall_domain::api::{CaseDetails, CaseSummary, CaseView, NoticeStatus};
 use hall_domain::codes;
 use hall_domain::{Blzt, Stage};
+use kiosk_drivers::idcard::IdCard;
 use kiosk_drivers::printer::receipt::ProgressSlip;
 
 use super::field::{Field, FieldKind};
 use super::submit::field_view;
-use super::view::{NodeRow, NoticeRow, Screen, ViewModel};
+use super::view::{CaseRow, NodeRow, NoticeRow, Screen, ViewModel};
 use super::{Ctx, Effect, Input, Intent, Receipt, Step, extract_code};
 use crate::client::ApiError;
 
@@ -17,6 +20,16 @@ pub(super) struct Lookup {
     case: Option<CaseView>,
     error: String,
     unsent: Option<Effect>,
+    /// The ID card placed on the progress screen (wiped with the journey).
+    card: Option<IdCard>,
+    /// The case's details, once the card matched the applicant.
+    details: Option<CaseDetails>,
+    /// What came of the card: "", "checking", "shown", "not-applicant", "limited", "failed".
+    card_state: &'static str,
+    /// The cases listed for the card placed on the lookup screen.
+    mine: Vec<CaseSummary>,
+    /// "", "listed", "none", "limited", "failed".
+    mine_state: &'static str,
 }
 
 impl Default for Lookup {
@@ -26,6 +39,11 @@ impl Default for Lookup {
             case: None,
             error: String::new(),
             unsent: None,
+            card: None,
+            details: None,
+            card_state: "",
+            mine: Vec::new(),
+            mine_state: "",
         }
     }
 }
@@ -50,7 +68,20 @@ impl Lookup {
         fx: &mut Vec<Effect>,
     ) -> Option<Step> {
         match (screen, intent) {
+            // Back from the list of one's cases: to typing the code.
+            (Screen::Lookup, Intent::Back) if !self.mine_state.is_empty() => {
+                self.mine.clear();
+                self.mine_state = "";
+                None
+            }
             (Screen::Lookup, Intent::Back) => Some(Step::Home),
+            (Screen::Lookup, Intent::OpenCase(code)) => {
+                if !self.mine.iter().any(|c| c.approval_code == code) {
+                    return None;
+                }
+                self.code.set(&code);
+                self.look_up(fx)
+            }
             (Screen::Lookup, i @ (Intent::Key(_) | Intent::Backspace | Intent::Clear)) => {
                 self.code.edit(&i);
                 self.error.clear();
@@ -63,6 +94,8 @@ impl Lookup {
             (Screen::Lookup, Intent::Next) => self.look_up(fx),
             (Screen::Progress, Intent::Back) => {
                 self.case = None;
+                self.details = None;
+                self.card_state = "";
                 Some(Step::Screen(Screen::Lookup))
             }
             (Screen::Progress, Intent::PayNotice(code)) => {
@@ -109,6 +142,33 @@ impl Lookup {
         Some(Step::Busy("printing"))
     }
 
+    /// A card placed on the progress screen: the platform says whether it is the applicant's.
+    pub(super) fn on_card(&mut self, card: IdCard, fx: &mut Vec<Effect>) -> Option<Step> {
+        let case = self.case.as_ref()?;
+        // Whatever was shown for an earlier card goes before this one is checked.
+        self.details = None;
+        let effect = Effect::CaseDetails {
+            approval_code: case.approval_code.clone(),
+            card: Box::new(card.clone()),
+        };
+        self.card = Some(card);
+        self.card_state = "checking";
+        fx.push(effect);
+        Some(Step::Busy("checking-card"))
+    }
+
+    /// A card placed on the lookup screen: its holder's own cases are listed.
+    pub(super) fn list_for_card(&mut self, card: IdCard, fx: &mut Vec<Effect>) -> Option<Step> {
+        self.mine.clear();
+        self.mine_state = "";
+        self.error.clear();
+        fx.push(Effect::CasesByCard {
+            card: Box::new(card.clone()),
+        });
+        self.card = Some(card);
+        Some(Step::Busy("finding-cases"))
+    }
+
     pub(super) fn on_code(&mut self, payload: &str, fx: &mut Vec<Effect>) -> Option<Step> {
         match extract_code(payload) {
             Some(code) => {
@@ -128,12 +188,63 @@ impl Lookup {
         Some(Step::Busy("looking-up"))
     }
 
-    pub(super) fn on_reply(&mut self, input: Input) -> Option<Step> {
+    pub(super) fn on_reply(&mut self, input: Input, fx: &mut Vec<Effect>) -> Option<Step> {
         match input {
             Input::Case(Ok(case)) => {
                 self.unsent = None;
+                self.details = None;
+                self.card_state = "";
+                let code = case.approval_code.clone();
                 self.case = Some(case);
+                // The card already read in this session is checked for this case too.
+                if let Some(card) = &self.card {
+                    fx.push(Effect::CaseDetails {
+                        approval_code: code,
+                        card: Box::new(card.clone()),
+                    });
+                    self.card_state = "checking";
+                    return Some(Step::ScreenBusy(Screen::Progress, "checking-card"));
+                }
                 Some(Step::Screen(Screen::Progress))
+            }
+            Input::MyCases(Ok(list)) => {
+                self.mine_state = if list.is_empty() { "none" } else { "listed" };
+                self.mine = list;
+                None
+            }
+            Input::MyCases(Err(e)) => {
+                self.mine.clear();
+                self.mine_state = match &e {
+                    ApiError::Refused(p) if p.status == 429 => "limited",
+                    _ => "failed",
+                };
+                tracing::warn!(error = %e, "the cases of a card could not be listed");
+                None
+            }
+            Input::Details(Ok(details)) => {
+                let same = self
+                    .case
+                    .as_ref()
+                    .is_some_and(|c| c.approval_code == details.case.approval_code);
+                if !same {
+                    return None;
+                }
+                self.case = Some(details.case.clone());
+                self.details = Some(details);
+                self.card_state = "shown";
+                None
+            }
+            Input::Details(Err(e)) => {
+                self.details = None;
+                self.card_state = match &e {
+                    ApiError::Refused(p) if p.status == 403 || p.status == 422 => "not-applicant",
+                    ApiError::Refused(p) if p.status == 429 => "limited",
+                    _ => "failed",
+                };
+                if self.card_state == "failed" {
+                    tracing::warn!(error = %e, "case details could not be fetched");
+                }
+                None
             }
             Input::Case(Err(ApiError::NotFound)) => {
                 self.unsent = None;
@@ -156,6 +267,18 @@ impl Lookup {
         vm.lookup_code = field_view(&self.code, true);
         vm.focus = "approval-code".into();
         vm.lookup_error = self.error.clone();
+        vm.my_cases_state = self.mine_state.to_string();
+        vm.my_cases = self
+            .mine
+            .iter()
+            .map(|c| CaseRow {
+                approval_code: c.approval_code.clone(),
+                code_grouped: codes::group_by_four(&c.approval_code),
+                item: ctx.pick(&c.item, &c.item_en).to_string(),
+                status_code: i32::from(c.status.code()),
+                submitted: c.submitted_at.format("%Y-%m-%d").to_string(),
+            })
+            .collect();
         let Some(case) = &self.case else {
             return;
         };
@@ -164,9 +287,23 @@ impl Lookup {
         vm.case_stage = i32::from(case.stage);
         vm.case_status = i32::from(case.status.code());
         vm.case_submitted = case.submitted_at.format("%Y-%m-%d").to_string();
-        vm.case_applicant = case.applicant.clone();
-        vm.case_project = case.project_name.clone();
-        vm.nodes = case.nodes.iter().map(|n| node_row(n, ctx)).collect();
+        vm.case_card = self.card_state.to_string();
+        if let Some(d) = &self.details {
+            vm.case_applicant = d.applicant.clone();
+            vm.case_project = d.project_name.clone();
+        }
+        vm.nodes = case
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let mut row = node_row(n, ctx);
+                if let Some(o) = self.details.as_ref().and_then(|d| d.opinion(i)) {
+                    row.opinion = o.to_string();
+                }
+                row
+            })
+            .collect();
         vm.nodes_late = case.nodes.iter().filter(|n| n.overdue).count() as i32;
         vm.case_notices = case
             .fee_notices
@@ -200,6 +337,6 @@ fn node_row(n: &hall_domain::api::Node, ctx: &Ctx) -> NodeRow {
         time_limit_days: n.time_limit_days as i32,
         overdue: n.overdue,
         overdue_days: n.overdue_days as i32,
-        opinion: n.opinion.clone().unwrap_or_default(),
+        opinion: String::new(),
     }
 }

@@ -18,11 +18,12 @@ use std::time::{Duration, Instant};
 
 use hall_domain::ApprovalCode;
 use hall_domain::api::{
-    ApplicationCreated, ApplicationRequest, CaseView, FeeNotice, Item, Order, OrderRequest,
-    OrganizationInfo, ProjectInfo,
+    ApplicationCreated, ApplicationRequest, CaseDetails, CaseSummary, CaseView, FeeNotice, Item,
+    Order, OrderRequest, OrganizationInfo, ProjectInfo,
 };
 use hall_domain::codes;
 use kiosk_drivers::camera::Still;
+use kiosk_drivers::idcard::IdCard;
 use kiosk_drivers::printer::receipt::{PaymentReceipt, ProgressSlip, SubmissionReceipt};
 use kiosk_drivers::{DeviceEvent, DeviceKind};
 
@@ -96,6 +97,17 @@ pub enum Effect {
         idempotency_key: String,
     },
     LookupCase(String),
+    /// Ask for a case's details with the ID card read in this session (answered by
+    /// [`Input::Details`]). The card's `Debug` shows nothing personal.
+    CaseDetails {
+        approval_code: String,
+        card: Box<IdCard>,
+    },
+    /// List the cases of the holder of the ID card placed on the lookup screen (answered by
+    /// [`Input::MyCases`]).
+    CasesByCard {
+        card: Box<IdCard>,
+    },
     FetchNotice(String),
     CreateOrder {
         payment_code: String,
@@ -157,6 +169,8 @@ pub enum Input {
     Organization(String, Result<OrganizationInfo, ApiError>),
     Submitted(Result<ApplicationCreated, ApiError>),
     Case(Result<CaseView, ApiError>),
+    Details(Result<CaseDetails, ApiError>),
+    MyCases(Result<Vec<CaseSummary>, ApiError>),
     Notice(Result<FeeNotice, ApiError>),
     Order(Result<Order, ApiError>),
     Printed(Result<(), String>),
@@ -229,7 +243,46 @@ pub struct Session {
     maint_scan: String,
     /// A help-desk identify: the kiosk's id is shown large until then.
     identify_until: Option<Instant>,
+    /// An ID card was read into this session (identify, or the applicant's card on progress).
+    card_read: bool,
+    /// Something was printed for the person in this session.
+    printed: bool,
+    /// The reader said the card it read stays on it, and not yet that it left (readers that
+    /// cannot tell never say so: the reminder then shows for its usual time).
+    card_on_reader: bool,
+    /// "Take your ID card and receipt", shown at the end of a journey.
+    reminder: Option<Reminder>,
 }
+
+/// The "take your ID card / receipt" reminder: no personal data, only what to take and how the
+/// person had the screen (their language and text size) so that they can read it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Reminder {
+    card: bool,
+    receipt: bool,
+    lang: Lang,
+    large: bool,
+    high_contrast: bool,
+    /// Shown until then...
+    until: Instant,
+    /// ...or, while the card is still on the reader, until it is taken, but never after this.
+    card_until: Instant,
+}
+
+impl Reminder {
+    fn key(&self) -> &'static str {
+        match (self.card, self.receipt) {
+            (true, true) => "card-receipt",
+            (true, false) => "card",
+            (false, true) => "receipt",
+            (false, false) => "",
+        }
+    }
+}
+
+/// How long the reminder shows, and the longest it waits for a card left on the reader.
+pub const REMINDER: Duration = Duration::from_secs(8);
+pub const REMINDER_CARD_MAX: Duration = Duration::from_secs(30);
 
 /// Wrong PINs before the pad locks, and how long it stays locked.
 pub const PIN_TRIES: u8 = 3;
@@ -283,6 +336,10 @@ impl Session {
             maint_photo: None,
             maint_scan: String::new(),
             identify_until: None,
+            card_read: false,
+            printed: false,
+            card_on_reader: false,
+            reminder: None,
         }
     }
 
@@ -377,7 +434,7 @@ impl Session {
         if scanning != was_scanning {
             fx.push(Effect::CameraScanning(scanning));
         }
-        let prompt = (self.prompt_key(), self.lang);
+        let prompt = (self.prompt_key(), self.speech().lang);
         if self.spoken != Some(prompt) {
             self.spoken = Some(prompt);
             fx.push(Effect::Speak(self.speech()));
@@ -389,6 +446,13 @@ impl Session {
 
     /// The prompt of what the person sees now: an overlay's, else the screen's.
     fn prompt_key(&self) -> &'static str {
+        if let Some(r) = &self.reminder {
+            return match r.key() {
+                "card-receipt" => "take-card-receipt",
+                "card" => "take-card",
+                _ => "take-receipt",
+            };
+        }
         if self.help {
             "help"
         } else if self.warning_shown() {
@@ -403,7 +467,7 @@ impl Session {
     fn speech(&self) -> Speech {
         Speech {
             prompt: self.prompt_key(),
-            lang: self.lang,
+            lang: self.reminder.map_or(self.lang, |r| r.lang),
             volume: self.voice_volume,
             rate: self.voice_rate,
         }
@@ -429,6 +493,12 @@ impl Session {
         if self.identify_until.is_some_and(|u| self.now >= u) {
             self.identify_until = None;
         }
+        if let Some(r) = &self.reminder {
+            let wait_card = r.card && self.card_on_reader;
+            if self.now >= r.card_until || !wait_card && self.now >= r.until {
+                self.reminder = None;
+            }
+        }
         if self.timer_paused() {
             self.last_activity = self.now;
         } else if self.remaining().is_zero() {
@@ -452,6 +522,10 @@ impl Session {
             self.identify_until = None;
             return;
         }
+        // Any touch closes the reminder: it never stands in the way of the next person.
+        if self.reminder.take().is_some() && intent == Intent::DismissReminder {
+            return;
+        }
         if self.pin.is_some() {
             return self.on_pin(intent, fx);
         }
@@ -460,6 +534,7 @@ impl Session {
         }
         match intent {
             Intent::Finish => return self.end_session(false, fx),
+            Intent::DismissReminder => return,
             Intent::Repeat => {
                 fx.push(Effect::Speak(self.speech()));
                 return;
@@ -723,6 +798,16 @@ impl Session {
     // ---- devices -----------------------------------------------------------------------------
 
     fn on_device(&mut self, ev: DeviceEvent, fx: &mut Vec<Effect>) {
+        match &ev {
+            DeviceEvent::CardStays => self.card_on_reader = true,
+            DeviceEvent::CardRead(_) | DeviceEvent::CardError(_) | DeviceEvent::CardRemoved => {
+                self.card_on_reader = false;
+            }
+            DeviceEvent::Health(DeviceKind::IdCard, h) if !h.is_usable() => {
+                self.card_on_reader = false;
+            }
+            _ => {}
+        }
         match ev {
             DeviceEvent::Health(kind, h) => {
                 let ok = h.is_usable();
@@ -758,12 +843,41 @@ impl Session {
             }
             DeviceEvent::CardRead(card) => {
                 self.last_activity = self.now;
-                if let (Journey::Submit(s), Screen::Identify) = (&mut self.journey, self.screen) {
-                    let step = s.on_card(card, fx);
-                    self.apply(step);
-                } else {
-                    // A card placed anywhere else is not read into the session; wipe it.
+                if self.reminder.is_some() {
+                    // A card placed while the reminder shows is the person's own, put back or
+                    // not yet taken: it is not read into anything.
                     drop(card);
+                    return;
+                }
+                let busy = self.busy.is_some();
+                match (&mut self.journey, self.screen) {
+                    (Journey::Submit(s), Screen::Identify) => {
+                        self.card_read = true;
+                        let step = s.on_card(card, fx);
+                        self.apply(step);
+                    }
+                    (Journey::Lookup(l), Screen::Progress) if !busy => {
+                        self.card_read = true;
+                        let step = l.on_card(card, fx);
+                        self.apply(step);
+                    }
+                    (Journey::Lookup(l), Screen::Lookup) if !busy => {
+                        self.card_read = true;
+                        let step = l.list_for_card(card, fx);
+                        self.apply(step);
+                    }
+                    // A card placed anywhere else is not read into the session; wipe it.
+                    _ => drop(card),
+                }
+            }
+            DeviceEvent::CardStays => {}
+            DeviceEvent::CardRemoved => {
+                if let Some(r) = &mut self.reminder {
+                    // The card is taken: what is left to remind of is the receipt, if any.
+                    r.card = false;
+                    if !r.receipt {
+                        self.reminder = None;
+                    }
                 }
             }
             DeviceEvent::CardError(msg) => {
@@ -773,6 +887,8 @@ impl Session {
             }
             DeviceEvent::Scanned(payload) | DeviceEvent::QrSeen(payload) => {
                 self.last_activity = self.now;
+                // A code shown is someone acting: the reminder gives way, as to a touch.
+                self.reminder = None;
                 self.on_code(&payload, fx);
             }
             DeviceEvent::ScanRejected(reason) => {
@@ -846,14 +962,23 @@ impl Session {
         let offline = matches!(
             &input,
             Input::Items(Err(e)) | Input::Submitted(Err(e)) | Input::Case(Err(e))
-                | Input::Notice(Err(e)) | Input::Order(Err(e)) if e.is_unreachable()
+                | Input::Details(Err(e)) | Input::MyCases(Err(e)) | Input::Notice(Err(e))
+                | Input::Order(Err(e))
+                if e.is_unreachable()
         );
+        if let Input::Printed(Ok(())) = &input {
+            self.printed = true;
+            // A progress slip is the end of a lookup: take it (and the card, if read).
+            if self.screen == Screen::Progress {
+                self.remind(true);
+            }
+        }
         self.avail.platform = !offline;
         let ctx = self.ctx();
         let screen = self.screen;
         let step = match &mut self.journey {
             Journey::Submit(s) => s.on_reply(screen, input, &ctx, &self.catalogue, fx),
-            Journey::Lookup(l) => l.on_reply(input),
+            Journey::Lookup(l) => l.on_reply(input, fx),
             Journey::Pay(p) => p.on_reply(screen, input, &ctx, fx),
             Journey::None => None,
         };
@@ -862,7 +987,31 @@ impl Session {
 
     // ---- ending ------------------------------------------------------------------------------
 
+    /// Shows the reminder to take the ID card (when one was read in this session) and the
+    /// receipt.
+    fn remind(&mut self, receipt: bool) {
+        let card = self.card_read;
+        if !card && !receipt {
+            return;
+        }
+        self.reminder = Some(Reminder {
+            card,
+            receipt,
+            lang: self.lang,
+            large: self.large,
+            high_contrast: self.high_contrast,
+            until: self.now + REMINDER,
+            card_until: self.now + REMINDER_CARD_MAX,
+        });
+    }
+
     fn end_session(&mut self, timed_out: bool, fx: &mut Vec<Effect>) {
+        // The reminder outlives the session: it holds nothing personal. Not after a timeout:
+        // the person has gone by then, and the next one must not find the screen taken.
+        self.reminder = None;
+        if !timed_out {
+            self.remind(self.printed);
+        }
         if let Journey::Pay(p) = &self.journey
             && let Some(order) = p.pending_order_id()
         {
@@ -888,6 +1037,8 @@ impl Session {
         self.maint_card.clear();
         self.maint_photo = None;
         self.maint_scan.clear();
+        self.card_read = false;
+        self.printed = false;
         self.large = false;
         self.high_contrast = false;
         self.voice_volume = VOICE_VOLUME;
@@ -941,6 +1092,12 @@ impl Session {
             },
             ..ViewModel::default()
         };
+        if let Some(r) = &self.reminder {
+            vm.take_reminder = r.key().to_string();
+            vm.lang = r.lang;
+            vm.large_text = r.large;
+            vm.high_contrast = r.high_contrast;
+        }
         let ctx = self.ctx();
         match &self.journey {
             Journey::Submit(s) => s.view(&mut vm, &ctx, &self.catalogue),

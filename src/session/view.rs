@@ -155,6 +155,16 @@ pub struct FeeRow {
     pub amount: String,
 }
 
+/// One of the person's own cases, listed for their ID card.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CaseRow {
+    pub approval_code: String,
+    pub code_grouped: String,
+    pub item: String,
+    pub status_code: i32,
+    pub submitted: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NoticeRow {
     pub payment_code: String,
@@ -264,8 +274,16 @@ pub struct ViewModel {
     pub case_stage: i32,
     pub case_status: i32,
     pub case_submitted: String,
+    /// Filled only once the applicant's ID card has matched (see `case_card`).
     pub case_applicant: String,
     pub case_project: String,
+    /// The applicant's card on the progress screen: "" (none placed), "checking", "shown",
+    /// "not-applicant", "limited", "failed".
+    pub case_card: String,
+    /// The cases listed for the ID card placed on the lookup screen, and what came of it: "",
+    /// "listed", "none", "limited", "failed".
+    pub my_cases: Vec<CaseRow>,
+    pub my_cases_state: String,
     pub nodes: Vec<NodeRow>,
     pub nodes_late: i32,
     pub case_notices: Vec<NoticeRow>,
@@ -289,4 +307,7 @@ pub struct ViewModel {
     pub paid_transaction: String,
     pub paid_receipt_no: String,
     pub paid_time: String,
+
+    /// "Take your ID card and receipt": "card", "receipt", "card-receipt" or "".
+    pub take_reminder: String,
 }

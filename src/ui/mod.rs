@@ -280,6 +280,17 @@ impl Renderer {
         g.set_case_submitted(s(&vm.case_submitted));
         g.set_case_applicant(s(&vm.case_applicant));
         g.set_case_project(s(&vm.case_project));
+        g.set_case_card(s(&vm.case_card));
+        g.set_my_cases_state(s(&vm.my_cases_state));
+        if first || old.my_cases != vm.my_cases {
+            g.set_my_cases(model(&vm.my_cases, |c| CaseRow {
+                approval_code: s(&c.approval_code),
+                code_grouped: s(&c.code_grouped),
+                item: s(&c.item),
+                status_code: c.status_code,
+                submitted: s(&c.submitted),
+            }));
+        }
         if first || old.nodes != vm.nodes {
             g.set_nodes(model(&vm.nodes, |n| NodeRow {
                 department: s(&n.department),
@@ -327,6 +338,7 @@ impl Renderer {
         g.set_paid_transaction(s(&vm.paid_transaction));
         g.set_paid_receipt_no(s(&vm.paid_receipt_no));
         g.set_paid_time(s(&vm.paid_time));
+        g.set_take_reminder(s(&vm.take_reminder));
 
         self.last = Some(vm.clone());
     }

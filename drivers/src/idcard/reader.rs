@@ -58,6 +58,13 @@ pub enum ReaderOutput {
     /// A card is on the reader but could not be read; the message says why, in Chinese and
     /// English.
     CardError(String),
+    /// The card read (or given up on) is still on the reader: said once, when "find card" finds
+    /// it again. Many readers do not find a card they have read until it is put down again;
+    /// those never say this (nor [`ReaderOutput::CardRemoved`]): whether the card is still there
+    /// is then unknown.
+    CardStays,
+    /// The card that was said to stay has left the reader: "find card" answers "no card".
+    CardRemoved,
     Health(Health),
 }
 
@@ -124,6 +131,8 @@ pub struct Reader {
     state: State,
     /// A card was read (or given up on) and has not yet left the field.
     latched: bool,
+    /// "Find card" found the latched card again (this reader can tell that it stays).
+    stays: bool,
     attempts: u32,
     failures: u32,
     health: Option<Health>,
@@ -140,6 +149,7 @@ impl Reader {
                 due: None,
             },
             latched: false,
+            stays: false,
             attempts: 0,
             failures: 0,
             health: None,
@@ -340,9 +350,19 @@ impl Reader {
                 }
                 match status {
                     ReaderStatus::CardFound if !self.latched => self.idle(Step::Select, None),
-                    ReaderStatus::CardFound => self.idle(Step::Find, next_poll),
+                    ReaderStatus::CardFound => {
+                        if !self.stays {
+                            self.stays = true;
+                            self.outputs.push(ReaderOutput::CardStays);
+                        }
+                        self.idle(Step::Find, next_poll)
+                    }
                     ReaderStatus::NoCard => {
+                        if self.latched && self.stays {
+                            self.outputs.push(ReaderOutput::CardRemoved);
+                        }
                         self.latched = false;
+                        self.stays = false;
                         self.attempts = 0;
                         self.idle(Step::Find, next_poll);
                     }
@@ -457,15 +477,20 @@ mod tests {
             panic!("expected one card, got {} outputs", out.len());
         };
         assert_eq!(got, &card());
-        // The card stays: a reader that still reports it is not read again.
+        // The card stays: a reader that still reports it is not read again (said once).
         for i in 0..5 {
             let at = t.at(600 + i * 300);
             assert_eq!(r.poll(at), Some(Command::FindCard.request()));
-            assert!(r.on_bytes(&ok(0x9F)).is_empty());
+            let out = r.on_bytes(&ok(0x9F));
+            if i == 0 {
+                assert_eq!(out, vec![ReaderOutput::CardStays]);
+            } else {
+                assert!(out.is_empty());
+            }
         }
-        // It leaves, comes back: read again.
+        // It leaves (said once), comes back: read again.
         assert_eq!(r.poll(t.at(3000)), Some(Command::FindCard.request()));
-        r.on_bytes(&ok(0x80));
+        assert_eq!(r.on_bytes(&ok(0x80)), vec![ReaderOutput::CardRemoved]);
         assert_eq!(r.poll(t.at(3300)), Some(Command::FindCard.request()));
         r.on_bytes(&ok(0x9F));
         assert_eq!(r.poll(t.at(3301)), Some(Command::SelectCard.request()));

@@ -640,6 +640,8 @@ fn reader_host_loop(shared: &Shared, mut link: Box<dyn Transport>, cfg: ReaderCo
         let e = match o {
             ReaderOutput::CardRead(card) => DeviceEvent::CardRead(card),
             ReaderOutput::CardError(m) => DeviceEvent::CardError(m),
+            ReaderOutput::CardStays => DeviceEvent::CardStays,
+            ReaderOutput::CardRemoved => DeviceEvent::CardRemoved,
             ReaderOutput::Health(h) => DeviceEvent::Health(DeviceKind::IdCard, h),
         };
         shared.emit(e);

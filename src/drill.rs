@@ -29,6 +29,9 @@ pub struct Drill {
     finished: u32,
     /// The screen and the moment the citizen last acted on it.
     acted: Option<(Screen, Instant)>,
+    /// How long to stay on the review screen before submitting, and since when it is held.
+    hold: Option<Duration>,
+    held_since: Option<Instant>,
 }
 
 impl Drill {
@@ -39,7 +42,15 @@ impl Drill {
             skip_photos,
             finished: 0,
             acted: None,
+            hold: None,
+            held_since: None,
         }
+    }
+
+    /// Stays this long on the review screen of every journey before submitting.
+    pub fn holding(mut self, hold: Option<Duration>) -> Self {
+        self.hold = hold;
+        self
     }
 
     /// Submissions finished so far.
@@ -145,7 +156,19 @@ impl Drill {
                     vec![Intent::Next]
                 }
             }
-            Screen::Review => vec![Intent::Submit],
+            Screen::Review => {
+                if let Some(hold) = self.hold {
+                    let since = *self.held_since.get_or_insert_with(|| {
+                        tracing::info!("drill: holding on the review screen");
+                        now
+                    });
+                    if now.duration_since(since) < hold {
+                        return Vec::new();
+                    }
+                }
+                self.held_since = None;
+                vec![Intent::Submit]
+            }
             Screen::Submitted => {
                 self.finished += 1;
                 vec![Intent::Finish]

@@ -40,6 +40,10 @@ enum Command {
         /// Photograph only what must be (commit to or defer the materials that allow it).
         #[arg(long)]
         skip_photos: bool,
+        /// Wait this long on the review screen before submitting (a session in progress, for
+        /// tests of what waits for the citizen).
+        #[arg(long, value_name = "SECONDS")]
+        hold_secs: Option<u64>,
     },
     /// Render one screen with demo data to a PNG, headlessly, and exit.
     Screenshot(ScreenshotArgs),
@@ -81,9 +85,13 @@ fn main() -> anyhow::Result<()> {
                 Some(Command::Drill {
                     journeys,
                     skip_photos,
+                    hold_secs,
                 }) => (
                     Some(std::time::Duration::from_secs(u64::from(u32::MAX))),
-                    Some(hall_kiosk::drill::Drill::new(journeys, skip_photos)),
+                    Some(
+                        hall_kiosk::drill::Drill::new(journeys, skip_photos)
+                            .holding(hold_secs.map(std::time::Duration::from_secs)),
+                    ),
                 ),
                 _ => (None, None),
             };

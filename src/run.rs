@@ -150,16 +150,8 @@ pub fn run(
                     tracing::info!(finished = d.finished(), "drill finished");
                     let _ = slint::quit_event_loop();
                 }
-                // Screen after screen while the citizen has something to do (a finished session
-                // is followed by the next at once, as a queue at the kiosk would).
-                for _ in 0..4 {
-                    let intents = d.next(&k.view(), now);
-                    if intents.is_empty() {
-                        break;
-                    }
-                    for intent in intents {
-                        k.act(intent);
-                    }
+                for intent in d.next(&k.view(), now) {
+                    k.act(intent);
                 }
                 k.pump(now);
             }

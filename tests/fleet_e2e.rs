@@ -50,8 +50,13 @@ fn help_desk_restarts_a_kiosk_idle_waiting_and_forced() {
 
     // In use: a citizen (the drill) is at the kiosk. An unforced restart waits for the end of
     // the session; the log shows the session ended right before the restart.
-    let mut kiosk = Kiosk::start(cfg, &["drill", "--skip-photos"]);
-    desk.wait("a citizen at the kiosk", Duration::from_secs(30), |s| {
+    // The citizen holds on the review screen for 5 s: the command arrives mid-session.
+    let mut kiosk = Kiosk::start(cfg, &["drill", "--skip-photos", "--hold-secs", "5"]);
+    assert!(
+        kiosk.wait_line("holding on the review screen", Duration::from_secs(30)),
+        "the citizen reaches the review screen"
+    );
+    desk.wait("a citizen at the kiosk", Duration::from_secs(5), |s| {
         s.in_use
     });
     desk.run(&["restart", KIOSK]);

@@ -726,6 +726,27 @@ fn touches_per_journey() {
         0,
         "a scanned payment code opens its notice"
     );
+    h.press("结束办理");
+    h.wait_screen(Screen::Home);
+
+    // No code at hand: the ID card lists one's own cases, one is touched.
+    h.touches.set(0);
+    h.press("查询进度");
+    h.ctl()
+        .place_card(kiosk_drivers::sim::demo_card())
+        .expect("card placed");
+    h.wait("the list", |vm| {
+        vm.my_cases_state == "listed" && vm.busy.is_empty()
+    });
+    let mine = h.vm().my_cases;
+    h.press(&mine[0].item);
+    h.wait_screen(Screen::Progress);
+    let t = h.touches.get();
+    rows.push(format!(
+        "  card     {:<42} {t:>2} (the card on the reader, no code)",
+        "opens lookup, places the card, touches a case"
+    ));
+    assert!(t <= 5, "progress by ID card: {t} touches");
     println!("touches per first-time path\n{}", rows.join("\n"));
 }
 

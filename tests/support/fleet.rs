@@ -126,6 +126,25 @@ impl Kiosk {
         }
     }
 
+    /// Waits for a log line containing `part`.
+    pub fn wait_line(&mut self, part: &str, limit: Duration) -> bool {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            match self.lines.recv_timeout(Duration::from_millis(50)) {
+                Ok(l) => {
+                    let hit = l.contains(part);
+                    self.log.push(l);
+                    if hit {
+                        return true;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return false,
+            }
+        }
+        false
+    }
+
     /// Waits for the process to exit by itself (as after a restart command).
     pub fn wait_exit(&mut self, limit: Duration) -> bool {
         let end = Instant::now() + limit;

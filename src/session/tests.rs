@@ -515,10 +515,10 @@ fn pinyin_keyboard_edits_the_name() {
     assert_eq!(r.vm().applicant_name.value, "");
 }
 
-#[test]
-fn typed_name_goes_with_the_submission() {
-    let mut r = Rig::new();
-    identify_typing(&mut r);
+/// A typed identity (name in pinyin) through one photographed material to the form, the project
+/// code typed.
+fn typed_identity_to_the_project_code(r: &mut Rig) {
+    identify_typing(r);
     r.act(Intent::PickItem("jsgcghxkz".into()));
     r.act(Intent::Material(
         "m2".into(),
@@ -530,6 +530,12 @@ fn typed_name_goes_with_the_submission() {
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Form);
     r.typed("20264206004701000123");
+}
+
+#[test]
+fn typed_name_goes_with_the_submission() {
+    let mut r = Rig::new();
+    typed_identity_to_the_project_code(&mut r);
     r.input(Input::Project(
         "20264206004701000123".into(),
         Ok(ProjectInfo {
@@ -1499,18 +1505,7 @@ fn identify_shows_the_kiosk_id_until_touched_or_a_minute_passed() {
 #[test]
 fn registry_unreachable_the_project_name_may_be_typed() {
     let mut r = Rig::offline_intake();
-    identify_typing(&mut r);
-    r.act(Intent::PickItem("jsgcghxkz".into()));
-    r.act(Intent::Material(
-        "m2".into(),
-        Some(MaterialStatus::Tolerated),
-    ));
-    r.act(Intent::Next);
-    r.act(Intent::Shoot);
-    r.input(Input::Photo(Ok(still())));
-    r.act(Intent::Next);
-    assert_eq!(r.s.screen(), Screen::Form);
-    r.typed("20264206004701000123");
+    typed_identity_to_the_project_code(&mut r);
     r.input(Input::Project(
         "20264206004701000123".into(),
         Err(ApiError::Unreachable("down".into())),

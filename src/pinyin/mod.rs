@@ -183,7 +183,15 @@ pub struct Composer {
     /// At most this many characters on one page (long words take room on the screen).
     page_chars: usize,
     max_chars: usize,
+    /// A person's name: at its start, common surnames come first.
+    surname_first: bool,
 }
+
+/// The most common Chinese surnames, most common first (a name's first character is usually
+/// one of them, whatever a word's frequency says: 张 before 长 for `zhang`).
+const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘\
+于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝\
+龚邵万钱严覃武戴莫孔向汤";
 
 impl std::fmt::Debug for Composer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -216,7 +224,15 @@ impl Composer {
             page_size: page_size.max(1),
             page_chars: usize::MAX,
             max_chars,
+            surname_first: false,
         }
+    }
+
+    /// For a person's name: at the start of the text, common surnames lead the candidates.
+    pub fn for_names(mut self) -> Self {
+        self.surname_first = true;
+        self.refresh();
+        self
     }
 
     /// Limits the characters on a page (a page always has at least one candidate).
@@ -357,6 +373,29 @@ impl Composer {
 
     fn refresh(&mut self) {
         self.candidates = candidates(self.dict, &self.letters);
+        if self.surname_first && self.committed.is_empty() {
+            // Stable: the surnames read from the whole first syllable (张 for zhang, not 赵 for
+            // its zh-), by how common they are, then the rest in their order.
+            let single = |c: &Candidate| {
+                let mut chars = c.text.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(ch), None) => Some(ch),
+                    _ => None,
+                }
+            };
+            let syllable = self
+                .candidates
+                .iter()
+                .filter(|c| single(c).is_some())
+                .map(|c| c.consumed)
+                .max();
+            let rank = |c: &Candidate| {
+                let ch = single(c).filter(|_| Some(c.consumed) == syllable)?;
+                SURNAMES.chars().position(|s| s == ch)
+            };
+            self.candidates
+                .sort_by_key(|c| rank(c).map_or((1, 0), |r| (0, r)));
+        }
         self.paginate();
     }
 

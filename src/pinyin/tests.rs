@@ -111,6 +111,45 @@ fn zhang_jian_guo_by_choices() {
     assert!(c.page().is_empty());
 }
 
+/// In a name, the surname comes first at the start (张, not 长剑, for `zhangjianguo`); after it,
+/// the usual order (建国 for `jianguo`), and a project name is not reordered.
+#[test]
+fn a_name_starts_with_the_surname() {
+    let mut c = composer().for_names();
+    for (letters, surname) in [
+        ("zhangjianguo", "张"),
+        ("wang", "王"),
+        ("li", "李"),
+        ("chenxi", "陈"),
+    ] {
+        c.clear();
+        type_all(&mut c, letters);
+        assert_eq!(
+            c.page().first().map(|x| x.text.as_str()),
+            Some(surname),
+            "{letters}"
+        );
+    }
+    c.clear();
+    type_all(&mut c, "zhangjianguo");
+    c.choose(0).unwrap();
+    assert_eq!(c.text(), "张");
+    assert_eq!(c.page().first().map(|x| x.text.as_str()), Some("建国"));
+    c.choose(0).unwrap();
+    assert_eq!(c.text(), "张建国");
+    // Not a name: words keep their frequency order.
+    let mut p = composer();
+    type_all(&mut p, "zhuzhai");
+    assert_eq!(p.page().first().map(|x| x.text.as_str()), Some("住宅"));
+    let mut n = composer().for_names();
+    type_all(&mut n, "zhuzhai");
+    assert_ne!(
+        n.page().first().map(|x| x.text.as_str()),
+        Some("住宅"),
+        "surnames lead"
+    );
+}
+
 #[test]
 fn whole_phrases_come_before_prefixes_and_characters() {
     let t = texts("youeryuan");

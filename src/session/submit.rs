@@ -98,7 +98,7 @@ impl Default for Submit {
             typing: false,
             id_number: Field::new(FieldKind::IdNumber),
             phone: Field::new(FieldKind::Phone),
-            applicant_name: TextField::new(NAME_CHARS),
+            applicant_name: TextField::for_names(NAME_CHARS),
             card: None,
             card_error: String::new(),
             item_id: None,
@@ -204,7 +204,7 @@ impl Submit {
         self.card = Some(card);
         self.typing = false;
         self.id_number.clear();
-        self.applicant_name = TextField::new(NAME_CHARS);
+        self.applicant_name = TextField::for_names(NAME_CHARS);
         fx.push(Effect::LoadItems);
         Some(Step::ScreenBusy(Screen::Items, "loading-items"))
     }

@@ -23,8 +23,20 @@ pub struct TextField {
 
 impl TextField {
     pub fn new(max_chars: usize) -> Self {
+        Self::with(max_chars, false)
+    }
+
+    /// A person's name: common surnames lead the candidates at its start.
+    pub fn for_names(max_chars: usize) -> Self {
+        Self::with(max_chars, true)
+    }
+
+    fn with(max_chars: usize, names: bool) -> Self {
         let composer = match pinyin::embedded() {
-            Ok(d) => Some(Composer::new(d, max_chars, PAGE).with_page_chars(PAGE_CHARS)),
+            Ok(d) => {
+                let c = Composer::new(d, max_chars, PAGE).with_page_chars(PAGE_CHARS);
+                Some(if names { c.for_names() } else { c })
+            }
             Err(e) => {
                 tracing::error!(error = %e, "the pinyin dictionary cannot be read");
                 None

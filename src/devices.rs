@@ -214,7 +214,7 @@ pub fn wire_sim_panel(
         panel.on_place_card(move || {
             report(
                 "ID card placed",
-                ctl.place_card(kiosk_drivers::sim::demo_card()),
+                ctl.place_card(kiosk_drivers::sim::SimCard::demo()),
             )
         });
     }

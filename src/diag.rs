@@ -34,7 +34,7 @@ use kiosk_drivers::printer::{
     FontCharset, GlyphFont, Paper, Printer, PrinterStatus, RasterFallback,
 };
 use kiosk_drivers::scanner::{LineFramer, ScanOutput, ScannerConfig};
-use kiosk_drivers::sim::{SimCamera, SimIdCardReader, SimPrinter, demo_card};
+use kiosk_drivers::sim::{SimCamera, SimCard, SimIdCardReader, SimPrinter, demo_card};
 use kiosk_drivers::transport::{self, MemoryLink, Transport};
 use kiosk_drivers::uri::DeviceUri;
 use kiosk_drivers::{DeviceKind, Health};
@@ -236,7 +236,7 @@ fn idcard_link(uri: &DeviceUri) -> anyhow::Result<ReaderLink> {
         let (host, mut dev) = MemoryLink::pair();
         let t = std::thread::spawn(move || {
             let mut sim = SimIdCardReader::new();
-            sim.place(demo_card());
+            sim.place(SimCard::demo());
             let mut buf = [0u8; 512];
             while let Ok(n) = dev.read(&mut buf, Duration::from_millis(50)) {
                 let reply = sim.handle(&buf[..n]);

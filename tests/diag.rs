@@ -5,13 +5,12 @@ use std::net::TcpListener;
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
-use kiosk_drivers::idcard::{CardKind, IdCard, ValidTo};
 use kiosk_drivers::image::encode_png_grey;
 use kiosk_drivers::printer::Paper;
 use kiosk_drivers::printer::receipt::demo;
 use kiosk_drivers::sim::camera::{qr_frame, scene_frame};
 use kiosk_drivers::sim::serve::{scanner_pty, serve_idcard_pty, serve_printer_tcp};
-use kiosk_drivers::sim::{PaperState, SimIdCardReader, SimPrinter, demo_card};
+use kiosk_drivers::sim::{PaperState, SimCard, SimCardKind, SimIdCardReader, SimPrinter};
 use kiosk_drivers::transport::Transport;
 use serde_json::Value;
 
@@ -41,7 +40,7 @@ fn assert_clean_failure(out: &Output) -> String {
     err
 }
 
-fn read_card(card: IdCard) -> Value {
+fn read_card(card: SimCard) -> Value {
     let reader = Arc::new(Mutex::new(SimIdCardReader::new()));
     reader.lock().unwrap().place(card);
     let server = serve_idcard_pty(reader).unwrap();
@@ -59,7 +58,7 @@ fn read_card(card: IdCard) -> Value {
 
 #[test]
 fn idcard_reads_a_resident_card_over_a_pty() {
-    let v = read_card(demo_card());
+    let v = read_card(SimCard::demo());
     assert_eq!(v["card_type"], "resident");
     assert_eq!(v["name"], "张建国");
     assert_eq!(v["sex"], "男");
@@ -74,21 +73,20 @@ fn idcard_reads_a_resident_card_over_a_pty() {
 
 #[test]
 fn idcard_reads_permits_and_foreign_cards() {
-    let permit = IdCard {
-        kind: CardKind::HkMoTwPermit,
+    let permit = SimCard {
+        kind: Some(SimCardKind::HkMoTwPermit),
         name: "陈大文".into(),
-        name_en: String::new(),
-        sex_code: 2,
-        nation: String::new(),
+        sex: "2".into(),
         birth: "19800101".into(),
         address: "香港特别行政区".into(),
-        id_number: "810000198001010020".into(),
+        number: "810000198001010020".into(),
         authority: "公安部出入境管理局".into(),
         valid_from: "20200101".into(),
-        valid_to: ValidTo::Date("20250101".into()),
+        valid_to: "20250101".into(),
         travel_permit: "H12345678".into(),
         issue_count: "01".into(),
         photo: vec![0; 1024],
+        ..SimCard::default()
     };
     let v = read_card(permit);
     assert_eq!(v["card_type"], "hmt_permit");
@@ -98,21 +96,20 @@ fn idcard_reads_permits_and_foreign_cards() {
     assert_eq!(v["valid_to"], "2025-01-01");
     assert!(v.get("nation").is_none());
 
-    let foreign = IdCard {
-        kind: CardKind::ForeignPermanent2017,
+    let foreign = SimCard {
+        kind: Some(SimCardKind::Foreign2017),
         name: "史密斯".into(),
         name_en: "SMITH JOHN".into(),
-        sex_code: 1,
-        nation: "USA".into(),
+        sex: "1".into(),
+        nationality: "USA".into(),
         birth: "19750505".into(),
-        address: String::new(),
-        id_number: "USA420075050501".into(),
-        authority: "1500".into(),
+        number: "USA420075050501".into(),
+        authority_code: "1500".into(),
+        version: "01".into(),
         valid_from: "20190101".into(),
-        valid_to: ValidTo::Date("20290101".into()),
-        travel_permit: String::new(),
-        issue_count: String::new(),
+        valid_to: "20290101".into(),
         photo: vec![0; 1024],
+        ..SimCard::default()
     };
     let v = read_card(foreign);
     assert_eq!(v["card_type"], "foreign_permanent");
@@ -140,7 +137,7 @@ fn idcard_failures_are_one_clear_line() {
     assert!(err.contains("no card"), "{err}");
     // A card the reader cannot read.
     let reader = Arc::new(Mutex::new(SimIdCardReader::new()));
-    reader.lock().unwrap().place(demo_card());
+    reader.lock().unwrap().place(SimCard::demo());
     reader.lock().unwrap().set_read_status(Some(0x41));
     let server = serve_idcard_pty(reader).unwrap();
     let uri = format!("serial://{}", server.path().unwrap().display());

@@ -241,7 +241,7 @@ fn submit_with_the_id_card_end_to_end() {
     assert_eq!(h.vm().screen, Screen::Identify);
     assert!(h.shows("请将身份证放在读卡器上"));
     h.ctl()
-        .place_card(kiosk_drivers::sim::demo_card())
+        .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card placed");
     h.wait_screen(Screen::Items);
     h.press("建设工程规划许可证");
@@ -520,7 +520,7 @@ fn camera_missing_offers_the_window() {
     h.wait("the camera reported", |vm| !vm.camera_ok);
     h.press("办理申请");
     h.ctl()
-        .place_card(kiosk_drivers::sim::demo_card())
+        .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card");
     h.wait_screen(Screen::Items);
     h.press("建设工程规划许可证");
@@ -564,7 +564,7 @@ fn submission_taken_offline_is_delivered_later_exactly_once() {
 
     h.press("办理申请");
     h.ctl()
-        .place_card(kiosk_drivers::sim::demo_card())
+        .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card");
     h.wait_screen(Screen::Items);
     // The platform goes away after the catalogue was loaded.
@@ -733,7 +733,7 @@ fn touches_per_journey() {
     h.touches.set(0);
     h.press("查询进度");
     h.ctl()
-        .place_card(kiosk_drivers::sim::demo_card())
+        .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card placed");
     h.wait("the list", |vm| {
         vm.my_cases_state == "listed" && vm.busy.is_empty()
@@ -836,11 +836,11 @@ fn lookup_shows_details_only_to_the_applicants_card() {
     assert!(!h.shows("张**"));
 
     // Someone else's card: refused kindly, nothing more shown.
-    let mut other = kiosk_drivers::sim::demo_card();
+    let mut other = kiosk_drivers::sim::SimCard::demo();
     let body = "11010519491231002";
     let check = hall_domain::codes::id_check_char(body).expect("check digit");
     other.name = "李四".into();
-    other.id_number = format!("{body}{check}");
+    other.number = format!("{body}{check}");
     h.ctl().place_card(other).expect("card placed");
     h.wait("the card checked", |vm| vm.case_card == "not-applicant");
     assert!(h.shows("这张身份证不是这件申请的申请人"));
@@ -856,7 +856,7 @@ fn lookup_shows_details_only_to_the_applicants_card() {
 
     // The applicant's own card: the details.
     h.ctl()
-        .place_card(kiosk_drivers::sim::demo_card())
+        .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card placed");
     h.wait("the details", |vm| vm.case_card == "shown");
     assert!(h.shows("已核对：您是这件申请的申请人"));
@@ -888,7 +888,7 @@ fn the_id_card_lists_ones_own_cases_without_typing() {
     h.press("查询进度");
     assert!(h.shows("没有审批码？把身份证放在读卡区，可以列出您本人的申请"));
     h.ctl()
-        .place_card(kiosk_drivers::sim::demo_card())
+        .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card placed");
     h.wait("the list", |vm| {
         vm.my_cases_state == "listed" && vm.busy.is_empty()

@@ -196,7 +196,7 @@ fn no_personal_data_in_any_log_line_of_a_whole_journey() {
     h.devices
         .sim_control()
         .expect("simulated devices")
-        .place_card(kiosk_drivers::sim::demo_card())
+        .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card placed");
     let by_card = h.finish_submission("建设工程规划许可证");
 

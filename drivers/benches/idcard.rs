@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use kiosk_drivers::idcard::{self, Reader, ReaderConfig, ReaderOutput};
 use kiosk_drivers::sim::serve::{serve_idcard_pty_paced, wire_time};
-use kiosk_drivers::sim::{SimIdCardReader, demo_card};
+use kiosk_drivers::sim::{SimCard, SimIdCardReader};
 use kiosk_drivers::transport::{SerialTransport, Transport};
 
 /// Counts the bytes of one cycle, starting at the last "find card" request.
@@ -55,7 +55,7 @@ fn one(baud: u32) -> Result<Run, String> {
     let sim = Arc::new(Mutex::new(SimIdCardReader::new()));
     sim.lock()
         .map_err(|_| "simulator lock".to_string())?
-        .place(demo_card());
+        .place(SimCard::demo());
     let server = serve_idcard_pty_paced(sim, Some(baud)).map_err(|e| e.to_string())?;
     let path = server.path().ok_or("no pty path")?.to_path_buf();
     let port = SerialTransport::open(&path, baud).map_err(|e| e.to_string())?;

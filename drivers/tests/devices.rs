@@ -12,12 +12,14 @@ use kiosk_drivers::idcard::ReaderConfig;
 use kiosk_drivers::printer::escpos::{EscPos, Paper};
 use kiosk_drivers::printer::preview::preview_text;
 use kiosk_drivers::printer::receipt::ProgressSlip;
-use kiosk_drivers::printer::status::StatusQuery;
-use kiosk_drivers::printer::{NotReady, PrintError, Printer, PrinterStatus};
-use kiosk_drivers::sim::{PaperState, ReaderLink, SimControl, SimDevices, SimOptions, demo_card};
+use kiosk_drivers::printer::{NotReady, PrintError, Printer};
+use kiosk_drivers::sim::{
+    PaperState, ReaderLink, SimCard, SimControl, SimDevices, SimOptions, demo_card,
+};
 use kiosk_drivers::transport::{self, SerialTransport, TcpTransport, Transport};
 use kiosk_drivers::uri::DeviceUri;
 use kiosk_drivers::{DeviceEvent, DeviceKind, EventSink, Health};
+use kiosk_sims::printer::Condition;
 use serialport::SerialPort;
 
 #[derive(Default)]
@@ -112,19 +114,19 @@ fn reads_a_card_once_while_it_stays_and_again_when_replaced() {
         e,
         DeviceEvent::Health(DeviceKind::IdCard, Health::Ok)
     )));
-    ctl.place_card(demo_card()).unwrap();
+    ctl.place_card(SimCard::demo()).unwrap();
     assert!(ev.wait(T, is_card));
     thread::sleep(Duration::from_millis(400));
     assert_eq!(ev.count(is_card), 1);
     ctl.remove_card().unwrap();
     settle(&ctl);
-    ctl.place_card(demo_card()).unwrap();
+    ctl.place_card(SimCard::demo()).unwrap();
     assert!(ev.wait_n(2, T, is_card));
     // A reader that keeps reporting a card it has read does not make it read twice either.
     ctl.remove_card().unwrap();
     ctl.set_reader_refinds_read_card(true).unwrap();
     settle(&ctl);
-    ctl.place_card(demo_card()).unwrap();
+    ctl.place_card(SimCard::demo()).unwrap();
     assert!(ev.wait_n(3, T, is_card));
     thread::sleep(Duration::from_millis(400));
     assert_eq!(ev.count(is_card), 3);
@@ -138,7 +140,7 @@ fn reads_a_card_over_a_pseudo_terminal() {
         ..fast()
     };
     let sim = SimDevices::start_with(ev.sink(), opts).unwrap();
-    sim.control().place_card(demo_card()).unwrap();
+    sim.control().place_card(SimCard::demo()).unwrap();
     assert!(ev.wait(T, is_card));
 }
 
@@ -148,7 +150,7 @@ fn an_unreadable_card_is_reported_once() {
     let sim = SimDevices::start_with(ev.sink(), fast()).unwrap();
     let ctl = sim.control();
     ctl.set_card_read_status(Some(0x31)).unwrap();
-    ctl.place_card(demo_card()).unwrap();
+    ctl.place_card(SimCard::demo()).unwrap();
     let is_error = |e: &DeviceEvent| matches!(e, DeviceEvent::CardError(m) if m.contains("证卡认证读卡器失败"));
     assert!(ev.wait(T, is_error));
     thread::sleep(Duration::from_millis(300));
@@ -158,7 +160,7 @@ fn an_unreadable_card_is_reported_once() {
     ctl.set_card_read_status(None).unwrap();
     ctl.remove_card().unwrap();
     settle(&ctl);
-    ctl.place_card(demo_card()).unwrap();
+    ctl.place_card(SimCard::demo()).unwrap();
     assert!(ev.wait(T, is_card));
 }
 
@@ -170,7 +172,7 @@ fn reader_faults_from_the_uri() {
     let mut opts = SimOptions::from_uri(&uri).unwrap();
     opts.reader = fast().reader;
     let sim = SimDevices::start_with(ev.sink(), opts).unwrap();
-    sim.control().place_card(demo_card()).unwrap();
+    sim.control().place_card(SimCard::demo()).unwrap();
     assert!(ev.wait(T, is_card));
     drop(sim);
 
@@ -383,7 +385,7 @@ fn help_button_presence_and_a_clean_stop() {
     );
     let n = ev.list.lock().unwrap().len();
     // The control outlives the devices; placing a card does nothing now.
-    ctl.place_card(demo_card()).unwrap();
+    ctl.place_card(SimCard::demo()).unwrap();
     thread::sleep(Duration::from_millis(200));
     assert_eq!(ev.list.lock().unwrap().len(), n);
 }
@@ -392,7 +394,15 @@ fn help_button_presence_and_a_clean_stop() {
 // Transports
 
 /// A network printer on a local socket: answers DLE EOT from `state`, returns the rest.
-fn tcp_printer(state: PrinterStatus) -> (u16, thread::JoinHandle<Vec<u8>>) {
+/// A ready printer's conditions (the independent simulator's terms).
+fn ready() -> Condition {
+    Condition {
+        connected: true,
+        ..Condition::default()
+    }
+}
+
+fn tcp_printer(state: Condition) -> (u16, thread::JoinHandle<Vec<u8>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let t = thread::spawn(move || {
@@ -414,10 +424,10 @@ fn tcp_printer(state: PrinterStatus) -> (u16, thread::JoinHandle<Vec<u8>>) {
                         if l >= 3
                             && got[l - 3] == 0x10
                             && got[l - 2] == 0x04
-                            && let Some(q) = StatusQuery::from_n(b)
+                            && let Some(reply) = state.dle_eot_reply(b)
                         {
                             got.truncate(l - 3);
-                            s.write_all(&[state.reply_byte(q)]).unwrap();
+                            s.write_all(&[reply]).unwrap();
                         }
                     }
                 }
@@ -430,7 +440,7 @@ fn tcp_printer(state: PrinterStatus) -> (u16, thread::JoinHandle<Vec<u8>>) {
 
 #[test]
 fn prints_over_tcp() {
-    let (port, t) = tcp_printer(PrinterStatus::default());
+    let (port, t) = tcp_printer(ready());
     let link = TcpTransport::connect("127.0.0.1", port, Duration::from_secs(2)).unwrap();
     let mut p = Printer::new(link);
     let mut e = EscPos::new();
@@ -441,11 +451,9 @@ fn prints_over_tcp() {
     assert_eq!(t.join().unwrap(), job);
 
     // Opened from its URI, a printer out of paper refuses.
-    let out = PrinterStatus {
+    let out = Condition {
         paper_out: true,
-        paper_end_stop: true,
-        offline: true,
-        ..Default::default()
+        ..ready()
     };
     let (port, t) = tcp_printer(out);
     let uri: DeviceUri = format!("tcp://127.0.0.1:{port}").parse().unwrap();
@@ -475,9 +483,9 @@ fn tcp_printer_that_closes_is_an_error() {
 #[test]
 fn prints_over_a_serial_line() {
     let (master, mut slave) = serialport::TTYPort::pair().unwrap();
-    let state = PrinterStatus {
+    let state = Condition {
         paper_near_end: true,
-        ..Default::default()
+        ..ready()
     };
     let t = thread::spawn(move || {
         slave.set_timeout(Duration::from_millis(100)).unwrap();
@@ -496,10 +504,10 @@ fn prints_over_a_serial_line() {
                         if l >= 3
                             && got[l - 3] == 0x10
                             && got[l - 2] == 0x04
-                            && let Some(q) = StatusQuery::from_n(b)
+                            && let Some(reply) = state.dle_eot_reply(b)
                         {
                             got.truncate(l - 3);
-                            slave.write_all(&[state.reply_byte(q)]).unwrap();
+                            slave.write_all(&[reply]).unwrap();
                         }
                     }
                 }

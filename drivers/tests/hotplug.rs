@@ -13,7 +13,7 @@ use kiosk_drivers::hotplug::Backoff;
 use kiosk_drivers::image::encode_png_grey;
 use kiosk_drivers::sim::camera::qr_frame;
 use kiosk_drivers::sim::serve::{relink, scanner_pty, serve_idcard_pty, serve_printer_tcp};
-use kiosk_drivers::sim::{PaperState, SimIdCardReader, SimPrinter, demo_card};
+use kiosk_drivers::sim::{PaperState, SimCard, SimIdCardReader, SimPrinter};
 use kiosk_drivers::transport::Transport;
 use kiosk_drivers::uri::DeviceUri;
 use kiosk_drivers::{
@@ -117,7 +117,7 @@ fn id_card_reader_on_a_pty_is_unplugged_and_comes_back() {
     let ok = events
         .wait_from(0, T, health(DeviceKind::IdCard, is_ok))
         .unwrap_or_else(|| panic!("reader never came up: {}", events.dump()));
-    reader.lock().unwrap().place(demo_card());
+    reader.lock().unwrap().place(SimCard::demo());
     let read = events
         .wait_from(ok, T, |e| matches!(e, DeviceEvent::CardRead(_)))
         .expect("card read");
@@ -141,7 +141,7 @@ fn id_card_reader_on_a_pty_is_unplugged_and_comes_back() {
     let back = events
         .wait_from(gone, T, health(DeviceKind::IdCard, is_ok))
         .unwrap_or_else(|| panic!("never came back: {}", events.dump()));
-    reader2.lock().unwrap().place(demo_card());
+    reader2.lock().unwrap().place(SimCard::demo());
     events
         .wait_from(back, T, |e| matches!(e, DeviceEvent::CardRead(_)))
         .expect("card read after replug");

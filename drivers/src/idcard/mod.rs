@@ -15,7 +15,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 pub use frame::{Command, Frame, FrameError, FrameParser, ReaderStatus};
 pub use reader::{Reader, ReaderConfig, ReaderOutput};
-pub use text::{decode_text, encode_text, nation_code, nation_name, sex_name};
+pub use text::{decode_text, nation_code, nation_name, sex_name};
 
 use crate::Health;
 use crate::transport::Transport;

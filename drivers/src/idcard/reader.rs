@@ -100,14 +100,15 @@ pub enum ReadDataError {
     Text(#[from] super::text::TextError),
 }
 
-/// Decodes the data of a successful read reply: little-endian lengths (text, photo, and with
-/// `fingerprint` a third), then the blocks.
+/// Decodes the data of a successful read reply: the lengths of text, photo (and with
+/// `fingerprint` a third, the fingerprint), each two bytes **big-endian** like the frame's LEN
+/// (`01 00` = 256, `04 00` = 1024), then the blocks. See `drivers/PROTOCOLS.md`.
 pub fn parse_read_data(data: &[u8], fingerprint: bool) -> Result<IdCard, ReadDataError> {
     let heads = if fingerprint { 3 } else { 2 };
     if data.len() < heads * 2 {
         return Err(ReadDataError::Short);
     }
-    let len_at = |i: usize| usize::from(u16::from_le_bytes([data[2 * i], data[2 * i + 1]]));
+    let len_at = |i: usize| usize::from(u16::from_be_bytes([data[2 * i], data[2 * i + 1]]));
     let text_len = len_at(0);
     let photo_len = len_at(1);
     let fp_len = if fingerprint { len_at(2) } else { 0 };
@@ -408,38 +409,24 @@ impl Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idcard::frame::encode_reply;
-    use crate::idcard::text::encode_text;
-    use crate::idcard::{CardKind, ValidTo};
+    use crate::sim::demo_card;
+    use kiosk_sims::SimCard;
+    use kiosk_sims::idcard::reply_frame;
 
     fn card() -> IdCard {
-        IdCard {
-            kind: CardKind::Resident,
-            name: "王五".into(),
-            name_en: String::new(),
-            sex_code: 1,
-            nation: "汉".into(),
-            birth: "19600101".into(),
-            address: "湖北省".into(),
-            id_number: "420602196001010011".into(),
-            authority: "襄阳市公安局".into(),
-            valid_from: "20100101".into(),
-            valid_to: ValidTo::LongTerm,
-            travel_permit: String::new(),
-            issue_count: String::new(),
-            photo: vec![0x5A; 1024],
-        }
+        demo_card()
     }
 
-    fn read_reply(c: &IdCard) -> Vec<u8> {
-        let mut data = vec![0x00, 0x01, 0x00, 0x04];
-        data.extend_from_slice(&encode_text(c).unwrap());
-        data.extend_from_slice(&c.photo);
-        encode_reply(0x90, &data).unwrap()
+    /// The read reply of the simulator (written apart from this driver) for the demo card.
+    fn read_reply(_: &IdCard) -> Vec<u8> {
+        let mut data = vec![0x01, 0x00, 0x04, 0x00];
+        data.extend_from_slice(&SimCard::demo().text_block().unwrap());
+        data.extend_from_slice(&SimCard::demo().photo);
+        reply_frame(0x90, &data)
     }
 
     fn ok(sw3: u8) -> Vec<u8> {
-        encode_reply(sw3, &[]).unwrap()
+        reply_frame(sw3, &[])
     }
 
     struct Clock(Instant);
@@ -633,17 +620,17 @@ mod tests {
         r.poll(t.at(2));
         r.on_bytes(&ok(0x90));
         r.poll(t.at(3));
-        let mut data = vec![0x00, 0x01, 0x00, 0x04];
+        let mut data = vec![0x01, 0x00, 0x04, 0x00];
         data.extend([0x20; 100]);
-        let out = r.on_bytes(&encode_reply(0x90, &data).unwrap());
+        let out = r.on_bytes(&reply_frame(0x90, &data));
         assert!(matches!(&out[..], [ReaderOutput::CardError(m)] if m.contains("decoded")));
     }
 
     #[test]
     fn read_data_with_fingerprint_lengths() {
         let c = card();
-        let mut data = vec![0x00, 0x01, 0x00, 0x04, 0x00, 0x04];
-        data.extend_from_slice(&encode_text(&c).unwrap());
+        let mut data = vec![0x01, 0x00, 0x04, 0x00, 0x04, 0x00];
+        data.extend_from_slice(&SimCard::demo().text_block().unwrap());
         data.extend_from_slice(&c.photo);
         data.extend([0u8; 1024]);
         assert_eq!(parse_read_data(&data, true).unwrap(), c);
@@ -653,8 +640,13 @@ mod tests {
         );
         assert_eq!(parse_read_data(&[1], false), Err(ReadDataError::Short));
         assert_eq!(
-            parse_read_data(&[0, 2, 0, 0], false),
+            parse_read_data(&[0x02, 0x00, 0, 0], false),
             Err(ReadDataError::TextLength(512))
+        );
+        // The little-endian reading of a real reply's lengths is refused, not misread.
+        assert_eq!(
+            parse_read_data(&[0x00, 0x01, 0x00, 0x04], false),
+            Err(ReadDataError::TextLength(1))
         );
     }
 }

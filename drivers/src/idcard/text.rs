@@ -328,125 +328,6 @@ pub fn decode_text(block: &[u8]) -> Result<IdCard, TextError> {
     Ok(card)
 }
 
-struct Writer {
-    block: [u8; TEXT_LEN],
-}
-
-impl Writer {
-    fn new(flag: char) -> Self {
-        let mut block = [0u8; TEXT_LEN];
-        for pair in block.chunks_exact_mut(2) {
-            pair.copy_from_slice(&[0x20, 0x00]);
-        }
-        let mut w = Self { block };
-        // The flag is one ASCII character: it always fits.
-        let code = flag as u32 as u16;
-        w.block[TYPE_OFFSET..TYPE_OFFSET + 2].copy_from_slice(&code.to_le_bytes());
-        w
-    }
-
-    fn put(&mut self, field: Field, text: &str, name: &'static str) -> Result<(), TextError> {
-        let mut units = Vec::with_capacity(field.len / 2);
-        for c in text.chars() {
-            if c.len_utf16() != 1 {
-                return Err(TextError::NotUcs2(name));
-            }
-            let mut buf = [0u16; 1];
-            c.encode_utf16(&mut buf);
-            units.push(buf[0]);
-        }
-        if units.len() * 2 > field.len {
-            return Err(TextError::FieldTooLong(name));
-        }
-        for (i, u) in units.iter().enumerate() {
-            let at = field.offset + 2 * i;
-            self.block[at..at + 2].copy_from_slice(&u.to_le_bytes());
-        }
-        Ok(())
-    }
-}
-
-fn valid_to_text(v: &ValidTo) -> &str {
-    match v {
-        ValidTo::LongTerm => LONG_TERM,
-        ValidTo::Date(d) => d,
-    }
-}
-
-fn sex_text(code: u8) -> Result<String, TextError> {
-    if code > 9 {
-        return Err(TextError::BadValue("sex_code"));
-    }
-    Ok(code.to_string())
-}
-
-/// Builds the text block a card carries (simulators and tests). The photo is not part of it.
-pub fn encode_text(card: &IdCard) -> Result<[u8; TEXT_LEN], TextError> {
-    let w = match card.kind {
-        CardKind::Resident | CardKind::HkMoTwPermit => {
-            use resident as r;
-            let permit = card.kind == CardKind::HkMoTwPermit;
-            let mut w = Writer::new(if permit { 'J' } else { ' ' });
-            w.put(r::NAME, &card.name, "name")?;
-            w.put(r::SEX, &sex_text(card.sex_code)?, "sex_code")?;
-            if !permit {
-                let code = match nation_code(&card.nation) {
-                    Some(c) => format!("{c:02}"),
-                    None if card.nation.len() == 2
-                        && card.nation.bytes().all(|b| b.is_ascii_digit()) =>
-                    {
-                        card.nation.clone()
-                    }
-                    None => return Err(TextError::BadValue("nation")),
-                };
-                w.put(r::NATION, &code, "nation")?;
-            }
-            w.put(r::BIRTH, &card.birth, "birth")?;
-            w.put(r::ADDRESS, &card.address, "address")?;
-            w.put(r::ID_NUMBER, &card.id_number, "id_number")?;
-            w.put(r::AUTHORITY, &card.authority, "authority")?;
-            w.put(r::VALID_FROM, &card.valid_from, "valid_from")?;
-            w.put(r::VALID_TO, valid_to_text(&card.valid_to), "valid_to")?;
-            if permit {
-                w.put(r::TRAVEL_PERMIT, &card.travel_permit, "travel_permit")?;
-                w.put(r::ISSUE_COUNT, &card.issue_count, "issue_count")?;
-            }
-            w
-        }
-        CardKind::ForeignPermanent2017 => {
-            use foreign2017 as i;
-            let mut w = Writer::new('I');
-            w.put(i::NAME_EN, &card.name_en, "name_en")?;
-            w.put(i::SEX, &sex_text(card.sex_code)?, "sex_code")?;
-            w.put(i::PERMIT_NUMBER, &card.id_number, "id_number")?;
-            w.put(i::NATIONALITY, &card.nation, "nation")?;
-            w.put(i::NAME_ZH, &card.name, "name")?;
-            w.put(i::VALID_FROM, &card.valid_from, "valid_from")?;
-            w.put(i::VALID_TO, valid_to_text(&card.valid_to), "valid_to")?;
-            w.put(i::BIRTH, &card.birth, "birth")?;
-            w.put(i::VERSION, "01", "version")?;
-            w.put(i::AUTHORITY, &card.authority, "authority")?;
-            w
-        }
-        CardKind::ForeignPermanent2023 => {
-            use foreign2023 as y;
-            let mut w = Writer::new('Y');
-            w.put(y::NAME_ZH, &card.name, "name")?;
-            w.put(y::SEX, &sex_text(card.sex_code)?, "sex_code")?;
-            w.put(y::BIRTH, &card.birth, "birth")?;
-            w.put(y::NAME_EN, &card.name_en, "name_en")?;
-            w.put(y::PERMIT_NUMBER, &card.id_number, "id_number")?;
-            w.put(y::AUTHORITY, &card.authority, "authority")?;
-            w.put(y::VALID_FROM, &card.valid_from, "valid_from")?;
-            w.put(y::VALID_TO, valid_to_text(&card.valid_to), "valid_to")?;
-            w.put(y::NATIONALITY, &card.nation, "nation")?;
-            w.put(y::ISSUE_COUNT, &card.issue_count, "issue_count")?;
-            w
-        }
-    };
-    Ok(w.block)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -695,40 +576,47 @@ mod tests {
         }
     }
 
+    /// The same card as the independent simulator writes it.
+    fn sim_sample(kind: CardKind) -> kiosk_sims::SimCard {
+        use kiosk_sims::{SimCard, SimCardKind};
+        let c = sample(kind);
+        let (sim_kind, nation, nationality) = match kind {
+            CardKind::Resident => (SimCardKind::Resident, "05", ""),
+            CardKind::HkMoTwPermit => (SimCardKind::HkMoTwPermit, "", ""),
+            CardKind::ForeignPermanent2017 => (SimCardKind::Foreign2017, "", "CAN"),
+            CardKind::ForeignPermanent2023 => (SimCardKind::Foreign2023, "", "CAN"),
+        };
+        SimCard {
+            kind: Some(sim_kind),
+            name: c.name.clone(),
+            name_en: c.name_en.clone(),
+            sex: "2".into(),
+            nation: nation.into(),
+            nationality: nationality.into(),
+            birth: c.birth.clone(),
+            address: c.address.clone(),
+            number: c.id_number.clone(),
+            authority: c.authority.clone(),
+            valid_from: c.valid_from.clone(),
+            valid_to: "20400101".into(),
+            travel_permit: c.travel_permit.clone(),
+            issue_count: c.issue_count.clone(),
+            version: "01".into(),
+            authority_code: c.authority.clone(),
+            photo: Vec::new(),
+        }
+    }
+
     #[test]
-    fn encoder_round_trips_every_layout() {
+    fn the_independent_simulators_blocks_decode_for_every_layout() {
         for kind in [
             CardKind::Resident,
             CardKind::HkMoTwPermit,
             CardKind::ForeignPermanent2017,
             CardKind::ForeignPermanent2023,
         ] {
-            let card = sample(kind);
-            let b = encode_text(&card).unwrap();
-            assert_eq!(decode_text(&b).unwrap(), card, "{kind:?}");
+            let block = sim_sample(kind).text_block().unwrap();
+            assert_eq!(decode_text(&block).unwrap(), sample(kind), "{kind:?}");
         }
-    }
-
-    #[test]
-    fn encoder_matches_a_hand_built_block() {
-        let hand = resident_block();
-        let card = decode_text(&hand).unwrap();
-        assert_eq!(encode_text(&card).unwrap().to_vec(), hand);
-    }
-
-    #[test]
-    fn encoder_refuses_what_a_card_cannot_hold() {
-        let mut c = sample(CardKind::Resident);
-        c.name = "一二三四五六七八九十一二三四五六".into(); // 16 characters > 15
-        assert_eq!(encode_text(&c), Err(TextError::FieldTooLong("name")));
-        let mut c = sample(CardKind::Resident);
-        c.name = "𠀀".into();
-        assert_eq!(encode_text(&c), Err(TextError::NotUcs2("name")));
-        let mut c = sample(CardKind::Resident);
-        c.nation = "火星".into();
-        assert_eq!(encode_text(&c), Err(TextError::BadValue("nation")));
-        let mut c = sample(CardKind::Resident);
-        c.sex_code = 12;
-        assert_eq!(encode_text(&c), Err(TextError::BadValue("sex_code")));
     }
 }

@@ -186,14 +186,23 @@ impl<T: Transport> PrinterDevice for Printer<T> {
 mod tests {
     use super::*;
     use crate::transport::{FileTransport, MemoryLink};
+    use kiosk_sims::printer::Condition;
     use std::thread;
 
+    /// A ready printer's conditions.
+    fn ready() -> Condition {
+        Condition {
+            connected: true,
+            ..Condition::default()
+        }
+    }
+
     /// A scripted printer on the far end of a memory link: answers each DLE EOT with the byte
-    /// its state gives, keeps every other byte.
+    /// the independent simulator's conditions give, keeps every other byte.
     fn printer_thread(
         mut dev: MemoryLink,
-        state: PrinterStatus,
-        after_job: Option<PrinterStatus>,
+        state: Condition,
+        after_job: Option<Condition>,
     ) -> thread::JoinHandle<Vec<u8>> {
         thread::spawn(move || {
             let mut got = Vec::new();
@@ -212,9 +221,9 @@ mod tests {
                 while i + 3 <= got.len() {
                     if got[i] == 0x10
                         && got[i + 1] == 0x04
-                        && let Some(q) = StatusQuery::from_n(got[i + 2])
+                        && let Some(reply) = state.dle_eot_reply(got[i + 2])
                     {
-                        let _ = dev.write(&[state.reply_byte(q)]);
+                        let _ = dev.write(&[reply]);
                         i += 3;
                         continue;
                     }
@@ -233,7 +242,7 @@ mod tests {
     #[test]
     fn prints_on_a_ready_printer() {
         let (host, dev) = MemoryLink::pair();
-        let t = printer_thread(dev, PrinterStatus::default(), None);
+        let t = printer_thread(dev, ready(), None);
         let mut p = Printer::new(host);
         p.print(b"JOB").unwrap();
         drop(p);
@@ -249,26 +258,23 @@ mod tests {
     fn refuses_a_job_the_printer_cannot_finish() {
         for (state, reason) in [
             (
-                PrinterStatus {
+                Condition {
                     paper_out: true,
-                    paper_end_stop: true,
-                    offline: true,
-                    ..Default::default()
+                    ..ready()
                 },
                 NotReady::PaperOut,
             ),
             (
-                PrinterStatus {
+                Condition {
                     cover_open: true,
-                    offline: true,
-                    ..Default::default()
+                    ..ready()
                 },
                 NotReady::CoverOpen,
             ),
             (
-                PrinterStatus {
+                Condition {
                     offline: true,
-                    ..Default::default()
+                    ..ready()
                 },
                 NotReady::Offline,
             ),
@@ -287,13 +293,11 @@ mod tests {
     #[test]
     fn reports_a_fault_during_the_job() {
         let (host, dev) = MemoryLink::pair();
-        let out = PrinterStatus {
+        let out = Condition {
             paper_out: true,
-            paper_end_stop: true,
-            offline: true,
-            ..Default::default()
+            ..ready()
         };
-        let t = printer_thread(dev, PrinterStatus::default(), Some(out));
+        let t = printer_thread(dev, ready(), Some(out));
         let mut p = Printer::new(host);
         let e = p.print(b"JOB").unwrap_err();
         assert!(

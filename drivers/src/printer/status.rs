@@ -191,42 +191,6 @@ impl PrinterStatus {
             None => Health::Ok,
         }
     }
-
-    /// The byte a printer in this state answers to `query` (simulators and tests).
-    pub fn reply_byte(&self, query: StatusQuery) -> u8 {
-        let mut b = 0b0001_0010u8;
-        let mut set = |cond: bool, mask: u8| {
-            if cond {
-                b |= mask;
-            }
-        };
-        match query {
-            StatusQuery::Printer => set(self.blocking_reason().is_some(), 1 << 3),
-            StatusQuery::OfflineCause => {
-                set(self.cover_open, 1 << 2);
-                set(self.paper_out || self.paper_end_stop, 1 << 5);
-                set(self.error, 1 << 6);
-            }
-            StatusQuery::ErrorCause => set(self.error, 1 << 6),
-            StatusQuery::PaperSensor => {
-                set(self.paper_near_end || self.paper_out, 0b0000_1100);
-                set(self.paper_out, 0b0110_0000);
-            }
-        }
-        b
-    }
-
-    /// The byte a printer in this state answers to `GS r 1`.
-    pub fn sensor_byte(&self) -> u8 {
-        let mut b = 0;
-        if self.paper_near_end || self.paper_out {
-            b |= 0b0000_0011;
-        }
-        if self.paper_out {
-            b |= 0b0000_1100;
-        }
-        b
-    }
 }
 
 #[cfg(test)]
@@ -301,38 +265,55 @@ mod tests {
     }
 
     #[test]
-    fn reply_bytes_round_trip() {
-        let states = [
-            PrinterStatus::default(),
-            PrinterStatus {
-                paper_near_end: true,
-                ..Default::default()
-            },
-            PrinterStatus {
-                paper_out: true,
-                paper_near_end: true,
-                paper_end_stop: true,
-                offline: true,
-                ..Default::default()
-            },
-            PrinterStatus {
-                cover_open: true,
-                offline: true,
-                ..Default::default()
-            },
-            PrinterStatus {
-                offline: true,
-                ..Default::default()
-            },
+    fn the_independent_simulators_replies_read_as_its_conditions() {
+        use kiosk_sims::printer::Condition;
+        let ready = Condition {
+            connected: true,
+            ..Condition::default()
+        };
+        let cases = [
+            (ready, None, false),
+            (
+                Condition {
+                    paper_near_end: true,
+                    ..ready
+                },
+                None,
+                true,
+            ),
+            (
+                Condition {
+                    paper_out: true,
+                    ..ready
+                },
+                Some(NotReady::PaperOut),
+                true,
+            ),
+            (
+                Condition {
+                    cover_open: true,
+                    ..ready
+                },
+                Some(NotReady::CoverOpen),
+                false,
+            ),
+            (
+                Condition {
+                    offline: true,
+                    ..ready
+                },
+                Some(NotReady::Offline),
+                false,
+            ),
         ];
-        for s in states {
-            let got = PrinterStatus::from_replies(
-                s.reply_byte(StatusQuery::Printer),
-                s.reply_byte(StatusQuery::OfflineCause),
-                s.reply_byte(StatusQuery::PaperSensor),
-            )
-            .unwrap();
-            assert_eq!(got, s);
+        for (c, blocked, near_end) in cases {
+            let reply = |n| c.dle_eot_reply(n).unwrap();
+            let got = PrinterStatus::from_replies(reply(1), reply(2), reply(4)).unwrap();
+            assert_eq!(got.blocking_reason(), blocked, "{c:?}");
+            assert_eq!(got.paper_near_end, near_end, "{c:?}");
+            let mut sensor = PrinterStatus::default();
+            sensor.apply_sensor(c.gs_r_reply());
+            assert_eq!(sensor.paper_out, c.paper_out, "{c:?}");
         }
     }
 

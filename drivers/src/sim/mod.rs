@@ -1,19 +1,18 @@
 //! First-class simulators: the demo default and the kiosk's test bench.
 //!
-//! Each simulated device speaks its real protocol, and [`SimDevices`] runs the real drivers
-//! against them: the ID card reader state machine exchanges SAM frames with
-//! [`SimIdCardReader`] over a byte link (in memory, or a pseudo-terminal), the scanner framer
-//! reads CR LF lines from [`SimScanner`], the printer driver queries [`SimPrinter`] with
-//! `DLE EOT`, and the camera loop decodes QR codes from [`SimCamera`] frames. A cloneable
-//! [`SimControl`] plays the citizen and the staff: places cards, scans codes, runs the paper
-//! out.
+//! The device side of each protocol lives in the `kiosk-sims` crate, written from the public
+//! descriptions and sharing no code or constant with these drivers (that crate cannot depend on
+//! this one). [`SimDevices`] runs the real drivers against them: the ID card reader state
+//! machine exchanges SAM frames with [`SimIdCardReader`] over a byte link (in memory, or a
+//! pseudo-terminal), the scanner framer reads CR LF lines from [`SimScanner`], the printer
+//! driver queries [`SimPrinter`] with `DLE EOT`, and the camera loop decodes QR codes from
+//! [`SimCamera`] frames. A cloneable [`SimControl`] plays the citizen and the staff: places
+//! cards, scans codes, runs the paper out.
 
 pub mod camera;
 pub mod corpus;
 pub mod files;
-pub mod idcard;
-pub mod printer;
-pub mod scanner;
+mod links;
 pub mod serve;
 
 use std::io;
@@ -25,12 +24,13 @@ use std::time::{Duration, Instant};
 
 pub use camera::SimCamera;
 pub use files::FileCamera;
-pub use idcard::{ReaderFault, SimIdCardReader, demo_card};
-pub use printer::{PaperState, SimPrinter};
-pub use scanner::SimScanner;
+pub use links::{
+    PaperState, ReaderFault, SimCard, SimCardKind, SimIdCardReader, SimPrinter, SimScanner,
+    demo_card,
+};
 
 use crate::camera::{Camera, CameraError, Still, decode_qr};
-use crate::idcard::{self as id, IdCard, Reader, ReaderConfig, ReaderOutput};
+use crate::idcard::{self as id, Reader, ReaderConfig, ReaderOutput};
 use crate::printer::{PrintError, Printer, PrinterDevice, PrinterStatus};
 use crate::scanner::{LineFramer, ScanOutput, ScannerConfig};
 use crate::transport::{MemoryLink, SerialTransport, Transport};
@@ -200,10 +200,10 @@ impl Shared {
     }
 
     fn refresh_printer_health(&self) {
-        let h = match (self.printer.connected(), self.printer.status()) {
-            (Ok(false), _) => Health::Absent(PrintError::NoReply.to_string()),
-            (Ok(true), Ok(st)) => st.health(),
-            _ => Health::Absent("模拟打印机不可用 (simulated printer unusable)".into()),
+        let h = match self.printer.condition() {
+            Ok(c) if !c.connected => Health::Absent(PrintError::NoReply.to_string()),
+            Ok(c) => links::printer_status(c).health(),
+            Err(_) => Health::Absent("模拟打印机不可用 (simulated printer unusable)".into()),
         };
         self.set_health(DeviceKind::Printer, h);
     }
@@ -501,7 +501,7 @@ impl SimControl {
     }
 
     /// Puts a card on the reader.
-    pub fn place_card(&self, card: IdCard) -> Result<(), SimError> {
+    pub fn place_card(&self, card: SimCard) -> Result<(), SimError> {
         lock(&self.shared.reader)?.place(card);
         Ok(())
     }

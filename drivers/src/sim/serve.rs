@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use serialport::{SerialPort, TTYPort};
 
-use super::idcard::SimIdCardReader;
-use super::printer::SimPrinter;
+use super::SimIdCardReader;
+use super::SimPrinter;
 use crate::hotplug::Stop;
 use crate::transport::{SerialTransport, Transport};
 

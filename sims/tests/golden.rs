@@ -1,0 +1,80 @@
+//! The simulators against the golden byte vectors in `drivers/tests/golden/` (written from the
+//! public sources by a third implementation): the same bytes the drivers are tested against.
+
+use kiosk_sims::golden::hex;
+use kiosk_sims::{SimCard, SimCardKind, SimIdCardReader};
+
+fn cards() -> toml::Table {
+    let path = kiosk_sims::golden::dir().join("idcard/cards.toml");
+    toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A card of `cards.toml` as the simulator holds it.
+fn card(key: &str) -> SimCard {
+    let all = cards();
+    let t = all[key].as_table().unwrap();
+    let f = |name: &str| {
+        t.get(name)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let kind = match f("flag").as_str() {
+        "" => SimCardKind::Resident,
+        "J" => SimCardKind::HkMoTwPermit,
+        "I" => SimCardKind::Foreign2017,
+        "Y" => SimCardKind::Foreign2023,
+        other => panic!("flag {other}"),
+    };
+    SimCard {
+        kind: Some(kind),
+        name: f("name"),
+        name_en: f("name_en"),
+        sex: f("sex"),
+        nation: f("nation"),
+        nationality: f("nationality"),
+        birth: f("birth"),
+        address: f("address"),
+        number: f("number"),
+        authority: f("authority"),
+        valid_from: f("valid_from"),
+        valid_to: f("valid_to"),
+        travel_permit: f("travel_permit"),
+        issue_count: f("issue_count"),
+        version: f("version"),
+        authority_code: f("authority_code"),
+        photo: (0..1024u32).map(|i| ((i * 37 + 11) & 0xFF) as u8).collect(),
+    }
+}
+
+#[test]
+fn text_blocks_are_the_golden_bytes() {
+    for key in cards().keys() {
+        let golden = hex(&format!("idcard/text-{key}.hex")).unwrap();
+        assert_eq!(card(key).text_block().unwrap().to_vec(), golden, "{key}");
+    }
+}
+
+#[test]
+fn replies_are_the_golden_bytes() {
+    let req = |name: &str| hex(&format!("idcard/request-{name}.hex")).unwrap();
+    let reply = |name: &str| hex(&format!("idcard/reply-{name}.hex")).unwrap();
+    let mut sim = SimIdCardReader::new();
+    assert_eq!(sim.handle(&req("sam-status")), reply("ok"));
+    assert_eq!(sim.handle(&req("reset-sam")), reply("ok"));
+    assert_eq!(sim.handle(&req("find-card")), reply("no-card"));
+    assert_eq!(sim.handle(&req("select-card")), reply("select-failed"));
+    sim.place(card("resident"));
+    assert_eq!(sim.handle(&req("read")), reply("read-failed"));
+    assert_eq!(sim.handle(&req("find-card")), reply("found"));
+    assert_eq!(sim.handle(&req("select-card")), reply("ok"));
+    assert_eq!(sim.handle(&req("read")), reply("read-resident"));
+    sim.remove();
+    sim.place(card("resident"));
+    sim.handle(&req("find-card"));
+    sim.handle(&req("select-card"));
+    assert_eq!(
+        sim.handle(&req("read-fingerprint")),
+        reply("read-fingerprint-resident")
+    );
+}

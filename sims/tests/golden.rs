@@ -43,6 +43,7 @@ fn card(key: &str) -> SimCard {
         issue_count: f("issue_count"),
         version: f("version"),
         authority_code: f("authority_code"),
+        previous_link: f("previous_link"),
         photo: (0..1024u32).map(|i| ((i * 37 + 11) & 0xFF) as u8).collect(),
     }
 }
@@ -67,7 +68,7 @@ fn replies_are_the_golden_bytes() {
     sim.place(card("resident"));
     assert_eq!(sim.handle(&req("read")), reply("read-failed"));
     assert_eq!(sim.handle(&req("find-card")), reply("found"));
-    assert_eq!(sim.handle(&req("select-card")), reply("ok"));
+    assert_eq!(sim.handle(&req("select-card")), reply("selected"));
     assert_eq!(sim.handle(&req("read")), reply("read-resident"));
     sim.remove();
     sim.place(card("resident"));
@@ -76,5 +77,60 @@ fn replies_are_the_golden_bytes() {
     assert_eq!(
         sim.handle(&req("read-fingerprint")),
         reply("read-fingerprint-resident")
+    );
+}
+
+/// What the simulator answers is what real readers answer, as published.
+#[test]
+fn replies_are_the_published_bytes() {
+    let published = |name: &str| hex(&format!("idcard/published-{name}.hex")).unwrap();
+    let mut sim = SimIdCardReader::new();
+    assert_eq!(
+        sim.handle(&published("request-sam-status")),
+        published("reply-ok")
+    );
+    assert_eq!(
+        sim.handle(&published("request-reset-sam")),
+        published("reply-ok")
+    );
+    assert_eq!(
+        sim.handle(&published("request-sam-id")),
+        published("reply-sam-id")
+    );
+    assert_eq!(
+        sim.handle(&published("request-find-card")),
+        published("reply-no-card")
+    );
+    assert_eq!(
+        sim.handle(&published("request-select-card")),
+        published("reply-select-failed")
+    );
+    sim.place(card("resident"));
+    assert_eq!(
+        sim.handle(&published("request-read")),
+        published("reply-read-failed")
+    );
+    assert_eq!(
+        sim.handle(&published("request-find-card")),
+        published("reply-found")
+    );
+    assert_eq!(
+        sim.handle(&published("request-select-card")),
+        published("reply-selected")
+    );
+    let read = sim.handle(&published("request-read"));
+    assert_eq!(read.len(), 1295);
+    assert!(read.starts_with(&published("reply-read-head")));
+    sim.remove();
+    sim.place(card("resident"));
+    sim.handle(&published("request-find-card"));
+    sim.handle(&published("request-select-card"));
+    let read = sim.handle(&published("request-read-fingerprint"));
+    assert_eq!(read.len(), 2321);
+    assert!(read.starts_with(&published("reply-read-fingerprint-head")));
+    sim.set_fault(Some(kiosk_sims::ReaderFault::Status(0x60)));
+    assert_eq!(
+        sim.handle(&published("request-sam-status")),
+        published("reply-sam-fault")
     );
 }

@@ -9,9 +9,10 @@
 //! * `I` — foreign permanent-resident card, 2017: English name 120, sex 2, permit number 30,
 //!   nationality 6, Chinese name 30, valid from 16, valid to 16, birth 16, version 4,
 //!   authority code 8, type 2, reserved 6.
-//! * `Y` — foreign permanent-resident card, 2023. **Unverified** best effort: the resident
-//!   layout with the English name where the address is and nationality (6) and issue count
-//!   (4) at offset 220 (see [`Y_LAYOUT`]). A test pins it so a correction shows.
+//! * `Y` — foreign permanent-resident card, 2023: Chinese name 30, sex 2, renewal count 4,
+//!   birth 16, English name (characters 1–35) 70, permit number 36, reserved 30, valid from 16,
+//!   valid to 16, English name (characters 36–46) 22, nationality 6; the card has no issuing
+//!   authority. Offsets and sources in `drivers/PROTOCOLS.md`.
 
 use super::{CardKind, IdCard, ValidTo};
 
@@ -108,12 +109,12 @@ pub const NATIONS: [&str; 56] = [
     "基诺",
 ];
 
-/// Nation name for a GB 3304 code (1–56, 97 其他, 98 外国血统).
+/// Nation name for a GB 3304 code (1–56, 97 其他, 98 外国血统中国籍人士, as the readers' tables and GB 3304 name it).
 pub fn nation_name(code: u8) -> Option<&'static str> {
     match code {
         1..=56 => Some(NATIONS[usize::from(code - 1)]),
         97 => Some("其他"),
-        98 => Some("外国血统"),
+        98 => Some("外国血统中国籍人士"),
         _ => None,
     }
 }
@@ -175,45 +176,40 @@ pub mod foreign2017 {
     pub const AUTHORITY: Field = f(240, 8);
 }
 
-/// Foreign permanent-resident card, 2023 layout (**unverified**, see the module comment).
+/// Foreign permanent-resident card, 2023 layout.
 pub mod foreign2023 {
     use super::{Field, f};
     pub const NAME_ZH: Field = f(0, 30);
     pub const SEX: Field = f(30, 2);
+    /// 换证次数: how many times the card has been renewed.
+    pub const RENEWALS: Field = f(32, 4);
     pub const BIRTH: Field = f(36, 16);
+    /// English name, characters 1–35.
     pub const NAME_EN: Field = f(52, 70);
     pub const PERMIT_NUMBER: Field = f(122, 36);
-    pub const AUTHORITY: Field = f(158, 30);
     pub const VALID_FROM: Field = f(188, 16);
     pub const VALID_TO: Field = f(204, 16);
-    pub const NATIONALITY: Field = f(220, 6);
-    pub const ISSUE_COUNT: Field = f(226, 4);
+    /// English name, characters 36–46.
+    pub const NAME_EN_MORE: Field = f(220, 22);
+    pub const NATIONALITY: Field = f(242, 6);
 }
 
-/// The 2023 layout in one table, for review: (field, offset, bytes).
-pub const Y_LAYOUT: [(&str, usize, usize); 10] = [
-    ("name_zh", 0, 30),
-    ("sex", 30, 2),
-    ("birth", 36, 16),
-    ("name_en", 52, 70),
-    ("permit_number", 122, 36),
-    ("authority", 158, 30),
-    ("valid_from", 188, 16),
-    ("valid_to", 204, 16),
-    ("nationality", 220, 6),
-    ("issue_count", 226, 4),
-];
-
-fn read(block: &[u8], field: Field) -> String {
-    let bytes = &block[field.offset..field.offset + field.len];
-    let units = bytes
+fn units(block: &[u8], field: Field) -> impl Iterator<Item = u16> + '_ {
+    block[field.offset..field.offset + field.len]
         .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]));
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+}
+
+fn trimmed(units: impl Iterator<Item = u16>) -> String {
     let s: String = char::decode_utf16(units)
         .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect();
     s.trim_matches(|c: char| c == ' ' || c == '\0' || c == '\u{3000}')
         .to_string()
+}
+
+fn read(block: &[u8], field: Field) -> String {
+    trimmed(units(block, field))
 }
 
 fn sex_code(s: &str) -> u8 {
@@ -307,20 +303,23 @@ pub fn decode_text(block: &[u8]) -> Result<IdCard, TextError> {
         }
         CardKind::ForeignPermanent2023 => {
             use foreign2023 as y;
+            // A name longer than 35 characters goes on at offset 220: joined before trimming,
+            // so a space at the break is kept.
+            let name_en = trimmed(units(block, y::NAME_EN).chain(units(block, y::NAME_EN_MORE)));
             IdCard {
                 kind,
                 name: read(block, y::NAME_ZH),
-                name_en: read(block, y::NAME_EN),
+                name_en,
                 sex_code: sex_code(&read(block, y::SEX)),
                 nation: read(block, y::NATIONALITY),
                 birth: read(block, y::BIRTH),
                 address: empty(),
                 id_number: read(block, y::PERMIT_NUMBER),
-                authority: read(block, y::AUTHORITY),
+                authority: empty(),
                 valid_from: read(block, y::VALID_FROM),
                 valid_to: valid_to(read(block, y::VALID_TO)),
                 travel_permit: empty(),
-                issue_count: read(block, y::ISSUE_COUNT),
+                issue_count: read(block, y::RENEWALS),
                 photo: Vec::new(),
             }
         }
@@ -396,7 +395,7 @@ mod tests {
         assert_eq!(c.sex_code, 2);
         assert_eq!(c.valid_to, ValidTo::Date("20301231".into()));
         let c = decode_text(&block(' ', &[(32, "98"), (30, "9")])).unwrap();
-        assert_eq!(c.nation, "外国血统");
+        assert_eq!(c.nation, "外国血统中国籍人士");
         assert_eq!(sex_name(c.sex_code), "未说明");
         // An unknown code is kept as written rather than guessed.
         let c = decode_text(&block(' ', &[(32, "77"), (30, "x")])).unwrap();
@@ -459,31 +458,33 @@ mod tests {
     }
 
     #[test]
-    fn pins_the_unverified_2023_layout() {
+    fn decodes_a_foreign_2023_card_with_a_long_english_name() {
         let b = block(
             'Y',
             &[
                 (0, "玛丽"),
                 (30, "2"),
+                (32, "01"),
                 (36, "19900202"),
-                (52, "MARY ANN"),
-                (122, "932000199002020026"),
-                (158, "国家移民管理局"),
+                // 35 characters, the 35th a space: the name goes on at 220.
+                (52, "MARGARET ALEXANDRA WILHELMINA ANNE "),
+                (122, "932682198501010017"),
                 (188, "20240101"),
                 (204, "20340101"),
-                (220, "GBR"),
-                (226, "00"),
+                (220, "SMITH-JONES"),
+                (242, "GBR"),
+                (250, "01"),
             ],
         );
         let c = decode_text(&b).unwrap();
         assert_eq!(c.kind, CardKind::ForeignPermanent2023);
         assert_eq!(c.name, "玛丽");
-        assert_eq!(c.name_en, "MARY ANN");
+        assert_eq!(c.name_en, "MARGARET ALEXANDRA WILHELMINA ANNE SMITH-JONES");
         assert_eq!(c.nation, "GBR");
-        assert_eq!(c.id_number, "932000199002020026");
-        assert_eq!(c.issue_count, "00");
-        let ends: Vec<usize> = Y_LAYOUT.iter().map(|(_, o, l)| o + l).collect();
-        assert!(ends.iter().all(|e| *e <= TYPE_OFFSET));
+        assert_eq!(c.id_number, "932682198501010017");
+        assert_eq!(c.issue_count, "01");
+        assert_eq!(c.authority, "", "the 2023 card has no issuing authority");
+        assert_eq!(c.birth, "19900202");
     }
 
     #[test]
@@ -556,7 +557,11 @@ mod tests {
             } else {
                 "42010019700101002X".into()
             },
-            authority: "1500".into(),
+            authority: if kind == CardKind::ForeignPermanent2023 {
+                String::new()
+            } else {
+                "1500".into()
+            },
             valid_from: "20200101".into(),
             valid_to: ValidTo::Date("20400101".into()),
             travel_permit: if kind == CardKind::HkMoTwPermit {
@@ -603,6 +608,7 @@ mod tests {
             issue_count: c.issue_count.clone(),
             version: "01".into(),
             authority_code: c.authority.clone(),
+            previous_link: String::new(),
             photo: Vec::new(),
         }
     }

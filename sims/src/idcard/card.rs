@@ -42,8 +42,10 @@ pub struct SimCard {
     pub valid_to: String,
     /// HK/Macao/Taiwan travel permit number.
     pub travel_permit: String,
-    /// Issue count (HK/Macao/Taiwan permits, 2023 foreign cards).
+    /// Issue count (HK/Macao/Taiwan permits); renewal count (2023 foreign cards).
     pub issue_count: String,
+    /// Link to the holder's previous (2017) card number (2023 foreign cards).
+    pub previous_link: String,
     /// Card version (2017 foreign cards).
     pub version: String,
     /// Issuing authority code (2017 foreign cards).
@@ -115,32 +117,24 @@ impl SimCard {
                 put(&mut b, 248, 2, "I", "type")?;
             }
             SimCardKind::Foreign2023 => {
-                for (offset, len, text, field) in FOREIGN_2023
-                    .iter()
-                    .map(|&(o, l, f)| (o, l, self.field(f), f))
-                {
-                    put(&mut b, offset, len, text, field)?;
-                }
+                // The English name: characters 1–35 at 52, 36–46 at 220.
+                let first: String = self.name_en.chars().take(35).collect();
+                let more: String = self.name_en.chars().skip(35).collect();
+                put(&mut b, 0, 30, &self.name, "name")?;
+                put(&mut b, 30, 2, &self.sex, "sex")?;
+                put(&mut b, 32, 4, &self.issue_count, "issue_count")?;
+                put(&mut b, 36, 16, &self.birth, "birth")?;
+                put(&mut b, 52, 70, &first, "name_en")?;
+                put(&mut b, 122, 36, &self.number, "number")?;
+                put(&mut b, 188, 16, &self.valid_from, "valid_from")?;
+                put(&mut b, 204, 16, &self.valid_to, "valid_to")?;
+                put(&mut b, 220, 22, &more, "name_en")?;
+                put(&mut b, 242, 6, &self.nationality, "nationality")?;
                 put(&mut b, 248, 2, "Y", "type")?;
+                put(&mut b, 250, 6, &self.previous_link, "previous_link")?;
             }
         }
         Ok(b)
-    }
-
-    fn field(&self, name: &str) -> &str {
-        match name {
-            "name" => &self.name,
-            "name_en" => &self.name_en,
-            "sex" => &self.sex,
-            "birth" => &self.birth,
-            "number" => &self.number,
-            "authority" => &self.authority,
-            "valid_from" => &self.valid_from,
-            "valid_to" => &self.valid_to,
-            "nationality" => &self.nationality,
-            "issue_count" => &self.issue_count,
-            _ => "",
-        }
     }
 
     /// The demo card: a resident card for 张建国 (the number's check digit is right).
@@ -161,21 +155,6 @@ impl SimCard {
         }
     }
 }
-
-/// The 2023 foreign permanent-resident card: (offset, bytes, field). See `drivers/PROTOCOLS.md`
-/// for its sources.
-pub const FOREIGN_2023: [(usize, usize, &str); 10] = [
-    (0, 30, "name"),
-    (30, 2, "sex"),
-    (36, 16, "birth"),
-    (52, 70, "name_en"),
-    (122, 36, "number"),
-    (158, 30, "authority"),
-    (188, 16, "valid_from"),
-    (204, 16, "valid_to"),
-    (220, 6, "nationality"),
-    (226, 4, "issue_count"),
-];
 
 /// An opaque stand-in for a WLT photo block: "WLT" and noise, 1024 bytes.
 pub fn demo_photo() -> Vec<u8> {

@@ -11,7 +11,7 @@ mod card;
 
 use std::collections::VecDeque;
 
-pub use card::{DoesNotFit, FOREIGN_2023, SimCard, SimCardKind, demo_photo};
+pub use card::{DoesNotFit, SimCard, SimCardKind, demo_photo};
 
 /// SW3 codes a reader answers with.
 pub mod sw3 {
@@ -32,6 +32,10 @@ const SYNC: [u8; 5] = [0xAA, 0xAA, 0xAA, 0x96, 0x69];
 pub const TEXT_BYTES: usize = 256;
 pub const PHOTO_BYTES: usize = 1024;
 pub const FINGERPRINT_BYTES: usize = 1024;
+/// A SAM id: u16 LE, u16 LE, three u32 LE (05.01-20101129-0001228293-0296863149).
+const SAM_ID: [u8; 16] = [
+    0x05, 0x00, 0x01, 0x00, 0x09, 0xB8, 0x32, 0x01, 0x05, 0xBE, 0x12, 0x00, 0xAD, 0xC5, 0xB1, 0x11,
+];
 /// The longest request a reader takes (LEN); longer is a length error.
 const MAX_REQUEST_LEN: usize = 0x0100;
 
@@ -195,20 +199,25 @@ impl SimIdCardReader {
         match (cmd, para) {
             // Reset SAM, SAM status.
             (0x10, 0xFF) | (0x11, 0xFF) => reply_frame(sw3::OK, &[]),
-            // SAM id: 16 bytes.
-            (0x12, 0xFF) => {
-                let id: Vec<u8> = (0u8..16).map(|i| 0x50 + i).collect();
-                reply_frame(sw3::OK, &id)
-            }
-            // Find card.
+            // SAM id: 16 bytes (the module 05.01-20101129-0001228293-0296863149).
+            (0x12, 0xFF) => reply_frame(sw3::OK, &SAM_ID),
+            // Find card: found with the 4-byte chip management number, or not.
             (0x20, 0x01) => {
                 self.selected = false;
-                reply_frame(if present { sw3::FOUND } else { sw3::NO_CARD }, &[])
+                if present {
+                    reply_frame(sw3::FOUND, &[0; 4])
+                } else {
+                    reply_frame(sw3::NO_CARD, &[])
+                }
             }
-            // Select card.
+            // Select card: selected with 8 bytes, or failed.
             (0x20, 0x02) => {
                 self.selected = present;
-                reply_frame(if present { sw3::OK } else { sw3::SELECT_FAILED }, &[])
+                if present {
+                    reply_frame(sw3::OK, &[0; 8])
+                } else {
+                    reply_frame(sw3::SELECT_FAILED, &[])
+                }
             }
             // Read text and photo; with fingerprint.
             (0x30, 0x01) | (0x30, 0x10) => self.read(para == 0x10),

@@ -42,12 +42,19 @@ LAYOUTS = {
     "I": [(0, 120, "name_en"), (120, 2, "sex"), (122, 30, "number"), (152, 6, "nationality"),
           (158, 30, "name"), (188, 16, "valid_from"), (204, 16, "valid_to"), (220, 16, "birth"),
           (236, 4, "version"), (240, 8, "authority_code"), (248, 2, "flag"), (250, 6, "reserved")],
+    "Y": [(0, 30, "name"), (30, 2, "sex"), (32, 4, "issue_count"), (36, 16, "birth"),
+          (52, 70, "name_en"), (122, 36, "number"), (158, 30, "reserved"), (188, 16, "valid_from"),
+          (204, 16, "valid_to"), (220, 22, "name_en_more"), (242, 6, "nationality"),
+          (248, 2, "flag"), (250, 6, "previous_link")],
 }
 
 
 def text_block(card: dict) -> bytes:
     flag = card.get("flag", " ")
     fields = dict(card, flag=flag)
+    if flag == "Y":
+        # The English name: characters 1-35 at 52, 36-46 at 220.
+        fields["name_en"], fields["name_en_more"] = card["name_en"][:35], card["name_en"][35:]
     layout = LAYOUTS[flag]
     block = bytearray(ucs2("", 256))
     for offset, size, name in layout:
@@ -81,9 +88,13 @@ def main() -> None:
     }
     for name, body in requests.items():
         hexfile(f"request-{name}.hex", frame(bytes.fromhex(body)), f"Request {body[:2]} {body[2:]}.")
-    for name, sw3 in {"ok": 0x90, "found": 0x9F, "no-card": 0x80, "select-failed": 0x81,
+    for name, sw3 in {"ok": 0x90, "no-card": 0x80, "select-failed": 0x81,
                       "read-failed": 0x41, "no-content": 0x91, "sam-fault": 0x60}.items():
         hexfile(f"reply-{name}.hex", frame(bytes([0, 0, sw3])), f"Reply SW1 SW2 SW3 = 00 00 {sw3:02X}.")
+    hexfile("reply-found.hex", frame(bytes([0, 0, 0x9F]) + bytes(4)),
+            "Card found (9F) with its 4-byte chip management number.")
+    hexfile("reply-selected.hex", frame(bytes([0, 0, 0x90]) + bytes(8)),
+            "Card selected (90) with 8 data bytes.")
     resident = text_block(cards["resident"])
     data = (256).to_bytes(2, "big") + (1024).to_bytes(2, "big") + resident + photo()
     hexfile("reply-read-resident.hex", frame(bytes([0, 0, 0x90]) + data),

@@ -35,6 +35,7 @@ pub mod sim;
 pub mod transport;
 pub mod uri;
 pub mod usb;
+pub mod usb_split;
 pub mod v4l2;
 pub mod wedge;
 

@@ -50,14 +50,19 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
 pub fn open_device(uri: &DeviceUri, kind: crate::DeviceKind) -> io::Result<Box<dyn Transport>> {
     use crate::DeviceKind;
     match uri {
-        DeviceUri::Usb { vendor, product } => {
-            let (preferred, printer): (&[(u8, u8)], bool) = match kind {
-                DeviceKind::IdCard => (&crate::usb::IDCARD_ENDPOINTS, false),
-                DeviceKind::Printer => (&[], true),
-                _ => (&[], false),
+        DeviceUri::Usb {
+            vendor,
+            product,
+            frames,
+        } => {
+            use crate::usb_split::Framing;
+            let (preferred, printer, frames): (&[(u8, u8)], bool, Framing) = match kind {
+                DeviceKind::IdCard => (&crate::usb::IDCARD_ENDPOINTS, false, *frames),
+                DeviceKind::Printer => (&[], true, Framing::Whole),
+                _ => (&[], false, Framing::Whole),
             };
             Ok(Box::new(crate::usb::UsbBulkTransport::open(
-                *vendor, *product, preferred, printer,
+                *vendor, *product, preferred, printer, frames,
             )?))
         }
         other => {

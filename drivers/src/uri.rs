@@ -29,9 +29,11 @@ pub enum DeviceUri {
         path: PathBuf,
         baud: Option<u32>,
     },
+    /// A USB device; `frames` says how an ID card reader's frames travel (`?frames=`).
     Usb {
         vendor: u16,
         product: u16,
+        frames: crate::usb_split::Framing,
     },
     Tcp {
         host: String,
@@ -262,11 +264,23 @@ fn parse(input: &str) -> Result<DeviceUri, UriError> {
             }
         }
         "usb" => {
-            no_options(scheme, options)?;
+            let mut frames = crate::usb_split::Framing::Auto;
+            for (key, value) in options {
+                if key != "frames" {
+                    return Err(UriError::UnknownOption { scheme, key });
+                }
+                frames = crate::usb_split::Framing::parse(&value).ok_or(UriError::BadOption {
+                    scheme,
+                    key,
+                    value,
+                    why: "auto, split or whole",
+                })?;
+            }
             let (v, p) = after.split_once(':').ok_or(UriError::BadUsbId)?;
             Ok(DeviceUri::Usb {
                 vendor: hex16(v)?,
                 product: hex16(p.trim_end_matches('/'))?,
+                frames,
             })
         }
         "tcp" => {
@@ -432,7 +446,17 @@ impl fmt::Display for DeviceUri {
                 }
                 Ok(())
             }
-            DeviceUri::Usb { vendor, product } => write!(f, "usb://{vendor:04x}:{product:04x}"),
+            DeviceUri::Usb {
+                vendor,
+                product,
+                frames,
+            } => {
+                write!(f, "usb://{vendor:04x}:{product:04x}")?;
+                if *frames != crate::usb_split::Framing::Auto {
+                    write!(f, "?frames={}", frames.as_str())?;
+                }
+                Ok(())
+            }
             DeviceUri::Tcp { host, port } if host.contains(':') => {
                 write!(f, "tcp://[{host}]:{port}")
             }
@@ -488,14 +512,19 @@ mod tests {
             p("usb://0400:c35a").unwrap(),
             DeviceUri::Usb {
                 vendor: 0x0400,
-                product: 0xc35a
+                product: 0xc35a,
+                frames: crate::usb_split::Framing::Auto,
             }
         );
+        let whole = p("usb://0400:c35a?frames=whole").unwrap();
+        assert_eq!(whole.to_string(), "usb://0400:c35a?frames=whole");
+        assert!(p("usb://0400:c35a?frames=half").is_err());
         assert_eq!(
             p("USB://0400:C35A").unwrap(),
             DeviceUri::Usb {
                 vendor: 0x0400,
-                product: 0xc35a
+                product: 0xc35a,
+                frames: crate::usb_split::Framing::Auto,
             }
         );
         assert_eq!(

@@ -1,7 +1,8 @@
 //! USB bulk transport (`usb://VID:PID`) over `nusb`, pure Rust (usbfs, no libusb).
 //!
-//! USB ID card readers carry the same SAM frames as the serial ones over a pair of bulk
-//! endpoints, in 64-byte packets (seen: OUT 0x02/0x06, IN 0x81/0x85); USB receipt printers are
+//! USB ID card readers carry the same SAM frames as the serial ones over bulk endpoints in
+//! 64-byte packets: split across OUT 0x02/0x06 and IN 0x81/0x85 (header / body, see
+//! [`crate::usb_split`]), or whole over one pair; USB receipt printers are
 //! the printer class (7) with a bulk OUT and usually a bulk IN for status replies. The choice
 //! of interface and endpoints is pure code over the configuration descriptor, unit-tested on
 //! descriptor bytes; the transport claims the interface (detaching a kernel driver such as
@@ -16,6 +17,7 @@ use nusb::descriptors::{ConfigurationDescriptor, TransferType};
 use nusb::transfer::{Buffer, Bulk, Direction, In, Out, TransferError};
 
 use crate::transport::Transport;
+use crate::usb_split::{Framing, NextRead, SPLIT_ENDPOINTS, SplitReader, split_request};
 
 /// Endpoint addresses the GA 467 family of USB readers uses, in order of preference.
 pub const IDCARD_ENDPOINTS: [(u8, u8); 2] = [(0x02, 0x81), (0x06, 0x85)];
@@ -137,10 +139,58 @@ fn transfer_err(e: TransferError) -> io::Error {
     }
 }
 
+/// The second endpoint pair of a reader that splits its frames.
+struct Split {
+    body_out: nusb::Endpoint<Bulk, Out>,
+    body_in: nusb::Endpoint<Bulk, In>,
+    reader: SplitReader,
+}
+
+/// Sends `bytes` on `ep` in packets of at most `packet` bytes.
+fn send(
+    ep: &mut nusb::Endpoint<Bulk, Out>,
+    bytes: &[u8],
+    packet: usize,
+    timeout: Duration,
+) -> io::Result<()> {
+    for chunk in chunks(bytes, packet) {
+        let mut buf = Buffer::new(chunk.len());
+        buf.extend_from_slice(chunk);
+        let done = ep.transfer_blocking(buf, timeout);
+        if let Err(e) = done.status {
+            return Err(transfer_err(e));
+        }
+    }
+    Ok(())
+}
+
+/// Waits up to `timeout` for bytes on `ep` (a transfer of `len` bytes rounded up to whole
+/// packets; one that times out stays pending and is collected by the next call).
+fn receive(
+    ep: &mut nusb::Endpoint<Bulk, In>,
+    len: usize,
+    packet: usize,
+    timeout: Duration,
+) -> io::Result<Vec<u8>> {
+    if ep.pending() == 0 {
+        let packet = packet.max(1);
+        ep.submit(Buffer::new(len.max(1).div_ceil(packet) * packet));
+    }
+    let Some(done) = ep.wait_next_complete(timeout) else {
+        return Ok(Vec::new());
+    };
+    match done.status {
+        Ok(()) => Ok(done.buffer[..done.actual_len.min(done.buffer.len())].to_vec()),
+        Err(TransferError::Cancelled) => Ok(Vec::new()),
+        Err(e) => Err(transfer_err(e)),
+    }
+}
+
 /// A claimed USB interface with a bulk OUT and (usually) a bulk IN endpoint.
 pub struct UsbBulkTransport {
     out: nusb::Endpoint<Bulk, Out>,
     inp: Option<nusb::Endpoint<Bulk, In>>,
+    split: Option<Split>,
     pipe: BulkPipe,
     rx: VecDeque<u8>,
     name: String,
@@ -149,12 +199,14 @@ pub struct UsbBulkTransport {
 
 impl UsbBulkTransport {
     /// Opens the first device with this vendor and product id. `printer` prefers a
-    /// printer-class interface; `preferred` lists (OUT, IN) endpoint pairs to look for first.
+    /// printer-class interface; `preferred` lists (OUT, IN) endpoint pairs to look for first;
+    /// `framing` says whether SAM frames are split across two endpoint pairs.
     pub fn open(
         vendor: u16,
         product: u16,
         preferred: &[(u8, u8)],
         printer: bool,
+        framing: Framing,
     ) -> io::Result<Self> {
         let name = format!("usb {vendor:04x}:{product:04x}");
         let info = nusb::list_devices()
@@ -218,10 +270,31 @@ impl UsbBulkTransport {
             ),
             None => None,
         };
-        tracing::info!(device = %name, ?pipe, "USB bulk link open");
+        let chosen = ifaces
+            .iter()
+            .find(|i| i.number == pipe.interface && i.alt_setting == pipe.alt_setting);
+        let addresses = |eps: &[BulkEndpoint]| eps.iter().map(|e| e.address).collect::<Vec<_>>();
+        let splits =
+            chosen.is_some_and(|i| framing.splits(&addresses(&i.outs), &addresses(&i.ins)));
+        let split = if splits {
+            let [_, body_out, _, body_in] = SPLIT_ENDPOINTS;
+            Some(Split {
+                body_out: iface
+                    .endpoint::<Bulk, Out>(body_out)
+                    .map_err(|e| usb_err(&name, e))?,
+                body_in: iface
+                    .endpoint::<Bulk, In>(body_in)
+                    .map_err(|e| usb_err(&name, e))?,
+                reader: SplitReader::new(),
+            })
+        } else {
+            None
+        };
+        tracing::info!(device = %name, ?pipe, split = split.is_some(), "USB bulk link open");
         Ok(Self {
             out,
             inp,
+            split,
             pipe,
             rx: VecDeque::new(),
             name,
@@ -236,15 +309,17 @@ impl UsbBulkTransport {
 
 impl Transport for UsbBulkTransport {
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        for chunk in chunks(bytes, self.pipe.out_packet) {
-            let mut buf = Buffer::new(chunk.len());
-            buf.extend_from_slice(chunk);
-            let done = self.out.transfer_blocking(buf, self.write_timeout);
-            if let Err(e) = done.status {
-                return Err(transfer_err(e));
+        let (packet, timeout) = (self.pipe.out_packet, self.write_timeout);
+        match self.split.as_mut() {
+            Some(split) => {
+                // A new request: any reply still awaited is abandoned.
+                split.reader.reset();
+                let (header, body) = split_request(bytes);
+                send(&mut self.out, header, packet, timeout)?;
+                send(&mut split.body_out, body, packet, timeout)
             }
+            None => send(&mut self.out, bytes, packet, timeout),
         }
-        Ok(())
     }
 
     fn read(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
@@ -253,22 +328,27 @@ impl Transport for UsbBulkTransport {
                 std::thread::sleep(timeout.min(Duration::from_secs(1)));
                 return Ok(0);
             };
-            if inp.pending() == 0 {
+            let packet = self.pipe.in_packet;
+            let data = match self.split.as_mut() {
+                Some(split) => match split.reader.next() {
+                    NextRead::Header => {
+                        let data = receive(inp, packet, packet, timeout)?;
+                        split.reader.on_header(&data);
+                        data
+                    }
+                    NextRead::Body(left) => {
+                        let data = receive(&mut split.body_in, left, packet, timeout)?;
+                        split.reader.on_body(&data);
+                        data
+                    }
+                },
                 // Several packets per transfer; the transfer ends at a short packet.
-                let len = self.pipe.in_packet * 8;
-                inp.submit(Buffer::new(len));
-            }
-            // A transfer that times out stays pending and is collected by the next read.
-            let Some(done) = inp.wait_next_complete(timeout) else {
-                return Ok(0);
+                None => receive(inp, packet * 8, packet, timeout)?,
             };
-            match done.status {
-                Ok(()) => self
-                    .rx
-                    .extend(&done.buffer[..done.actual_len.min(done.buffer.len())]),
-                Err(TransferError::Cancelled) => return Ok(0),
-                Err(e) => return Err(transfer_err(e)),
+            if data.is_empty() {
+                return Ok(0);
             }
+            self.rx.extend(data);
         }
         let n = buf.len().min(self.rx.len());
         for (slot, b) in buf.iter_mut().zip(self.rx.drain(..n)) {
@@ -372,7 +452,7 @@ mod tests {
     #[test]
     fn a_missing_device_is_a_clear_error() {
         // This machine has no USB bus, or no such device: either way, an error that says so.
-        let e = UsbBulkTransport::open(0xFFFE, 0xFFFE, &IDCARD_ENDPOINTS, false)
+        let e = UsbBulkTransport::open(0xFFFE, 0xFFFE, &IDCARD_ENDPOINTS, false, Framing::Auto)
             .err()
             .unwrap();
         assert_eq!(e.kind(), io::ErrorKind::NotFound, "{e}");

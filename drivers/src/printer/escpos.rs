@@ -83,8 +83,30 @@ pub enum EscPosError {
     BarcodeData,
 }
 
-/// Byte capacity of a version-40 QR code at error level M.
+/// Byte capacity of a version-40 QR code at error level M (ISO/IEC 18004). Printers may take
+/// less in one store command (one model stops at 1020 bytes): [`EscPos::set_qr_max_bytes`].
 pub const QR_MAX_BYTES_M: usize = 2331;
+
+/// The smallest QR version (1–40) whose byte mode holds `data` at error level M, as the
+/// printer encodes a store command's data.
+pub fn qr_version(data: &[u8]) -> Option<i16> {
+    use qrcode::bits::Bits;
+    (1..=40).find(|&v| {
+        let mut bits = Bits::new(qrcode::Version::Normal(v));
+        bits.push_byte_data(data).is_ok() && bits.push_terminator(qrcode::EcLevel::M).is_ok()
+    })
+}
+
+/// The largest module size up to `preferred` at which the QR code of `data` fits `width_dots`
+/// with its 4-module quiet zones; `None` when it does not fit even at one dot per module (a
+/// symbol wider than the paper is not printed at all).
+pub fn qr_module_to_fit(data: &str, width_dots: usize, preferred: u8) -> Option<u8> {
+    let version = usize::try_from(qr_version(data.as_bytes())?).ok()?;
+    let modules = 17 + 4 * version + 8;
+    (1..=preferred.min(16))
+        .rev()
+        .find(|m| modules * usize::from(*m) <= width_dots)
+}
 
 /// Columns a character takes: 1 for ASCII, 2 for anything printed in Chinese mode.
 pub fn char_width(c: char) -> usize {
@@ -223,6 +245,8 @@ pub struct EscPos {
     /// Where the last raster line ended in `buf`: a line end right there is already done (an
     /// image ends its line by itself).
     image_end: Option<usize>,
+    /// The most data one QR store command takes on this printer.
+    qr_max_bytes: usize,
 }
 
 impl Default for EscPos {
@@ -233,6 +257,7 @@ impl Default for EscPos {
             paper_dots: Paper::Mm80.dots(),
             style: DEFAULT_STYLE,
             image_end: None,
+            qr_max_bytes: QR_MAX_BYTES_M,
         }
     }
 }
@@ -251,6 +276,13 @@ const MISSING: char = '□';
 impl EscPos {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A printer whose QR store command takes at most `bytes` (never more than the standard's
+    /// [`QR_MAX_BYTES_M`]).
+    pub fn set_qr_max_bytes(&mut self, bytes: usize) -> &mut Self {
+        self.qr_max_bytes = bytes.min(QR_MAX_BYTES_M);
+        self
     }
 
     /// A builder for `paper` that prints lines holding characters outside the printer's font
@@ -449,7 +481,7 @@ impl EscPos {
         if data.is_empty() {
             return Err(EscPosError::QrEmpty);
         }
-        if data.len() > QR_MAX_BYTES_M {
+        if data.len() > self.qr_max_bytes.min(QR_MAX_BYTES_M) {
             return Err(EscPosError::QrTooLong(data.len()));
         }
         if !(1..=16).contains(&module) {
@@ -603,6 +635,29 @@ mod tests {
             e.text("x\ny");
         });
         assert_eq!(got, b"x\ny");
+    }
+
+    #[test]
+    fn qr_sizes_fit_the_paper() {
+        // 16 bytes: version 2 at level M in byte mode (version 1 holds 14), 25 + 8 modules.
+        assert_eq!(qr_version(b"2026112200000017"), Some(2));
+        assert_eq!(qr_version(&[b'7'; 14]), Some(1));
+        assert_eq!(qr_module_to_fit("2026112200000017", 384, 6), Some(6));
+        // A version-40 symbol (177 + 8 modules) fits 576 dots at 3 per module, 384 at 2.
+        let long = "a".repeat(2331);
+        assert_eq!(qr_version(long.as_bytes()), Some(40));
+        assert_eq!(qr_module_to_fit(&long, 576, 6), Some(3));
+        assert_eq!(qr_module_to_fit(&long, 384, 6), Some(2));
+        assert_eq!(qr_module_to_fit(&long, 100, 6), None);
+        assert_eq!(qr_version("a".repeat(2332).as_bytes()), None);
+        // A printer with a smaller store limit refuses more.
+        let mut e = EscPos::new();
+        e.set_qr_max_bytes(1020);
+        assert_eq!(
+            e.qr(&"a".repeat(1021), 2).err(),
+            Some(EscPosError::QrTooLong(1021))
+        );
+        assert!(e.qr(&"a".repeat(1020), 2).is_ok());
     }
 
     #[test]

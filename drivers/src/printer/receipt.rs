@@ -7,7 +7,7 @@
 use hall_domain::codes::group_by_four;
 use hall_domain::money::{capitals, yuan};
 
-use super::escpos::{Align, EscPos, Paper, display_width, two_columns, wrap};
+use super::escpos::{Align, EscPos, Paper, display_width, qr_module_to_fit, two_columns, wrap};
 use super::raster::RasterFallback;
 
 /// Receipt for a submitted application.
@@ -97,8 +97,13 @@ fn approval_code_block(e: &mut EscPos, grouped: &str, code: &str, paper: Paper) 
         .line(grouped)
         .size(1, 1)
         .bold(false);
-    if e.qr(code, paper.qr_module()).is_err() {
-        tracing::warn!("approval code too long for a QR code");
+    match qr_module_to_fit(code, paper.dots(), paper.qr_module()) {
+        Some(module) => {
+            if e.qr(code, module).is_err() {
+                tracing::warn!("approval code too long for this printer's QR code");
+            }
+        }
+        None => tracing::warn!("approval code's QR code would not fit the paper"),
     }
     e.newline();
     if e.code128(code, paper.barcode_module(), 64).is_err() {
@@ -277,7 +282,10 @@ impl PaymentReceipt {
         kv(&mut e, "缴费时间", &self.paid_at, cols);
         if !self.e_receipt_url.is_empty() {
             e.rule(cols).align(Align::Center).line("扫码查看电子票据");
-            if e.qr(&self.e_receipt_url, paper.qr_module()).is_ok() {
+            if let Some(module) =
+                qr_module_to_fit(&self.e_receipt_url, paper.dots(), paper.qr_module())
+                && e.qr(&self.e_receipt_url, module).is_ok()
+            {
                 e.newline();
             } else {
                 e.align(Align::Left).wrapped(&self.e_receipt_url, cols);

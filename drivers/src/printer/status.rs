@@ -141,10 +141,15 @@ impl PrinterStatus {
                 self.error = bit(6);
             }
             StatusQuery::ErrorCause => {
-                // Bits 2, 3, 5, 6: mechanical, auto-cutter, unrecoverable, auto-recoverable.
-                self.error = self.error || byte & 0b0110_1100 != 0;
+                // Bits 3, 5, 6: auto-cutter, unrecoverable, auto-recoverable error. Bit 2 means
+                // different things on different printers (recoverable error, black mark,
+                // undefined) and is not acted on.
+                self.error = self.error || byte & 0b0110_1000 != 0;
             }
             StatusQuery::PaperSensor => {
+                // Near end is bits 2 and 3 (0x0C), paper out bits 5 and 6 (0x60). Either bit of
+                // a pair counts: some printers report two sensors on the two bits, and a
+                // printer without a near-end sensor answers 0x72 when the paper runs out.
                 self.paper_near_end = byte & 0b0000_1100 != 0;
                 self.paper_out = byte & 0b0110_0000 != 0;
             }
@@ -315,6 +320,34 @@ mod tests {
             sensor.apply_sensor(c.gs_r_reply());
             assert_eq!(sensor.paper_out, c.paper_out, "{c:?}");
         }
+    }
+
+    /// Replies as the public sources give them: python-escpos's masks (0x12 ready, 0x1A offline,
+    /// 0x1E near end, 0x72 out), Epson's and node-escpos's tables, escpos-rs's parse tests.
+    #[test]
+    fn published_status_bytes() {
+        let paper = |b: u8| {
+            let mut s = PrinterStatus::default();
+            s.apply(StatusQuery::PaperSensor, b).unwrap();
+            (s.paper_near_end, s.paper_out)
+        };
+        assert_eq!(paper(0x12), (false, false));
+        assert_eq!(paper(0x1E), (true, false));
+        assert_eq!(paper(0x72), (false, true), "no near-end sensor");
+        assert_eq!(paper(0x7E), (true, true));
+        let mut s = PrinterStatus::default();
+        s.apply(StatusQuery::Printer, 0x1A).unwrap();
+        assert_eq!(s.blocking_reason(), Some(NotReady::Offline));
+        // escpos-rs: 0x5E = cover open, paper fed by the button, error.
+        let mut s = PrinterStatus::default();
+        s.apply(StatusQuery::OfflineCause, 0x5E).unwrap();
+        assert!(s.cover_open && s.error);
+        // n = 3, bit 2 alone (model-dependent) is not an error; bit 3 (auto-cutter) is.
+        let mut s = PrinterStatus::default();
+        s.apply(StatusQuery::ErrorCause, 0x16).unwrap();
+        assert!(!s.error);
+        s.apply(StatusQuery::ErrorCause, 0x1A).unwrap();
+        assert!(s.error);
     }
 
     #[test]

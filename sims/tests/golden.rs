@@ -134,3 +134,30 @@ fn replies_are_the_published_bytes() {
         published("reply-sam-fault")
     );
 }
+
+/// The printer simulator answers the published status requests with bytes of the published
+/// shapes (python-escpos's masks: 0x12 ready, 0x1E near end, 0x72 out; GS r bits 0–3).
+#[test]
+fn the_printer_answers_the_published_status_requests() {
+    use kiosk_sims::{PaperState, SimPrinter};
+    use std::time::Duration;
+    let requests = hex("escpos/status-requests.hex").unwrap();
+    let answers = |p: &SimPrinter| {
+        p.receive(&requests).unwrap();
+        let mut buf = [0u8; 8];
+        let n = p.send(&mut buf, Duration::ZERO).unwrap();
+        buf[..n].to_vec()
+    };
+    let p = SimPrinter::new();
+    assert_eq!(answers(&p), [0x12, 0x12, 0x12, 0x12, 0x00]);
+    p.set_paper(PaperState::NearEnd).unwrap();
+    let a = answers(&p);
+    assert_eq!(a[3] & 0x1E, 0x1E);
+    assert_eq!(a[4], 0x03);
+    p.set_paper(PaperState::Out).unwrap();
+    let a = answers(&p);
+    assert_eq!(a[3] & 0x72, 0x72);
+    assert_eq!(a[0] & 0x1A, 0x1A, "offline while out of paper");
+    assert_eq!(a[4] & 0x0C, 0x0C);
+    assert!(p.printed().unwrap().is_empty());
+}

@@ -38,11 +38,12 @@ impl Paper {
         }
     }
 
-    /// Narrow-bar width (GS w) for Code128 so that a 16-character code fits with quiet zones.
+    /// Narrow-bar width (GS w, 2–6 dots on Epson-compatible printers) for Code128, so that a
+    /// 16-digit code (code set C) fits with its quiet zones.
     pub fn barcode_module(self) -> u8 {
         match self {
-            Paper::Mm58 => 1,
-            Paper::Mm80 => 2,
+            Paper::Mm58 => 2,
+            Paper::Mm80 => 3,
         }
     }
 
@@ -68,6 +69,16 @@ pub enum Align {
     Left,
     Center,
     Right,
+}
+
+/// QR error correction levels (`GS ( k` fn 69: 48–51).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum QrLevel {
+    L = 48,
+    M = 49,
+    Q = 50,
+    H = 51,
 }
 
 /// What the builder refuses.
@@ -227,8 +238,22 @@ pub fn two_columns(left: &str, right: &str, columns: usize) -> Vec<String> {
     out
 }
 
-/// Dots a Code128 symbol of `chars` code-set-B characters takes with `module`-dot bars,
-/// including the 10-module quiet zones.
+/// Whether Code128 carries `data` in code set C (digit pairs): all digits, an even number.
+fn code128_set_c(data: &str) -> bool {
+    !data.is_empty() && data.len().is_multiple_of(2) && data.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The Code128 symbol characters `data` takes (code set C for digit pairs, B otherwise).
+pub fn code128_symbols(data: &str) -> usize {
+    if code128_set_c(data) {
+        data.len() / 2
+    } else {
+        data.len()
+    }
+}
+
+/// Dots a Code128 symbol of `chars` symbol characters takes with `module`-dot bars, including
+/// the 10-module quiet zones.
 pub fn code128_dots(chars: usize, module: u8) -> usize {
     // start 11 + 11 per character + check 11 + stop 13, quiet zones 2 × 10
     (11 * (chars + 2) + 13 + 20) * usize::from(module)
@@ -478,6 +503,16 @@ impl EscPos {
 
     /// A QR code: model 2, `module` dots per module, error level M, then store and print.
     pub fn qr(&mut self, data: &str, module: u8) -> Result<&mut Self, EscPosError> {
+        self.qr_at(data, module, QrLevel::M)
+    }
+
+    /// A QR code at an error correction level (`GS ( k` fn 65, 67, 69, 80, 81).
+    pub fn qr_at(
+        &mut self,
+        data: &str,
+        module: u8,
+        level: QrLevel,
+    ) -> Result<&mut Self, EscPosError> {
         if data.is_empty() {
             return Err(EscPosError::QrEmpty);
         }
@@ -494,7 +529,7 @@ impl EscPos {
         };
         k(&mut self.buf, &[65, 50, 0]); // fn 65: model 2
         k(&mut self.buf, &[67, module]); // fn 67: module size
-        k(&mut self.buf, &[69, 49]); // fn 69: error level M
+        k(&mut self.buf, &[69, level as u8]); // fn 69: error level
         let mut store = Vec::with_capacity(data.len() + 2);
         store.extend_from_slice(&[80, 48]); // fn 80: store, m = 48
         store.extend_from_slice(data.as_bytes());
@@ -503,9 +538,9 @@ impl EscPos {
         Ok(self)
     }
 
-    /// A Code128 barcode in code set B (`GS k 73 n {B data`), no human-readable line (the
-    /// receipt prints the text itself). `module` is the narrow-bar width in dots, `height` the
-    /// bar height in dots.
+    /// A Code128 barcode (`GS k 73 n {C pairs` for an even number of digits, else
+    /// `GS k 73 n {B data` with `{` doubled), no human-readable line (the receipt prints the text
+    /// itself). `module` is the narrow-bar width in dots (2–6), `height` the bar height in dots.
     pub fn code128(
         &mut self,
         data: &str,
@@ -516,16 +551,23 @@ impl EscPos {
             return Err(EscPosError::BarcodeData);
         }
         let mut payload = Vec::with_capacity(data.len() + 2);
-        payload.extend_from_slice(b"{B");
-        for b in data.bytes() {
-            if b == b'{' {
-                payload.push(b'{');
+        if code128_set_c(data) {
+            payload.extend_from_slice(b"{C");
+            for pair in data.as_bytes().chunks_exact(2) {
+                payload.push((pair[0] - b'0') * 10 + (pair[1] - b'0'));
             }
-            payload.push(b);
+        } else {
+            payload.extend_from_slice(b"{B");
+            for b in data.bytes() {
+                if b == b'{' {
+                    payload.push(b'{');
+                }
+                payload.push(b);
+            }
         }
         let n = u8::try_from(payload.len()).map_err(|_| EscPosError::BarcodeData)?;
         self.buf.extend_from_slice(&[GS, b'h', height.max(1)]);
-        self.buf.extend_from_slice(&[GS, b'w', module.clamp(1, 6)]);
+        self.buf.extend_from_slice(&[GS, b'w', module.clamp(2, 6)]);
         self.buf.extend_from_slice(&[GS, b'H', 0]);
         self.buf.extend_from_slice(&[GS, b'k', 73, n]);
         self.buf.extend_from_slice(&payload);
@@ -710,8 +752,12 @@ mod tests {
         assert_eq!(e.code128("", 2, 80).err(), Some(EscPosError::BarcodeData));
         assert_eq!(e.code128("码", 2, 80).err(), Some(EscPosError::BarcodeData));
         assert_eq!(
-            e.code128(&"1".repeat(254), 2, 80).err(),
+            e.code128(&"1".repeat(255), 2, 80).err(),
             Some(EscPosError::BarcodeData)
+        );
+        assert!(
+            e.code128(&"1".repeat(254), 2, 80).is_ok(),
+            "127 digit pairs"
         );
     }
 
@@ -782,16 +828,18 @@ mod tests {
     }
 
     #[test]
-    fn a_sixteen_character_code_fits_across_the_paper() {
+    fn a_sixteen_digit_code_fits_across_the_paper() {
+        let code = "2026112200000017";
+        assert_eq!(code128_symbols(code), 8, "code set C");
         for paper in [Paper::Mm58, Paper::Mm80] {
             assert!(
-                code128_dots(16, paper.barcode_module()) <= paper.dots(),
+                code128_dots(code128_symbols(code), paper.barcode_module()) <= paper.dots(),
                 "{paper:?}"
             );
         }
         assert!(
             code128_dots(16, 2) > Paper::Mm58.dots(),
-            "why 58 mm uses 1-dot bars"
+            "code set B would not fit 58 mm at 2-dot bars"
         );
     }
 }

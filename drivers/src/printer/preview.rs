@@ -186,8 +186,14 @@ pub fn preview_lines(bytes: &[u8]) -> Vec<PreviewLine> {
                         let raw = &bytes[start..end];
                         let mut data = Vec::new();
                         let mut j = 0;
+                        let mut set_c = false;
                         while j < raw.len() {
-                            if raw[j] == b'{' {
+                            if set_c && raw[j] != b'{' {
+                                // Code set C: one byte per digit pair.
+                                data.extend(format!("{:02}", raw[j]).bytes());
+                                j += 1;
+                            } else if raw[j] == b'{' {
+                                set_c = raw.get(j + 1) == Some(&b'C');
                                 if raw.get(j + 1) == Some(&b'{') {
                                     data.push(b'{');
                                 }

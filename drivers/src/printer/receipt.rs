@@ -7,7 +7,10 @@
 use hall_domain::codes::group_by_four;
 use hall_domain::money::{capitals, yuan};
 
-use super::escpos::{Align, EscPos, Paper, display_width, qr_module_to_fit, two_columns, wrap};
+use super::escpos::{
+    Align, EscPos, Paper, code128_dots, code128_symbols, display_width, qr_module_to_fit,
+    two_columns, wrap,
+};
 use super::raster::RasterFallback;
 
 /// Receipt for a submitted application.
@@ -106,7 +109,10 @@ fn approval_code_block(e: &mut EscPos, grouped: &str, code: &str, paper: Paper) 
         None => tracing::warn!("approval code's QR code would not fit the paper"),
     }
     e.newline();
-    if e.code128(code, paper.barcode_module(), 64).is_err() {
+    let module = paper.barcode_module();
+    if code128_dots(code128_symbols(code), module) > paper.dots() {
+        tracing::warn!("approval code's Code128 would not fit the paper");
+    } else if e.code128(code, module, 64).is_err() {
         tracing::warn!("approval code cannot be printed as Code128");
     } else {
         e.newline();

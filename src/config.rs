@@ -128,6 +128,9 @@ pub struct DevicesSection {
     /// The Chinese characters the printer's own font has: `gb2312`, `gbk` (most printers) or
     /// `gb18030`. Lines with characters outside it are printed as images.
     pub printer_font: String,
+    /// For a serial scanner set to send no suffix after a code: the silence, in milliseconds,
+    /// that ends a code. 0 (the default): a code ends at its CR or LF.
+    pub scanner_idle_end_ms: u64,
 }
 
 impl Default for DevicesSection {
@@ -139,6 +142,7 @@ impl Default for DevicesSection {
             camera: "sim:".into(),
             paper_mm: 80,
             printer_font: "gbk".into(),
+            scanner_idle_end_ms: 0,
         }
     }
 }

@@ -4,12 +4,14 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Context;
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use kiosk_drivers::camera::Still;
 use kiosk_drivers::printer::{FontCharset, GlyphFont, Paper, RasterFallback};
+use kiosk_drivers::scanner::ScannerConfig;
 use kiosk_drivers::sim::{PaperState, SimControl};
 use kiosk_drivers::uri::DeviceUri;
 use kiosk_drivers::{DeviceConfig, DeviceEvent, Devices, EventSink};
@@ -136,6 +138,11 @@ pub fn start(cfg: &DevicesSection) -> anyhow::Result<Arc<KioskHardware>> {
         scanner: uri(&cfg.scanner)?,
         printer: uri(&cfg.printer)?,
         camera: uri(&cfg.camera)?,
+        scanner_limits: ScannerConfig {
+            idle_end: (cfg.scanner_idle_end_ms > 0)
+                .then(|| Duration::from_millis(cfg.scanner_idle_end_ms)),
+            ..ScannerConfig::default()
+        },
         ..DeviceConfig::default()
     };
     let sink = Arc::new(Mutex::new(LateSink::default()));

@@ -34,7 +34,7 @@ use kiosk_drivers::printer::{
     FontCharset, GlyphFont, Paper, Printer, PrinterStatus, RasterFallback,
 };
 use kiosk_drivers::scanner::{LineFramer, ScanOutput, ScannerConfig};
-use kiosk_drivers::sim::{SimCamera, SimCard, SimIdCardReader, SimPrinter, demo_card};
+use kiosk_drivers::sim::{SimCamera, SimCard, SimIdCardReader, SimPrinter};
 use kiosk_drivers::transport::{self, MemoryLink, Transport};
 use kiosk_drivers::uri::DeviceUri;
 use kiosk_drivers::{DeviceKind, Health};
@@ -539,6 +539,7 @@ fn gpio(board: &str, watch: Option<u64>, light: Option<&str>, seconds: u64) -> a
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiosk_drivers::sim::demo_card;
 
     #[test]
     fn dates_and_the_demo_card_as_json() {

@@ -20,6 +20,9 @@ pub struct ScannerConfig {
     pub duplicate_window: Duration,
     /// A partial line left this long without its terminator is dropped as noise.
     pub stale_after: Duration,
+    /// For scanners set to send no suffix (Zebra's "data as is" default): a code also ends
+    /// after this much silence. `None`: a code ends only at CR or LF.
+    pub idle_end: Option<Duration>,
 }
 
 impl Default for ScannerConfig {
@@ -30,6 +33,7 @@ impl Default for ScannerConfig {
             burst_window: Duration::from_secs(1),
             duplicate_window: Duration::from_millis(1500),
             stale_after: Duration::from_secs(1),
+            idle_end: None,
         }
     }
 }
@@ -84,6 +88,18 @@ impl LineFramer {
     /// Takes bytes that arrived at `now`.
     pub fn push(&mut self, bytes: &[u8], now: Instant) -> Vec<ScanOutput> {
         let mut out = Vec::new();
+        let quiet_for = |t: Option<Instant>, d: Duration| {
+            t.is_some_and(|t| now.saturating_duration_since(t) >= d)
+        };
+        if let Some(d) = self.config.idle_end
+            && (!self.line.is_empty() || self.too_long || self.binary)
+            && quiet_for(self.last_byte_at, d)
+        {
+            // The scanner sends no suffix: silence ends the code.
+            if let Some(o) = self.end_line(now) {
+                out.push(o);
+            }
+        }
         if !self.line.is_empty() || self.too_long || self.binary {
             let stale = self
                 .last_byte_at
@@ -302,5 +318,27 @@ mod tests {
         assert_eq!(f.push(b"42\r\n", ms(t, 5000)), vec![payload("42")]);
         assert!(f.push(b"\x01\x02", ms(t, 6000)).is_empty());
         assert_eq!(f.push(b"43\r\n", ms(t, 8000)), vec![payload("43")]);
+    }
+
+    #[test]
+    fn silence_ends_a_code_from_a_scanner_without_suffix() {
+        let t = Instant::now();
+        let mut f = LineFramer::new(ScannerConfig {
+            idle_end: Some(Duration::from_millis(100)),
+            ..ScannerConfig::default()
+        });
+        // "Data as is": no CR or LF at all.
+        assert!(f.push(b"20261122", t).is_empty());
+        assert!(f.push(b"00000017", ms(t, 20)).is_empty(), "still arriving");
+        assert!(f.push(b"", ms(t, 80)).is_empty());
+        assert_eq!(f.push(b"", ms(t, 120)), vec![payload("2026112200000017")]);
+        // The next code after a pause; a suffix still ends a code at once.
+        assert!(f.push(b"A-1", ms(t, 3000)).is_empty());
+        assert_eq!(f.push(b"", ms(t, 3200)), vec![payload("A-1")]);
+        assert_eq!(f.push(b"B-2\r", ms(t, 6000)), vec![payload("B-2")]);
+        // Without the setting the same silence drops nothing and emits nothing early.
+        let mut f = LineFramer::default();
+        assert!(f.push(b"1234", t).is_empty());
+        assert!(f.push(b"", ms(t, 500)).is_empty());
     }
 }

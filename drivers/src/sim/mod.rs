@@ -659,9 +659,7 @@ fn scanner_loop(shared: &Shared, mut link: MemoryLink, cfg: ScannerConfig) {
             Ok(n) => n,
             Err(_) => return,
         };
-        if n == 0 {
-            continue;
-        }
+        // Called with no bytes too, as on real links: silence can end a code.
         for out in framer.push(&buf[..n], Instant::now()) {
             shared.emit(match out {
                 ScanOutput::Payload(p) => DeviceEvent::Scanned(p),

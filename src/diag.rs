@@ -7,7 +7,7 @@
 //!
 //! | command | prints |
 //! |---|---|
-//! | `diag idcard --device URI [--timeout S] --json` | the card: `card_type`, `name`, `sex`, … |
+//! | `diag idcard --device URI [--timeout S] [--verbose] --json` | the card: `card_type`, `name`, `sex`, … (`--verbose`: each frame first, personal data redacted) |
 //! | `diag scan --device URI [--count N] [--timeout S]` | `{"code": …}` per scan (`{"rejected": …}` for refused ones) |
 //! | `diag decode-qr FILE…` | `{"file", "text"}` or `{"file", "error"}` per file |
 //! | `diag print-sample --kind K --device URI [--paper 58\|80]` | `{"printed": K, "bytes": N, …}` |
@@ -27,6 +27,7 @@ use kiosk_drivers::board::BoardProfile;
 use kiosk_drivers::camera::decode_qr;
 use kiosk_drivers::devices::{open_camera, open_scanner};
 use kiosk_drivers::gpio::{CdevLines, GpioLines, LightPattern, Pin, find_chip};
+use kiosk_drivers::idcard::trace::{Direction, FrameTrace, TracedFrame};
 use kiosk_drivers::idcard::{CardKind, IdCard, Reader, ReaderConfig, ReaderOutput, ValidTo};
 use kiosk_drivers::image::decode_image;
 use kiosk_drivers::printer::receipt::demo;
@@ -58,6 +59,10 @@ pub enum DiagCommand {
         /// Print JSON (the only output format; accepted for scripts that pass it).
         #[arg(long)]
         json: bool,
+        /// Also print every frame exchanged (hex, personal data redacted), one JSON line each,
+        /// before the card: for a reader model the kiosk does not know yet.
+        #[arg(long)]
+        verbose: bool,
     },
     /// Print each scanned code as a JSON line.
     Scan {
@@ -140,8 +145,11 @@ pub fn run(args: &DiagArgs) -> anyhow::Result<()> {
 pub fn run_command(args: &DiagArgs) -> anyhow::Result<()> {
     match &args.command {
         DiagCommand::Idcard {
-            device, timeout, ..
-        } => idcard(device, Duration::from_secs(*timeout)),
+            device,
+            timeout,
+            verbose,
+            ..
+        } => idcard(device, Duration::from_secs(*timeout), *verbose),
         DiagCommand::Scan {
             device,
             count,
@@ -252,9 +260,19 @@ fn idcard_link(uri: &DeviceUri) -> anyhow::Result<ReaderLink> {
     Ok((link, None))
 }
 
-fn idcard(device: &str, timeout: Duration) -> anyhow::Result<()> {
+/// One traced frame as a JSON line.
+fn emit_frame(f: &TracedFrame) -> anyhow::Result<()> {
+    let dir = match f.direction {
+        Direction::Sent => "sent",
+        Direction::Received => "received",
+    };
+    emit(&json!({ "frame": dir, "hex": f.hex, "meaning": f.meaning }))
+}
+
+fn idcard(device: &str, timeout: Duration, verbose: bool) -> anyhow::Result<()> {
     let uri = parse_uri(device)?;
     let (mut link, sim) = idcard_link(&uri)?;
+    let mut trace = verbose.then(FrameTrace::new);
     let deadline = Instant::now() + timeout;
     let mut reader = Reader::new(ReaderConfig::default());
     let mut buf = vec![0u8; 2048];
@@ -268,10 +286,13 @@ fn idcard(device: &str, timeout: Duration) -> anyhow::Result<()> {
                 _ => anyhow!("no card was placed within {} s", timeout.as_secs()),
             });
         }
-        if let Some(req) = reader.poll(now)
-            && let Err(e) = link.write(&req)
-        {
-            break Err(anyhow!("reader link failed: {e}"));
+        if let Some(req) = reader.poll(now) {
+            if let Some(t) = trace.as_mut() {
+                emit_frame(&t.sent(&req))?;
+            }
+            if let Err(e) = link.write(&req) {
+                break Err(anyhow!("reader link failed: {e}"));
+            }
         }
         let mut outs = reader.take_outputs();
         let wait = reader
@@ -282,7 +303,14 @@ fn idcard(device: &str, timeout: Duration) -> anyhow::Result<()> {
             .min(deadline.saturating_duration_since(Instant::now()));
         match link.read(&mut buf, wait) {
             Ok(0) => {}
-            Ok(n) => outs.extend(reader.on_bytes(&buf[..n])),
+            Ok(n) => {
+                if let Some(t) = trace.as_mut() {
+                    for f in t.received(&buf[..n]) {
+                        emit_frame(&f)?;
+                    }
+                }
+                outs.extend(reader.on_bytes(&buf[..n]));
+            }
             Err(e) => break Err(anyhow!("reader link failed: {e}")),
         }
         for o in outs {

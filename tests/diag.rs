@@ -71,6 +71,50 @@ fn idcard_reads_a_resident_card_over_a_pty() {
     assert_eq!(v["valid_to"], "长期");
 }
 
+/// `--verbose`: every frame as a JSON line before the card, the card's data redacted in them.
+#[test]
+fn idcard_verbose_shows_the_frames_without_the_card() {
+    let reader = Arc::new(Mutex::new(SimIdCardReader::new()));
+    reader.lock().unwrap().place(SimCard::demo());
+    let server = serve_idcard_pty(reader).unwrap();
+    let uri = format!("serial://{}", server.path().unwrap().display());
+    let out = diag(&["idcard", "--device", &uri, "--timeout", "10", "--verbose"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    let (card, frames) = lines.split_last().unwrap();
+    assert_eq!(card["name"], "张建国");
+    let hex = |dir: &str| -> Vec<String> {
+        frames
+            .iter()
+            .filter(|f| f["frame"] == dir)
+            .map(|f| f["hex"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let sent = hex("sent");
+    assert_eq!(sent[0], "AA AA AA 96 69 00 03 11 FF ED");
+    assert!(sent.contains(&"AA AA AA 96 69 00 03 30 01 32".to_string()));
+    let received = hex("received");
+    assert!(
+        received.iter().any(|h| h.starts_with(
+            "AA AA AA 96 69 05 08 00 00 90 01 00 04 00 ‹text 256 bytes› ‹photo 1024 bytes›"
+        )),
+        "{received:?}"
+    );
+    let all = frames.iter().map(|f| f.to_string()).collect::<String>();
+    for personal in ["张建国", "420602195803120011", "20 5F", "襄阳"] {
+        assert!(!all.contains(personal), "{personal} in the frames");
+    }
+    assert!(
+        frames
+            .iter()
+            .any(|f| f["meaning"].as_str().unwrap().contains("SW3 9F"))
+    );
+}
+
 #[test]
 fn idcard_reads_permits_and_foreign_cards() {
     let permit = SimCard {

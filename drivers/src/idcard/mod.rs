@@ -6,6 +6,7 @@
 pub mod frame;
 pub mod reader;
 pub mod text;
+pub mod trace;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};

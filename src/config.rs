@@ -66,6 +66,9 @@ pub struct KioskSection {
     pub window: String,
     pub idle_timeout_secs: u64,
     pub warn_before_secs: u64,
+    /// How long a payer has to confirm a scanned payment code on the phone before the order is
+    /// reversed (15 to 120 s; the wallets' guidance: about 30 s, never within 15 s of the debit).
+    pub payer_confirm_secs: u64,
     /// Where the kiosk keeps its outbox (and, in the demo, the platform's database); default:
     /// the user's data directory. On the appliance: the writable data partition.
     pub data_dir: Option<PathBuf>,
@@ -87,6 +90,7 @@ impl Default for KioskSection {
             window: s.window_hint,
             idle_timeout_secs: s.idle_limit.as_secs(),
             warn_before_secs: s.warn_before.as_secs(),
+            payer_confirm_secs: s.scan_confirm_limit.as_secs(),
             data_dir: None,
             voice: true,
             audio_device: None,
@@ -195,6 +199,13 @@ impl Config {
                 "kiosk.idle_timeout_secs must be longer than kiosk.warn_before_secs".into(),
             ));
         }
+        if !(15..=120).contains(&self.kiosk.payer_confirm_secs) {
+            return Err(ConfigError::Invalid(
+                "kiosk.payer_confirm_secs must be 15 to 120: a wallet payment is never reversed \
+                 within 15 s of the debit"
+                    .into(),
+            ));
+        }
         if !matches!(self.devices.paper_mm, 58 | 80) {
             return Err(ConfigError::Invalid(
                 "devices.paper_mm must be 58 or 80".into(),
@@ -221,6 +232,7 @@ impl Config {
         SessionConfig {
             idle_limit: Duration::from_secs(self.kiosk.idle_timeout_secs),
             warn_before: Duration::from_secs(self.kiosk.warn_before_secs),
+            scan_confirm_limit: Duration::from_secs(self.kiosk.payer_confirm_secs),
             kiosk_id: self.kiosk.id.clone(),
             hall_name: self.kiosk.hall.clone(),
             window_hint: self.kiosk.window.clone(),
@@ -261,6 +273,10 @@ mod tests {
 
     #[test]
     fn bad_settings_are_refused_in_words() {
+        let cfg: Config = toml::from_str("[kiosk]\npayer_confirm_secs = 10").unwrap();
+        assert!(cfg.check().is_err(), "never reversed within 15 s");
+        let cfg: Config = toml::from_str("[kiosk]\npayer_confirm_secs = 25").unwrap();
+        assert_eq!(cfg.session().scan_confirm_limit, Duration::from_secs(25));
         let cfg: Config = toml::from_str("[kiosk]\nwarn_before_secs = 5").unwrap();
         let e = cfg.check().unwrap_err().to_string();
         assert!(e.contains("at least 20"), "{e}");

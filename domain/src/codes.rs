@@ -175,10 +175,14 @@ pub fn validate_credit_code(s: &str) -> Result<(), CodeError> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Investment project code, GB/T 40058: YYYY-DDDDDD-II-TT-NNNNNN (shape only)
+// Investment project code, GB/T 40058-2021: YYYY-DDDDDD-II-TT-NNNNNN (shape only)
 
-/// Validates the shape of an investment project code. Dashes may be omitted when typed on a
-/// keypad; [`normalize_project_code`] puts them back.
+/// Validates the shape of an investment project code: year (time code), administrative
+/// division (region code), supervising-department code, project-type code (the classes of what
+/// is built under GB/T 40058-2021, not only the 01/02/03 approval routes of an older scheme),
+/// and the random code with its check code. How the check code is computed is not public, so
+/// only the shape is checked. Dashes may be omitted when typed on a keypad;
+/// [`normalize_project_code`] puts them back.
 pub fn validate_project_code(s: &str) -> Result<(), CodeError> {
     let digits: String = s.chars().filter(|c| *c != '-').collect();
     if digits.is_empty() {
@@ -195,9 +199,6 @@ pub fn validate_project_code(s: &str) -> Result<(), CodeError> {
     }
     let year: u32 = digits[..4].parse().map_err(|_| CodeError::BadShape)?;
     if !(2000..=2099).contains(&year) {
-        return Err(CodeError::BadShape);
-    }
-    if !matches!(&digits[12..14], "01" | "02" | "03") {
         return Err(CodeError::BadShape);
     }
     Ok(())
@@ -448,9 +449,18 @@ mod tests {
     fn project_code_shapes() {
         assert_eq!(validate_project_code("2026-420600-47-01-000123"), Ok(()));
         assert_eq!(validate_project_code("20264206004701000123"), Ok(()));
+        // Any project-type code (fourth segment) of GB/T 40058-2021 is taken.
+        for tt in ["01", "02", "03", "09", "16", "99"] {
+            let code = format!("2026-420600-47-{tt}-000123");
+            assert_eq!(validate_project_code(&code), Ok(()), "{code}");
+        }
         assert_eq!(
-            validate_project_code("2026-420600-47-09-000123"),
+            validate_project_code("1999-420600-47-01-000123"),
             Err(CodeError::BadShape)
+        );
+        assert_eq!(
+            validate_project_code("2026-420600-47-0A-000123"),
+            Err(CodeError::BadCharacter { position: 14 })
         );
         assert_eq!(
             validate_project_code("2026-4206004-7-01-000123"),

@@ -1154,13 +1154,31 @@ async fn create_order(
     Ok((StatusCode::CREATED, Json(order_view(rec))))
 }
 
+/// How urgently the payment service is asked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    /// A kiosk's poll: at the service's rhythm (a recent answer stands).
+    Routine,
+    /// Before the order is withdrawn or replaced: always.
+    Now,
+}
+
 /// Brings a pending order up to date with its provider: paid, failed, or expired.
-async fn refresh(st: &AppState, order: OrderRecord) -> Result<OrderRecord, ApiError> {
+async fn refresh(st: &AppState, order: OrderRecord, ask: Ask) -> Result<OrderRecord, ApiError> {
     if order.status != OrderStatus::Pending || order.provider != st.provider().name() {
         return Ok(order);
     }
     let now = st.clock().millis();
-    let expired = now >= order.expires_ms;
+    // A scanned payment code waits for its payer a short while only: then it is reversed.
+    let scanned = order.method == PayMethod::Scan;
+    let confirm_ms = i64::try_from(st.payer_confirm_limit().as_millis()).unwrap_or(i64::MAX);
+    let expired =
+        now >= order.expires_ms || (scanned && now >= order.created_ms.saturating_add(confirm_ms));
+    // The service is asked at its own rhythm, whatever the kiosk's; at the end, once more.
+    let due = st.wallet_query_due(&order.order_id, now);
+    if ask == Ask::Routine && !expired && !due {
+        return Ok(order);
+    }
     let settlement = match st.provider().poll(&order, now).await {
         Ok(Poll::Paid { transaction_id }) => Some(Settlement::Paid {
             transaction_id,
@@ -1184,6 +1202,7 @@ async fn refresh(st: &AppState, order: OrderRecord) -> Result<OrderRecord, ApiEr
     let Some(settlement) = settlement else {
         return Ok(order);
     };
+    st.forget_query(&order.order_id);
     let id = order.order_id.clone();
     let actor = match settlement {
         Settlement::Expired => Actor::System,
@@ -1211,13 +1230,14 @@ fn order_not_found() -> ApiError {
 async fn load_order(
     st: &AppState,
     id: Result<Path<String>, PathRejection>,
+    ask: Ask,
 ) -> Result<OrderRecord, ApiError> {
     let id = path_param(id)?;
     if id.is_empty() || id.chars().count() > MAX_ORDER_ID_CHARS {
         return Err(order_not_found());
     }
     let rec = st.store().order(id).await?.ok_or_else(order_not_found)?;
-    refresh(st, rec).await
+    refresh(st, rec, ask).await
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{order_id}", tag = "payments",
@@ -1227,13 +1247,13 @@ async fn order(
     State(st): State<AppState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Order>, ApiError> {
-    Ok(Json(order_view(load_order(&st, id).await?)))
+    Ok(Json(order_view(load_order(&st, id, Ask::Routine).await?)))
 }
 
 /// Withdraws a pending order at the provider and records it cancelled. An order that turns out
 /// to be paid (or otherwise final) is returned as it is.
 async fn withdraw(st: &AppState, order: OrderRecord) -> Result<OrderRecord, ApiError> {
-    let rec = refresh(st, order).await?;
+    let rec = refresh(st, order, Ask::Now).await?;
     if rec.status != OrderStatus::Pending {
         return Ok(rec);
     }
@@ -1259,7 +1279,7 @@ async fn cancel_order(
     State(st): State<AppState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Order>, ApiError> {
-    let rec = load_order(&st, id).await?;
+    let rec = load_order(&st, id, Ask::Now).await?;
     let rec = withdraw(&st, rec).await?;
     if rec.status == OrderStatus::Paid {
         return Err(ApiError::conflict(
@@ -1280,7 +1300,7 @@ async fn sim_pay(
     State(st): State<AppState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Order>, ApiError> {
-    let rec = load_order(&st, id).await?;
+    let rec = load_order(&st, id, Ask::Routine).await?;
     if rec.provider != SimulatedProvider::NAME || rec.method != PayMethod::Qr {
         return Err(ApiError::conflict(
             "order_id",

@@ -63,6 +63,12 @@ pub struct ServerConfig {
     pub sim_payer_delay: Duration,
     /// How long a payment order waits for its payer before it expires.
     pub order_ttl: Duration,
+    /// How long a scanned payment code may wait for the payer to confirm on the phone before
+    /// the order is reversed: 30 s by default (WeChat: query about every 10 s up to about
+    /// 30 s; Alipay's SDK about 25 s); never less than [`MIN_PAYER_CONFIRM`].
+    pub payer_confirm_limit: Duration,
+    /// How often the payment service is asked about an order waiting for its payer.
+    pub wallet_query_every: Duration,
     /// The key with which the simulated provider signs its callbacks (HMAC-SHA256). `None`: the
     /// key kept in the database, made on first use, so that instances sharing a database agree.
     pub callback_key: Option<String>,
@@ -74,6 +80,9 @@ pub struct ServerConfig {
     /// A kiosk whose last heartbeat is older than this is shown offline.
     pub fleet_offline_after: Duration,
 }
+
+/// A wallet payment is never reversed within this time of the debit (WeChat's guidance).
+pub const MIN_PAYER_CONFIRM: Duration = Duration::from_secs(15);
 
 impl ServerConfig {
     /// A configuration with the usual defaults: demo data, local date, 3 s payer delay,
@@ -88,6 +97,8 @@ impl ServerConfig {
             today: None,
             sim_payer_delay: Duration::from_secs(3),
             order_ttl: Duration::from_secs(600),
+            payer_confirm_limit: Duration::from_secs(30),
+            wallet_query_every: Duration::from_secs(10),
             callback_key: None,
             holiday_files: Vec::new(),
             fleet_heartbeat_secs: fleet::HEARTBEAT_SECS,
@@ -152,6 +163,10 @@ struct Inner {
     sim: Arc<SimulatedProvider>,
     callback_key: CallbackKey,
     order_ttl: Duration,
+    payer_confirm_limit: Duration,
+    wallet_query_every: Duration,
+    /// When each order waiting for its payer was last asked about (order id → epoch ms).
+    last_queries: std::sync::Mutex<std::collections::HashMap<String, i64>>,
     coverage: Arc<workdays::Coverage>,
     heartbeat_secs: u32,
     offline_after: Duration,
@@ -231,6 +246,9 @@ impl AppState {
                 sim,
                 callback_key,
                 order_ttl: config.order_ttl,
+                payer_confirm_limit: config.payer_confirm_limit.max(MIN_PAYER_CONFIRM),
+                wallet_query_every: config.wallet_query_every,
+                last_queries: std::sync::Mutex::new(std::collections::HashMap::new()),
             }),
         })
     }
@@ -267,6 +285,34 @@ impl AppState {
     }
     pub(crate) fn order_ttl(&self) -> Duration {
         self.inner.order_ttl
+    }
+    pub(crate) fn payer_confirm_limit(&self) -> Duration {
+        self.inner.payer_confirm_limit
+    }
+    /// Whether the payment service may be asked about `order_id` at `now_ms` (at most once
+    /// every [`ServerConfig::wallet_query_every`]); a yes is remembered.
+    pub(crate) fn wallet_query_due(&self, order_id: &str, now_ms: i64) -> bool {
+        let every = i64::try_from(self.inner.wallet_query_every.as_millis()).unwrap_or(i64::MAX);
+        let Ok(mut last) = self.inner.last_queries.lock() else {
+            return true;
+        };
+        if last.len() > 10_000 {
+            // Orders settle or expire within their lifetime: forget the long gone.
+            let ttl = i64::try_from(self.inner.order_ttl.as_millis()).unwrap_or(i64::MAX);
+            last.retain(|_, at| now_ms.saturating_sub(*at) < ttl);
+        }
+        match last.get(order_id) {
+            Some(at) if now_ms.saturating_sub(*at) < every => false,
+            _ => {
+                last.insert(order_id.to_string(), now_ms);
+                true
+            }
+        }
+    }
+    pub(crate) fn forget_query(&self, order_id: &str) {
+        if let Ok(mut last) = self.inner.last_queries.lock() {
+            last.remove(order_id);
+        }
     }
     pub(crate) fn sim_provider(&self) -> &SimulatedProvider {
         &self.inner.sim

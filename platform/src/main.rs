@@ -59,6 +59,13 @@ enum Command {
         /// Seconds the simulated payer takes to confirm a scanned payment code.
         #[arg(long, default_value_t = 3.0)]
         sim_payer_delay: f64,
+        /// Seconds a payer has to confirm a scanned payment code before the order is reversed
+        /// (15 to 120; wallets' guidance about 30).
+        #[arg(long, default_value_t = 30)]
+        payer_confirm_secs: u64,
+        /// Seconds between queries to the payment service about an order awaiting its payer.
+        #[arg(long, default_value_t = 10)]
+        wallet_query_secs: u64,
         /// A holiday arrangement the built-in calendar lacks (`holidays-YYYY.toml`); repeatable.
         #[arg(long = "holidays")]
         holidays: Vec<PathBuf>,
@@ -556,8 +563,19 @@ fn main() -> anyhow::Result<()> {
             no_demo,
             today,
             sim_payer_delay,
+            payer_confirm_secs,
+            wallet_query_secs,
             holidays,
         } => {
+            anyhow::ensure!(
+                (15..=120).contains(&payer_confirm_secs),
+                "--payer-confirm-secs must be 15 to 120: a wallet payment is never reversed \
+                 within 15 s of the debit"
+            );
+            anyhow::ensure!(
+                (1..=60).contains(&wallet_query_secs),
+                "--wallet-query-secs must be 1 to 60"
+            );
             anyhow::ensure!(
                 sim_payer_delay.is_finite() && (0.0..=3600.0).contains(&sim_payer_delay),
                 "--sim-payer-delay must be between 0 and 3600 seconds"
@@ -567,6 +585,8 @@ fn main() -> anyhow::Result<()> {
             config.today = today;
             config.holiday_files = holidays;
             config.sim_payer_delay = std::time::Duration::from_secs_f64(sim_payer_delay);
+            config.payer_confirm_limit = std::time::Duration::from_secs(payer_confirm_secs);
+            config.wallet_query_every = std::time::Duration::from_secs(wallet_query_secs);
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

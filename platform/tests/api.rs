@@ -203,8 +203,16 @@ async fn catalogue_and_registries(kind: Kind) {
     )
     .await;
     assert!(has_error(&p, "code", "not_found"));
+    // A code of another project type (GB/T 40058-2021) is a real code: not found here.
     let p = problem(
-        hall.get(&api::project_path("2026-420600-47-09-000123"))
+        hall.get(&api::project_path("2026-420600-47-16-000123"))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert!(has_error(&p, "code", "not_found"));
+    let p = problem(
+        hall.get(&api::project_path("1999-420600-47-01-000123"))
             .await,
         StatusCode::BAD_REQUEST,
     )
@@ -419,7 +427,7 @@ async fn invalid_applications_get_field_errors(kind: Kind) {
     let mut body = planning_permit_application();
     body["applicant"]["name"] = json!("");
     body["applicant"]["phone"] = json!("1380013800");
-    body["project"]["code"] = json!("2026-420600-47-09-000123");
+    body["project"]["code"] = json!("1999-420600-47-01-000123");
     body["organization"]["name"] = json!("单".repeat(101));
     body["item_id"] = json!("engineering-planning-permit");
     let p = problem(
@@ -841,6 +849,68 @@ async fn scanned_payment_codes_and_cancellation(kind: Kind) {
     .await;
     assert!(has_error(&p, "order_id", "not_found"));
 
+    hall.server.shutdown().await;
+}
+
+/// A scanned payment code follows the wallets' rules: the service is asked at its own rhythm
+/// however often the kiosk polls, and an order the payer never confirms is reversed when the
+/// payer's window closes, not before 15 s.
+async fn the_wallet_is_asked_at_its_rhythm_and_reversed_after_the_window(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start_with(&db.url, |c| {
+        c.wallet_query_every = Duration::from_millis(1500);
+        // Below the floor: the platform still waits 15 s.
+        c.payer_confirm_limit = Duration::from_secs(1);
+    })
+    .await;
+    let get = |id: String| {
+        let hall = &hall;
+        async move {
+            let o: Order = hall.get(&api::order_path(&id)).await.json().await.unwrap();
+            o.status
+        }
+    };
+    let ok: Order = hall
+        .post_json(
+            &api::orders_path(demo::PAYMENT_CODE_CASE),
+            &json!({ "method": "scan", "auth_code": demo::WALLET_OK }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    // Asked at once: the payer (300 ms) has not confirmed yet.
+    assert_eq!(get(ok.order_id.clone()).await, OrderStatus::Pending);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The payer has confirmed, but the kiosk's next poll is answered from the last query.
+    assert_eq!(get(ok.order_id.clone()).await, OrderStatus::Pending);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(get(ok.order_id.clone()).await, OrderStatus::Paid);
+
+    let silent: Order = hall
+        .post_json(
+            &api::orders_path(demo::PAYMENT_CODE),
+            &json!({ "method": "scan", "auth_code": demo::WALLET_SILENT }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut last = OrderStatus::Pending;
+    while started.elapsed() < Duration::from_secs(20) {
+        last = get(silent.order_id.clone()).await;
+        if last != OrderStatus::Pending {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(last, OrderStatus::Expired);
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(14_900),
+        "never reversed within 15 s: {took:?}"
+    );
     hall.server.shutdown().await;
 }
 
@@ -1804,6 +1874,7 @@ both!(
     case_lookup_errors_and_demo_cases,
     qr_payment_pays_a_notice_once,
     scanned_payment_codes_and_cancellation,
+    the_wallet_is_asked_at_its_rhythm_and_reversed_after_the_window,
     a_new_order_supersedes_and_pending_orders_expire,
     hostile_requests_get_problems,
     restart_keeps_data_and_does_not_seed_again,

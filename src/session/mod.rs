@@ -41,7 +41,9 @@ pub struct SessionConfig {
     pub warn_before: Duration,
     /// How often a pending payment is queried.
     pub poll_every: Duration,
-    /// How long a payer may take to confirm a scanned payment code before it is cancelled.
+    /// How long a payer may take to confirm a scanned payment code before it is cancelled
+    /// (reversed): about 30 s, as the wallets' guidance has it (queried about every 10 s up to
+    /// about 30 s, never reversed within 15 s of the debit).
     pub scan_confirm_limit: Duration,
     pub kiosk_id: String,
     pub hall_name: String,
@@ -61,7 +63,7 @@ impl Default for SessionConfig {
             idle_limit: Duration::from_secs(120),
             warn_before: Duration::from_secs(30),
             poll_every: Duration::from_secs(2),
-            scan_confirm_limit: Duration::from_secs(45),
+            scan_confirm_limit: Duration::from_secs(30),
             kiosk_id: "kiosk-01".into(),
             hall_name: "政务服务中心 工程建设项目审批专区".into(),
             window_hint: "3".into(),

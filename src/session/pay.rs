@@ -218,8 +218,13 @@ impl Pay {
         let elapsed = now.saturating_duration_since(started);
         let left = limit.saturating_sub(elapsed);
         self.seconds_left = left.as_secs_f32().ceil() as i32;
-        self.time_warning =
-            !self.cancelling && self.extensions < MAX_EXTENSIONS && left <= cfg.warn_before;
+        // A scanned payment code's window is the wallet's (queried, then reversed at the end):
+        // it is shown counting down but cannot be extended.
+        let extendable = self.method != "scan";
+        self.time_warning = extendable
+            && !self.cancelling
+            && self.extensions < MAX_EXTENSIONS
+            && left <= cfg.warn_before;
         if elapsed >= limit && !self.cancelling {
             self.time_warning = false;
             // The payer did not finish in time: cancel (reverse) so it cannot go through later.

@@ -1016,15 +1016,22 @@ fn scanned_wallet_code_that_never_confirms_is_cancelled() {
         })
     ));
     r.input(Input::Order(Ok(order(OrderStatus::Pending))));
-    let mut cancelled = false;
-    for _ in 0..30 {
-        let fx = r.advance(2);
+    // The wallet's window: counted down, never offered for extension, reversed at 30 s.
+    let mut cancelled_at = None;
+    for step in 1..=40 {
+        let fx = r.advance(1);
+        assert!(!r.vm().pay_time_warning, "no more time for a scanned code");
+        r.act(Intent::MoreTime);
         if fx.contains(&Effect::CancelOrder("o-1".into())) {
-            cancelled = true;
+            cancelled_at = Some(step);
             break;
         }
     }
-    assert!(cancelled, "cancelled after about 45 s");
+    let at = cancelled_at.expect("cancelled");
+    assert!(
+        (29..=32).contains(&at),
+        "cancelled after about 30 s, not {at}"
+    );
     r.input(Input::Order(Ok(order(OrderStatus::Cancelled))));
     assert_eq!(r.s.screen(), Screen::PayFailed);
     assert_eq!(r.vm().pay_failure, "cancelled");

@@ -93,7 +93,7 @@ impl Kiosk {
         let (tx, rx) = mpsc::channel();
         let intents = Rc::new(RefCell::new(VecDeque::new()));
         let kiosk = Rc::new(RefCell::new(Kiosk {
-            session: Session::new(cfg, Instant::now()),
+            session: Session::new(cfg, Instant::now(), chrono::Local::now().naive_local()),
             window: window.clone_strong(),
             renderer: Renderer::default(),
             tx,
@@ -307,7 +307,10 @@ impl Kiosk {
             let fx = self.session.handle(Input::Speaking(speaking), now);
             self.run(fx);
         }
-        let fx = self.session.handle(Input::Tick, now);
+        // The wall clock comes in with the tick: the session reads none.
+        let local = chrono::Local::now().naive_local();
+        let mut fx = self.session.handle(Input::Clock(local), now);
+        fx.extend(self.session.handle(Input::Tick, now));
         self.run(fx);
         self.render();
         if self.fleet.is_some() {

@@ -286,7 +286,7 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
         maintenance_pin_sha256: Some(crate::session::hash_pin(DEMO_PIN)),
         ..SessionConfig::default()
     };
-    let mut s = Session::new(cfg, t);
+    let mut s = Session::new(cfg, t, chrono::Local::now().naive_local());
     let feed = move |s: &mut Session, i: Input| {
         s.handle(i, t);
     };

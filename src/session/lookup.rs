@@ -136,7 +136,7 @@ impl Lookup {
                     )
                 })
                 .collect(),
-            printed_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
+            printed_at: ctx.local.format("%Y-%m-%d %H:%M").to_string(),
         };
         fx.push(Effect::Print(Box::new(Receipt::Progress(slip))));
         Some(Step::Busy("printing"))

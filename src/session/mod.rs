@@ -166,6 +166,9 @@ pub enum Input {
     Device(DeviceEvent),
     /// Time passes (the runtime ticks a few times a second).
     Tick,
+    /// The local wall-clock time (dates on receipts and screens), sent by the runtime with its
+    /// ticks: the session never reads a clock.
+    Clock(chrono::NaiveDateTime),
     Items(Result<Vec<Item>, ApiError>),
     Project(String, Result<ProjectInfo, ApiError>),
     Organization(String, Result<OrganizationInfo, ApiError>),
@@ -223,6 +226,8 @@ pub struct Session {
     journey: Journey,
     last_activity: Instant,
     now: Instant,
+    /// The local date and time, as the runtime last said.
+    local: chrono::NaiveDateTime,
     avail: Availability,
     catalogue: Vec<Item>,
     /// Increases at every session end; answers to requests of an older session are dropped.
@@ -302,7 +307,8 @@ pub fn hash_pin(pin: &str) -> String {
 }
 
 impl Session {
-    pub fn new(cfg: SessionConfig, now: Instant) -> Self {
+    /// A session at the monotonic time `now`, whose local wall-clock time is `local`.
+    pub fn new(cfg: SessionConfig, now: Instant, local: chrono::NaiveDateTime) -> Self {
         Session {
             cfg,
             lang: Lang::Zh,
@@ -320,6 +326,7 @@ impl Session {
             journey: Journey::None,
             last_activity: now,
             now,
+            local,
             avail: Availability {
                 printer: true,
                 camera: true,
@@ -420,6 +427,7 @@ impl Session {
         let was_scanning = self.wants_camera_scanning();
         match input {
             Input::Tick => self.tick(&mut fx),
+            Input::Clock(local) => self.local = local,
             Input::Act(intent) => {
                 self.last_activity = now;
                 self.on_intent(intent, &mut fx);
@@ -794,6 +802,7 @@ impl Session {
             kiosk_id: self.cfg.kiosk_id.clone(),
             hall_name: self.cfg.hall_name.clone(),
             lang: self.lang,
+            local: self.local,
         }
     }
 
@@ -1135,6 +1144,8 @@ struct Ctx {
     kiosk_id: String,
     hall_name: String,
     lang: Lang,
+    /// The local date and time.
+    local: chrono::NaiveDateTime,
 }
 
 impl Ctx {

@@ -607,7 +607,7 @@ impl Submit {
             }
         };
         let item_name = item.map(|i| i.name.clone()).unwrap_or_default();
-        let today = chrono::Local::now();
+        let today = ctx.local;
         let mut note = match self
             .created
             .as_ref()
@@ -876,7 +876,7 @@ impl Submit {
             vm.item_name = ctx.pick(&item.name, &item.name_en).to_string();
             vm.item_department = ctx.pick(&item.department, &item.department_en).to_string();
             vm.item_time_limit = item.time_limit_days as i32;
-            let today = chrono::Local::now().date_naive();
+            let today = ctx.local.date();
             let cal = hall_domain::Calendar::built_in();
             vm.materials = item
                 .materials
@@ -957,7 +957,7 @@ impl Submit {
             vm.review_phone = self.contact_phone.display();
             if let Some(item) = self.item(catalogue) {
                 vm.review_due = hall_domain::Calendar::built_in()
-                    .add_working_days(chrono::Local::now().date_naive(), item.time_limit_days)
+                    .add_working_days(ctx.local.date(), item.time_limit_days)
                     .format("%Y-%m-%d")
                     .to_string();
             }

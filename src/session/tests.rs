@@ -110,6 +110,13 @@ fn without_camera(fx: Vec<Effect>) -> Vec<Effect> {
         .collect()
 }
 
+/// The local time the tests' sessions are told: Monday 23 November 2026, 09:41.
+fn local_now() -> chrono::NaiveDateTime {
+    NaiveDate::from_ymd_opt(2026, 11, 23)
+        .and_then(|d| d.and_hms_opt(9, 41, 0))
+        .unwrap_or_default()
+}
+
 struct Rig {
     s: Session,
     t: Instant,
@@ -123,14 +130,14 @@ impl Rig {
             ..SessionConfig::default()
         };
         Rig {
-            s: Session::new(cfg, t),
+            s: Session::new(cfg, t, local_now()),
             t,
         }
     }
     fn new() -> Self {
         let t = Instant::now();
         Rig {
-            s: Session::new(SessionConfig::default(), t),
+            s: Session::new(SessionConfig::default(), t, local_now()),
             t,
         }
     }
@@ -842,9 +849,28 @@ fn lookup_shows_the_timeline_in_the_language() {
         "who applied only after the applicant's card"
     );
     assert_eq!(vm.case_notices[0].total, "12,345.00");
-    // Printing a progress slip
+    // Printing a progress slip: dated by the clock the runtime gave, not read by the session.
     let fx = r.act(Intent::PrintSlip);
-    assert!(matches!(fx.first(), Some(Effect::Print(_))));
+    let Some(Effect::Print(slip)) = fx.first() else {
+        panic!("no print: {fx:?}");
+    };
+    let Receipt::Progress(slip) = slip.as_ref() else {
+        panic!("not a progress slip");
+    };
+    assert_eq!(slip.printed_at, "2026-11-23 09:41");
+    r.input(Input::Printed(Ok(())));
+    let later = NaiveDate::from_ymd_opt(2027, 1, 4)
+        .and_then(|d| d.and_hms_opt(16, 5, 0))
+        .unwrap();
+    r.input(Input::Clock(later));
+    let fx = r.act(Intent::Reprint);
+    let Some(Effect::Print(slip)) = fx.first() else {
+        panic!("no reprint: {fx:?}");
+    };
+    let Receipt::Progress(slip) = slip.as_ref() else {
+        panic!("not a progress slip");
+    };
+    assert_eq!(slip.printed_at, "2027-01-04 16:05");
     // Pay from the case
     r.input(Input::Printed(Ok(())));
     r.act(Intent::PayNotice("42060026110200000017".into()));
@@ -1337,7 +1363,7 @@ fn staff_rig() -> Rig {
         ..SessionConfig::default()
     };
     Rig {
-        s: Session::new(cfg, t),
+        s: Session::new(cfg, t, local_now()),
         t,
     }
 }

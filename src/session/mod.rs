@@ -9,6 +9,7 @@ pub mod field;
 pub mod intent;
 mod lookup;
 mod pay;
+mod staff;
 mod submit;
 pub mod text;
 pub mod view;
@@ -232,22 +233,10 @@ pub struct Session {
     catalogue: Vec<Item>,
     /// Increases at every session end; answers to requests of an older session are dropped.
     generation: u64,
-    /// The staff PIN pad, when open: the digits typed so far.
-    pin: Option<zeroize::Zeroizing<String>>,
-    /// Wrong PINs in a row (a lockout follows the third).
-    pin_failures: u8,
-    /// The last PIN was wrong (shown on the pad until the next digit).
-    pin_wrong: bool,
-    pin_locked_until: Option<Instant>,
-    /// What the maintenance screen reports of its last action: "printing", "printed",
-    /// "print-failed", "paper-replaced" or "".
-    maint_note: &'static str,
-    /// The last card read on the maintenance screen, masked, or the reader's error.
-    maint_card: String,
-    /// The camera's self-test picture.
-    maint_photo: Option<Arc<Still>>,
-    /// The last code scanned on the maintenance screen.
-    maint_scan: String,
+    /// The staff PIN pad that opens the maintenance screen.
+    pin: staff::PinPad,
+    /// The maintenance screen's self-tests.
+    maint: staff::Maintenance,
     /// A help-desk identify: the kiosk's id is shown large until then.
     identify_until: Option<Instant>,
     /// An ID card was read into this session (identify, or the applicant's card on progress).
@@ -291,20 +280,7 @@ impl Reminder {
 pub const REMINDER: Duration = Duration::from_secs(8);
 pub const REMINDER_CARD_MAX: Duration = Duration::from_secs(30);
 
-/// Wrong PINs before the pad locks, and how long it stays locked.
-pub const PIN_TRIES: u8 = 3;
-pub const PIN_LOCKOUT: Duration = Duration::from_secs(60);
-/// The longest staff PIN.
-pub const PIN_MAX: usize = 8;
-
-/// The hex SHA-256 of a PIN, as `maintenance_pin_sha256` holds it.
-pub fn hash_pin(pin: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(pin.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use staff::{PIN_LOCKOUT, PIN_MAX, PIN_TRIES, hash_pin};
 
 impl Session {
     /// A session at the monotonic time `now`, whose local wall-clock time is `local`.
@@ -336,14 +312,8 @@ impl Session {
             },
             catalogue: Vec::new(),
             generation: 0,
-            pin: None,
-            pin_failures: 0,
-            pin_wrong: false,
-            pin_locked_until: None,
-            maint_note: "",
-            maint_card: String::new(),
-            maint_photo: None,
-            maint_scan: String::new(),
+            pin: staff::PinPad::default(),
+            maint: staff::Maintenance::default(),
             identify_until: None,
             card_read: false,
             printed: false,
@@ -490,7 +460,7 @@ impl Session {
             || self.help
             || self.screen == Screen::Home
                 && matches!(self.journey, Journey::None)
-                && self.pin.is_none()
+                && !self.pin.is_open()
             || matches!(&self.journey, Journey::Pay(p) if p.waiting_on_platform())
     }
 
@@ -536,11 +506,21 @@ impl Session {
         if self.reminder.take().is_some() && intent == Intent::DismissReminder {
             return;
         }
-        if self.pin.is_some() {
-            return self.on_pin(intent, fx);
+        if self.pin.is_open() {
+            let hash = self.cfg.maintenance_pin_sha256.as_deref();
+            if self.pin.on_intent(intent, self.now, hash) == staff::PinOutcome::Opened {
+                self.maint.reset();
+                self.screen = Screen::Maintenance;
+                // Staff are at the kiosk: the help request that let them in is answered.
+                fx.push(Effect::HelpAnswered);
+            }
+            return;
         }
         if self.screen == Screen::Maintenance {
-            return self.on_maintenance(intent, fx);
+            if self.maint.on_intent(intent, fx) == staff::MaintenanceOutcome::Leave {
+                self.end_session(false, fx);
+            }
+            return;
         }
         match intent {
             Intent::Finish => return self.end_session(false, fx),
@@ -601,93 +581,12 @@ impl Session {
         }
     }
 
-    /// The staff PIN pad: digits, correction, enter; back closes it.
-    fn on_pin(&mut self, intent: Intent, fx: &mut Vec<Effect>) {
-        let locked = self.pin_locked();
-        let Some(pin) = self.pin.as_mut() else {
-            return;
-        };
-        match intent {
-            Intent::Key(c) if c.is_ascii_digit() && pin.len() < PIN_MAX => {
-                pin.push(c);
-                self.pin_wrong = false;
-            }
-            Intent::Backspace => {
-                pin.pop();
-            }
-            Intent::Clear => pin.clear(),
-            Intent::Next => {
-                if locked || pin.is_empty() {
-                    return;
-                }
-                let right = self
-                    .cfg
-                    .maintenance_pin_sha256
-                    .as_deref()
-                    .is_some_and(|h| h.trim().eq_ignore_ascii_case(&hash_pin(pin)));
-                pin.clear();
-                if right {
-                    tracing::info!("maintenance screen opened");
-                    self.pin = None;
-                    self.pin_failures = 0;
-                    self.pin_wrong = false;
-                    self.maint_note = "";
-                    self.maint_card.clear();
-                    self.maint_photo = None;
-                    self.maint_scan.clear();
-                    self.screen = Screen::Maintenance;
-                    // Staff are at the kiosk: the help request that let them in is answered.
-                    fx.push(Effect::HelpAnswered);
-                } else {
-                    self.pin_failures += 1;
-                    self.pin_wrong = true;
-                    tracing::warn!(failures = self.pin_failures, "wrong maintenance PIN");
-                    if self.pin_failures >= PIN_TRIES {
-                        self.pin_failures = 0;
-                        self.pin_locked_until = Some(self.now + PIN_LOCKOUT);
-                    }
-                }
-            }
-            Intent::Back | Intent::Finish | Intent::HelpClose => {
-                self.pin = None;
-                self.pin_wrong = false;
-            }
-            _ => {}
-        }
-    }
-
-    fn pin_locked(&self) -> bool {
-        self.pin_locked_until.is_some_and(|u| self.now < u)
-    }
-
-    /// The maintenance screen: device self-tests, paper, restart; back or finish leaves.
-    fn on_maintenance(&mut self, intent: Intent, fx: &mut Vec<Effect>) {
-        match intent {
-            Intent::TestPrint => {
-                self.maint_note = "printing";
-                fx.push(Effect::TestPrint);
-            }
-            Intent::PaperReplaced => {
-                self.maint_note = "paper-replaced";
-                fx.push(Effect::PaperReplaced);
-            }
-            Intent::Shoot => {
-                self.maint_note = "capturing";
-                fx.push(Effect::CaptureStill);
-            }
-            Intent::Restart => fx.push(Effect::RestartApp),
-            Intent::Back | Intent::Finish => self.end_session(false, fx),
-            _ => {}
-        }
-    }
-
     fn on_home(&mut self, intent: Intent) {
         match intent {
             Intent::Staff if matches!(self.journey, Journey::None) => {
                 if self.cfg.maintenance_pin_sha256.is_some() {
                     self.help = false;
-                    self.pin = Some(zeroize::Zeroizing::new(String::new()));
-                    self.pin_wrong = false;
+                    self.pin.open();
                 } else {
                     tracing::info!("no maintenance PIN is configured");
                 }
@@ -839,18 +738,16 @@ impl Session {
             DeviceEvent::Presence(false) => {}
             DeviceEvent::CardRead(card) if self.screen == Screen::Maintenance => {
                 self.last_activity = self.now;
-                let id = &card.id_number;
-                let tail = id.get(id.len().saturating_sub(4)..).unwrap_or("");
-                self.maint_card = format!("{} ****{tail}", codes::mask_name(&card.name));
+                self.maint.on_card(&card);
             }
             DeviceEvent::CardError(msg) if self.screen == Screen::Maintenance => {
-                self.maint_card = msg;
+                self.maint.on_card_error(msg);
             }
             DeviceEvent::Scanned(payload) | DeviceEvent::QrSeen(payload)
                 if self.screen == Screen::Maintenance =>
             {
                 self.last_activity = self.now;
-                self.maint_scan = payload.chars().take(40).collect();
+                self.maint.on_scan(&payload);
             }
             DeviceEvent::CardRead(card) => {
                 self.last_activity = self.now;
@@ -950,21 +847,7 @@ impl Session {
 
     fn on_reply(&mut self, input: Input, fx: &mut Vec<Effect>) {
         if self.screen == Screen::Maintenance {
-            match input {
-                Input::Printed(r) => {
-                    self.maint_note = if r.is_ok() { "printed" } else { "print-failed" };
-                }
-                Input::Photo(Ok(still)) => {
-                    self.maint_note = "photo";
-                    self.maint_photo = Some(still);
-                }
-                Input::Photo(Err(e)) => {
-                    tracing::warn!(error = %e, "camera self-test failed");
-                    self.maint_note = "photo-failed";
-                    self.maint_photo = None;
-                }
-                _ => {}
-            }
+            self.maint.on_reply(input);
             return;
         }
         if let Input::Items(Ok(items)) = &input {
@@ -1042,12 +925,8 @@ impl Session {
         self.resume = None;
         self.busy = None;
         self.help = false;
-        self.pin = None;
-        self.pin_wrong = false;
-        self.maint_note = "";
-        self.maint_card.clear();
-        self.maint_photo = None;
-        self.maint_scan.clear();
+        self.pin.close();
+        self.maint.reset();
         self.card_read = false;
         self.printed = false;
         self.large = false;
@@ -1086,16 +965,14 @@ impl Session {
             kiosk_id: self.cfg.kiosk_id.clone(),
             window_hint: self.cfg.window_hint.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
-            pin_shown: self.pin.is_some(),
-            pin_digits: self.pin.as_ref().map_or(0, |p| p.len() as i32),
-            pin_wrong: self.pin_wrong,
-            pin_locked_seconds: self.pin_locked_until.map_or(0, |u| {
-                u.saturating_duration_since(self.now).as_secs_f32().ceil() as i32
-            }),
-            maint_note: self.maint_note.to_string(),
-            maint_card: self.maint_card.clone(),
-            maint_scan: self.maint_scan.clone(),
-            capture_preview: self.maint_photo.clone(),
+            pin_shown: self.pin.is_open(),
+            pin_digits: self.pin.digits() as i32,
+            pin_wrong: self.pin.wrong(),
+            pin_locked_seconds: self.pin.locked_seconds(self.now),
+            maint_note: self.maint.note.to_string(),
+            maint_card: self.maint.card.clone(),
+            maint_scan: self.maint.scan.clone(),
+            capture_preview: self.maint.photo.clone(),
             identify_id: if self.identify_until.is_some_and(|u| self.now < u) {
                 self.cfg.kiosk_id.clone()
             } else {

@@ -5,187 +5,30 @@
 //! [`Effect`]s for the runtime to carry out and a [`ViewModel`] for the screen. No Slint, no
 //! tokio, no clock of its own: tests drive it directly.
 
+mod devices;
 pub mod field;
 pub mod intent;
+mod io;
 mod lookup;
 mod pay;
+mod render;
 mod staff;
 mod submit;
 pub mod text;
 pub mod view;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hall_domain::ApprovalCode;
-use hall_domain::api::{
-    ApplicationCreated, ApplicationRequest, CaseDetails, CaseSummary, CaseView, FeeNotice, Item,
-    Order, OrderRequest, OrganizationInfo, ProjectInfo,
-};
+use hall_domain::api::Item;
 use hall_domain::codes;
-use kiosk_drivers::camera::Still;
-use kiosk_drivers::idcard::IdCard;
-use kiosk_drivers::printer::receipt::{PaymentReceipt, ProgressSlip, SubmissionReceipt};
-use kiosk_drivers::{DeviceEvent, DeviceKind};
 
 use crate::client::ApiError;
 pub use field::{Field, FieldKind};
 pub use intent::Intent;
+pub use io::{Effect, Input, Receipt, SessionConfig, Speech};
+use io::{VOICE_RATE, VOICE_VOLUME};
 pub use view::{Lang, Screen, ViewModel};
-
-/// Settings of the session that come from the kiosk's configuration.
-#[derive(Debug, Clone)]
-pub struct SessionConfig {
-    /// Inactivity after which the session ends.
-    pub idle_limit: Duration,
-    /// How long before the end the warning shows (at least 20 s).
-    pub warn_before: Duration,
-    /// How often a pending payment is queried.
-    pub poll_every: Duration,
-    /// How long a payer may take to confirm a scanned payment code before it is cancelled
-    /// (reversed): about 30 s, as the wallets' guidance has it (queried about every 10 s up to
-    /// about 30 s, never reversed within 15 s of the debit).
-    pub scan_confirm_limit: Duration,
-    pub kiosk_id: String,
-    pub hall_name: String,
-    /// The service window people are sent to when the kiosk cannot help.
-    pub window_hint: String,
-    /// Whether a submission may be taken while the platform is unreachable (the kiosk has an
-    /// outbox that will deliver it), with a provisional receipt.
-    pub offline_intake: bool,
-    /// The hex SHA-256 of the staff PIN that opens the maintenance screen (none: it cannot be
-    /// opened).
-    pub maintenance_pin_sha256: Option<String>,
-}
-
-impl Default for SessionConfig {
-    fn default() -> Self {
-        SessionConfig {
-            idle_limit: Duration::from_secs(120),
-            warn_before: Duration::from_secs(30),
-            poll_every: Duration::from_secs(2),
-            scan_confirm_limit: Duration::from_secs(30),
-            kiosk_id: "kiosk-01".into(),
-            hall_name: "政务服务中心 工程建设项目审批专区".into(),
-            window_hint: "3".into(),
-            offline_intake: false,
-            maintenance_pin_sha256: None,
-        }
-    }
-}
-
-/// A receipt to print, as data; the runtime lays it out for the printer's paper.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Receipt {
-    Submission(SubmissionReceipt),
-    Progress(ProgressSlip),
-    Payment(PaymentReceipt),
-}
-
-/// What the session asks the runtime to do. Every answer comes back as an [`Input`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    LoadItems,
-    LookupProject(String),
-    LookupOrganization(String),
-    /// Write the submission to the outbox, then send it.
-    Submit {
-        idempotency_key: String,
-        local_reference: String,
-        request: Box<ApplicationRequest>,
-    },
-    /// The platform cannot be reached: keep the submission in the outbox for delivery, durably,
-    /// before the person is told it was taken. Answered by [`Input::OfflineStored`].
-    AcceptOffline {
-        idempotency_key: String,
-    },
-    LookupCase(String),
-    /// Ask for a case's details with the ID card read in this session (answered by
-    /// [`Input::Details`]). The card's `Debug` shows nothing personal.
-    CaseDetails {
-        approval_code: String,
-        card: Box<IdCard>,
-    },
-    /// List the cases of the holder of the ID card placed on the lookup screen (answered by
-    /// [`Input::MyCases`]).
-    CasesByCard {
-        card: Box<IdCard>,
-    },
-    FetchNotice(String),
-    CreateOrder {
-        payment_code: String,
-        request: OrderRequest,
-    },
-    PollOrder(String),
-    CancelOrder(String),
-    Print(Box<Receipt>),
-    CaptureStill,
-    /// Turn QR scanning on the camera on or off (it runs only where a code is expected).
-    CameraScanning(bool),
-    RequestHelp,
-    /// Staff opened the maintenance screen: a help request of this kiosk is answered.
-    HelpAnswered,
-    /// Say a prompt (interrupting the one playing).
-    Speak(Speech),
-    /// Stop speaking.
-    StopSpeech,
-    /// A submission was sent but the person left without being told its outcome (the platform
-    /// was unreachable and they gave up): it must not become a case, so it is withdrawn.
-    AbandonSubmission {
-        idempotency_key: String,
-    },
-    /// Maintenance: print a sample receipt (answered by [`Input::Printed`]).
-    TestPrint,
-    /// Maintenance: staff put in a new paper roll; the printer is checked again.
-    PaperReplaced,
-    /// Maintenance: restart the kiosk program.
-    RestartApp,
-    /// The session ended (finish or timeout); personal data is gone.
-    SessionEnded {
-        timed_out: bool,
-    },
-}
-
-/// A spoken prompt: its name in `ui/translations/prompts.toml`, the language, and the volume and
-/// speed steps (1 to 5) the person chose.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Speech {
-    pub prompt: &'static str,
-    pub lang: Lang,
-    pub volume: u8,
-    pub rate: u8,
-}
-
-/// The volume and speed steps a session starts with (of 1 to 5).
-pub const VOICE_VOLUME: u8 = 3;
-pub const VOICE_RATE: u8 = 2;
-
-/// Everything the session reacts to.
-#[derive(Debug, Clone)]
-pub enum Input {
-    Act(Intent),
-    Device(DeviceEvent),
-    /// Time passes (the runtime ticks a few times a second).
-    Tick,
-    /// The local wall-clock time (dates on receipts and screens), sent by the runtime with its
-    /// ticks: the session never reads a clock.
-    Clock(chrono::NaiveDateTime),
-    Items(Result<Vec<Item>, ApiError>),
-    Project(String, Result<ProjectInfo, ApiError>),
-    Organization(String, Result<OrganizationInfo, ApiError>),
-    Submitted(Result<ApplicationCreated, ApiError>),
-    Case(Result<CaseView, ApiError>),
-    Details(Result<CaseDetails, ApiError>),
-    MyCases(Result<Vec<CaseSummary>, ApiError>),
-    Notice(Result<FeeNotice, ApiError>),
-    Order(Result<Order, ApiError>),
-    Printed(Result<(), String>),
-    Photo(Result<Arc<Still>, String>),
-    /// The outbox recorded that a submission was taken offline (or could not).
-    OfflineStored(Result<(), String>),
-    /// A prompt started or stopped sounding (the stop button shows while one sounds).
-    Speaking(bool),
-}
 
 /// The three journeys; each keeps its own data, dropped (and wiped) when the session ends.
 #[derive(Debug, Default)]
@@ -705,144 +548,6 @@ impl Session {
         }
     }
 
-    // ---- devices -----------------------------------------------------------------------------
-
-    fn on_device(&mut self, ev: DeviceEvent, fx: &mut Vec<Effect>) {
-        match &ev {
-            DeviceEvent::CardStays => self.card_on_reader = true,
-            DeviceEvent::CardRead(_) | DeviceEvent::CardError(_) | DeviceEvent::CardRemoved => {
-                self.card_on_reader = false;
-            }
-            DeviceEvent::Health(DeviceKind::IdCard, h) if !h.is_usable() => {
-                self.card_on_reader = false;
-            }
-            _ => {}
-        }
-        match ev {
-            DeviceEvent::Health(kind, h) => {
-                let ok = h.is_usable();
-                match kind {
-                    DeviceKind::Printer => self.avail.printer = ok,
-                    DeviceKind::Camera => self.avail.camera = ok,
-                    DeviceKind::Scanner => self.avail.scanner = ok,
-                    DeviceKind::IdCard => self.avail.reader = ok,
-                    DeviceKind::Gpio => {}
-                }
-            }
-            DeviceEvent::HelpButton => {
-                self.last_activity = self.now;
-                self.help = true;
-                fx.push(Effect::RequestHelp);
-            }
-            DeviceEvent::Presence(true) => self.last_activity = self.now,
-            DeviceEvent::Presence(false) => {}
-            DeviceEvent::CardRead(card) if self.screen == Screen::Maintenance => {
-                self.last_activity = self.now;
-                self.maint.on_card(&card);
-            }
-            DeviceEvent::CardError(msg) if self.screen == Screen::Maintenance => {
-                self.maint.on_card_error(msg);
-            }
-            DeviceEvent::Scanned(payload) | DeviceEvent::QrSeen(payload)
-                if self.screen == Screen::Maintenance =>
-            {
-                self.last_activity = self.now;
-                self.maint.on_scan(&payload);
-            }
-            DeviceEvent::CardRead(card) => {
-                self.last_activity = self.now;
-                if self.reminder.is_some() {
-                    // A card placed while the reminder shows is the person's own, put back or
-                    // not yet taken: it is not read into anything.
-                    drop(card);
-                    return;
-                }
-                let busy = self.busy.is_some();
-                match (&mut self.journey, self.screen) {
-                    (Journey::Submit(s), Screen::Identify) => {
-                        self.card_read = true;
-                        let step = s.on_card(card, fx);
-                        self.apply(step);
-                    }
-                    (Journey::Lookup(l), Screen::Progress) if !busy => {
-                        self.card_read = true;
-                        let step = l.on_card(card, fx);
-                        self.apply(step);
-                    }
-                    (Journey::Lookup(l), Screen::Lookup) if !busy => {
-                        self.card_read = true;
-                        let step = l.list_for_card(card, fx);
-                        self.apply(step);
-                    }
-                    // A card placed anywhere else is not read into the session; wipe it.
-                    _ => drop(card),
-                }
-            }
-            DeviceEvent::CardStays => {}
-            DeviceEvent::CardRemoved => {
-                if let Some(r) = &mut self.reminder {
-                    // The card is taken: what is left to remind of is the receipt, if any.
-                    r.card = false;
-                    if !r.receipt {
-                        self.reminder = None;
-                    }
-                }
-            }
-            DeviceEvent::CardError(msg) => {
-                if let Journey::Submit(s) = &mut self.journey {
-                    s.card_error = msg;
-                }
-            }
-            DeviceEvent::Scanned(payload) | DeviceEvent::QrSeen(payload) => {
-                self.last_activity = self.now;
-                // A code shown is someone acting: the reminder gives way, as to a touch.
-                self.reminder = None;
-                self.on_code(&payload, fx);
-            }
-            DeviceEvent::ScanRejected(reason) => {
-                tracing::info!(%reason, "scan rejected");
-            }
-        }
-    }
-
-    /// A code read by the scanner or the camera.
-    fn on_code(&mut self, payload: &str, fx: &mut Vec<Effect>) {
-        if self.busy.is_some() {
-            return;
-        }
-        let ctx = self.ctx();
-        let screen = self.screen;
-        let step = match &mut self.journey {
-            Journey::None if screen == Screen::Home => match extract_code(payload) {
-                Some(code) if ApprovalCode::parse(&code).is_ok() => {
-                    let mut l = lookup::Lookup::default();
-                    l.code.set(&code);
-                    self.journey = Journey::Lookup(Box::new(l));
-                    self.screen = Screen::Lookup;
-                    let Journey::Lookup(l) = &mut self.journey else {
-                        return;
-                    };
-                    l.on_intent(Screen::Lookup, Intent::Next, &ctx, fx)
-                }
-                Some(code) if codes::validate_payment_code(&code).is_ok() => {
-                    let mut p = pay::Pay::default();
-                    p.code.set(&code);
-                    self.journey = Journey::Pay(Box::new(p));
-                    self.screen = Screen::PayEntry;
-                    let Journey::Pay(p) = &mut self.journey else {
-                        return;
-                    };
-                    p.on_intent(Screen::PayEntry, Intent::Next, &ctx, fx)
-                }
-                _ => None,
-            },
-            Journey::Lookup(l) if screen == Screen::Lookup => l.on_code(payload, fx),
-            Journey::Pay(p) => p.on_code(screen, payload, fx),
-            _ => None,
-        };
-        self.apply(step);
-    }
-
     // ---- platform and device answers ---------------------------------------------------------
 
     fn on_reply(&mut self, input: Input, fx: &mut Vec<Effect>) {
@@ -940,60 +645,6 @@ impl Session {
         fx.push(Effect::StopSpeech);
         self.last_activity = self.now;
         fx.push(Effect::SessionEnded { timed_out });
-    }
-
-    // ---- view --------------------------------------------------------------------------------
-
-    pub fn view(&self) -> ViewModel {
-        let mut vm = ViewModel {
-            screen: self.screen,
-            large_text: self.large,
-            high_contrast: self.high_contrast,
-            voice_volume: i32::from(self.voice_volume),
-            speaking: self.speaking,
-            voice_rate: i32::from(self.voice_rate),
-            lang: self.lang,
-            timeout_warning: self.warning_shown(),
-            timeout_seconds: self.remaining().as_secs_f32().ceil() as i32,
-            help_shown: self.help,
-            busy: self.busy.unwrap_or("").to_string(),
-            printer_ok: self.avail.printer,
-            camera_ok: self.avail.camera,
-            scanner_ok: self.avail.scanner,
-            reader_ok: self.avail.reader,
-            platform_ok: self.avail.platform,
-            kiosk_id: self.cfg.kiosk_id.clone(),
-            window_hint: self.cfg.window_hint.clone(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            pin_shown: self.pin.is_open(),
-            pin_digits: self.pin.digits() as i32,
-            pin_wrong: self.pin.wrong(),
-            pin_locked_seconds: self.pin.locked_seconds(self.now),
-            maint_note: self.maint.note.to_string(),
-            maint_card: self.maint.card.clone(),
-            maint_scan: self.maint.scan.clone(),
-            capture_preview: self.maint.photo.clone(),
-            identify_id: if self.identify_until.is_some_and(|u| self.now < u) {
-                self.cfg.kiosk_id.clone()
-            } else {
-                String::new()
-            },
-            ..ViewModel::default()
-        };
-        if let Some(r) = &self.reminder {
-            vm.take_reminder = r.key().to_string();
-            vm.lang = r.lang;
-            vm.large_text = r.large;
-            vm.high_contrast = r.high_contrast;
-        }
-        let ctx = self.ctx();
-        match &self.journey {
-            Journey::Submit(s) => s.view(&mut vm, &ctx, &self.catalogue),
-            Journey::Lookup(l) => l.view(&mut vm, &ctx),
-            Journey::Pay(p) => p.view(&mut vm),
-            Journey::None => {}
-        }
-        vm
     }
 }
 

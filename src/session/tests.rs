@@ -5,7 +5,10 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use hall_domain::api::*;
 use hall_domain::{ApprovalCode, Blzt};
+use kiosk_drivers::camera::Still;
 use kiosk_drivers::idcard::{CardKind, IdCard, ValidTo};
+use kiosk_drivers::{DeviceEvent, DeviceKind};
+use std::sync::Arc;
 
 use super::*;
 

@@ -44,7 +44,7 @@ pub enum Exit {
 /// The kiosk's part in the fleet: its client, what the heartbeat reports, and the command
 /// waiting for the citizen to finish.
 struct Fleet {
-    client: hall_platform::fleet_client::FleetClient,
+    client: hall_client::FleetClient,
     status: crate::fleet::SharedStatus,
     waiting: Option<hall_domain::api::FleetCommand>,
     identify_until: Option<Instant>,
@@ -133,7 +133,7 @@ impl Kiosk {
     }
 
     /// Joins the fleet: heartbeats report this kiosk's state, help-desk commands arrive here.
-    pub fn set_fleet(&mut self, client: hall_platform::fleet_client::FleetClient) {
+    pub fn set_fleet(&mut self, client: hall_client::FleetClient) {
         let status = crate::fleet::SharedStatus::default();
         let tx = std::sync::Mutex::new(self.tx.clone());
         crate::fleet::spawn(

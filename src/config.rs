@@ -1,5 +1,7 @@
 //! The kiosk's one configuration file (TOML). Every setting has a default, so an empty file (or
-//! none at all) is the demo hall: embedded platform, simulated devices.
+//! none at all) is the demo hall: embedded platform, simulated devices. A build without the
+//! `demo` feature (the appliance) has neither, and refuses both in words: its configuration
+//! names the hall's platform and the real devices.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,6 +25,9 @@ pub enum ConfigError {
     #[error("{0}")]
     Invalid(String),
 }
+
+/// `platform.url` for the reference platform embedded in the kiosk (the demo).
+pub const EMBEDDED: &str = "embedded";
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -113,7 +118,7 @@ pub struct PlatformSection {
 impl Default for PlatformSection {
     fn default() -> Self {
         PlatformSection {
-            url: "embedded".into(),
+            url: EMBEDDED.into(),
             db: None,
             timeout_secs: 8,
         }
@@ -188,7 +193,16 @@ impl Config {
         Ok(cfg)
     }
 
-    fn check(&self) -> Result<(), ConfigError> {
+    /// The configuration when no file is given: the demo hall, which a build without the demo
+    /// refuses (see [`Config::check`]).
+    pub fn without_file() -> Result<Self, ConfigError> {
+        let cfg = Config::default();
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Whether the settings make sense, and this build has what they name.
+    pub fn check(&self) -> Result<(), ConfigError> {
         if self.kiosk.warn_before_secs < 20 {
             return Err(ConfigError::Invalid(
                 "kiosk.warn_before_secs must be at least 20: people need time to answer".into(),
@@ -216,14 +230,33 @@ impl Config {
                 "devices.printer_font must be gb2312, gbk or gb18030".into(),
             ));
         }
-        for uri in [
-            &self.devices.idcard,
-            &self.devices.scanner,
-            &self.devices.printer,
-            &self.devices.camera,
+        if !cfg!(feature = "demo") && self.platform.url == EMBEDDED {
+            return Err(ConfigError::Invalid(
+                "platform.url = \"embedded\" runs the demo platform inside the kiosk, which this \
+                 build (the appliance) does not contain: set platform.url to the hall platform's \
+                 address (https://…)"
+                    .into(),
+            ));
+        }
+        use kiosk_drivers::DeviceKind;
+        use kiosk_drivers::uri::DeviceUri;
+        for (field, kind, uri) in [
+            ("idcard", DeviceKind::IdCard, &self.devices.idcard),
+            ("scanner", DeviceKind::Scanner, &self.devices.scanner),
+            ("printer", DeviceKind::Printer, &self.devices.printer),
+            ("camera", DeviceKind::Camera, &self.devices.camera),
         ] {
-            kiosk_drivers::uri::DeviceUri::parse(uri)
+            let parsed = DeviceUri::parse(uri)
                 .map_err(|e| ConfigError::Invalid(format!("device {uri:?}: {e}")))?;
+            // `sim:` only where the simulators are built in.
+            if matches!(parsed, DeviceUri::Sim { .. })
+                && let Err(expected) = kiosk_drivers::devices::accepts(kind, &parsed)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "devices.{field} = {uri:?} names a simulated device, which this build (the \
+                     appliance) does not contain: name the real device ({expected})"
+                )));
+            }
         }
         Ok(())
     }
@@ -263,12 +296,46 @@ impl Config {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "demo")]
     #[test]
     fn empty_file_is_the_demo_hall() {
         let cfg: Config = toml::from_str("").unwrap();
         assert_eq!(cfg.platform.url, "embedded");
         assert_eq!(cfg.devices.printer, "sim:");
         cfg.check().unwrap();
+    }
+
+    /// The appliance: no platform inside, no simulated devices, each refused in one line that
+    /// says what to put instead.
+    #[cfg(not(feature = "demo"))]
+    #[test]
+    fn the_appliance_refuses_the_demo_hall() {
+        let e = Config::without_file().unwrap_err().to_string();
+        assert!(e.contains("platform.url") && e.contains("https://"), "{e}");
+        let cfg: Config = toml::from_str("[platform]\nurl = \"embedded\"").unwrap();
+        let e = cfg.check().unwrap_err().to_string();
+        assert!(e.contains("the appliance") && !e.contains('\n'), "{e}");
+        let remote = "[platform]\nurl = \"https://platform.hall.example\"\n";
+        let cfg: Config =
+            toml::from_str(&format!("{remote}[devices]\nprinter = \"sim:\"")).unwrap();
+        let e = cfg.check().unwrap_err().to_string();
+        assert!(e.starts_with("devices.idcard = \"sim:\""), "{e}");
+        assert!(
+            e.contains("serial:// or usb://") && !e.contains('\n'),
+            "{e}"
+        );
+        let real = "[devices]\nidcard = \"serial:///dev/ttyUSB0\"\nscanner = \"evdev:///dev/input/event3\"\n\
+                    printer = \"usb://0416:5011\"\ncamera = \"v4l2:///dev/video0\"\n";
+        let cfg: Config = toml::from_str(&format!("{remote}{real}")).unwrap();
+        cfg.check().unwrap();
+        let cfg: Config = toml::from_str(&format!(
+            "{remote}{}",
+            real.replace("usb://0416:5011", "sim:?fault=paper-out")
+        ))
+        .unwrap();
+        let e = cfg.check().unwrap_err().to_string();
+        assert!(e.starts_with("devices.printer"), "{e}");
+        assert!(e.contains("usb://, serial://, tcp:// or file://"), "{e}");
     }
 
     #[test]

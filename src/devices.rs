@@ -1,26 +1,21 @@
 //! The kiosk's devices as the runtime uses them: print a receipt, take a still, switch QR
 //! scanning. Events flow the other way, from driver threads into the kiosk's channel.
 
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use kiosk_drivers::camera::Still;
 use kiosk_drivers::printer::{FontCharset, GlyphFont, Paper, RasterFallback};
 use kiosk_drivers::scanner::ScannerConfig;
-use kiosk_drivers::sim::{PaperState, SimControl};
+#[cfg(feature = "demo")]
+use kiosk_drivers::sim::SimControl;
 use kiosk_drivers::uri::DeviceUri;
 use kiosk_drivers::{DeviceConfig, DeviceEvent, Devices, EventSink};
 
-use crate::app::Kiosk;
-use crate::client::Switchable;
 use crate::config::DevicesSection;
 use crate::session::Receipt;
-use crate::ui::SimPanel;
 
 /// What the runtime asks of the devices. Calls block; the runtime makes them off the UI thread.
 pub trait KioskDevices: Send + Sync {
@@ -84,6 +79,7 @@ impl KioskHardware {
 
     /// Plays the citizen (place a card, scan a code, show a QR, run the paper out) when the
     /// devices are simulated.
+    #[cfg(feature = "demo")]
     pub fn sim_control(&self) -> Option<SimControl> {
         self.sim.sim_control()
     }
@@ -173,132 +169,4 @@ pub fn start(cfg: &DevicesSection) -> anyhow::Result<Arc<KioskHardware>> {
         paper,
         fallback,
     }))
-}
-
-/// Connects the simulator panel's buttons to the simulated devices and the demo platform.
-pub fn wire_sim_panel(
-    panel: &SimPanel,
-    devices: &Arc<KioskHardware>,
-    kiosk: &Rc<RefCell<Kiosk>>,
-    api: &Arc<Switchable>,
-    base_url: &str,
-    rt: &tokio::runtime::Handle,
-) {
-    use hall_platform::demo;
-    let codes = [
-        demo::CASE_LATE,
-        demo::CASE_APPROVED,
-        demo::CASE_CORRECTIONS,
-        demo::CASE_UNPAID,
-    ];
-    panel.set_demo_codes(ModelRc::from(Rc::new(VecModel::from(
-        codes
-            .iter()
-            .map(|c| SharedString::from(*c))
-            .collect::<Vec<_>>(),
-    ))));
-    let Some(ctl) = devices.sim_control() else {
-        panel.set_status("no simulated devices".into());
-        return;
-    };
-    let status = {
-        let weak = panel.as_weak();
-        move |text: String| {
-            if let Some(p) = weak.upgrade() {
-                p.set_status(text.into());
-            }
-        }
-    };
-    let report = {
-        let status = status.clone();
-        move |what: &str, r: Result<(), kiosk_drivers::sim::SimError>| match r {
-            Ok(()) => status(what.to_string()),
-            Err(e) => status(format!("{what}: {e}")),
-        }
-    };
-    {
-        let (ctl, report) = (ctl.clone(), report.clone());
-        panel.on_place_card(move || {
-            report(
-                "ID card placed",
-                ctl.place_card(kiosk_drivers::sim::SimCard::demo()),
-            )
-        });
-    }
-    {
-        let (ctl, report) = (ctl.clone(), report.clone());
-        panel.on_remove_card(move || report("ID card removed", ctl.remove_card()));
-    }
-    {
-        let (ctl, report) = (ctl.clone(), report.clone());
-        panel.on_scan_approval(move |code| report("scanned", ctl.scan(code.as_str())));
-    }
-    {
-        let (ctl, report) = (ctl.clone(), report.clone());
-        panel.on_scan_payment(move || report("scanned", ctl.scan(demo::PAYMENT_CODE)));
-    }
-    {
-        let (ctl, report) = (ctl.clone(), report.clone());
-        panel.on_scan_wallet_ok(move || report("phone code scanned", ctl.scan(demo::WALLET_OK)));
-    }
-    {
-        let (ctl, report) = (ctl.clone(), report.clone());
-        panel
-            .on_scan_wallet_fail(move || report("phone code scanned", ctl.scan(demo::WALLET_FAIL)));
-    }
-    {
-        let (ctl, report) = (ctl.clone(), report.clone());
-        panel.on_show_qr(move || {
-            report("QR shown to the camera", ctl.show_qr(Some(demo::CASE_LATE)))
-        });
-    }
-    {
-        let (ctl, report) = (ctl.clone(), report.clone());
-        panel.on_hide_qr(move || report("QR taken away", ctl.show_qr(None)));
-    }
-    {
-        let (ctl, report) = (ctl.clone(), report.clone());
-        panel.on_paper_out(move |out| {
-            let state = if out { PaperState::Out } else { PaperState::Ok };
-            report("paper", ctl.set_paper(state))
-        });
-    }
-    {
-        let (ctl, report) = (ctl.clone(), report.clone());
-        panel.on_camera(move |present| report("camera", ctl.set_camera_present(present)));
-    }
-    {
-        let (api, status) = (api.clone(), status.clone());
-        panel.on_platform_offline(move |off| {
-            api.set_offline(off);
-            status(
-                if off {
-                    "platform offline"
-                } else {
-                    "platform online"
-                }
-                .into(),
-            );
-        });
-    }
-    {
-        let weak = Rc::downgrade(kiosk);
-        let base = base_url.to_string();
-        let rt = rt.clone();
-        let status = status.clone();
-        panel.on_phone_pays(move || {
-            let Some(order) = weak.upgrade().and_then(|k| k.borrow().pending_order()) else {
-                status("no payment is waiting".into());
-                return;
-            };
-            let url = format!("{base}{}", hall_domain::api::sim_pay_path(&order));
-            rt.spawn(async move {
-                let client = reqwest::Client::new();
-                if let Err(e) = client.post(url).send().await {
-                    tracing::warn!(error = %e, "simulated phone could not pay");
-                }
-            });
-            status("the phone paid".into());
-        });
-    }
 }

@@ -35,8 +35,9 @@ use kiosk_drivers::printer::{
     FontCharset, GlyphFont, Paper, Printer, PrinterStatus, RasterFallback,
 };
 use kiosk_drivers::scanner::{LineFramer, ScanOutput, ScannerConfig};
+#[cfg(feature = "demo")]
 use kiosk_drivers::sim::{SimCamera, SimCard, SimIdCardReader, SimPrinter};
-use kiosk_drivers::transport::{self, MemoryLink, Transport};
+use kiosk_drivers::transport::{self, Transport};
 use kiosk_drivers::uri::DeviceUri;
 use kiosk_drivers::{DeviceKind, Health};
 
@@ -239,9 +240,11 @@ pub fn card_json(card: &IdCard) -> Value {
 type ReaderLink = (Box<dyn Transport>, Option<std::thread::JoinHandle<()>>);
 
 fn idcard_link(uri: &DeviceUri) -> anyhow::Result<ReaderLink> {
+    refuse_sim(DeviceKind::IdCard, uri)?;
+    #[cfg(feature = "demo")]
     if let DeviceUri::Sim { .. } = uri {
         // The simulated reader with the demo card on it, over an in-memory link.
-        let (host, mut dev) = MemoryLink::pair();
+        let (host, mut dev) = kiosk_drivers::transport::MemoryLink::pair();
         let t = std::thread::spawn(move || {
             let mut sim = SimIdCardReader::new();
             sim.place(SimCard::demo());
@@ -389,20 +392,24 @@ fn decode_files(files: &[PathBuf]) -> anyhow::Result<()> {
 
 // --- Printer ----------------------------------------------------------------------------
 
-/// A printer driver, and the simulated printer behind it for `sim:`.
-type PrinterLink = (Printer<Box<dyn Transport>>, Option<SimPrinter>);
-
-fn printer_for(uri: &DeviceUri) -> anyhow::Result<PrinterLink> {
+/// A printer driver (the simulated printer for `sim:`, in a build with the demo).
+fn printer_for(uri: &DeviceUri) -> anyhow::Result<Printer<Box<dyn Transport>>> {
+    refuse_sim(DeviceKind::Printer, uri)?;
+    #[cfg(feature = "demo")]
     if let DeviceUri::Sim { .. } = uri {
-        let sim = SimPrinter::new();
-        return Ok((Printer::new(Box::new(sim.clone())), Some(sim)));
+        return Ok(Printer::new(Box::new(SimPrinter::new())));
     }
     let link = transport::open_device(uri, DeviceKind::Printer)
         .map_err(|e| anyhow!("cannot open the printer {uri}: {e}"))?;
-    Ok((
-        Printer::new(link).with_reply_timeout(Duration::from_secs(1)),
-        None,
-    ))
+    Ok(Printer::new(link).with_reply_timeout(Duration::from_secs(1)))
+}
+
+/// `sim:` names a simulator: refused in words by a build without them (the appliance).
+fn refuse_sim(kind: DeviceKind, uri: &DeviceUri) -> anyhow::Result<()> {
+    if matches!(uri, DeviceUri::Sim { .. }) {
+        kiosk_drivers::devices::check(kind, uri)?;
+    }
+    Ok(())
 }
 
 fn print_sample(kind: SampleKind, device: &str, paper_mm: u16) -> anyhow::Result<()> {
@@ -423,7 +430,7 @@ fn print_sample(kind: SampleKind, device: &str, paper_mm: u16) -> anyhow::Result
         SampleKind::Progress => demo::progress().render_with(paper, fb),
         SampleKind::Payment => demo::payment().render_with(paper, fb),
     };
-    let (mut printer, _sim) = printer_for(&uri)?;
+    let mut printer = printer_for(&uri)?;
     printer.print(&bytes).map_err(|e| anyhow!("{e}"))?;
     let name = match kind {
         SampleKind::Submission => "submission",
@@ -452,7 +459,7 @@ pub fn status_json(st: &PrinterStatus, can_reply: bool) -> Value {
 
 fn printer_status(device: &str) -> anyhow::Result<()> {
     let uri = parse_uri(device)?;
-    let (mut printer, _sim) = printer_for(&uri)?;
+    let mut printer = printer_for(&uri)?;
     let can_reply = printer.link().can_reply();
     let st = printer.status().map_err(|e| anyhow!("{e}"))?;
     emit(&status_json(&st, can_reply))
@@ -474,7 +481,9 @@ fn ms(d: Duration) -> f64 {
 
 fn camera(device: &str, frames: usize) -> anyhow::Result<()> {
     let uri = parse_uri(device)?;
+    refuse_sim(DeviceKind::Camera, &uri)?;
     let mut cam: Box<dyn kiosk_drivers::camera::Camera> = match &uri {
+        #[cfg(feature = "demo")]
         DeviceUri::Sim { .. } => {
             let mut sim = SimCamera::new();
             sim.show(Some("2026110200000118"));
@@ -564,7 +573,7 @@ fn gpio(board: &str, watch: Option<u64>, light: Option<&str>, seconds: u64) -> a
     Ok(())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "demo"))]
 mod tests {
     use super::*;
     use kiosk_drivers::sim::demo_card;

@@ -62,6 +62,21 @@ impl Drill {
         self.journeys.is_some_and(|n| self.finished >= n)
     }
 
+    /// The drill as the kiosk's pump hook: after each pump the citizen takes its next steps;
+    /// the event loop ends once the journeys are done.
+    pub fn into_hook(mut self) -> crate::run::PumpHook {
+        Box::new(move |k: &mut crate::app::Kiosk, now: Instant| {
+            if self.done() {
+                tracing::info!(finished = self.finished(), "drill finished");
+                let _ = slint::quit_event_loop();
+            }
+            for intent in self.next(&k.view(), now) {
+                k.act(intent);
+            }
+            k.pump(now);
+        })
+    }
+
     /// What the citizen does now, given what the screen shows.
     pub fn next(&mut self, vm: &ViewModel, now: Instant) -> Vec<Intent> {
         if !vm.busy.is_empty() || self.done() {

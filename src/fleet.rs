@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use hall_client::{FleetClient, FleetError};
 use hall_domain::api::{DeviceHealth, DeviceState, FleetCommand, Heartbeat};
-use hall_platform::fleet_client::{FleetClient, FleetError};
 
 /// What the heartbeat reports, kept up to date by the UI thread.
 #[derive(Debug, Clone)]

@@ -1,11 +1,14 @@
 //! `hall-kiosk`: the self-service kiosk of a construction-project approval hall.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use hall_kiosk::config::Config;
+use hall_kiosk::run::PumpHook;
+#[cfg(feature = "demo")]
 use hall_kiosk::screenshot::{self, ScreenshotArgs};
 
 #[derive(Parser)]
@@ -15,7 +18,8 @@ use hall_kiosk::screenshot::{self, ScreenshotArgs};
     about = "Self-service kiosk of an approval service hall"
 )]
 struct Cli {
-    /// Kiosk configuration (TOML). Without it: the demo hall (embedded platform, simulated devices).
+    /// Kiosk configuration (TOML). Without it: the demo hall (embedded platform, simulated
+    /// devices), in a build with the demo.
     #[arg(long, global = true)]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -33,6 +37,7 @@ enum Command {
     },
     /// Burn-in: run the kiosk headless while a scripted citizen submits the demo application
     /// again and again (against the configured platform), then exit.
+    #[cfg(feature = "demo")]
     Drill {
         /// Submissions to finish before exiting (default: until stopped).
         #[arg(long)]
@@ -46,6 +51,7 @@ enum Command {
         hold_secs: Option<u64>,
     },
     /// Render one screen with demo data to a PNG, headlessly, and exit.
+    #[cfg(feature = "demo")]
     Screenshot(ScreenshotArgs),
     /// Prints the hex SHA-256 of a staff PIN (read from standard input), for
     /// `[kiosk] maintenance_pin_sha256`.
@@ -57,6 +63,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        #[cfg(feature = "demo")]
         Some(Command::Screenshot(args)) => screenshot::run(&args),
         Some(Command::Diag(args)) => hall_kiosk::diag::run(&args),
         Some(Command::HashPin) => {
@@ -77,20 +84,20 @@ fn main() -> anyhow::Result<()> {
             println!("{}", hall_kiosk::session::hash_pin(pin));
             Ok(())
         }
-        None | Some(Command::Run { .. }) | Some(Command::Drill { .. }) => {
-            let (headless, drill) = match cli.command {
-                Some(Command::Run { headless }) => {
-                    (headless.map(std::time::Duration::from_secs), None)
-                }
+        command => {
+            let (headless, hook): (Option<Duration>, Option<PumpHook>) = match command {
+                Some(Command::Run { headless }) => (headless.map(Duration::from_secs), None),
+                #[cfg(feature = "demo")]
                 Some(Command::Drill {
                     journeys,
                     skip_photos,
                     hold_secs,
                 }) => (
-                    Some(std::time::Duration::from_secs(u64::from(u32::MAX))),
+                    Some(Duration::from_secs(u64::from(u32::MAX))),
                     Some(
                         hall_kiosk::drill::Drill::new(journeys, skip_photos)
-                            .holding(hold_secs.map(std::time::Duration::from_secs)),
+                            .holding(hold_secs.map(Duration::from_secs))
+                            .into_hook(),
                     ),
                 ),
                 _ => (None, None),
@@ -100,9 +107,9 @@ fn main() -> anyhow::Result<()> {
             }
             let config = match &cli.config {
                 Some(path) => Config::load(path)?,
-                None => Config::default(),
+                None => Config::without_file()?,
             };
-            hall_kiosk::run::run(config, headless, drill).context("the kiosk stopped")
+            hall_kiosk::run::run(config, headless, hook).context("the kiosk stopped")
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Running the kiosk: the platform (embedded or remote), the devices, the window, the event loop.
+//! Running the kiosk: the platform (remote, or embedded in the demo), the devices, the window,
+//! the event loop.
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -11,15 +12,18 @@ use crate::app::Kiosk;
 use crate::client::{HttpPlatform, PlatformApi, Switchable};
 use crate::config::Config;
 use crate::devices::{self, KioskDevices};
-use crate::ui::{AppWindow, SimPanel};
+use crate::ui::AppWindow;
 
 /// How often the kiosk handles what arrived and lets time pass.
 const PUMP_EVERY: Duration = Duration::from_millis(50);
 
+/// Runs after every pump of the kiosk (the demo's burn-in drill plays its citizen here).
+pub type PumpHook = Box<dyn FnMut(&mut Kiosk, Instant)>;
+
 pub fn run(
     config: Config,
     headless: Option<Duration>,
-    drill: Option<crate::drill::Drill>,
+    hook: Option<PumpHook>,
 ) -> anyhow::Result<()> {
     crate::systemd::status("starting");
     let font = crate::fonts::check_cjk_font()?;
@@ -32,25 +36,16 @@ pub fn run(
         .build()
         .context("cannot start the I/O runtime")?;
 
-    let (base_url, _server) = if config.platform.url == "embedded" {
-        let db = config.embedded_db();
-        if let Some(dir) = db.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-        }
-        let server = rt
-            .block_on(hall_platform::spawn(hall_platform::ServerConfig {
-                db_path: db.clone(),
-                listen: ([127, 0, 0, 1], 0).into(),
-                seed_demo: true,
-                ..hall_platform::ServerConfig::default()
-            }))
-            .with_context(|| format!("cannot start the embedded platform on {}", db.display()))?;
-        tracing::info!(addr = %server.addr, "embedded platform running");
+    #[cfg(feature = "demo")]
+    let (base_url, _server) = if config.platform.url == crate::config::EMBEDDED {
+        let server = crate::demo::start_embedded_platform(&rt, &config)?;
         (format!("http://{}", server.addr), Some(server))
     } else {
         (config.platform.url.clone(), None)
     };
+    // The appliance has no platform inside: the configuration check refused "embedded".
+    #[cfg(not(feature = "demo"))]
+    let base_url = config.platform.url.clone();
 
     let http = HttpPlatform::new(&base_url, Duration::from_secs(config.platform.timeout_secs))?;
     let api = Arc::new(Switchable::new(Arc::new(http)));
@@ -112,7 +107,7 @@ pub fn run(
         config.source.as_deref(),
     ));
     match credential {
-        Ok(Some(c)) => match hall_platform::fleet_client::FleetClient::new(&base_url, &c) {
+        Ok(Some(c)) => match hall_client::FleetClient::new(&base_url, &c) {
             Ok(client) => kiosk.borrow_mut().set_fleet(client),
             Err(e) => tracing::error!(error = %e, "cannot set up the fleet client"),
         },
@@ -122,38 +117,31 @@ pub fn run(
     }
     sim_devices.connect(kiosk.borrow().event_sink());
 
+    #[cfg(feature = "demo")]
     let panel = if config.display.sim_panel && headless.is_none() {
-        let panel = SimPanel::new().context("cannot open the simulator panel")?;
-        devices::wire_sim_panel(&panel, &sim_devices, &kiosk, &api, &base_url, rt.handle());
-        // Beside the kiosk window, not on top of it.
-        panel.window().set_position(slint::PhysicalPosition::new(
-            config.display.width as i32 + 8,
-            0,
-        ));
-        panel.show().context("cannot show the simulator panel")?;
-        Some(panel)
+        Some(crate::demo::show_sim_panel(
+            &config,
+            &sim_devices,
+            &kiosk,
+            &api,
+            &base_url,
+            rt.handle(),
+        )?)
     } else {
         None
     };
 
     let timer = slint::Timer::default();
     let weak = Rc::downgrade(&kiosk);
-    let mut drill = drill;
+    let mut hook = hook;
     timer.start(slint::TimerMode::Repeated, PUMP_EVERY, move || {
         if let Some(k) = weak.upgrade()
             && let Ok(mut k) = k.try_borrow_mut()
         {
             let now = Instant::now();
             k.pump(now);
-            if let Some(d) = drill.as_mut() {
-                if d.done() {
-                    tracing::info!(finished = d.finished(), "drill finished");
-                    let _ = slint::quit_event_loop();
-                }
-                for intent in d.next(&k.view(), now) {
-                    k.act(intent);
-                }
-                k.pump(now);
+            if let Some(h) = hook.as_mut() {
+                h(&mut k, now);
             }
         }
     });
@@ -176,8 +164,10 @@ pub fn run(
     }
     crate::systemd::stopping();
     drop(systemd);
+    #[cfg(feature = "demo")]
     drop(panel);
     drop(timer);
+    #[cfg(feature = "demo")]
     if let Some(server) = _server {
         rt.block_on(server.shutdown());
     }

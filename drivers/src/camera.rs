@@ -357,7 +357,8 @@ pub fn jpeg_dimensions(jpeg: &[u8]) -> Option<(u32, u32)> {
     None
 }
 
-#[cfg(test)]
+// The tests play the simulators against the driver.
+#[cfg(all(test, feature = "sim"))]
 mod tests {
     use super::*;
     use crate::sim::camera::{qr_frame, scene_frame};

@@ -4,8 +4,9 @@
 //! Each real device runs in its own thread under [`crate::hotplug::supervise`]: it opens its
 //! link by URI, publishes its health, and when unplugged goes absent and comes back by itself
 //! with backoff (0.5 s doubling to 8 s). Devices named `sim:` are served by one
-//! [`SimDevices`] bundle (its [`SimControl`] plays the citizen), so a kiosk can run with a
-//! real printer and a simulated reader, or the other way round. Events of every device go
+//! `SimDevices` bundle (its `SimControl` plays the citizen), so a kiosk can run with a
+//! real printer and a simulated reader, or the other way round; a build without the `sim`
+//! feature (the appliance) refuses `sim:` as a configuration error. Events of every device go
 //! into the kiosk's [`EventSink`]; health changes only when they change.
 
 use std::collections::HashSet;
@@ -21,6 +22,7 @@ use crate::hotplug::{Backoff, HealthBoard, Stop, supervise};
 use crate::idcard::{self, Reader, ReaderConfig, ReaderOutput};
 use crate::printer::{PrintError, Printer, PrinterStatus};
 use crate::scanner::{LineFramer, ScanOutput, ScannerConfig};
+#[cfg(feature = "sim")]
 use crate::sim::{SimControl, SimDevices, SimError, SimFault, SimOptions};
 use crate::transport::{self, Transport};
 use crate::uri::DeviceUri;
@@ -111,46 +113,78 @@ pub enum DevicesError {
         uri: String,
         expected: &'static str,
     },
+    #[error(
+        "{kind}: `sim:` names a simulated device, and this build (the appliance) has none; \
+         name the real device: {expected}"
+    )]
+    SimNotInBuild {
+        kind: DeviceKind,
+        expected: &'static str,
+    },
+    #[cfg(feature = "sim")]
     #[error("simulated devices: {0}")]
     Sim(#[from] SimError),
     #[error("could not start a device thread: {0}")]
     Thread(#[from] std::io::Error),
 }
 
-/// Which schemes each kind of device accepts.
+/// Which schemes each kind of device accepts (`sim:` only in a build with the simulators).
 pub fn accepts(kind: DeviceKind, uri: &DeviceUri) -> Result<(), &'static str> {
-    let ok = matches!(
-        (kind, uri),
-        (_, DeviceUri::Sim { .. })
-            | (
+    let sim = cfg!(feature = "sim") && matches!(uri, DeviceUri::Sim { .. });
+    let ok = sim
+        || matches!(
+            (kind, uri),
+            (
                 DeviceKind::IdCard,
                 DeviceUri::Serial { .. } | DeviceUri::Usb { .. } | DeviceUri::Tcp { .. }
-            )
-            | (
+            ) | (
                 DeviceKind::Scanner,
                 DeviceUri::Serial { .. } | DeviceUri::Evdev { .. } | DeviceUri::Tcp { .. }
-            )
-            | (
+            ) | (
                 DeviceKind::Printer,
                 DeviceUri::Usb { .. }
                     | DeviceUri::Serial { .. }
                     | DeviceUri::Tcp { .. }
                     | DeviceUri::File { .. }
-            )
-            | (
+            ) | (
                 DeviceKind::Camera,
                 DeviceUri::V4l2 { .. } | DeviceUri::File { .. }
             )
-    );
+        );
     if ok {
         return Ok(());
     }
-    Err(match kind {
-        DeviceKind::IdCard => "serial://, usb:// or sim:",
-        DeviceKind::Scanner => "serial://, evdev:// or sim:",
-        DeviceKind::Printer => "usb://, serial://, tcp://, file:// or sim:",
-        DeviceKind::Camera => "v4l2://, file:// (image files) or sim:",
-        DeviceKind::Gpio => "a board profile",
+    Err(expected(kind))
+}
+
+/// The schemes a kind of device accepts, in words.
+fn expected(kind: DeviceKind) -> &'static str {
+    match (kind, cfg!(feature = "sim")) {
+        (DeviceKind::IdCard, true) => "serial://, usb:// or sim:",
+        (DeviceKind::IdCard, false) => "serial:// or usb://",
+        (DeviceKind::Scanner, true) => "serial://, evdev:// or sim:",
+        (DeviceKind::Scanner, false) => "serial:// or evdev://",
+        (DeviceKind::Printer, true) => "usb://, serial://, tcp://, file:// or sim:",
+        (DeviceKind::Printer, false) => "usb://, serial://, tcp:// or file://",
+        (DeviceKind::Camera, true) => "v4l2://, file:// (image files) or sim:",
+        (DeviceKind::Camera, false) => "v4l2:// or file:// (image files)",
+        (DeviceKind::Gpio, _) => "a board profile",
+    }
+}
+
+/// Whether a URI can name this kind of device in this build: the configuration check and
+/// [`Devices::start`] refuse the same URIs with the same words.
+pub fn check(kind: DeviceKind, uri: &DeviceUri) -> Result<(), DevicesError> {
+    if !cfg!(feature = "sim") && matches!(uri, DeviceUri::Sim { .. }) {
+        return Err(DevicesError::SimNotInBuild {
+            kind,
+            expected: expected(kind),
+        });
+    }
+    accepts(kind, uri).map_err(|expected| DevicesError::WrongScheme {
+        kind,
+        uri: uri.to_string(),
+        expected,
     })
 }
 
@@ -224,6 +258,7 @@ pub struct Devices {
     stop: Arc<Stop>,
     board: Arc<HealthBoard>,
     threads: Vec<JoinHandle<()>>,
+    #[cfg(feature = "sim")]
     sim: Option<SimDevices>,
     simulated: HashSet<DeviceKind>,
     printer: Option<Arc<PrinterSlot>>,
@@ -243,22 +278,11 @@ impl Devices {
             DeviceKind::Camera,
         ];
         let mut simulated = HashSet::new();
-        let mut faults = Vec::new();
         for kind in kinds {
             let Some(uri) = cfg.uri(kind) else { continue };
-            accepts(kind, uri).map_err(|expected| DevicesError::WrongScheme {
-                kind,
-                uri: uri.to_string(),
-                expected,
-            })?;
-            if let DeviceUri::Sim { faults: f } = uri {
+            check(kind, uri)?;
+            if matches!(uri, DeviceUri::Sim { .. }) {
                 simulated.insert(kind);
-                for name in f {
-                    let fault = SimFault::from_name(name)?;
-                    if !faults.contains(&fault) {
-                        faults.push(fault);
-                    }
-                }
             }
         }
         let board = Arc::new(HealthBoard::new(sink));
@@ -267,6 +291,7 @@ impl Devices {
             stop: stop.clone(),
             board: board.clone(),
             threads: Vec::new(),
+            #[cfg(feature = "sim")]
             sim: None,
             simulated: simulated.clone(),
             printer: None,
@@ -274,27 +299,9 @@ impl Devices {
             light: Arc::new(Mutex::new(LightPattern::Idle)),
             sim_lines: None,
         };
+        #[cfg(feature = "sim")]
         if !simulated.is_empty() {
-            let b = board.clone();
-            let only = simulated.clone();
-            // The simulator bundle runs every simulated device; events of devices that are
-            // real here are dropped. GPIO events from its control (help, presence) pass when
-            // the kiosk has no GPIO of its own.
-            let pass_gpio = matches!(cfg.gpio, GpioConfig::None);
-            let sim_sink: EventSink = Arc::new(move |e| {
-                let kind = event_kind(&e);
-                if only.contains(&kind) || (kind == DeviceKind::Gpio && pass_gpio) {
-                    b.emit(e);
-                }
-            });
-            let opts = SimOptions {
-                faults,
-                reader: cfg.reader.clone(),
-                scanner: cfg.scanner_limits.clone(),
-                camera_interval: cfg.camera_interval,
-                ..SimOptions::default()
-            };
-            devices.sim = Some(SimDevices::start_with(sim_sink, opts)?);
+            devices.sim = Some(start_sims(cfg, &board, &simulated)?);
         }
         if !simulated.contains(&DeviceKind::IdCard) {
             devices.spawn_idcard(cfg)?;
@@ -491,6 +498,7 @@ impl Devices {
     /// Prints a job (bytes from the receipt layouts): the status is checked first, so a job is
     /// never started on a printer that cannot finish it.
     pub fn print(&self, job: &[u8]) -> Result<(), PrintError> {
+        #[cfg(feature = "sim")]
         if let Some(sim) = self
             .sim
             .as_ref()
@@ -526,6 +534,7 @@ impl Devices {
 
     /// The printer's real-time status.
     pub fn printer_status(&self) -> Result<PrinterStatus, PrintError> {
+        #[cfg(feature = "sim")]
         if let Some(sim) = self
             .sim
             .as_ref()
@@ -547,6 +556,7 @@ impl Devices {
 
     /// A full-resolution photograph (materials).
     pub fn capture_still(&self) -> Result<Still, CameraError> {
+        #[cfg(feature = "sim")]
         if let Some(sim) = self
             .sim
             .as_ref()
@@ -574,6 +584,7 @@ impl Devices {
 
     /// Starts or stops looking for QR codes (lookup and payment screens).
     pub fn set_camera_scanning(&self, on: bool) {
+        #[cfg(feature = "sim")]
         if let Some(sim) = self
             .sim
             .as_ref()
@@ -607,6 +618,7 @@ impl Devices {
 
     /// The simulators' control (place a card, scan, run the paper out), when any device is
     /// simulated.
+    #[cfg(feature = "sim")]
     pub fn sim_control(&self) -> Option<SimControl> {
         self.sim.as_ref().map(SimDevices::control)
     }
@@ -618,10 +630,15 @@ impl Devices {
 
     /// Every byte the simulated printer printed (empty with a real printer).
     pub fn printed(&self) -> Vec<u8> {
-        match &self.sim {
-            Some(s) if self.simulated.contains(&DeviceKind::Printer) => s.printed(),
-            _ => Vec::new(),
+        #[cfg(feature = "sim")]
+        if let Some(s) = self
+            .sim
+            .as_ref()
+            .filter(|_| self.simulated.contains(&DeviceKind::Printer))
+        {
+            return s.printed();
         }
+        Vec::new()
     }
 
     fn absent_reason(&self, kind: DeviceKind) -> String {
@@ -630,6 +647,52 @@ impl Devices {
             _ => format!("{kind} not connected"),
         }
     }
+}
+
+/// Starts the simulator bundle for the devices named `sim:`, with the faults their URIs name.
+#[cfg(feature = "sim")]
+fn start_sims(
+    cfg: &DeviceConfig,
+    board: &Arc<HealthBoard>,
+    simulated: &HashSet<DeviceKind>,
+) -> Result<SimDevices, DevicesError> {
+    let mut faults = Vec::new();
+    let kinds = [
+        DeviceKind::IdCard,
+        DeviceKind::Scanner,
+        DeviceKind::Printer,
+        DeviceKind::Camera,
+    ];
+    for kind in kinds.into_iter().filter(|k| simulated.contains(k)) {
+        if let Some(DeviceUri::Sim { faults: f }) = cfg.uri(kind) {
+            for name in f {
+                let fault = SimFault::from_name(name)?;
+                if !faults.contains(&fault) {
+                    faults.push(fault);
+                }
+            }
+        }
+    }
+    let b = board.clone();
+    let only = simulated.clone();
+    // The simulator bundle runs every simulated device; events of devices that are real here
+    // are dropped. GPIO events from its control (help, presence) pass when the kiosk has no
+    // GPIO of its own.
+    let pass_gpio = matches!(cfg.gpio, GpioConfig::None);
+    let sim_sink: EventSink = Arc::new(move |e| {
+        let kind = event_kind(&e);
+        if only.contains(&kind) || (kind == DeviceKind::Gpio && pass_gpio) {
+            b.emit(e);
+        }
+    });
+    let opts = SimOptions {
+        faults,
+        reader: cfg.reader.clone(),
+        scanner: cfg.scanner_limits.clone(),
+        camera_interval: cfg.camera_interval,
+        ..SimOptions::default()
+    };
+    Ok(SimDevices::start_with(sim_sink, opts)?)
 }
 
 impl Drop for Devices {
@@ -655,7 +718,7 @@ pub fn open_scanner(uri: &DeviceUri) -> std::io::Result<Box<dyn Transport>> {
 pub fn open_camera(uri: &DeviceUri) -> Result<Box<dyn Camera>, CameraError> {
     match uri {
         DeviceUri::V4l2 { path } => Ok(Box::new(crate::v4l2::V4l2Camera::open(path)?)),
-        DeviceUri::File { path } => Ok(Box::new(crate::sim::FileCamera::open(path)?)),
+        DeviceUri::File { path } => Ok(Box::new(crate::file_camera::FileCamera::open(path)?)),
         other => Err(CameraError::NotFound(format!("{other} is not a camera"))),
     }
 }
@@ -755,6 +818,10 @@ fn open_board_lines(pins: &crate::board::GpioPins) -> std::io::Result<Box<dyn Gp
 mod tests {
     use super::*;
 
+    fn u(s: &str) -> DeviceUri {
+        s.parse().unwrap()
+    }
+
     #[test]
     fn a_qr_is_reported_once_per_showing() {
         let t = Instant::now();
@@ -775,12 +842,16 @@ mod tests {
 
     #[test]
     fn schemes_are_checked_per_kind() {
-        let u = |s: &str| s.parse::<DeviceUri>().unwrap();
         assert!(accepts(DeviceKind::IdCard, &u("usb://0400:c35a")).is_ok());
         assert!(accepts(DeviceKind::IdCard, &u("v4l2:///dev/video0")).is_err());
         assert!(accepts(DeviceKind::Scanner, &u("evdev:///dev/input/event3")).is_ok());
         assert!(accepts(DeviceKind::Printer, &u("file:///tmp/r.bin")).is_ok());
         assert!(accepts(DeviceKind::Camera, &u("serial:///dev/ttyS0")).is_err());
+    }
+
+    #[cfg(feature = "sim")]
+    #[test]
+    fn bad_uris_stop_the_start() {
         let cfg = DeviceConfig {
             camera: u("tcp://10.0.0.5:9100"),
             ..DeviceConfig::default()
@@ -794,6 +865,22 @@ mod tests {
         assert!(Devices::start(&cfg, Arc::new(|_| {})).is_err());
     }
 
+    #[cfg(not(feature = "sim"))]
+    #[test]
+    fn sim_is_refused_without_the_simulators() {
+        let e = check(DeviceKind::Printer, &u("sim:"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("usb://, serial://, tcp:// or file://"), "{e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+        assert!(accepts(DeviceKind::Printer, &u("sim:")).is_err());
+        let e = Devices::start(&DeviceConfig::default(), Arc::new(|_| {}))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("the appliance"), "{e}");
+    }
+
+    #[cfg(feature = "sim")]
     #[test]
     fn all_simulated_is_the_demo() {
         fn shared<T: Send + Sync>(_: &T) {}

@@ -16,13 +16,15 @@
 //! * [`hotplug`]: backoff, health publishing and the supervision loop; [`devices`]:
 //!   [`Devices::start`], real or simulated devices per URI, supervised.
 //! * [`board`]: board profiles (`board/*.toml`).
-//! * [`sim`]: simulators speaking the real protocols, and [`sim::SimDevices`], the demo and
-//!   test bundle that runs the real drivers against them; [`sim::serve`] serves them on
-//!   pseudo-terminals and TCP ports.
+//! * [`file_camera`]: a camera that plays image files (`file://`).
+//! * `sim` (the `sim` feature, on by default, off in the appliance): simulators speaking the
+//!   real protocols, and `sim::SimDevices`, the demo and test bundle that runs the real drivers
+//!   against them; `sim::serve` serves them on pseudo-terminals and TCP ports.
 
 pub mod board;
 pub mod camera;
 pub mod devices;
+pub mod file_camera;
 pub mod gpio;
 pub mod hotplug;
 pub mod idcard;
@@ -31,6 +33,7 @@ pub mod printer;
 #[cfg(feature = "rpi")]
 pub mod rpi;
 pub mod scanner;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod transport;
 pub mod uri;

@@ -15,7 +15,6 @@ pub mod db;
 pub mod demo;
 pub mod fleet;
 mod fleet_api;
-pub mod fleet_client;
 mod http;
 mod openapi;
 pub mod payment;

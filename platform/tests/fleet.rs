@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{Kind, TestDb};
+use hall_client::{FleetClient, FleetError};
 use hall_domain::api::{
     self, CommandKind, CommandStatus, DeviceHealth, DeviceState, Heartbeat, KioskStatus,
 };
 use hall_platform::audit::Verdict;
-use hall_platform::fleet_client::{FleetClient, FleetError};
 use hall_platform::store::Store;
 use hall_platform::{RunningServer, ServerConfig, spawn};
 use reqwest::StatusCode;

@@ -406,7 +406,8 @@ impl Reader {
     }
 }
 
-#[cfg(test)]
+// The tests play the simulators against the driver.
+#[cfg(all(test, feature = "sim"))]
 mod tests {
     use super::*;
     use crate::sim::demo_card;

@@ -11,7 +11,6 @@
 
 pub mod camera;
 pub mod corpus;
-pub mod files;
 mod links;
 pub mod serve;
 
@@ -22,8 +21,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+pub use crate::file_camera::FileCamera;
 pub use camera::SimCamera;
-pub use files::FileCamera;
 pub use links::{
     PaperState, ReaderFault, SimCard, SimCardKind, SimIdCardReader, SimPrinter, SimScanner,
     demo_card,

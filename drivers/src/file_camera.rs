@@ -1,5 +1,5 @@
 //! A camera that plays image files (`file:///path/a.png` or a folder of PNG/JPEG files): the
-//! camera simulator for recorded hall frames, and a way to check QR decoding on real photos
+//! camera for recorded hall frames, and a way to check QR decoding on real photos
 //! with the kiosk's own camera loop.
 
 use std::path::{Path, PathBuf};
@@ -100,7 +100,7 @@ impl Camera for FileCamera {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sim"))]
 mod tests {
     use super::*;
     use crate::camera::decode_qr;

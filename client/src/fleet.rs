@@ -2,8 +2,8 @@
 //! for commands, acknowledging each with its result. Types are in [`hall_domain::api`].
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), hall_platform::fleet_client::FleetError> {
-//! use hall_platform::fleet_client::FleetClient;
+//! # async fn run() -> Result<(), hall_client::FleetError> {
+//! use hall_client::FleetClient;
 //! // First start: trade the provisioning file's token for the kiosk's own credential, and keep it.
 //! let enrolled = FleetClient::enrol("https://platform.example", "hke_…").await?;
 //! let fleet = FleetClient::new("https://platform.example", &enrolled.credential)?;

@@ -60,6 +60,9 @@ enum Command {
     Diag(hall_kiosk::diag::DiagArgs),
 }
 
+/// sysexits.h: a configuration error.
+const EX_CONFIG: i32 = 78;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -105,9 +108,20 @@ fn main() -> anyhow::Result<()> {
             if !hall_kiosk::systemd::init_journal_logging() {
                 hall_kiosk::logging::init();
             }
-            let config = match &cli.config {
-                Some(path) => Config::load(path)?,
-                None => Config::without_file()?,
+            let loaded = match &cli.config {
+                Some(path) => Config::load(path),
+                None => Config::without_file(),
+            };
+            let config = match loaded {
+                Ok(c) => c,
+                Err(e) => {
+                    // A configuration error is not cured by a restart: exit with EX_CONFIG,
+                    // which the unit does not restart (RestartPreventExitStatus), instead of
+                    // looping into the start limit's reboot.
+                    tracing::error!(error = %e, "the kiosk is not configured");
+                    eprintln!("hall-kiosk: {e}");
+                    std::process::exit(EX_CONFIG);
+                }
             };
             hall_kiosk::run::run(config, headless, hook).context("the kiosk stopped")
         }

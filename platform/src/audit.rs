@@ -16,8 +16,8 @@ use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
 use crate::db::{Conn, Dialect, Row};
+use crate::error::StoreError;
 use crate::params;
-use crate::store::StoreError;
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

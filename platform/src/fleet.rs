@@ -23,8 +23,8 @@ use serde_json::json;
 
 use crate::audit::{self, Actor};
 use crate::db::{Conn, Dialect, Row};
+use crate::error::StoreError;
 use crate::params;
-use crate::store::StoreError;
 
 /// How often a kiosk is asked to send its heartbeat, by default.
 pub const HEARTBEAT_SECS: u32 = 30;

@@ -13,6 +13,7 @@ pub mod catalogue;
 pub mod clock;
 pub mod db;
 pub mod demo;
+mod error;
 pub mod fleet;
 mod fleet_api;
 pub mod fleet_client;

@@ -22,6 +22,7 @@ use crate::fleet::{self, AckRefusal, IssueRefusal, Role};
 use crate::http::{ApiJson, path_param};
 use crate::problem::{ApiError, field_error};
 use crate::store::KeyedCase;
+use crate::store::fleet as fleet_rows;
 
 /// The longest a long-poll waits.
 pub const MAX_WAIT_SECS: u64 = 30;
@@ -81,7 +82,7 @@ impl FromRequestParts<AppState> for KioskAuth {
         let sha = crate::staff::token_hash(bearer(parts).ok_or_else(unauthorised)?);
         let found = st
             .store()
-            .read(move |_, c| fleet::kiosk_by_credential(c, &sha))
+            .read(move |_, c| fleet_rows::kiosk_by_credential(c, &sha))
             .await?;
         found.map(KioskAuth).ok_or_else(|| {
             tracing::warn!("a fleet request with an unknown or revoked kiosk credential");
@@ -128,7 +129,7 @@ impl FromRequestParts<AppState> for FleetAuth {
         let sha = crate::staff::token_hash(bearer(parts).ok_or_else(unauthorised)?);
         let found = st
             .store()
-            .read(move |_, c| fleet::fleet_role(c, &sha))
+            .read(move |_, c| fleet_rows::fleet_role(c, &sha))
             .await?;
         match found {
             Some((role, label)) => Ok(FleetAuth { role, label }),
@@ -175,7 +176,7 @@ async fn enrol(
     let (now, now_ms) = (st.clock().now(), st.clock().millis());
     let done = st
         .store()
-        .write(move |_, c| fleet::enrol(c, &sha, now, now_ms))
+        .write(move |_, c| fleet_rows::enrol(c, &sha, now, now_ms))
         .await?;
     let Some((kiosk_id, hall, credential)) = done else {
         tracing::warn!("an enrolment with an unknown, used or expired token was refused");
@@ -205,7 +206,7 @@ async fn heartbeat(
     let (now, now_ms) = (st.clock().now(), st.clock().millis());
     let pending = st
         .store()
-        .write(move |_, c| fleet::heartbeat(c, &kiosk, &hb, now, now_ms))
+        .write(move |_, c| fleet_rows::heartbeat(c, &kiosk, &hb, now, now_ms))
         .await?;
     Ok(Json(HeartbeatAnswer {
         heartbeat_secs: st.heartbeat_secs(),
@@ -224,7 +225,7 @@ async fn help(
     let now = st.clock().now();
     let k = kiosk.clone();
     st.store()
-        .write(move |_, c| fleet::help(c, &k, req.needs_help, req.note.as_deref(), now))
+        .write(move |_, c| fleet_rows::help(c, &k, req.needs_help, req.note.as_deref(), now))
         .await?;
     tracing::info!(%kiosk, "kiosk help request changed");
     Ok(StatusCode::NO_CONTENT)
@@ -261,14 +262,19 @@ async fn poll(
     {
         let (k, p) = (kiosk.clone(), poll_id.clone());
         st.store()
-            .write(move |_, c| fleet::start_poll(c, &k, &p))
+            .write(move |_, c| fleet_rows::start_poll(c, &k, &p))
             .await?;
     }
     loop {
         let (k, p) = (kiosk.clone(), poll_id.clone());
         let (pending, current) = st
             .store()
-            .read(move |_, c| Ok((fleet::has_pending(c, &k)?, fleet::poll_current(c, &k, &p)?)))
+            .read(move |_, c| {
+                Ok((
+                    fleet_rows::has_pending(c, &k)?,
+                    fleet_rows::poll_current(c, &k, &p)?,
+                ))
+            })
             .await?;
         if !current {
             // A newer poll of this kiosk (a restarted process) takes over.
@@ -279,7 +285,7 @@ async fn poll(
             let (k, p) = (kiosk.clone(), poll_id.clone());
             let taken = st
                 .store()
-                .write(move |_, c| fleet::take_command(c, &k, &p, now, now_ms))
+                .write(move |_, c| fleet_rows::take_command(c, &k, &p, now, now_ms))
                 .await?;
             if let Some(cmd) = taken {
                 tracing::info!(kiosk = %cmd.kiosk_id, command = %cmd.id, kind = cmd.kind.as_str(),
@@ -313,7 +319,7 @@ async fn ack(
     let now = st.clock().now();
     let outcome = st
         .store()
-        .write(move |_, c| fleet::ack(c, &kiosk, &id, req.ok, req.result.as_deref(), now))
+        .write(move |_, c| fleet_rows::ack(c, &kiosk, &id, req.ok, req.result.as_deref(), now))
         .await?;
     match outcome {
         Ok(cmd) => Ok(Json(cmd)),
@@ -359,7 +365,7 @@ async fn list(
     let (now_ms, offline) = (st.clock().millis(), st.offline_after_ms());
     Ok(Json(
         st.store()
-            .read(move |_, c| fleet::list(c, now_ms, offline))
+            .read(move |_, c| fleet_rows::list(c, now_ms, offline))
             .await?,
     ))
 }
@@ -375,7 +381,7 @@ async fn show(
     let id = id_param(id, "kiosk_id")?;
     let (now_ms, offline) = (st.clock().millis(), st.offline_after_ms());
     st.store()
-        .read(move |_, c| fleet::show(c, &id, now_ms, offline))
+        .read(move |_, c| fleet_rows::show(c, &id, now_ms, offline))
         .await?
         .map(Json)
         .ok_or_else(kiosk_not_found)
@@ -395,7 +401,7 @@ async fn issue(
     let r = req.clone();
     let outcome = st
         .store()
-        .write(move |_, c| fleet::issue(c, &r, &actor, now, now_ms))
+        .write(move |_, c| fleet_rows::issue(c, &r, &actor, now, now_ms))
         .await?;
     match outcome {
         Ok(cmds) => {
@@ -433,7 +439,7 @@ async fn clear_help(
     let (actor, now) = (auth.actor(), st.clock().now());
     let found = st
         .store()
-        .write(move |_, c| fleet::clear_help(c, &id, &actor, now))
+        .write(move |_, c| fleet_rows::clear_help(c, &id, &actor, now))
         .await?;
     if found {
         Ok(StatusCode::NO_CONTENT)
@@ -457,7 +463,7 @@ async fn revoke(
     let k = id.clone();
     let found = st
         .store()
-        .write(move |_, c| fleet::revoke_kiosk(c, &k, &actor, now))
+        .write(move |_, c| fleet_rows::revoke_kiosk(c, &k, &actor, now))
         .await?;
     if !found {
         return Err(kiosk_not_found());
@@ -519,7 +525,7 @@ async fn enrol_token(
     let (k, h) = (kiosk_id.clone(), hall.clone());
     let token = st
         .store()
-        .write(move |_, c| fleet::create_enrol_token(c, &k, &h, ttl_ms, &actor, now, now_ms))
+        .write(move |_, c| fleet_rows::create_enrol_token(c, &k, &h, ttl_ms, &actor, now, now_ms))
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -7,9 +7,10 @@ use hall_domain::api::ApplicationCreated;
 use serde_json::json;
 
 use super::Store;
+use super::audit;
 use super::cases::{NewCase, insert_case, material_status_str};
 use super::next_in_sequence;
-use crate::audit::{self, Actor};
+use crate::audit::Actor;
 use crate::db::{Conn, Dialect, ToValue};
 use crate::error::StoreError;
 use crate::params;
@@ -161,7 +162,7 @@ pub(super) fn create_application_sqlite(
     )?;
     let answer = Created {
         created,
-        verification_code: Some(audit::verification_code(&entry.hash)),
+        verification_code: Some(crate::audit::verification_code(&entry.hash)),
         due_date_provisional: false,
     };
     c.execute(
@@ -581,7 +582,7 @@ impl Store {
         match outcome {
             (Idempotent::Created(mut answer), Some(pending_id)) => {
                 let hash = self.linked_hash(pending_id).await?;
-                answer.verification_code = Some(audit::verification_code(&hash));
+                answer.verification_code = Some(crate::audit::verification_code(&hash));
                 Ok(Idempotent::Created(answer))
             }
             (Idempotent::Replayed(mut answer), _) if answer.verification_code.is_none() => {

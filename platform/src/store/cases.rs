@@ -8,8 +8,9 @@ use hall_domain::api::{
 use serde_json::json;
 
 use super::Store;
+use super::audit;
 use super::payments::notice_status;
-use crate::audit::{self, Actor};
+use crate::audit::Actor;
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::params;

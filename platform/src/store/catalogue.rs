@@ -7,8 +7,9 @@ use hall_domain::api::{OrganizationInfo, ProjectInfo};
 use serde_json::json;
 
 use super::Store;
+use super::audit;
 use super::{meta, set_meta};
-use crate::audit::{self, Actor};
+use crate::audit::Actor;
 use crate::catalogue::{self, Catalogue, CatalogueItem};
 use crate::db::Conn;
 use crate::error::StoreError;

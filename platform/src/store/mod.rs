@@ -12,9 +12,10 @@
 //! first data. This file holds the connections and what every aggregate shares.
 
 mod applications;
-mod audit;
+pub mod audit;
 mod cases;
 mod catalogue;
+pub mod fleet;
 mod migrate;
 mod payments;
 mod seed;
@@ -136,10 +137,7 @@ impl Store {
     pub fn link_pending_blocking(&self) -> Result<usize, StoreError> {
         let mut total = 0;
         loop {
-            let n = self
-                .db
-                .write(|c| crate::audit::link_pending(c, LINK_BATCH))?
-                .len();
+            let n = self.db.write(|c| audit::link_pending(c, LINK_BATCH))?.len();
             total += n;
             if i64::try_from(n).unwrap_or(i64::MAX) < LINK_BATCH {
                 return Ok(total);
@@ -159,9 +157,7 @@ impl Store {
                 // Not through the gate: the pool keeps a client for this (see `Database::slots`).
                 let store = self.clone();
                 let linked = tokio::task::spawn_blocking(move || {
-                    store
-                        .db
-                        .write(|c| crate::audit::link_pending(c, LINK_BATCH))
+                    store.db.write(|c| audit::link_pending(c, LINK_BATCH))
                 })
                 .await
                 .map_err(|e| StoreError::Task(e.to_string()))??;
@@ -172,7 +168,7 @@ impl Store {
             }
             // Linked by another instance, or by a round whose results were passed on.
             if let Some(h) = self
-                .read(move |_, c| crate::audit::hash_of_pending(c, pending_id))
+                .read(move |_, c| audit::hash_of_pending(c, pending_id))
                 .await?
             {
                 return Ok(h);

@@ -5,8 +5,9 @@ use hall_domain::api::{FeeLine, NoticeStatus, OrderStatus};
 use serde_json::json;
 
 use super::Store;
+use super::audit;
 use super::next_in_sequence;
-use crate::audit::{self, Actor};
+use crate::audit::Actor;
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::params;

@@ -5,11 +5,12 @@ use hall_domain::api::{OrganizationInfo, ProjectInfo};
 use serde_json::json;
 
 use super::Store;
+use super::audit;
 use super::cases::{NewCase, insert_case};
 use super::catalogue::{current_catalogue_version, insert_catalogue_version};
 use super::payments::{NewNotice, insert_notice};
 use super::{meta, set_meta};
-use crate::audit::{self, Actor};
+use crate::audit::Actor;
 use crate::catalogue::{self, CatalogueItem};
 use crate::error::StoreError;
 use crate::params;

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use hall_platform::audit::{Actor, Verdict};
 use hall_platform::clock::Clock;
 use hall_platform::staff::{self, NodeAction};
-use hall_platform::store::{NodeActionRequest, Store, fleet as fleet_rows};
+use hall_platform::store::{NodeActionRequest, Store};
 use hall_platform::{DbUrl, ServerConfig, catalogue, fleet, spawn};
 
 #[derive(Parser)]
@@ -478,15 +478,14 @@ fn run_blocking(command: Command) -> anyhow::Result<()> {
             let store = db.open()?;
             let (_, now) = now(None);
             let token =
-                store.write_blocking(|c| fleet_rows::create_fleet_token(c, role, &label, now))?;
+                store.write_blocking(|c| fleet::create_fleet_token(c, role, &label, now))?;
             eprintln!("{} token ({label}); it is shown only now:", role.as_str());
             println!("{token}");
         }
         Command::Fleet(FleetCommand::Token(FleetTokenCommand::Revoke { db, label })) => {
             let store = db.open()?;
             let (_, now) = now(None);
-            let n =
-                store.write_blocking(|c| fleet_rows::revoke_fleet_tokens(c, label.trim(), now))?;
+            let n = store.write_blocking(|c| fleet::revoke_fleet_tokens(c, label.trim(), now))?;
             println!("revoked {n} token(s)");
         }
         Command::Fleet(FleetCommand::EnrolToken {
@@ -502,7 +501,7 @@ fn run_blocking(command: Command) -> anyhow::Result<()> {
             let clock = Clock::new(None);
             let ttl_ms = i64::from(ttl_hours) * 3_600_000;
             let token = store.write_blocking(|c| {
-                fleet_rows::create_enrol_token(
+                fleet::create_enrol_token(
                     c,
                     &kiosk,
                     &hall,

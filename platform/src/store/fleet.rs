@@ -11,7 +11,7 @@ use super::audit;
 use crate::audit::Actor;
 use crate::db::{Conn, Dialect, Row};
 use crate::error::StoreError;
-use crate::fleet::{
+use crate::fleet::rules::{
     AckRefusal, CREDENTIAL_PREFIX, DEFAULT_TTL_SECS, ENROL_TOKEN_PREFIX, FLEET_TOKEN_PREFIX,
     IssueRefusal, MAX_TTL_SECS, Role, clip, kiosk_subject, new_secret,
 };

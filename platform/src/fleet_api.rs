@@ -16,11 +16,11 @@ use hall_domain::api::{
     HelpRequest, IssueCommand, KioskStatus,
 };
 
-use crate::AppState;
 use crate::audit::Actor;
 use crate::fleet::{self, AckRefusal, IssueRefusal, Role};
 use crate::http::{ApiJson, path_param};
 use crate::problem::{ApiError, field_error};
+use crate::state::AppState;
 use crate::store::KeyedCase;
 use crate::store::fleet as fleet_rows;
 

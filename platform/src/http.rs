@@ -23,7 +23,6 @@ use sha2::{Digest, Sha256};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::AppState;
 use crate::application::{self, Extras, Registry};
 use crate::audit::Actor;
 use crate::payment::{
@@ -35,6 +34,7 @@ use crate::problem::{
     field_error,
 };
 use crate::staff::{NodeAction, Refusal};
+use crate::state::AppState;
 use crate::store::{
     CaseRecord, Created, DetailsOutcome, Idempotent, KeyState, NewOrder, NodeActionRequest,
     NodeRecord, NoticeBlock, NoticeRecord, OrderRecord, Settlement, Withdrawal,

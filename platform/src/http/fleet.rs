@@ -16,9 +16,9 @@ use hall_domain::api::{
     HelpRequest, IssueCommand, KioskStatus,
 };
 
+use super::extract::{ApiJson, path_param};
 use crate::audit::Actor;
 use crate::fleet::{self, AckRefusal, IssueRefusal, Role};
-use crate::http::{ApiJson, path_param};
 use crate::problem::{ApiError, field_error};
 use crate::state::AppState;
 use crate::store::KeyedCase;
@@ -30,25 +30,19 @@ pub const MAX_WAIT_SECS: u64 = 30;
 const POLL_EVERY: Duration = Duration::from_millis(200);
 const MAX_ID_CHARS: usize = 64;
 
-pub fn routes() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route(api::FLEET_ENROL, post(enrol))
         .route(api::FLEET_HEARTBEAT, post(heartbeat))
         .route(api::FLEET_HELP, post(help))
         .route(api::FLEET_COMMANDS, get(poll).post(issue))
-        .route("/api/v1/fleet/commands/{id}/ack", post(ack))
-        .route("/api/v1/fleet/me", get(me))
+        .route(api::FLEET_COMMAND_ACK, post(ack))
+        .route(api::FLEET_ME, get(me))
         .route(api::FLEET_KIOSKS, get(list))
-        .route("/api/v1/fleet/kiosks/{kiosk_id}", get(show))
-        .route(
-            "/api/v1/fleet/kiosks/{kiosk_id}/help/clear",
-            post(clear_help),
-        )
-        .route("/api/v1/fleet/kiosks/{kiosk_id}/revoke", post(revoke))
-        .route(
-            "/api/v1/fleet/kiosks/{kiosk_id}/applications",
-            get(applications),
-        )
+        .route(api::FLEET_KIOSK, get(show))
+        .route(api::FLEET_KIOSK_HELP_CLEAR, post(clear_help))
+        .route(api::FLEET_KIOSK_REVOKE, post(revoke))
+        .route(api::FLEET_KIOSK_APPLICATIONS, get(applications))
         .route(api::FLEET_ENROL_TOKENS, post(enrol_token))
 }
 
@@ -165,7 +159,7 @@ fn kiosk_not_found() -> ApiError {
 // ---------------------------------------------------------------------------------------------
 // The kiosk's side
 
-#[utoipa::path(post, path = "/api/v1/fleet/enrol", tag = "fleet", request_body = EnrolRequest,
+#[utoipa::path(post, path = api::FLEET_ENROL, tag = "fleet", request_body = EnrolRequest,
     responses((status = 200, description = "The kiosk's own credential; the token is used up", body = Enrolled),
         (status = 401, description = "Unknown, used or expired enrolment token", body = crate::problem::ProblemDoc)))]
 async fn enrol(
@@ -195,7 +189,7 @@ async fn enrol(
     }))
 }
 
-#[utoipa::path(post, path = "/api/v1/fleet/heartbeat", tag = "fleet", security(("kiosk_credential" = [])),
+#[utoipa::path(post, path = api::FLEET_HEARTBEAT, tag = "fleet", security(("kiosk_credential" = [])),
     request_body = Heartbeat,
     responses((status = 200, body = HeartbeatAnswer), (status = 401, body = crate::problem::ProblemDoc)))]
 async fn heartbeat(
@@ -214,7 +208,7 @@ async fn heartbeat(
     }))
 }
 
-#[utoipa::path(post, path = "/api/v1/fleet/help", tag = "fleet", security(("kiosk_credential" = [])),
+#[utoipa::path(post, path = api::FLEET_HELP, tag = "fleet", security(("kiosk_credential" = [])),
     request_body = HelpRequest,
     responses((status = 204, description = "Recorded; shown by kioskctl list"), (status = 401, body = crate::problem::ProblemDoc)))]
 async fn help(
@@ -238,7 +232,7 @@ pub struct PollParams {
     pub wait: Option<u64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/fleet/commands", tag = "fleet", security(("kiosk_credential" = [])),
+#[utoipa::path(get, path = api::FLEET_COMMANDS, tag = "fleet", security(("kiosk_credential" = [])),
     params(PollParams),
     responses((status = 200, description = "The next command, now marked delivered: it is never handed out again", body = FleetCommand),
         (status = 204, description = "No command within the wait"), (status = 401, body = crate::problem::ProblemDoc)))]
@@ -305,7 +299,7 @@ async fn poll(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/fleet/commands/{id}/ack", tag = "fleet", security(("kiosk_credential" = [])),
+#[utoipa::path(post, path = api::FLEET_COMMAND_ACK, tag = "fleet", security(("kiosk_credential" = [])),
     params(("id" = String, Path)), request_body = CommandAck,
     responses((status = 200, description = "The command with its result (the same when repeated)", body = FleetCommand),
         (status = 404, body = crate::problem::ProblemDoc), (status = 409, description = "Never delivered", body = crate::problem::ProblemDoc)))]
@@ -347,7 +341,7 @@ pub struct FleetMe {
     pub label: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/fleet/me", tag = "fleet", security(("fleet_token" = [])),
+#[utoipa::path(get, path = api::FLEET_ME, tag = "fleet", security(("fleet_token" = [])),
     responses((status = 200, body = FleetMe), (status = 401, body = crate::problem::ProblemDoc)))]
 async fn me(auth: FleetAuth) -> Json<FleetMe> {
     Json(FleetMe {
@@ -356,7 +350,7 @@ async fn me(auth: FleetAuth) -> Json<FleetMe> {
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/fleet/kiosks", tag = "fleet", security(("fleet_token" = [])),
+#[utoipa::path(get, path = api::FLEET_KIOSKS, tag = "fleet", security(("fleet_token" = [])),
     responses((status = 200, description = "Every kiosk, by hall then id", body = Vec<KioskStatus>), (status = 401, body = crate::problem::ProblemDoc)))]
 async fn list(
     State(st): State<AppState>,
@@ -370,7 +364,7 @@ async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/fleet/kiosks/{kiosk_id}", tag = "fleet", security(("fleet_token" = [])),
+#[utoipa::path(get, path = api::FLEET_KIOSK, tag = "fleet", security(("fleet_token" = [])),
     params(("kiosk_id" = String, Path)),
     responses((status = 200, description = "The kiosk with its latest commands", body = KioskStatus), (status = 404, body = crate::problem::ProblemDoc)))]
 async fn show(
@@ -387,7 +381,7 @@ async fn show(
         .ok_or_else(kiosk_not_found)
 }
 
-#[utoipa::path(post, path = "/api/v1/fleet/commands", tag = "fleet", security(("fleet_token" = [])),
+#[utoipa::path(post, path = api::FLEET_COMMANDS, tag = "fleet", security(("fleet_token" = [])),
     request_body = IssueCommand,
     responses((status = 201, description = "One command per kiosk named (or per enrolled kiosk of the hall)", body = Vec<FleetCommand>),
         (status = 404, body = crate::problem::ProblemDoc), (status = 422, body = crate::problem::ProblemDoc)))]
@@ -427,7 +421,7 @@ async fn issue(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/fleet/kiosks/{kiosk_id}/help/clear", tag = "fleet", security(("fleet_token" = [])),
+#[utoipa::path(post, path = api::FLEET_KIOSK_HELP_CLEAR, tag = "fleet", security(("fleet_token" = [])),
     params(("kiosk_id" = String, Path)),
     responses((status = 204, description = "The call for help is answered"), (status = 404, body = crate::problem::ProblemDoc)))]
 async fn clear_help(
@@ -448,7 +442,7 @@ async fn clear_help(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/fleet/kiosks/{kiosk_id}/revoke", tag = "fleet", security(("fleet_token" = [])),
+#[utoipa::path(post, path = api::FLEET_KIOSK_REVOKE, tag = "fleet", security(("fleet_token" = [])),
     params(("kiosk_id" = String, Path)),
     responses((status = 204, description = "The kiosk's credential no longer works; pending commands are withdrawn"),
         (status = 403, description = "Not an admin", body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
@@ -508,7 +502,7 @@ pub fn check_kiosk(kiosk_id: &str, hall: &str) -> Result<(), String> {
     Ok(())
 }
 
-#[utoipa::path(post, path = "/api/v1/fleet/enrol-tokens", tag = "fleet", security(("fleet_token" = [])),
+#[utoipa::path(post, path = api::FLEET_ENROL_TOKENS, tag = "fleet", security(("fleet_token" = [])),
     request_body = EnrolTokenRequest,
     responses((status = 201, body = EnrolToken), (status = 403, description = "Not an admin", body = crate::problem::ProblemDoc), (status = 422, body = crate::problem::ProblemDoc)))]
 async fn enrol_token(
@@ -537,7 +531,7 @@ async fn enrol_token(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/fleet/kiosks/{kiosk_id}/applications", tag = "fleet", security(("fleet_token" = [])),
+#[utoipa::path(get, path = api::FLEET_KIOSK_APPLICATIONS, tag = "fleet", security(("fleet_token" = [])),
     params(("kiosk_id" = String, Path)),
     responses((status = 200, description = "Every case the kiosk submitted under an idempotency key; active = not withdrawn", body = Vec<KeyedCase>)))]
 async fn applications(

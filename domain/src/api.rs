@@ -523,6 +523,15 @@ pub fn fleet_ack_path(command_id: &str) -> String {
 pub fn fleet_kiosk_path(kiosk_id: &str) -> String {
     fill(FLEET_KIOSK, &[kiosk_id])
 }
+pub fn fleet_kiosk_help_clear_path(kiosk_id: &str) -> String {
+    fill(FLEET_KIOSK_HELP_CLEAR, &[kiosk_id])
+}
+pub fn fleet_kiosk_revoke_path(kiosk_id: &str) -> String {
+    fill(FLEET_KIOSK_REVOKE, &[kiosk_id])
+}
+pub fn fleet_kiosk_applications_path(kiosk_id: &str) -> String {
+    fill(FLEET_KIOSK_APPLICATIONS, &[kiosk_id])
+}
 
 /// `POST /api/v1/fleet/enrol`: the one-time token from the kiosk's provisioning file.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -6,10 +6,10 @@ use hall_domain::Blzt;
 use hall_domain::api::ApplicationCreated;
 use serde_json::json;
 
-use super::Store;
 use super::audit;
 use super::cases::{NewCase, insert_case, material_status_str};
-use super::next_in_sequence;
+use super::handle::Store;
+use super::handle::next_in_sequence;
 use crate::audit::Actor;
 use crate::db::{Conn, Dialect, ToValue};
 use crate::error::StoreError;

@@ -4,7 +4,6 @@
 use chrono::NaiveDateTime;
 use serde_json::Value as Json;
 
-use super::Store;
 use crate::audit::{Actor, Appended, Entry, GENESIS, Verdict, entry_hash};
 use crate::db::{Conn, Dialect, Row};
 use crate::error::StoreError;
@@ -293,16 +292,4 @@ pub fn for_subject(c: &mut dyn Conn, subject: &str) -> Result<Vec<Entry>, StoreE
     .iter()
     .map(entry)
     .collect()
-}
-
-impl Store {
-    /// Walks the audit chain. Blocking.
-    pub fn audit_verify_blocking(&self) -> Result<Verdict, StoreError> {
-        self.db.read(verify)
-    }
-
-    /// The audit entries about one subject. Blocking.
-    pub fn audit_for_blocking(&self, subject: &str) -> Result<Vec<Entry>, StoreError> {
-        self.db.read(|c| for_subject(c, subject))
-    }
 }

@@ -7,8 +7,8 @@ use hall_domain::api::{
 };
 use serde_json::json;
 
-use super::Store;
 use super::audit;
+use super::handle::Store;
 use super::payments::notice_status;
 use crate::audit::Actor;
 use crate::db::Conn;

@@ -6,9 +6,9 @@ use chrono::NaiveDateTime;
 use hall_domain::api::{OrganizationInfo, ProjectInfo};
 use serde_json::json;
 
-use super::Store;
 use super::audit;
-use super::{meta, set_meta};
+use super::handle::Store;
+use super::handle::{meta, set_meta};
 use crate::audit::Actor;
 use crate::catalogue::{self, Catalogue, CatalogueItem};
 use crate::db::Conn;

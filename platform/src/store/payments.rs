@@ -4,9 +4,9 @@ use chrono::NaiveDateTime;
 use hall_domain::api::{FeeLine, NoticeStatus, OrderStatus};
 use serde_json::json;
 
-use super::Store;
 use super::audit;
-use super::next_in_sequence;
+use super::handle::Store;
+use super::handle::next_in_sequence;
 use crate::audit::Actor;
 use crate::db::Conn;
 use crate::error::StoreError;

@@ -4,12 +4,12 @@ use chrono::NaiveDateTime;
 use hall_domain::api::{OrganizationInfo, ProjectInfo};
 use serde_json::json;
 
-use super::Store;
 use super::audit;
 use super::cases::{NewCase, insert_case};
 use super::catalogue::{current_catalogue_version, insert_catalogue_version};
+use super::handle::Store;
+use super::handle::{meta, set_meta};
 use super::payments::{NewNotice, insert_notice};
-use super::{meta, set_meta};
 use crate::audit::Actor;
 use crate::catalogue::{self, CatalogueItem};
 use crate::error::StoreError;

@@ -3,9 +3,9 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 
-use super::Store;
 use super::audit;
 use super::cases::{CaseRecord, load_case};
+use super::handle::Store;
 use crate::audit::Actor;
 use crate::db::Conn;
 use crate::error::StoreError;

@@ -5,41 +5,83 @@ use crate::status::Blzt;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
+// Paths. Each route is one constant, an axum route pattern (`{name}` a path parameter): the
+// platform registers and documents its routes with these, and clients build paths from them with
+// the functions below, so the two cannot drift apart.
+
+/// A path pattern with its parameters filled in, in order.
+fn fill(pattern: &str, values: &[&str]) -> String {
+    let mut out = String::with_capacity(pattern.len() + 32);
+    let mut rest = pattern;
+    let mut values = values.iter();
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        out.push_str(values.next().copied().unwrap_or_default());
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+pub const HEALTH: &str = "/api/v1/health";
+pub const OPENAPI: &str = "/api/v1/openapi.json";
 pub const ITEMS: &str = "/api/v1/items";
+pub const PROJECT: &str = "/api/v1/projects/{code}";
+pub const ORGANIZATION: &str = "/api/v1/organizations/{credit_code}";
 pub const APPLICATIONS: &str = "/api/v1/applications";
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
-
-pub fn case_path(approval_code: &str) -> String {
-    format!("/api/v1/cases/{approval_code}")
-}
+/// Withdraws what was submitted under the `Idempotency-Key` sent with it.
+pub const APPLICATIONS_WITHDRAW: &str = "/api/v1/applications/withdraw";
+pub const APPLICATION_BY_KEY: &str = "/api/v1/applications/by-key/{key}";
+pub const CASE: &str = "/api/v1/cases/{approval_code}";
+/// The details of a case, for its applicant (POST with a [`CaseDetailsRequest`]).
+pub const CASE_DETAILS: &str = "/api/v1/cases/{approval_code}/details";
 /// The cases of the holder of an ID card (POST with a [`CaseDetailsRequest`]).
 pub const CASES_BY_APPLICANT: &str = "/api/v1/cases/by-applicant";
+pub const CASE_BY_REFERENCE: &str = "/api/v1/cases/by-reference/{reference}";
+pub const STAFF_ME: &str = "/api/v1/staff/me";
+pub const STAFF_CASE: &str = "/api/v1/staff/cases/{approval_code}";
+pub const STAFF_CASE_ACTIONS: &str = "/api/v1/staff/cases/{approval_code}/actions";
+pub const FEE_NOTICE: &str = "/api/v1/fee-notices/{payment_code}";
+pub const FEE_NOTICE_ORDERS: &str = "/api/v1/fee-notices/{payment_code}/orders";
+pub const ORDER: &str = "/api/v1/orders/{order_id}";
+pub const ORDER_CANCEL: &str = "/api/v1/orders/{order_id}/cancel";
+/// Simulated provider only: the payer's phone confirms a QR order.
+pub const SIM_ORDER_PAY: &str = "/api/v1/sim/orders/{order_id}/pay";
+/// Simulated provider only: its signed payment callbacks.
+pub const SIM_CALLBACK: &str = "/api/v1/payments/simulated/callback";
 
+pub fn case_path(approval_code: &str) -> String {
+    fill(CASE, &[approval_code])
+}
 /// The details of a case, for its applicant (POST with a [`CaseDetailsRequest`]).
 pub fn case_details_path(approval_code: &str) -> String {
-    format!("/api/v1/cases/{approval_code}/details")
+    fill(CASE_DETAILS, &[approval_code])
 }
 pub fn fee_notice_path(payment_code: &str) -> String {
-    format!("/api/v1/fee-notices/{payment_code}")
+    fill(FEE_NOTICE, &[payment_code])
 }
 pub fn orders_path(payment_code: &str) -> String {
-    format!("/api/v1/fee-notices/{payment_code}/orders")
+    fill(FEE_NOTICE_ORDERS, &[payment_code])
 }
 pub fn order_path(order_id: &str) -> String {
-    format!("/api/v1/orders/{order_id}")
+    fill(ORDER, &[order_id])
 }
 pub fn order_cancel_path(order_id: &str) -> String {
-    format!("/api/v1/orders/{order_id}/cancel")
+    fill(ORDER_CANCEL, &[order_id])
 }
 pub fn project_path(code: &str) -> String {
-    format!("/api/v1/projects/{code}")
+    fill(PROJECT, &[code])
 }
 pub fn organization_path(credit_code: &str) -> String {
-    format!("/api/v1/organizations/{credit_code}")
+    fill(ORGANIZATION, &[credit_code])
 }
 /// Simulated provider only: the payer's phone confirms a QR order.
 pub fn sim_pay_path(order_id: &str) -> String {
-    format!("/api/v1/sim/orders/{order_id}/pay")
+    fill(SIM_ORDER_PAY, &[order_id])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -461,19 +503,34 @@ pub const FLEET_ENROL: &str = "/api/v1/fleet/enrol";
 pub const FLEET_HEARTBEAT: &str = "/api/v1/fleet/heartbeat";
 pub const FLEET_HELP: &str = "/api/v1/fleet/help";
 pub const FLEET_COMMANDS: &str = "/api/v1/fleet/commands";
+pub const FLEET_COMMAND_ACK: &str = "/api/v1/fleet/commands/{id}/ack";
+pub const FLEET_ME: &str = "/api/v1/fleet/me";
 pub const FLEET_KIOSKS: &str = "/api/v1/fleet/kiosks";
+pub const FLEET_KIOSK: &str = "/api/v1/fleet/kiosks/{kiosk_id}";
+pub const FLEET_KIOSK_HELP_CLEAR: &str = "/api/v1/fleet/kiosks/{kiosk_id}/help/clear";
+pub const FLEET_KIOSK_REVOKE: &str = "/api/v1/fleet/kiosks/{kiosk_id}/revoke";
+pub const FLEET_KIOSK_APPLICATIONS: &str = "/api/v1/fleet/kiosks/{kiosk_id}/applications";
 pub const FLEET_ENROL_TOKENS: &str = "/api/v1/fleet/enrol-tokens";
 
 /// The long-poll for a kiosk's next command, waiting at most `wait_secs` (≤ 30).
 pub fn fleet_poll_path(wait_secs: u32) -> String {
-    format!("/api/v1/fleet/commands?wait={wait_secs}")
+    format!("{FLEET_COMMANDS}?wait={wait_secs}")
 }
 /// Where a kiosk acknowledges a command with its result.
 pub fn fleet_ack_path(command_id: &str) -> String {
-    format!("/api/v1/fleet/commands/{command_id}/ack")
+    fill(FLEET_COMMAND_ACK, &[command_id])
 }
 pub fn fleet_kiosk_path(kiosk_id: &str) -> String {
-    format!("/api/v1/fleet/kiosks/{kiosk_id}")
+    fill(FLEET_KIOSK, &[kiosk_id])
+}
+pub fn fleet_kiosk_help_clear_path(kiosk_id: &str) -> String {
+    fill(FLEET_KIOSK_HELP_CLEAR, &[kiosk_id])
+}
+pub fn fleet_kiosk_revoke_path(kiosk_id: &str) -> String {
+    fill(FLEET_KIOSK_REVOKE, &[kiosk_id])
+}
+pub fn fleet_kiosk_applications_path(kiosk_id: &str) -> String {
+    fill(FLEET_KIOSK_APPLICATIONS, &[kiosk_id])
 }
 
 /// `POST /api/v1/fleet/enrol`: the one-time token from the kiosk's provisioning file.
@@ -707,6 +764,126 @@ pub struct KioskStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether `path` is an instance of the route `pattern` (`{name}` matching one segment).
+    fn matches(pattern: &str, path: &str) -> bool {
+        let (p, q): (Vec<&str>, Vec<&str>) =
+            (pattern.split('/').collect(), path.split('/').collect());
+        p.len() == q.len()
+            && p.iter().zip(&q).all(|(p, q)| {
+                if p.starts_with('{') && p.ends_with('}') {
+                    !q.is_empty()
+                } else {
+                    p == q
+                }
+            })
+    }
+
+    #[test]
+    fn every_path_builder_fills_its_route_pattern() {
+        let cases: Vec<(&str, String, &str)> = vec![
+            (
+                CASE,
+                case_path("1101202401000001"),
+                "/api/v1/cases/1101202401000001",
+            ),
+            (
+                CASE_DETAILS,
+                case_details_path("1101202401000001"),
+                "/api/v1/cases/1101202401000001/details",
+            ),
+            (
+                FEE_NOTICE,
+                fee_notice_path("2401000001"),
+                "/api/v1/fee-notices/2401000001",
+            ),
+            (
+                FEE_NOTICE_ORDERS,
+                orders_path("2401000001"),
+                "/api/v1/fee-notices/2401000001/orders",
+            ),
+            (ORDER, order_path("ord-1"), "/api/v1/orders/ord-1"),
+            (
+                ORDER_CANCEL,
+                order_cancel_path("ord-1"),
+                "/api/v1/orders/ord-1/cancel",
+            ),
+            (
+                PROJECT,
+                project_path("2401-110000-04-01-000001"),
+                "/api/v1/projects/2401-110000-04-01-000001",
+            ),
+            (
+                ORGANIZATION,
+                organization_path("91110000600037341L"),
+                "/api/v1/organizations/91110000600037341L",
+            ),
+            (
+                SIM_ORDER_PAY,
+                sim_pay_path("ord-1"),
+                "/api/v1/sim/orders/ord-1/pay",
+            ),
+            (
+                FLEET_COMMAND_ACK,
+                fleet_ack_path("cmd-1"),
+                "/api/v1/fleet/commands/cmd-1/ack",
+            ),
+            (
+                FLEET_KIOSK,
+                fleet_kiosk_path("k-1"),
+                "/api/v1/fleet/kiosks/k-1",
+            ),
+        ];
+        for (pattern, built, expected) in cases {
+            assert_eq!(built, expected);
+            assert!(matches(pattern, &built), "{built} does not match {pattern}");
+            assert!(!built.contains('{'), "{built} left a parameter unfilled");
+        }
+        assert_eq!(fleet_poll_path(25), "/api/v1/fleet/commands?wait=25");
+        assert!(fleet_poll_path(25).starts_with(FLEET_COMMANDS));
+    }
+
+    #[test]
+    fn every_route_is_a_versioned_api_path() {
+        for p in [
+            HEALTH,
+            OPENAPI,
+            ITEMS,
+            PROJECT,
+            ORGANIZATION,
+            APPLICATIONS,
+            APPLICATIONS_WITHDRAW,
+            APPLICATION_BY_KEY,
+            CASE,
+            CASE_DETAILS,
+            CASES_BY_APPLICANT,
+            CASE_BY_REFERENCE,
+            STAFF_ME,
+            STAFF_CASE,
+            STAFF_CASE_ACTIONS,
+            FEE_NOTICE,
+            FEE_NOTICE_ORDERS,
+            ORDER,
+            ORDER_CANCEL,
+            SIM_ORDER_PAY,
+            SIM_CALLBACK,
+            FLEET_ENROL,
+            FLEET_HEARTBEAT,
+            FLEET_HELP,
+            FLEET_COMMANDS,
+            FLEET_COMMAND_ACK,
+            FLEET_ME,
+            FLEET_KIOSKS,
+            FLEET_KIOSK,
+            FLEET_KIOSK_HELP_CLEAR,
+            FLEET_KIOSK_REVOKE,
+            FLEET_KIOSK_APPLICATIONS,
+            FLEET_ENROL_TOKENS,
+        ] {
+            assert!(p.starts_with("/api/v1/"), "{p}");
+            assert_eq!(p.matches('{').count(), p.matches('}').count(), "{p}");
+        }
+    }
 
     #[test]
     fn order_request_wire_shape() {

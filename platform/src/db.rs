@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::store::StoreError;
+use crate::error::StoreError;
 
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]

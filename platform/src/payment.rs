@@ -13,31 +13,8 @@ use sha2::Sha256;
 
 use crate::store::OrderRecord;
 
-/// How the payer pays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PayMethod {
-    /// The kiosk shows a QR code that the payer's phone scans.
-    Qr,
-    /// The kiosk's scanner reads the payment code (付款码) on the payer's phone.
-    Scan,
-}
-
-impl PayMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PayMethod::Qr => "qr",
-            PayMethod::Scan => "scan",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "qr" => Some(PayMethod::Qr),
-            "scan" => Some(PayMethod::Scan),
-            _ => None,
-        }
-    }
-}
+/// How the payer pays (kept with the order records it is stored in).
+pub use crate::store::PayMethod;
 
 /// What the provider is asked to collect.
 #[derive(Debug, Clone, Copy)]

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use hall_domain::CodeError;
 use hall_domain::api::{FieldError, Problem};
 
-use crate::store::StoreError;
+use crate::error::StoreError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Kind, TestDb};
+use common::{Hall, Kind, TestDb, cli, planning_permit, today};
 
 use chrono::NaiveDate;
 use hall_domain::api::{
@@ -13,81 +13,9 @@ use hall_domain::api::{
     OrderStatus, OrganizationInfo, Problem, ProjectInfo,
 };
 use hall_domain::{ApprovalCode, Blzt, Calendar};
-use hall_platform::{DbUrl, RunningServer, ServerConfig, demo, spawn};
+use hall_platform::{DbUrl, demo};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-/// Monday 23 November 2026.
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
-}
-
-struct Hall {
-    server: RunningServer,
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Hall {
-    async fn start_with(db: &DbUrl, edit: impl FnOnce(&mut ServerConfig)) -> Hall {
-        let mut config = ServerConfig::with_database(db.clone(), "127.0.0.1:0".parse().unwrap());
-        config.today = Some(today());
-        config.sim_payer_delay = Duration::from_millis(300);
-        edit(&mut config);
-        let server = spawn(config).await.unwrap();
-        let base = format!("http://{}", server.addr);
-        Hall {
-            server,
-            base,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn start(db: &DbUrl) -> Hall {
-        Self::start_with(db, |_| {}).await
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).send().await.unwrap()
-    }
-
-    async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn post(&self, path: &str) -> reqwest::Response {
-        self.http.post(self.url(path)).send().await.unwrap()
-    }
-
-    async fn apply(&self, key: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(self.url(api::APPLICATIONS))
-            .header(api::IDEMPOTENCY_HEADER, key)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-}
-
-/// A fresh database of the kind, or a return from the test when PostgreSQL tests are skipped.
-macro_rules! fresh {
-    ($kind:expr) => {
-        match TestDb::fresh($kind).await {
-            Some(db) => db,
-            None => return,
-        }
-    };
-}
 
 /// Reads a problem answer, checking the status and the media type.
 async fn problem(resp: reqwest::Response, status: StatusCode) -> Problem {
@@ -115,24 +43,10 @@ fn has_error(p: &Problem, field: &str, code: &str) -> bool {
 /// A complete application for the engineering planning permit (two departments, one
 /// tolerable material that is tolerated).
 fn planning_permit_application() -> Value {
-    json!({
-        "item_id": "engineering-planning-permit",
-        "applicant": {
-            "name": demo::APPLICANT_NAME,
-            "id_number": demo::APPLICANT_ID,
-            "phone": demo::APPLICANT_PHONE
-        },
-        "organization": { "name": "", "credit_code": demo::CREDIT_CODE },
-        "project": { "code": "20264206004701000123", "name": "" },
-        "materials": [
-            { "material_id": "application-form", "status": "provided", "pages": 2 },
-            { "material_id": "land-rights", "status": "committed", "pages": 0 },
-            { "material_id": "engineering-drawings", "status": "provided", "pages": 14 },
-            { "material_id": "civil-defence-plan", "status": "tolerated", "pages": 0 }
-        ],
-        "identified_by": "id_card",
-        "kiosk_id": "K-01"
-    })
+    let mut body = planning_permit("K-01");
+    body["project"]["code"] = json!("20264206004701000123");
+    body["identified_by"] = json!("id_card");
+    body
 }
 
 async fn catalogue_and_registries(kind: Kind) {
@@ -1158,19 +1072,6 @@ async fn restart_keeps_data_and_does_not_seed_again(kind: Kind) {
     )
     .await;
     hall.server.shutdown().await;
-}
-
-/// Runs the `hall-platform` binary; its exit status and output.
-fn cli(args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hall-platform"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
 }
 
 async fn cli_async(args: Vec<String>) -> (bool, String, String) {

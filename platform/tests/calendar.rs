@@ -4,30 +4,16 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::{Kind, TestDb};
+use common::{Kind, TestDb, cli, planning_permit};
 use hall_domain::api;
-use hall_platform::{ServerConfig, demo, spawn};
+use hall_platform::{ServerConfig, spawn};
 use serde_json::{Value, json};
 
 fn application() -> Value {
-    json!({
-        "item_id": "engineering-planning-permit",
-        "applicant": {
-            "name": demo::APPLICANT_NAME,
-            "id_number": demo::APPLICANT_ID,
-            "phone": demo::APPLICANT_PHONE
-        },
-        "organization": { "name": "", "credit_code": demo::CREDIT_CODE },
-        "project": { "code": demo::PROJECT_CODE, "name": "" },
-        "materials": [
-            { "material_id": "application-form", "status": "provided", "pages": 2 },
-            { "material_id": "land-rights", "status": "committed", "pages": 0 },
-            { "material_id": "engineering-drawings", "status": "provided", "pages": 14 },
-            { "material_id": "civil-defence-plan", "status": "provided", "pages": 3 }
-        ],
-        "identified_by": "typed",
-        "kiosk_id": "K-C"
-    })
+    let mut body = planning_permit("K-C");
+    body["materials"][3] =
+        json!({ "material_id": "civil-defence-plan", "status": "provided", "pages": 3 });
+    body
 }
 
 /// A test fixture in the format of `domain/data/holidays-YYYY.toml`; not an official
@@ -97,18 +83,6 @@ async fn due_dates_in_a_year_without_calendar_are_provisional(kind: Kind) {
 }
 
 both!(due_dates_in_a_year_without_calendar_are_provisional);
-
-fn cli(args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hall-platform"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
 
 #[test]
 fn calendar_check_names_the_missing_years() {

@@ -8,32 +8,17 @@ mod common;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use common::{Kind, TestDb};
+use common::{Kind, TestDb, planning_permit};
 use hall_domain::api;
 use hall_platform::audit::{self, Verdict};
 use hall_platform::store::Store;
-use hall_platform::{ServerConfig, demo, spawn};
+use hall_platform::{ServerConfig, spawn};
 use serde_json::{Value, json};
 
 fn application(n: usize) -> Value {
-    json!({
-        "item_id": "engineering-planning-permit",
-        "applicant": {
-            "name": demo::APPLICANT_NAME,
-            "id_number": demo::APPLICANT_ID,
-            "phone": demo::APPLICANT_PHONE
-        },
-        "organization": { "name": "", "credit_code": demo::CREDIT_CODE },
-        "project": { "code": demo::PROJECT_CODE, "name": "" },
-        "materials": [
-            { "material_id": "application-form", "status": "provided", "pages": 1 + n % 5 },
-            { "material_id": "land-rights", "status": "committed", "pages": 0 },
-            { "material_id": "engineering-drawings", "status": "provided", "pages": 14 },
-            { "material_id": "civil-defence-plan", "status": "tolerated", "pages": 0 }
-        ],
-        "identified_by": "typed",
-        "kiosk_id": format!("K{:02}", n % 4)
-    })
+    let mut body = planning_permit(&format!("K{:02}", n % 4));
+    body["materials"][0]["pages"] = json!(1 + n % 5);
+    body
 }
 
 async fn store(db: &TestDb) -> Store {

@@ -4,32 +4,11 @@
 
 mod common;
 
-use common::{Kind, TestDb};
+use common::{Kind, TestDb, planning_permit};
 use hall_domain::api;
-use hall_platform::{ServerConfig, demo, spawn};
+use hall_platform::{ServerConfig, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-fn application() -> Value {
-    json!({
-        "item_id": "engineering-planning-permit",
-        "applicant": {
-            "name": demo::APPLICANT_NAME,
-            "id_number": demo::APPLICANT_ID,
-            "phone": demo::APPLICANT_PHONE
-        },
-        "organization": { "name": "", "credit_code": demo::CREDIT_CODE },
-        "project": { "code": demo::PROJECT_CODE, "name": "" },
-        "materials": [
-            { "material_id": "application-form", "status": "provided", "pages": 2 },
-            { "material_id": "land-rights", "status": "committed", "pages": 0 },
-            { "material_id": "engineering-drawings", "status": "provided", "pages": 14 },
-            { "material_id": "civil-defence-plan", "status": "tolerated", "pages": 0 }
-        ],
-        "identified_by": "typed",
-        "kiosk_id": "K-31"
-    })
-}
 
 fn run(bin: &str, args: &[&str]) -> (bool, String, String) {
     let out = std::process::Command::new(bin)
@@ -75,7 +54,7 @@ async fn a_kiosks_cases_by_idempotency_key() {
         let v: Value = http
             .post(format!("{base}{}", api::APPLICATIONS))
             .header(api::IDEMPOTENCY_HEADER, key)
-            .json(&application())
+            .json(&planning_permit("K-31"))
             .send()
             .await
             .unwrap()

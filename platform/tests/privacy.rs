@@ -4,18 +4,11 @@
 
 mod common;
 
-use std::time::Duration;
-
-use chrono::NaiveDate;
-use common::{Kind, TestDb};
+use common::{Hall, Kind, today};
 use hall_domain::api::{self, CaseDetails, CaseView, Problem};
-use hall_platform::{RunningServer, ServerConfig, demo, spawn};
+use hall_platform::demo;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
-}
 
 /// A valid ID number of someone else than the demo applicant (its check digit computed).
 fn other_id_number() -> String {
@@ -32,26 +25,7 @@ fn other_id_number() -> String {
     id
 }
 
-struct Hall {
-    server: RunningServer,
-    base: String,
-    http: reqwest::Client,
-}
-
 impl Hall {
-    async fn start(db: &TestDb) -> Hall {
-        let mut config =
-            ServerConfig::with_database(db.url.clone(), "127.0.0.1:0".parse().unwrap());
-        config.today = Some(today());
-        config.sim_payer_delay = Duration::from_millis(300);
-        let server = spawn(config).await.unwrap();
-        Hall {
-            base: format!("http://{}", server.addr),
-            server,
-            http: reqwest::Client::new(),
-        }
-    }
-
     async fn case_json(&self, code: &str) -> Value {
         let r = self
             .http
@@ -71,15 +45,6 @@ impl Hall {
             .await
             .unwrap()
     }
-}
-
-macro_rules! fresh {
-    ($kind:expr) => {
-        match TestDb::fresh($kind).await {
-            Some(db) => db,
-            None => return,
-        }
-    };
 }
 
 async fn problem(resp: reqwest::Response, status: StatusCode) -> Problem {
@@ -117,7 +82,7 @@ fn keys(v: &Value, out: &mut Vec<String>) {
 
 async fn the_code_shows_the_status_only(kind: Kind) {
     let db = fresh!(kind);
-    let hall = Hall::start(&db).await;
+    let hall = Hall::start(&db.url).await;
     for code in [
         demo::CASE_LATE,
         demo::CASE_APPROVED,
@@ -151,7 +116,7 @@ async fn the_code_shows_the_status_only(kind: Kind) {
 
 async fn the_applicants_card_shows_the_details(kind: Kind) {
     let db = fresh!(kind);
-    let hall = Hall::start(&db).await;
+    let hall = Hall::start(&db.url).await;
     let code = demo::CASE_CORRECTIONS;
     // The card's number is the applicant's.
     let resp = hall.details(code, demo::APPLICANT_ID, "K-01").await;
@@ -248,7 +213,7 @@ async fn the_applicants_card_shows_the_details(kind: Kind) {
 
 async fn guessing_is_limited_per_kiosk_and_per_case(kind: Kind) {
     let db = fresh!(kind);
-    let hall = Hall::start(&db).await;
+    let hall = Hall::start(&db.url).await;
     let code = demo::CASE_LATE;
     let other = other_id_number();
     for _ in 0..hall_platform::store::DETAILS_TRIES_PER_KIOSK {
@@ -295,7 +260,7 @@ async fn guessing_is_limited_per_kiosk_and_per_case(kind: Kind) {
 
 async fn a_card_lists_its_holders_own_cases(kind: Kind) {
     let db = fresh!(kind);
-    let hall = Hall::start(&db).await;
+    let hall = Hall::start(&db.url).await;
     let list = |id: String, kiosk: &'static str| {
         let http = hall.http.clone();
         let url = format!("{}{}", hall.base, api::CASES_BY_APPLICANT);

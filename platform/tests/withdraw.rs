@@ -5,55 +5,21 @@ mod common;
 
 use std::time::Duration;
 
-use chrono::NaiveDate;
-use common::{Kind, TestDb};
+use common::{Hall, Kind, TestDb, planning_permit, today};
 use hall_domain::Blzt;
 use hall_domain::api::{self, CaseView, Problem};
 use hall_platform::audit::Verdict;
+use hall_platform::demo;
 use hall_platform::staff::NodeAction;
 use hall_platform::store::{NodeActionRequest, Store, WITHDRAW_REASON};
-use hall_platform::{RunningServer, ServerConfig, demo, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
-}
-
-struct Hall {
-    server: RunningServer,
-    base: String,
-    http: reqwest::Client,
-}
-
 impl Hall {
-    async fn start(db: &TestDb) -> Hall {
-        let mut config =
-            ServerConfig::with_database(db.url.clone(), "127.0.0.1:0".parse().unwrap());
-        config.today = Some(today());
-        config.sim_payer_delay = Duration::from_millis(300);
-        let server = spawn(config).await.unwrap();
-        Hall {
-            base: format!("http://{}", server.addr),
-            server,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn apply(&self, key: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}{}", self.base, api::APPLICATIONS))
-            .header(api::IDEMPOTENCY_HEADER, key)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
     /// As the kiosk sends it: `{}` with the key.
     async fn withdraw(&self, key: &str) -> reqwest::Response {
         self.http
-            .post(format!("{}/api/v1/applications/withdraw", self.base))
+            .post(self.url(api::APPLICATIONS_WITHDRAW))
             .header(api::IDEMPOTENCY_HEADER, key)
             .json(&json!({}))
             .send()
@@ -82,36 +48,6 @@ impl Hall {
         assert_eq!(r.status(), StatusCode::OK);
         r.json().await.unwrap()
     }
-}
-
-macro_rules! fresh {
-    ($kind:expr) => {
-        match TestDb::fresh($kind).await {
-            Some(db) => db,
-            None => return,
-        }
-    };
-}
-
-fn application(kiosk: &str) -> Value {
-    json!({
-        "item_id": "engineering-planning-permit",
-        "applicant": {
-            "name": demo::APPLICANT_NAME,
-            "id_number": demo::APPLICANT_ID,
-            "phone": demo::APPLICANT_PHONE
-        },
-        "organization": { "name": "", "credit_code": demo::CREDIT_CODE },
-        "project": { "code": demo::PROJECT_CODE, "name": "" },
-        "materials": [
-            { "material_id": "application-form", "status": "provided", "pages": 2 },
-            { "material_id": "land-rights", "status": "committed", "pages": 0 },
-            { "material_id": "engineering-drawings", "status": "provided", "pages": 14 },
-            { "material_id": "civil-defence-plan", "status": "tolerated", "pages": 0 }
-        ],
-        "identified_by": "typed",
-        "kiosk_id": kiosk
-    })
 }
 
 async fn conflict_code(resp: reqwest::Response) -> String {
@@ -155,10 +91,10 @@ async fn act(db: &TestDb, code: &str, department: &str, action: NodeAction) {
 
 async fn withdrawing_a_case_and_a_key_that_never_arrived(kind: Kind) {
     let db = fresh!(kind);
-    let hall = Hall::start(&db).await;
+    let hall = Hall::start(&db.url).await;
 
     // A case arrived under the key, then the kiosk withdraws it.
-    let created = hall.apply("w-told-not", &application("K-W")).await;
+    let created = hall.apply("w-told-not", &planning_permit("K-W")).await;
     assert_eq!(created.status(), StatusCode::CREATED);
     let created: Value = created.json().await.unwrap();
     let code = created["approval_code"].as_str().unwrap().to_string();
@@ -194,7 +130,7 @@ async fn withdrawing_a_case_and_a_key_that_never_arrived(kind: Kind) {
     // Twice is the same, and the key cannot create anything any more.
     let again: Value = hall.withdraw("w-told-not").await.json().await.unwrap();
     assert_eq!(again, answer);
-    let retried = hall.apply("w-told-not", &application("K-W")).await;
+    let retried = hall.apply("w-told-not", &planning_permit("K-W")).await;
     assert_eq!(conflict_code(retried).await, "idempotency_key_withdrawn");
     let state = hall.by_key("w-told-not").await;
     assert_eq!(state["active_cases"], 0);
@@ -209,7 +145,7 @@ async fn withdrawing_a_case_and_a_key_that_never_arrived(kind: Kind) {
         r.json::<Value>().await.unwrap(),
         json!({ "withdrawn": false })
     );
-    let late = hall.apply("w-in-flight", &application("K-W")).await;
+    let late = hall.apply("w-in-flight", &planning_permit("K-W")).await;
     assert_eq!(conflict_code(late).await, "idempotency_key_withdrawn");
     let again: Value = hall.withdraw("w-in-flight").await.json().await.unwrap();
     assert_eq!(again, json!({ "withdrawn": false }));
@@ -223,7 +159,7 @@ async fn withdrawing_a_case_and_a_key_that_never_arrived(kind: Kind) {
 
     // A case a department accepted may still be withdrawn; one it started on may not.
     let accepted: Value = hall
-        .apply("w-accepted", &application("K-W"))
+        .apply("w-accepted", &planning_permit("K-W"))
         .await
         .json()
         .await
@@ -235,7 +171,7 @@ async fn withdrawing_a_case_and_a_key_that_never_arrived(kind: Kind) {
     assert_eq!(r["withdrawn"], true);
 
     let started: Value = hall
-        .apply("w-started", &application("K-W"))
+        .apply("w-started", &planning_permit("K-W"))
         .await
         .json()
         .await
@@ -308,14 +244,14 @@ async fn withdrawing_a_case_and_a_key_that_never_arrived(kind: Kind) {
 /// refused before creating one.
 async fn withdrawal_races_the_submission(kind: Kind) {
     let db = fresh!(kind);
-    let hall = Hall::start(&db).await;
+    let hall = Hall::start(&db.url).await;
     let hall = std::sync::Arc::new(hall);
     let mut tasks = Vec::new();
     for i in 0..24 {
         let h = std::sync::Arc::clone(&hall);
         tasks.push(tokio::spawn(async move {
             let key = format!("race-{i}");
-            let body = application("K-R");
+            let body = planning_permit("K-R");
             let (created, withdrawn) = tokio::join!(h.apply(&key, &body), async {
                 if i % 2 == 0 {
                     tokio::time::sleep(Duration::from_millis(1)).await;
@@ -357,7 +293,7 @@ async fn withdrawal_races_the_submission(kind: Kind) {
         json!({ "withdrawn": false })
     );
     assert_eq!(
-        conflict_code(hall.apply("race-late", &application("K-R")).await).await,
+        conflict_code(hall.apply("race-late", &planning_permit("K-R")).await).await,
         "idempotency_key_withdrawn"
     );
 }
@@ -367,7 +303,7 @@ async fn withdrawal_races_the_submission(kind: Kind) {
 /// have seen it (a case that is not instant and was acted on), it stays.
 async fn an_instant_approval_never_shown_is_withdrawn(kind: Kind) {
     let db = fresh!(kind);
-    let hall = Hall::start(&db).await;
+    let hall = Hall::start(&db.url).await;
     let body = json!({
         "item_id": "project-filing",
         "applicant": {

@@ -398,7 +398,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::HelpDone { kiosk } => {
             p.post(
-                &format!("/api/v1/fleet/kiosks/{kiosk}/help/clear"),
+                &api::fleet_kiosk_help_clear_path(&kiosk),
                 &serde_json::json!({}),
             )
             .await?;
@@ -425,7 +425,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Revoke { kiosk } => {
             p.post(
-                &format!("/api/v1/fleet/kiosks/{kiosk}/revoke"),
+                &api::fleet_kiosk_revoke_path(&kiosk),
                 &serde_json::json!({}),
             )
             .await?;
@@ -433,7 +433,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Cases { kiosk } => {
             let v = p
-                .get(&format!("/api/v1/fleet/kiosks/{kiosk}/applications"))
+                .get(&api::fleet_kiosk_applications_path(&kiosk))
                 .await?
                 .unwrap_or_default();
             if json {
@@ -457,7 +457,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             table(&rows);
         }
         Command::Whoami => {
-            let v = p.get("/api/v1/fleet/me").await?.unwrap_or_default();
+            let v = p.get(api::FLEET_ME).await?.unwrap_or_default();
             if json {
                 println!("{v:#}");
             } else {

@@ -6,7 +6,13 @@
 //! `platform/scripts/test-postgres start` (reused by later runs). The PostgreSQL tests never pass
 //! silently without a server: they fail, unless `HALL_TEST_POSTGRES=skip` says to skip them.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
+
+mod bodies;
+mod hall;
+
+pub use bodies::planning_permit;
+pub use hall::{Hall, today};
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -161,4 +167,28 @@ macro_rules! both {
             }
         }
     )*};
+}
+
+/// A fresh database of the kind, or a return from the test when PostgreSQL tests are skipped.
+#[macro_export]
+macro_rules! fresh {
+    ($kind:expr) => {
+        match $crate::common::TestDb::fresh($kind).await {
+            Some(db) => db,
+            None => return,
+        }
+    };
+}
+
+/// Runs the `hall-platform` command line: whether it succeeded, its output and its errors.
+pub fn cli(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hall-platform"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }

@@ -1,95 +1,21 @@
-//! Fleet control: kiosks enrol with a one-time token and get their own credential, report a
-//! heartbeat (version, uptime, boot id, devices, whether a citizen is using them, the last
-//! error), raise a help request, and fetch the help desk's commands (restart the application,
-//! reboot, identify) by long-poll.
-//!
-//! Everything goes through the database, so several platform instances on one PostgreSQL serve
-//! one fleet: a command is handed out by one atomic `UPDATE … RETURNING` on a row picked with
-//! `FOR UPDATE SKIP LOCKED`, so it is delivered at most once whichever instance the kiosk asks.
-//! A command that nobody fetched before its expiry is never delivered. Restarts and reboots that
-//! are not forced wait while the kiosk's last heartbeat says a citizen is using it (and the
-//! kiosk itself waits for the session to end before carrying them out).
-//!
-//! Tokens (help-desk, admin, enrolment) and kiosk credentials are stored as SHA-256. Every
-//! token, enrolment, revocation, help request and command (issued, delivered, expired,
-//! acknowledged) is appended to the audit chain.
+//! The fleet's rows: fleet and enrolment tokens, kiosks and their credentials, heartbeats, help
+//! requests and commands (see [`crate::fleet`] for what they mean).
 
 use chrono::NaiveDateTime;
 use hall_domain::api::{
     CommandKind, CommandStatus, DeviceHealth, FleetCommand, Heartbeat, IssueCommand, KioskStatus,
 };
-use rand::Rng;
 use serde_json::json;
 
-use crate::audit::{self, Actor};
+use super::audit;
+use crate::audit::Actor;
 use crate::db::{Conn, Dialect, Row};
+use crate::error::StoreError;
+use crate::fleet::rules::{
+    AckRefusal, CREDENTIAL_PREFIX, DEFAULT_TTL_SECS, ENROL_TOKEN_PREFIX, FLEET_TOKEN_PREFIX,
+    IssueRefusal, MAX_TTL_SECS, Role, clip, kiosk_subject, new_secret,
+};
 use crate::params;
-use crate::store::StoreError;
-
-/// How often a kiosk is asked to send its heartbeat, by default.
-pub const HEARTBEAT_SECS: u32 = 30;
-/// How long a command waits to be fetched, by default.
-pub const DEFAULT_TTL_SECS: u32 = 300;
-/// The longest a command may wait.
-pub const MAX_TTL_SECS: u32 = 24 * 3600;
-/// The longest text kept from a kiosk (errors, notes, versions).
-pub const MAX_TEXT: usize = 500;
-
-/// What a fleet token allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// List and show kiosks, issue restart / reboot / identify, clear help requests.
-    Helpdesk,
-    /// Everything the help desk may do, and enrol and revoke kiosks.
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Helpdesk => "helpdesk",
-            Role::Admin => "admin",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "helpdesk" => Some(Role::Helpdesk),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
-
-/// A new secret with its prefix, and its SHA-256 (what is stored).
-pub fn new_secret(prefix: &str) -> (String, String) {
-    let mut bytes = [0u8; 24];
-    rand::rng().fill(&mut bytes);
-    let token = format!(
-        "{prefix}{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
-    let hash = crate::staff::token_hash(&token);
-    (token, hash)
-}
-
-/// Prefixes: help-desk/admin tokens, enrolment tokens, kiosk credentials.
-pub const FLEET_TOKEN_PREFIX: &str = "hft_";
-pub const ENROL_TOKEN_PREFIX: &str = "hke_";
-pub const CREDENTIAL_PREFIX: &str = "hkc_";
-
-fn clip(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control() || *c == '\n')
-        .take(MAX_TEXT)
-        .collect()
-}
-
-fn kiosk_subject(kiosk_id: &str) -> String {
-    format!("kiosk:{kiosk_id}")
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tokens
 
 /// Records a help-desk or admin token (its hash). Returns the token, shown once.
 pub fn create_fleet_token(
@@ -268,9 +194,6 @@ pub fn revoke_kiosk(
     Ok(true)
 }
 
-// ---------------------------------------------------------------------------------------------
-// Heartbeats and help
-
 /// Records a heartbeat; whether a command waits for the kiosk.
 pub fn heartbeat(
     c: &mut dyn Conn,
@@ -377,20 +300,6 @@ pub fn clear_help(
         )?;
     }
     Ok(true)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Commands
-
-/// Why a command could not be issued.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IssueRefusal {
-    /// Neither or both of a kiosk and a hall were named.
-    Target,
-    /// No enrolled kiosk with this id (or in this hall).
-    NoKiosk,
-    /// The TTL is out of range.
-    Ttl,
 }
 
 const COMMAND_COLUMNS: &str = "id, kiosk_id, kind, force, issued_by, issued_at, expires_at, \
@@ -578,15 +487,6 @@ pub fn take_command(
     Ok(Some(cmd))
 }
 
-/// Why an acknowledgement was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AckRefusal {
-    /// No such command for this kiosk.
-    NotFound,
-    /// The command was never delivered (pending or expired).
-    NotDelivered,
-}
-
 /// A kiosk reports what became of a delivered command. Repeating it answers the recorded result.
 pub fn ack(
     c: &mut dyn Conn,
@@ -630,9 +530,6 @@ pub fn ack(
         _ => Ok(Err(AckRefusal::NotDelivered)),
     }
 }
-
-// ---------------------------------------------------------------------------------------------
-// The help desk's view
 
 const KIOSK_COLUMNS: &str = "kiosk_id, hall, credential_sha256 IS NOT NULL, revoked_at, \
     last_seen_ms, last_seen_at, version, uptime_secs, boot_id, devices, in_use, last_error, \

@@ -1,7 +1,8 @@
 //! The OpenAPI document of the platform API (`GET /api/v1/openapi.json`), generated from the
 //! handlers' annotations and the API types (utoipa).
 
-use axum::Json;
+use axum::routing::get;
+use axum::{Json, Router};
 use hall_domain::Blzt;
 use hall_domain::api::{
     Applicant, ApplicationCreated, ApplicationRequest, CaseView, FeeLine, FeeNotice,
@@ -9,36 +10,14 @@ use hall_domain::api::{
     NoticeStatus, Order, OrderRequest, OrderStatus, Organization, OrganizationInfo,
     PendingMaterial, Problem, Project, ProjectInfo,
 };
-use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
+use super::{applications, cases, catalogue, fleet, health, payments, staff};
 use crate::application::{Extras, IdCardRead};
-use crate::http;
 use crate::payment::Callback;
+use crate::state::AppState;
 use crate::store::Created;
-
-/// `GET /api/v1/health`.
-#[derive(Serialize, ToSchema)]
-pub struct Health {
-    pub status: String,
-    pub schema_version: i64,
-}
-
-/// `GET /api/v1/staff/me`.
-#[derive(Serialize, ToSchema)]
-pub struct StaffMe {
-    pub department: String,
-}
-
-/// An application's body: the request and the optional fields beside it.
-#[derive(Serialize, ToSchema)]
-pub struct ApplicationBody {
-    #[serde(flatten)]
-    pub request: ApplicationRequest,
-    #[serde(flatten)]
-    pub extras: Extras,
-}
 
 struct StaffToken;
 
@@ -90,27 +69,27 @@ impl Modify for StaffToken {
             Chinese and English. Money is integer fen.",
     ),
     paths(
-        http::health, http::items, http::project, http::organization,
-        http::create_application, http::withdraw_application, http::application_by_key, http::case, http::case_details, http::cases_by_applicant, http::case_by_reference,
-        http::staff_me, http::staff_case, http::staff_action,
-        http::notice, http::create_order, http::order, http::cancel_order, http::sim_pay,
-        http::sim_callback,
-        crate::fleet_api::enrol, crate::fleet_api::heartbeat, crate::fleet_api::help,
-        crate::fleet_api::poll, crate::fleet_api::ack, crate::fleet_api::me,
-        crate::fleet_api::list, crate::fleet_api::show, crate::fleet_api::issue,
-        crate::fleet_api::clear_help, crate::fleet_api::revoke, crate::fleet_api::enrol_token,
-        crate::fleet_api::applications,
+        health::health, catalogue::items, catalogue::project, catalogue::organization,
+        applications::create_application, applications::withdraw_application, applications::application_by_key, cases::case, cases::case_details, cases::cases_by_applicant, cases::case_by_reference,
+        staff::staff_me, staff::staff_case, staff::staff_action,
+        payments::notice, payments::create_order, payments::order, payments::cancel_order, payments::sim_pay,
+        payments::sim_callback,
+        fleet::enrol, fleet::heartbeat, fleet::help,
+        fleet::poll, fleet::ack, fleet::me,
+        fleet::list, fleet::show, fleet::issue,
+        fleet::clear_help, fleet::revoke, fleet::enrol_token,
+        fleet::applications,
     ),
     components(schemas(
-        Health, StaffMe, ApplicationBody, Extras, IdCardRead, Created, Callback,
-        http::WithdrawAnswer, http::CaseAnswer,
-        crate::fleet_api::FleetMe, crate::fleet_api::EnrolTokenRequest, crate::fleet_api::EnrolToken,
+        health::Health, staff::StaffMe, applications::ApplicationBody, Extras, IdCardRead, Created, Callback,
+        applications::WithdrawAnswer, cases::CaseAnswer,
+        fleet::FleetMe, fleet::EnrolTokenRequest, fleet::EnrolToken,
         hall_domain::api::EnrolRequest, hall_domain::api::Enrolled, hall_domain::api::DeviceState,
         hall_domain::api::DeviceHealth, hall_domain::api::Heartbeat, hall_domain::api::HeartbeatAnswer,
         hall_domain::api::HelpRequest, hall_domain::api::CommandKind, hall_domain::api::CommandStatus,
         hall_domain::api::FleetCommand, hall_domain::api::CommandAck, hall_domain::api::IssueCommand,
         hall_domain::api::KioskStatus, crate::store::KeyState, crate::store::KeyedCase,
-        http::StaffActionRequest, Item, Material, ProjectInfo, OrganizationInfo,
+        staff::StaffActionRequest, Item, Material, ProjectInfo, OrganizationInfo,
         ApplicationRequest, Applicant, Organization, Project, MaterialStatus, MaterialSubmission,
         ApplicationCreated, PendingMaterial, Problem, FieldError, CaseView, Node, FeeNoticeSummary,
         hall_domain::api::CaseDetailsRequest, hall_domain::api::CaseDetails, hall_domain::api::NodeOpinion, hall_domain::api::CaseSummary,
@@ -128,7 +107,11 @@ pub fn json() -> serde_json::Value {
     })
 }
 
-pub async fn document() -> Json<serde_json::Value> {
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route(hall_domain::api::OPENAPI, get(document))
+}
+
+async fn document() -> Json<serde_json::Value> {
     Json(json())
 }
 

@@ -16,12 +16,13 @@ use hall_domain::api::{
     HelpRequest, IssueCommand, KioskStatus,
 };
 
-use crate::AppState;
+use super::extract::{ApiJson, path_param};
 use crate::audit::Actor;
 use crate::fleet::{self, AckRefusal, IssueRefusal, Role};
-use crate::http::{ApiJson, path_param};
 use crate::problem::{ApiError, field_error};
+use crate::state::AppState;
 use crate::store::KeyedCase;
+use crate::store::fleet as fleet_rows;
 
 /// The longest a long-poll waits.
 pub const MAX_WAIT_SECS: u64 = 30;
@@ -29,25 +30,19 @@ pub const MAX_WAIT_SECS: u64 = 30;
 const POLL_EVERY: Duration = Duration::from_millis(200);
 const MAX_ID_CHARS: usize = 64;
 
-pub fn routes() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route(api::FLEET_ENROL, post(enrol))
         .route(api::FLEET_HEARTBEAT, post(heartbeat))
         .route(api::FLEET_HELP, post(help))
         .route(api::FLEET_COMMANDS, get(poll).post(issue))
-        .route("/api/v1/fleet/commands/{id}/ack", post(ack))
-        .route("/api/v1/fleet/me", get(me))
+        .route(api::FLEET_COMMAND_ACK, post(ack))
+        .route(api::FLEET_ME, get(me))
         .route(api::FLEET_KIOSKS, get(list))
-        .route("/api/v1/fleet/kiosks/{kiosk_id}", get(show))
-        .route(
-            "/api/v1/fleet/kiosks/{kiosk_id}/help/clear",
-            post(clear_help),
-        )
-        .route("/api/v1/fleet/kiosks/{kiosk_id}/revoke", post(revoke))
-        .route(
-            "/api/v1/fleet/kiosks/{kiosk_id}/applications",
-            get(applications),
-        )
+        .route(api::FLEET_KIOSK, get(show))
+        .route(api::FLEET_KIOSK_HELP_CLEAR, post(clear_help))
+        .route(api::FLEET_KIOSK_REVOKE, post(revoke))
+        .route(api::FLEET_KIOSK_APPLICATIONS, get(applications))
         .route(api::FLEET_ENROL_TOKENS, post(enrol_token))
 }
 
@@ -81,7 +76,7 @@ impl FromRequestParts<AppState> for KioskAuth {
         let sha = crate::staff::token_hash(bearer(parts).ok_or_else(unauthorised)?);
         let found = st
             .store()
-            .read(move |_, c| fleet::kiosk_by_credential(c, &sha))
+            .read(move |_, c| fleet_rows::kiosk_by_credential(c, &sha))
             .await?;
         found.map(KioskAuth).ok_or_else(|| {
             tracing::warn!("a fleet request with an unknown or revoked kiosk credential");
@@ -128,7 +123,7 @@ impl FromRequestParts<AppState> for FleetAuth {
         let sha = crate::staff::token_hash(bearer(parts).ok_or_else(unauthorised)?);
         let found = st
             .store()
-            .read(move |_, c| fleet::fleet_role(c, &sha))
+            .read(move |_, c| fleet_rows::fleet_role(c, &sha))
             .await?;
         match found {
             Some((role, label)) => Ok(FleetAuth { role, label }),
@@ -164,7 +159,7 @@ fn kiosk_not_found() -> ApiError {
 // ---------------------------------------------------------------------------------------------
 // The kiosk's side
 
-#[utoipa::path(post, path = "/api/v1/fleet/enrol", tag = "fleet", request_body = EnrolRequest,
+#[utoipa::path(post, path = api::FLEET_ENROL, tag = "fleet", request_body = EnrolRequest,
     responses((status = 200, description = "The kiosk's own credential; the token is used up", body = Enrolled),
         (status = 401, description = "Unknown, used or expired enrolment token", body = crate::problem::ProblemDoc)))]
 async fn enrol(
@@ -175,7 +170,7 @@ async fn enrol(
     let (now, now_ms) = (st.clock().now(), st.clock().millis());
     let done = st
         .store()
-        .write(move |_, c| fleet::enrol(c, &sha, now, now_ms))
+        .write(move |_, c| fleet_rows::enrol(c, &sha, now, now_ms))
         .await?;
     let Some((kiosk_id, hall, credential)) = done else {
         tracing::warn!("an enrolment with an unknown, used or expired token was refused");
@@ -194,7 +189,7 @@ async fn enrol(
     }))
 }
 
-#[utoipa::path(post, path = "/api/v1/fleet/heartbeat", tag = "fleet", security(("kiosk_credential" = [])),
+#[utoipa::path(post, path = api::FLEET_HEARTBEAT, tag = "fleet", security(("kiosk_credential" = [])),
     request_body = Heartbeat,
     responses((status = 200, body = HeartbeatAnswer), (status = 401, body = crate::problem::ProblemDoc)))]
 async fn heartbeat(
@@ -205,7 +200,7 @@ async fn heartbeat(
     let (now, now_ms) = (st.clock().now(), st.clock().millis());
     let pending = st
         .store()
-        .write(move |_, c| fleet::heartbeat(c, &kiosk, &hb, now, now_ms))
+        .write(move |_, c| fleet_rows::heartbeat(c, &kiosk, &hb, now, now_ms))
         .await?;
     Ok(Json(HeartbeatAnswer {
         heartbeat_secs: st.heartbeat_secs(),
@@ -213,7 +208,7 @@ async fn heartbeat(
     }))
 }
 
-#[utoipa::path(post, path = "/api/v1/fleet/help", tag = "fleet", security(("kiosk_credential" = [])),
+#[utoipa::path(post, path = api::FLEET_HELP, tag = "fleet", security(("kiosk_credential" = [])),
     request_body = HelpRequest,
     responses((status = 204, description = "Recorded; shown by kioskctl list"), (status = 401, body = crate::problem::ProblemDoc)))]
 async fn help(
@@ -224,7 +219,7 @@ async fn help(
     let now = st.clock().now();
     let k = kiosk.clone();
     st.store()
-        .write(move |_, c| fleet::help(c, &k, req.needs_help, req.note.as_deref(), now))
+        .write(move |_, c| fleet_rows::help(c, &k, req.needs_help, req.note.as_deref(), now))
         .await?;
     tracing::info!(%kiosk, "kiosk help request changed");
     Ok(StatusCode::NO_CONTENT)
@@ -237,7 +232,7 @@ pub struct PollParams {
     pub wait: Option<u64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/fleet/commands", tag = "fleet", security(("kiosk_credential" = [])),
+#[utoipa::path(get, path = api::FLEET_COMMANDS, tag = "fleet", security(("kiosk_credential" = [])),
     params(PollParams),
     responses((status = 200, description = "The next command, now marked delivered: it is never handed out again", body = FleetCommand),
         (status = 204, description = "No command within the wait"), (status = 401, body = crate::problem::ProblemDoc)))]
@@ -261,14 +256,19 @@ async fn poll(
     {
         let (k, p) = (kiosk.clone(), poll_id.clone());
         st.store()
-            .write(move |_, c| fleet::start_poll(c, &k, &p))
+            .write(move |_, c| fleet_rows::start_poll(c, &k, &p))
             .await?;
     }
     loop {
         let (k, p) = (kiosk.clone(), poll_id.clone());
         let (pending, current) = st
             .store()
-            .read(move |_, c| Ok((fleet::has_pending(c, &k)?, fleet::poll_current(c, &k, &p)?)))
+            .read(move |_, c| {
+                Ok((
+                    fleet_rows::has_pending(c, &k)?,
+                    fleet_rows::poll_current(c, &k, &p)?,
+                ))
+            })
             .await?;
         if !current {
             // A newer poll of this kiosk (a restarted process) takes over.
@@ -279,7 +279,7 @@ async fn poll(
             let (k, p) = (kiosk.clone(), poll_id.clone());
             let taken = st
                 .store()
-                .write(move |_, c| fleet::take_command(c, &k, &p, now, now_ms))
+                .write(move |_, c| fleet_rows::take_command(c, &k, &p, now, now_ms))
                 .await?;
             if let Some(cmd) = taken {
                 tracing::info!(kiosk = %cmd.kiosk_id, command = %cmd.id, kind = cmd.kind.as_str(),
@@ -299,7 +299,7 @@ async fn poll(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/fleet/commands/{id}/ack", tag = "fleet", security(("kiosk_credential" = [])),
+#[utoipa::path(post, path = api::FLEET_COMMAND_ACK, tag = "fleet", security(("kiosk_credential" = [])),
     params(("id" = String, Path)), request_body = CommandAck,
     responses((status = 200, description = "The command with its result (the same when repeated)", body = FleetCommand),
         (status = 404, body = crate::problem::ProblemDoc), (status = 409, description = "Never delivered", body = crate::problem::ProblemDoc)))]
@@ -313,7 +313,7 @@ async fn ack(
     let now = st.clock().now();
     let outcome = st
         .store()
-        .write(move |_, c| fleet::ack(c, &kiosk, &id, req.ok, req.result.as_deref(), now))
+        .write(move |_, c| fleet_rows::ack(c, &kiosk, &id, req.ok, req.result.as_deref(), now))
         .await?;
     match outcome {
         Ok(cmd) => Ok(Json(cmd)),
@@ -341,7 +341,7 @@ pub struct FleetMe {
     pub label: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/fleet/me", tag = "fleet", security(("fleet_token" = [])),
+#[utoipa::path(get, path = api::FLEET_ME, tag = "fleet", security(("fleet_token" = [])),
     responses((status = 200, body = FleetMe), (status = 401, body = crate::problem::ProblemDoc)))]
 async fn me(auth: FleetAuth) -> Json<FleetMe> {
     Json(FleetMe {
@@ -350,7 +350,7 @@ async fn me(auth: FleetAuth) -> Json<FleetMe> {
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/fleet/kiosks", tag = "fleet", security(("fleet_token" = [])),
+#[utoipa::path(get, path = api::FLEET_KIOSKS, tag = "fleet", security(("fleet_token" = [])),
     responses((status = 200, description = "Every kiosk, by hall then id", body = Vec<KioskStatus>), (status = 401, body = crate::problem::ProblemDoc)))]
 async fn list(
     State(st): State<AppState>,
@@ -359,12 +359,12 @@ async fn list(
     let (now_ms, offline) = (st.clock().millis(), st.offline_after_ms());
     Ok(Json(
         st.store()
-            .read(move |_, c| fleet::list(c, now_ms, offline))
+            .read(move |_, c| fleet_rows::list(c, now_ms, offline))
             .await?,
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/fleet/kiosks/{kiosk_id}", tag = "fleet", security(("fleet_token" = [])),
+#[utoipa::path(get, path = api::FLEET_KIOSK, tag = "fleet", security(("fleet_token" = [])),
     params(("kiosk_id" = String, Path)),
     responses((status = 200, description = "The kiosk with its latest commands", body = KioskStatus), (status = 404, body = crate::problem::ProblemDoc)))]
 async fn show(
@@ -375,13 +375,13 @@ async fn show(
     let id = id_param(id, "kiosk_id")?;
     let (now_ms, offline) = (st.clock().millis(), st.offline_after_ms());
     st.store()
-        .read(move |_, c| fleet::show(c, &id, now_ms, offline))
+        .read(move |_, c| fleet_rows::show(c, &id, now_ms, offline))
         .await?
         .map(Json)
         .ok_or_else(kiosk_not_found)
 }
 
-#[utoipa::path(post, path = "/api/v1/fleet/commands", tag = "fleet", security(("fleet_token" = [])),
+#[utoipa::path(post, path = api::FLEET_COMMANDS, tag = "fleet", security(("fleet_token" = [])),
     request_body = IssueCommand,
     responses((status = 201, description = "One command per kiosk named (or per enrolled kiosk of the hall)", body = Vec<FleetCommand>),
         (status = 404, body = crate::problem::ProblemDoc), (status = 422, body = crate::problem::ProblemDoc)))]
@@ -395,7 +395,7 @@ async fn issue(
     let r = req.clone();
     let outcome = st
         .store()
-        .write(move |_, c| fleet::issue(c, &r, &actor, now, now_ms))
+        .write(move |_, c| fleet_rows::issue(c, &r, &actor, now, now_ms))
         .await?;
     match outcome {
         Ok(cmds) => {
@@ -421,7 +421,7 @@ async fn issue(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/fleet/kiosks/{kiosk_id}/help/clear", tag = "fleet", security(("fleet_token" = [])),
+#[utoipa::path(post, path = api::FLEET_KIOSK_HELP_CLEAR, tag = "fleet", security(("fleet_token" = [])),
     params(("kiosk_id" = String, Path)),
     responses((status = 204, description = "The call for help is answered"), (status = 404, body = crate::problem::ProblemDoc)))]
 async fn clear_help(
@@ -433,7 +433,7 @@ async fn clear_help(
     let (actor, now) = (auth.actor(), st.clock().now());
     let found = st
         .store()
-        .write(move |_, c| fleet::clear_help(c, &id, &actor, now))
+        .write(move |_, c| fleet_rows::clear_help(c, &id, &actor, now))
         .await?;
     if found {
         Ok(StatusCode::NO_CONTENT)
@@ -442,7 +442,7 @@ async fn clear_help(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/fleet/kiosks/{kiosk_id}/revoke", tag = "fleet", security(("fleet_token" = [])),
+#[utoipa::path(post, path = api::FLEET_KIOSK_REVOKE, tag = "fleet", security(("fleet_token" = [])),
     params(("kiosk_id" = String, Path)),
     responses((status = 204, description = "The kiosk's credential no longer works; pending commands are withdrawn"),
         (status = 403, description = "Not an admin", body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
@@ -457,7 +457,7 @@ async fn revoke(
     let k = id.clone();
     let found = st
         .store()
-        .write(move |_, c| fleet::revoke_kiosk(c, &k, &actor, now))
+        .write(move |_, c| fleet_rows::revoke_kiosk(c, &k, &actor, now))
         .await?;
     if !found {
         return Err(kiosk_not_found());
@@ -502,7 +502,7 @@ pub fn check_kiosk(kiosk_id: &str, hall: &str) -> Result<(), String> {
     Ok(())
 }
 
-#[utoipa::path(post, path = "/api/v1/fleet/enrol-tokens", tag = "fleet", security(("fleet_token" = [])),
+#[utoipa::path(post, path = api::FLEET_ENROL_TOKENS, tag = "fleet", security(("fleet_token" = [])),
     request_body = EnrolTokenRequest,
     responses((status = 201, body = EnrolToken), (status = 403, description = "Not an admin", body = crate::problem::ProblemDoc), (status = 422, body = crate::problem::ProblemDoc)))]
 async fn enrol_token(
@@ -519,7 +519,7 @@ async fn enrol_token(
     let (k, h) = (kiosk_id.clone(), hall.clone());
     let token = st
         .store()
-        .write(move |_, c| fleet::create_enrol_token(c, &k, &h, ttl_ms, &actor, now, now_ms))
+        .write(move |_, c| fleet_rows::create_enrol_token(c, &k, &h, ttl_ms, &actor, now, now_ms))
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -531,7 +531,7 @@ async fn enrol_token(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/fleet/kiosks/{kiosk_id}/applications", tag = "fleet", security(("fleet_token" = [])),
+#[utoipa::path(get, path = api::FLEET_KIOSK_APPLICATIONS, tag = "fleet", security(("fleet_token" = [])),
     params(("kiosk_id" = String, Path)),
     responses((status = 200, description = "Every case the kiosk submitted under an idempotency key; active = not withdrawn", body = Vec<KeyedCase>)))]
 async fn applications(

@@ -1,0 +1,50 @@
+//! The HTTP face of the platform: one router per aggregate (each file owns its routes, its
+//! request and answer types and the mapping to API types), merged here with the fallbacks and
+//! layers every route shares. Paths come from [`hall_domain::api`], as the clients' do.
+
+mod applications;
+mod cases;
+mod catalogue;
+mod extract;
+mod fleet;
+mod health;
+mod openapi;
+mod payments;
+mod staff;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+pub use extract::BODY_LIMIT;
+pub use fleet::check_kiosk;
+pub(crate) use staff::refusal_error;
+
+/// The platform API as an axum router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(openapi::router())
+        .merge(catalogue::router())
+        .merge(applications::router())
+        .merge(cases::router())
+        .merge(staff::router())
+        .merge(payments::router())
+        .merge(fleet::router())
+        .fallback(|| async { ApiError::route_not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a request handler panicked");
+                ApiError::internal().into_response()
+            },
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,294 @@
+//! What the platform runs with: its configuration, and the state every request handler shares.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hall_domain::Calendar;
+
+use crate::clock::Clock;
+use crate::db::DbUrl;
+use crate::error::StoreError;
+use crate::payment::{self, CallbackKey, PaymentProvider, SimulatedProvider};
+use crate::store::{self, Store};
+use crate::{catalogue, fleet, seed, workdays};
+
+/// How to run the platform.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The SQLite file; created when missing, opened in WAL mode. Used unless [`Self::database`]
+    /// names a database.
+    pub db_path: PathBuf,
+    /// The database, when not the SQLite file at [`Self::db_path`]: `DbUrl::Postgres(…)` for a
+    /// PostgreSQL database that several instances may share.
+    pub database: Option<DbUrl>,
+    /// Where to listen; `127.0.0.1:0` picks a free port (see [`RunningServer::addr`]).
+    pub listen: SocketAddr,
+    /// Seed the demo registry, demo cases and demo fee notices when the database has none.
+    /// The item catalogue is seeded into an empty database either way.
+    pub seed_demo: bool,
+    /// A fixed "today" (tests, demos on a chosen day); `None` means the local date.
+    pub today: Option<chrono::NaiveDate>,
+    /// Simulated provider: how long a payer takes to confirm a scanned payment code.
+    pub sim_payer_delay: Duration,
+    /// How long a payment order waits for its payer before it expires.
+    pub order_ttl: Duration,
+    /// How long a scanned payment code may wait for the payer to confirm on the phone before
+    /// the order is reversed: 30 s by default (WeChat: query about every 10 s up to about
+    /// 30 s; Alipay's SDK about 25 s); never less than [`MIN_PAYER_CONFIRM`].
+    pub payer_confirm_limit: Duration,
+    /// How often the payment service is asked about an order waiting for its payer.
+    pub wallet_query_every: Duration,
+    /// The key with which the simulated provider signs its callbacks (HMAC-SHA256). `None`: the
+    /// key kept in the database, made on first use, so that instances sharing a database agree.
+    pub callback_key: Option<String>,
+    /// Holiday arrangements of years the built-in calendar lacks (`holidays-YYYY.toml` files,
+    /// the format of `domain/data/`).
+    pub holiday_files: Vec<PathBuf>,
+    /// How often kiosks are asked to send a heartbeat.
+    pub fleet_heartbeat_secs: u32,
+    /// A kiosk whose last heartbeat is older than this is shown offline.
+    pub fleet_offline_after: Duration,
+}
+
+/// A wallet payment is never reversed within this time of the debit (WeChat's guidance).
+pub const MIN_PAYER_CONFIRM: Duration = Duration::from_secs(15);
+
+impl ServerConfig {
+    /// A configuration with the usual defaults: demo data, local date, 3 s payer delay,
+    /// 10 min order lifetime (a kiosk withdraws its orders sooner unless the payer asks for
+    /// more time).
+    pub fn new(db_path: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+        Self {
+            db_path: db_path.into(),
+            database: None,
+            listen,
+            seed_demo: true,
+            today: None,
+            sim_payer_delay: Duration::from_secs(3),
+            order_ttl: Duration::from_secs(600),
+            payer_confirm_limit: Duration::from_secs(30),
+            wallet_query_every: Duration::from_secs(10),
+            callback_key: None,
+            holiday_files: Vec::new(),
+            fleet_heartbeat_secs: fleet::HEARTBEAT_SECS,
+            fleet_offline_after: Duration::from_secs(3 * u64::from(fleet::HEARTBEAT_SECS)),
+        }
+    }
+
+    /// A configuration for a database given by URL (`sqlite://…` or `postgres://…`).
+    pub fn with_database(url: DbUrl, listen: SocketAddr) -> Self {
+        let mut config = Self::new(PathBuf::new(), listen);
+        match url {
+            DbUrl::Sqlite(path) => config.db_path = path,
+            other => config.database = Some(other),
+        }
+        config
+    }
+
+    /// The database this configuration names.
+    pub fn db_url(&self) -> DbUrl {
+        self.database
+            .clone()
+            .unwrap_or_else(|| DbUrl::Sqlite(self.db_path.clone()))
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self::new(
+            "hall-platform.sqlite3",
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        )
+    }
+}
+
+/// Why the platform could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("seed data: {0}")]
+    Seed(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("start-up task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    calendar: Arc<Calendar>,
+    clock: Clock,
+    provider: Arc<dyn PaymentProvider>,
+    sim: Arc<SimulatedProvider>,
+    callback_key: CallbackKey,
+    order_ttl: Duration,
+    payer_confirm_limit: Duration,
+    wallet_query_every: Duration,
+    /// When each order waiting for its payer was last asked about (order id → epoch ms).
+    last_queries: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    coverage: Arc<workdays::Coverage>,
+    heartbeat_secs: u32,
+    offline_after: Duration,
+    /// Becomes true when the server stops: long-polls answer at once.
+    stopping: tokio::sync::watch::Sender<bool>,
+}
+
+/// The built-in holiday calendar with the arrangements of `files` added.
+pub fn calendar_with(files: &[PathBuf]) -> Result<Calendar, PlatformError> {
+    let mut calendar = Calendar::built_in();
+    for f in files {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| PlatformError::Seed(format!("holiday file {}: {e}", f.display())))?;
+        calendar
+            .add_year(&text)
+            .map_err(|e| PlatformError::Seed(format!("holiday file {}: {e}", f.display())))?;
+    }
+    Ok(calendar)
+}
+
+impl AppState {
+    /// Opens (and migrates) the database and seeds it as configured. Blocking: call it from a
+    /// blocking context or use [`spawn`].
+    pub fn open(config: &ServerConfig) -> Result<Self, PlatformError> {
+        let calendar = Arc::new(calendar_with(&config.holiday_files)?);
+        let store = Store::open(&config.db_url())?.with_calendar(Arc::clone(&calendar));
+        let clock = Clock::new(config.today);
+        let coverage = Arc::new(workdays::Coverage::of(&calendar));
+        {
+            use chrono::Datelike;
+            let year = clock.today().year();
+            let missing = coverage.missing(year, year + 1);
+            if !missing.is_empty() {
+                tracing::warn!(?missing, calendar_years = ?coverage.years(),
+                    "the holiday calendar lacks these years: due dates reaching into them count \
+                     weekends only and are marked provisional; add each year's file \
+                     (hall-platform calendar check)");
+            }
+        }
+        let catalogue = catalogue::built_in().map_err(|e| PlatformError::Seed(e.to_string()))?;
+        let demo = if config.seed_demo {
+            let data =
+                seed::DemoData::built_in().map_err(|e| PlatformError::Seed(e.to_string()))?;
+            Some(
+                data.build(&catalogue, &calendar, clock.today())
+                    .map_err(|e| PlatformError::Seed(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let report = store.seed_blocking(&catalogue, demo.as_ref(), clock.now())?;
+        if report.catalogue {
+            tracing::info!(items = catalogue.len(), "item catalogue seeded");
+        }
+        if report.demo {
+            tracing::info!("demo registry, cases and fee notices seeded");
+        }
+        let key = match &config.callback_key {
+            Some(k) => k.clone(),
+            None => store::meta_or_init(&store, "sim_callback_key", payment::random_key)?,
+        };
+        let callback_key = CallbackKey::new(key.as_bytes());
+        let sim = Arc::new(SimulatedProvider::new(
+            config.sim_payer_delay,
+            callback_key.clone(),
+        ));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                calendar,
+                coverage,
+                heartbeat_secs: config.fleet_heartbeat_secs.max(1),
+                offline_after: config.fleet_offline_after,
+                stopping: tokio::sync::watch::Sender::new(false),
+                clock,
+                provider: sim.clone(),
+                sim,
+                callback_key,
+                order_ttl: config.order_ttl,
+                payer_confirm_limit: config.payer_confirm_limit.max(MIN_PAYER_CONFIRM),
+                wallet_query_every: config.wallet_query_every,
+                last_queries: std::sync::Mutex::new(std::collections::HashMap::new()),
+            }),
+        })
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+    pub(crate) fn calendar(&self) -> &Calendar {
+        &self.inner.calendar
+    }
+    pub(crate) fn heartbeat_secs(&self) -> u32 {
+        self.inner.heartbeat_secs
+    }
+    pub(crate) fn offline_after_ms(&self) -> i64 {
+        i64::try_from(self.inner.offline_after.as_millis()).unwrap_or(i64::MAX)
+    }
+    pub(crate) fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.stopping.subscribe()
+    }
+    pub(crate) fn stop_waiting(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+    pub(crate) fn coverage(&self) -> &workdays::Coverage {
+        &self.inner.coverage
+    }
+    pub(crate) fn calendar_arc(&self) -> Arc<Calendar> {
+        Arc::clone(&self.inner.calendar)
+    }
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+    pub(crate) fn provider(&self) -> &dyn PaymentProvider {
+        self.inner.provider.as_ref()
+    }
+    pub(crate) fn order_ttl(&self) -> Duration {
+        self.inner.order_ttl
+    }
+    pub(crate) fn payer_confirm_limit(&self) -> Duration {
+        self.inner.payer_confirm_limit
+    }
+    /// Whether the payment service may be asked about `order_id` at `now_ms` (at most once
+    /// every [`ServerConfig::wallet_query_every`]); a yes is remembered.
+    pub(crate) fn wallet_query_due(&self, order_id: &str, now_ms: i64) -> bool {
+        let every = i64::try_from(self.inner.wallet_query_every.as_millis()).unwrap_or(i64::MAX);
+        let Ok(mut last) = self.inner.last_queries.lock() else {
+            return true;
+        };
+        if last.len() > 10_000 {
+            // Orders settle or expire within their lifetime: forget the long gone.
+            let ttl = i64::try_from(self.inner.order_ttl.as_millis()).unwrap_or(i64::MAX);
+            last.retain(|_, at| now_ms.saturating_sub(*at) < ttl);
+        }
+        match last.get(order_id) {
+            Some(at) if now_ms.saturating_sub(*at) < every => false,
+            _ => {
+                last.insert(order_id.to_string(), now_ms);
+                true
+            }
+        }
+    }
+    pub(crate) fn forget_query(&self, order_id: &str) {
+        if let Ok(mut last) = self.inner.last_queries.lock() {
+            last.remove(order_id);
+        }
+    }
+    pub(crate) fn sim_provider(&self) -> &SimulatedProvider {
+        &self.inner.sim
+    }
+    pub(crate) fn callback_key(&self) -> &CallbackKey {
+        &self.inner.callback_key
+    }
+}

@@ -178,7 +178,7 @@ impl PlatformApi for HttpPlatform {
     }
     fn case(&self, approval_code: &str) -> ApiFuture<'_, CaseView> {
         let path = segment(approval_code).map(|c| {
-            if crate::outbox::is_local_reference(c) {
+            if hall_domain::codes::is_local_reference(c) {
                 format!("/api/v1/cases/by-reference/{c}")
             } else {
                 api::case_path(c)

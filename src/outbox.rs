@@ -370,10 +370,7 @@ pub fn local_reference() -> String {
     format!("{body}{check}")
 }
 
-/// Whether a typed code is a well-formed local reference.
-pub fn is_local_reference(s: &str) -> bool {
-    s.len() == 12 && hall_domain::codes::damm_digit(s).is_ok_and(|d| d == 0)
-}
+pub use hall_domain::codes::is_local_reference;
 
 #[cfg(test)]
 mod tests {

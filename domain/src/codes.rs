@@ -265,6 +265,12 @@ const DAMM: [[u8; 10]; 10] = [
     [2, 5, 8, 1, 4, 3, 6, 7, 9, 0],
 ];
 
+/// Whether a typed code is a well-formed local reference: the 12 digits a kiosk prints on a
+/// provisional receipt while the platform is unreachable, the last a Damm check digit.
+pub fn is_local_reference(s: &str) -> bool {
+    s.len() == 12 && damm_digit(s).is_ok_and(|d| d == 0)
+}
+
 /// The Damm check digit of a digit string. Catches every single mistyped digit and every swap
 /// of two neighbouring digits.
 pub fn damm_digit(digits: &str) -> Result<u8, CodeError> {

@@ -196,7 +196,7 @@ impl Field {
             FieldKind::CreditCode => codes::validate_credit_code(v),
             // An approval code, or the local reference of a provisional (offline) receipt.
             FieldKind::ApprovalCode => ApprovalCode::parse(v).map(|_| ()).or_else(|e| {
-                if crate::outbox::is_local_reference(v) {
+                if hall_domain::codes::is_local_reference(v) {
                     Ok(())
                 } else {
                     Err(e)

@@ -12,6 +12,7 @@ const GS: u8 = 0x1D;
 const FS: u8 = 0x1C;
 const LF: u8 = 0x0A;
 
+pub use super::layout::{Align, char_width, display_width};
 use super::raster::{FontCharset, LineStyle, RasterFallback, draw_line};
 
 /// Paper widths.
@@ -64,13 +65,6 @@ impl Paper {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Align {
-    Left,
-    Center,
-    Right,
-}
-
 /// QR error correction levels (`GS ( k` fn 69: 48–51).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -117,16 +111,6 @@ pub fn qr_module_to_fit(data: &str, width_dots: usize, preferred: u8) -> Option<
     (1..=preferred.min(16))
         .rev()
         .find(|m| modules * usize::from(*m) <= width_dots)
-}
-
-/// Columns a character takes: 1 for ASCII, 2 for anything printed in Chinese mode.
-pub fn char_width(c: char) -> usize {
-    if c.is_ascii() { 1 } else { 2 }
-}
-
-/// Columns a string takes (see [`char_width`]).
-pub fn display_width(s: &str) -> usize {
-    s.chars().map(char_width).sum()
 }
 
 fn is_closing_punct(c: char) -> bool {

@@ -6,6 +6,7 @@
 //! receipt" when none will come out.
 
 pub mod escpos;
+pub mod layout;
 pub mod preview;
 pub mod raster;
 pub mod receipt;

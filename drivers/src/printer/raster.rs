@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use ab_glyph::{Font, FontArc, PxScale, ScaleFont, point};
 
-use super::escpos::{Align, char_width};
+use super::layout::{Align, char_width};
 
 /// Fonts tried by [`GlyphFont::system`], in order.
 pub const SYSTEM_FONTS: &[&str] = &[

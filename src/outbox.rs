@@ -360,12 +360,13 @@ pub fn spawn_sender(
     });
 }
 
-/// A local reference for a submission taken offline: 12 digits (the last a Damm check digit),
-/// so that it can be typed on the lookup keypad and told apart from approval codes (16) and
-/// payment codes (20).
+/// A local reference for a submission taken offline: 12 digits (`9`, ten random digits and a
+/// Damm check digit), so that it can be typed on the lookup keypad and told apart from approval
+/// codes (16 digits, and their prefixes, which begin with the year) and payment codes (20).
 pub fn local_reference() -> String {
-    let n = uuid::Uuid::new_v4().as_u128() % 100_000_000_000;
-    let body = format!("{n:011}");
+    let n = uuid::Uuid::new_v4().as_u128() % 10_000_000_000;
+    let lead = char::from(hall_domain::codes::LOCAL_REFERENCE_LEAD);
+    let body = format!("{lead}{n:010}");
     let check = hall_domain::codes::damm_digit(&body).unwrap_or(0);
     format!("{body}{check}")
 }

@@ -65,7 +65,8 @@ fn hall_configured(platform_up: bool, cfg: SessionConfig) -> Hall {
         drop(l);
         (format!("http://{addr}"), None)
     };
-    let api = HttpPlatform::new(&base, Duration::from_secs(2)).expect("client");
+    // Generous: a loaded CI machine must not turn a slow answer into an outage.
+    let api = HttpPlatform::new(&base, Duration::from_secs(20)).expect("client");
     let devices = devices::start(&Default::default()).expect("simulated devices");
     let window = AppWindow::new().expect("window");
     window

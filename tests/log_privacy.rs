@@ -70,7 +70,9 @@ impl Hall {
             }))
             .expect("platform starts");
         let base = format!("http://{}", server.addr);
-        let api = HttpPlatform::new(&base, Duration::from_secs(2)).expect("client");
+        // Generous: a request slower than this under a loaded CI machine would take the
+        // submission offline (a local reference the lookup below cannot find).
+        let api = HttpPlatform::new(&base, Duration::from_secs(20)).expect("client");
         let devices = devices::start(&Default::default()).expect("simulated devices");
         let window = AppWindow::new().expect("window");
         window
@@ -117,7 +119,11 @@ impl Hall {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("timed out waiting for {what}; view: {:?}", self.vm().screen);
+        let vm = self.vm();
+        panic!(
+            "timed out waiting for {what}; view: {:?}, code: {:?}, error: {:?}",
+            vm.screen, vm.lookup_code, vm.lookup_error
+        );
     }
 
     fn wait_screen(&self, screen: Screen) {
@@ -171,6 +177,10 @@ impl Hall {
             vm.screen == Screen::Submitted && vm.receipt_state == "printed"
         });
         let code = self.vm().approval_code;
+        assert!(
+            !hall_kiosk::outbox::is_local_reference(&code),
+            "the platform did not answer in time: the submission was taken offline ({code})"
+        );
         self.press("完成");
         assert_eq!(self.vm().screen, Screen::Home);
         code

@@ -265,10 +265,18 @@ const DAMM: [[u8; 10]; 10] = [
     [2, 5, 8, 1, 4, 3, 6, 7, 9, 0],
 ];
 
+/// The first digit of every local reference. Approval codes begin with the year (`20…`), so no
+/// approval code being typed on the lookup keypad can pass for a local reference on its way to
+/// 16 digits.
+pub const LOCAL_REFERENCE_LEAD: u8 = b'9';
+
 /// Whether a typed code is a well-formed local reference: the 12 digits a kiosk prints on a
-/// provisional receipt while the platform is unreachable, the last a Damm check digit.
+/// provisional receipt while the platform is unreachable, the first
+/// [`LOCAL_REFERENCE_LEAD`], the last a Damm check digit.
 pub fn is_local_reference(s: &str) -> bool {
-    s.len() == 12 && damm_digit(s).is_ok_and(|d| d == 0)
+    s.len() == 12
+        && s.as_bytes().first() == Some(&LOCAL_REFERENCE_LEAD)
+        && damm_digit(s).is_ok_and(|d| d == 0)
 }
 
 /// The Damm check digit of a digit string. Catches every single mistyped digit and every swap
@@ -397,6 +405,28 @@ pub fn validate_wallet_auth_code(s: &str) -> Result<(), CodeError> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_approval_code_being_typed_never_passes_for_a_local_reference() {
+        // The first 12 digits of 2026120500001010 check out under Damm; typed on the lookup
+        // keypad they must not be taken for a local reference (and looked up) before the
+        // 16th digit.
+        let code = "2026120500001010";
+        assert!(ApprovalCode::parse(code).is_ok());
+        assert_eq!(damm_digit(&code[..12]), Ok(0));
+        assert!(!is_local_reference(&code[..12]));
+        let body = "90000000000";
+        let local = format!("{body}{}", damm_digit(body).unwrap());
+        assert!(is_local_reference(&local));
+    }
+
+    proptest! {
+        #[test]
+        fn no_approval_code_prefix_is_a_local_reference(date in 20000101u32..20991231, serial in 0u32..10_000_000) {
+            let body = format!("{date}{serial:07}");
+            prop_assert!(!is_local_reference(&body[..12]));
+        }
+    }
 
     #[test]
     fn id_number_known_good() {

@@ -20,20 +20,34 @@ pub enum DictError {
     Empty,
 }
 
-/// One dictionary entry under one reading.
-#[derive(Clone, PartialEq, Eq)]
+/// A slice of the dictionary's text arena.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+/// One dictionary entry under one reading: 20 bytes, no allocation of its own (the text and
+/// the reading live in one arena), so that the 150,000 entries of the embedded dictionary
+/// cost a few MiB, not the tens a `String` per entry would.
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct Entry {
-    text: Box<str>,
+    text: Span,
     /// The syllables, space-separated.
-    reading: Box<str>,
-    freq: u64,
+    reading: Span,
+    freq: u32,
 }
 
 /// Words and characters by reading. Built once; lookups never fail.
 pub struct Dictionary {
+    /// Every entry's text and reading, one after the other.
+    arena: String,
+    /// Most frequent first.
     entries: Vec<Entry>,
-    /// The first letters of an entry's syllables ("zjg") → entries, most frequent first.
-    by_initials: HashMap<Box<str>, Vec<u32>>,
+    /// (the first letters of an entry's syllables ("zjg") packed by [`initials_key`], the
+    /// entry's index), sorted: an entry's rank breaks ties, so each key's entries come most
+    /// frequent first.
+    by_initials: Vec<(u32, u32)>,
     chars: usize,
     words: usize,
 }
@@ -62,7 +76,11 @@ impl Dictionary {
     /// pinyin syllables, and words with a character that has no reading, are left out.
     pub fn parse(text: &str) -> Result<Dictionary, DictError> {
         let mut readings: HashMap<char, Vec<(&str, u64)>> = HashMap::new();
-        let mut entries: Vec<Entry> = Vec::new();
+        // The arena holds less than the text: each word once, its readings a little more.
+        let mut arena = String::with_capacity(text.len() + text.len() / 2);
+        // The embedded dictionary has about 2.1 entries per line (heteronyms): room for them
+        // at once, rather than doubling into twice the memory on the way.
+        let mut entries: Vec<Entry> = Vec::with_capacity(text.lines().count() * 9 / 4);
         let mut in_words = false;
         let mut words = 0;
         for (i, line) in text.lines().enumerate() {
@@ -86,40 +104,56 @@ impl Dictionary {
                 if !(2..=MAX_WORD).contains(&n) {
                     continue;
                 }
-                // Every combination of the characters' readings, the usual one first.
-                let mut combos: Vec<(String, u64)> = vec![(String::new(), freq)];
-                for c in text.chars() {
-                    let Some(rs) = readings.get(&c) else {
-                        combos.clear();
-                        break;
-                    };
-                    let mut next = Vec::new();
-                    for (prefix, f) in &combos {
-                        for (k, (r, _)) in rs.iter().enumerate() {
-                            if next.len() >= MAX_READINGS {
-                                break;
-                            }
-                            let mut s = prefix.clone();
-                            if !s.is_empty() {
-                                s.push(' ');
-                            }
-                            s.push_str(r);
-                            // Other readings count less: pinyin-data lists odd readings
-                            // too (its first is not always the usual one either: 长).
-                            next.push((s, if k == 0 { *f } else { *f / OTHER_READING }));
+                // Every character's readings, or none if one has no reading.
+                let Some(lists) = text
+                    .chars()
+                    .map(|c| readings.get(&c).map(Vec::as_slice))
+                    .collect::<Option<Vec<_>>>()
+                else {
+                    continue;
+                };
+                words += 1;
+                let text = push(&mut arena, text);
+                // The combinations of the readings in order, the usual ones first (an odometer
+                // over the reading indices, the last character turning fastest), written
+                // straight into the arena: no string per combination.
+                let mut at = [0usize; MAX_WORD];
+                for _ in 0..MAX_READINGS {
+                    let start = arena.len();
+                    let mut f = freq;
+                    for (j, list) in lists.iter().enumerate() {
+                        if j > 0 {
+                            arena.push(' ');
+                        }
+                        let (r, _) = list[at[j]];
+                        arena.push_str(r);
+                        // Other readings count less: pinyin-data lists odd readings too (its
+                        // first is not always the usual one either: 长).
+                        if at[j] > 0 {
+                            f /= OTHER_READING;
                         }
                     }
-                    combos = next;
-                }
-                if !combos.is_empty() {
-                    words += 1;
-                }
-                for (reading, freq) in combos {
                     entries.push(Entry {
-                        text: text.into(),
-                        reading: reading.into(),
-                        freq,
+                        text,
+                        reading: span(start, arena.len()),
+                        freq: u32::try_from(f).unwrap_or(u32::MAX),
                     });
+                    // The next combination, or the end.
+                    let mut j = lists.len();
+                    loop {
+                        if j == 0 {
+                            break;
+                        }
+                        j -= 1;
+                        at[j] += 1;
+                        if at[j] < lists[j].len() {
+                            break;
+                        }
+                        at[j] = 0;
+                    }
+                    if at[..lists.len()].iter().all(|&k| k == 0) {
+                        break;
+                    }
                 }
             } else {
                 let mut chars = text.chars();
@@ -151,11 +185,13 @@ impl Dictionary {
                 if list.is_empty() {
                     continue;
                 }
+                let text = push(&mut arena, text);
                 for (r, f) in &list {
+                    let reading = push(&mut arena, r);
                     entries.push(Entry {
-                        text: c.to_string().into(),
-                        reading: (*r).into(),
-                        freq: *f,
+                        text,
+                        reading,
+                        freq: u32::try_from(*f).unwrap_or(u32::MAX),
                     });
                 }
                 readings.insert(c, list);
@@ -164,20 +200,32 @@ impl Dictionary {
         if readings.is_empty() {
             return Err(DictError::Empty);
         }
-        entries.sort_by(|a, b| b.freq.cmp(&a.freq).then_with(|| a.text.cmp(&b.text)));
-        entries.dedup_by(|a, b| a.text == b.text && a.reading == b.reading);
-        let mut by_initials: HashMap<Box<str>, Vec<u32>> = HashMap::new();
-        for (i, e) in entries.iter().enumerate() {
-            let key: String = e
-                .reading
-                .split(' ')
-                .filter_map(|s| s.chars().next())
-                .collect();
-            by_initials.entry(key.into()).or_default().push(i as u32);
-        }
+        let at = |span: Span| slice(&arena, span);
+        // In place (no buffer the size of the entries); the reading breaks the last ties so
+        // that duplicates meet.
+        entries.sort_unstable_by(|a, b| {
+            b.freq
+                .cmp(&a.freq)
+                .then_with(|| at(a.text).cmp(at(b.text)))
+                .then_with(|| at(a.reading).cmp(at(b.reading)))
+        });
+        entries.dedup_by(|a, b| at(a.text) == at(b.text) && at(a.reading) == at(b.reading));
+        let mut by_initials: Vec<(u32, u32)> = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| {
+                let key = initials_key(at(e.reading).split(' ').filter_map(|s| s.chars().next()))?;
+                Some((key, u32::try_from(i).ok()?))
+            })
+            .collect();
+        by_initials.sort_unstable();
+        arena.shrink_to_fit();
+        entries.shrink_to_fit();
+        by_initials.shrink_to_fit();
         Ok(Dictionary {
             chars: readings.len(),
             words,
+            arena,
             entries,
             by_initials,
         })
@@ -210,13 +258,16 @@ impl Dictionary {
             key.push(first);
             typed.push((s, p.kind));
         }
-        let Some(ids) = self.by_initials.get(key.as_str()) else {
+        let Some(key) = initials_key(key.chars()) else {
             return Vec::new();
         };
-        ids.iter()
-            .filter_map(|&i| self.entries.get(i as usize))
+        let from = self.by_initials.partition_point(|&(k, _)| k < key);
+        self.by_initials[from..]
+            .iter()
+            .take_while(|&&(k, _)| k == key)
+            .filter_map(|&(_, i)| self.entries.get(i as usize))
             .filter(|e| {
-                e.reading
+                slice(&self.arena, e.reading)
                     .split(' ')
                     .zip(&typed)
                     .all(|(syl, (t, kind))| match kind {
@@ -226,12 +277,47 @@ impl Dictionary {
             })
             .take(limit)
             .map(|e| Match {
-                text: &e.text,
-                reading: &e.reading,
-                freq: e.freq,
+                text: slice(&self.arena, e.text),
+                reading: slice(&self.arena, e.reading),
+                freq: u64::from(e.freq),
             })
             .collect()
     }
+}
+
+/// `s` appended to the arena.
+fn push(arena: &mut String, s: &str) -> Span {
+    let start = arena.len();
+    arena.push_str(s);
+    span(start, arena.len())
+}
+
+/// A span of the arena; the embedded dictionary's arena is a few MiB, and one past 4 GiB
+/// would give empty spans rather than wrap.
+fn span(start: usize, end: usize) -> Span {
+    Span {
+        start: u32::try_from(start).unwrap_or(u32::MAX),
+        end: u32::try_from(end).unwrap_or(u32::MAX),
+    }
+}
+
+fn slice(arena: &str, span: Span) -> &str {
+    arena
+        .get(span.start as usize..span.end as usize)
+        .unwrap_or_default()
+}
+
+/// The first letters of up to [`MAX_WORD`] syllables packed into one number (base 27, `a` = 1,
+/// so that "z" and "az" differ); `None` for anything else.
+fn initials_key(initials: impl Iterator<Item = char>) -> Option<u32> {
+    let mut key = 0u32;
+    for (n, c) in initials.enumerate() {
+        if n >= MAX_WORD || !c.is_ascii_lowercase() {
+            return None;
+        }
+        key = key * 27 + (c as u32 - 'a' as u32 + 1);
+    }
+    Some(key)
 }
 
 fn parse_freq(s: Option<&str>) -> Option<u64> {

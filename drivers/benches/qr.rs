@@ -1,7 +1,8 @@
 //! QR benchmark on the generated hall-camera corpus: per condition, how many frames each
 //! decoder reads and the median time per 640×480 frame. Our decoder (`camera::decode_qr`) and
 //! rqrr alone run here; zxing-cpp and zbar run side by side on the same PNG files through
-//! `benches/qr_compare.py` (PyPI `zxing-cpp`, `pyzbar`, `pillow`, `numpy`; Debian `libzbar0`).
+//! `benches/qr_compare.py` (Debian `python3-zxing-cpp`, `python3-pyzbar`, `python3-pil`,
+//! `python3-numpy`, which `./hall bench` installs; `QR_COMPARE_PYTHON` names another python).
 //!
 //! `cargo bench -p kiosk-drivers --bench qr [-- --per N] [--out DIR] [--no-compare]`
 
@@ -57,7 +58,7 @@ fn main() {
     let per: usize = arg("--per").and_then(|v| v.parse().ok()).unwrap_or(25);
     let out = arg("--out")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/qr-corpus"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("qr-corpus"));
     let compare = !args.iter().any(|a| a == "--no-compare");
     if let Err(e) = std::fs::create_dir_all(&out) {
         eprintln!("cannot create {}: {e}", out.display());
@@ -106,7 +107,11 @@ fn main() {
 
     if compare {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/qr_compare.py");
-        match Command::new("python3").arg(&script).arg(&out).output() {
+        // Debian's python3, where `./hall bench` installs the decoders (python3-zxing-cpp,
+        // python3-pyzbar), not whichever python3 comes first on PATH.
+        let python =
+            std::env::var("QR_COMPARE_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
+        match Command::new(&python).arg(&script).arg(&out).output() {
             Ok(o) if o.status.success() => {
                 let cond_of: BTreeMap<String, &'static str> = samples
                     .iter()
@@ -137,7 +142,7 @@ fn main() {
                 "qr_compare.py failed: {}",
                 String::from_utf8_lossy(&o.stderr).trim()
             ),
-            Err(e) => eprintln!("python3 not available: {e}"),
+            Err(e) => eprintln!("{python} not available: {e}"),
         }
     }
     print_table(&results);

@@ -307,9 +307,12 @@ impl ApprovalCode {
         Ok(Self(d))
     }
 
+    /// How many serials a day has (seven digits).
+    pub const SERIALS: u32 = 10_000_000;
+
     /// Builds a code from a date (YYYYMMDD) and a serial number.
     pub fn from_parts(date: chrono::NaiveDate, serial: u32) -> Self {
-        let body = format!("{}{:07}", date.format("%Y%m%d"), serial % 10_000_000);
+        let body = format!("{}{:07}", date.format("%Y%m%d"), serial % Self::SERIALS);
         let check = damm_digit(&body).unwrap_or(0);
         Self(format!("{body}{check}"))
     }

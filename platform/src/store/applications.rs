@@ -9,7 +9,6 @@ use serde_json::json;
 use super::audit;
 use super::cases::{NewCase, insert_case, material_status_str};
 use super::handle::Store;
-use super::handle::next_in_sequence;
 use crate::audit::Actor;
 use crate::db::{Conn, Dialect, ToValue};
 use crate::error::StoreError;
@@ -117,6 +116,18 @@ pub(super) fn case_created_detail(case: &NewCase, request_sha256: &str) -> serde
     })
 }
 
+/// How many random serials a submission draws before it gives up: with a day's codes one in
+/// a thousand taken, eight draws all taken happen once in 10^24 submissions.
+const SERIAL_DRAWS: usize = 8;
+
+/// The serial part of a new approval code: random (the thread's CSPRNG, seeded from the
+/// operating system), so that one code says nothing about any other; the primary key keeps it
+/// unique.
+fn random_serial() -> u32 {
+    use rand::Rng;
+    rand::rng().random_range(0..hall_domain::codes::ApprovalCode::SERIALS)
+}
+
 /// SQLite: one writer, so the entry is appended to the chain in the transaction.
 pub(super) fn create_application_sqlite(
     c: &mut dyn Conn,
@@ -138,10 +149,24 @@ pub(super) fn create_application_sqlite(
     if let Some(answer) = key_seen(r.at(0)? != &crate::db::Value::Null, seen, request_sha256)? {
         return Ok(answer);
     }
-    let serial = next_in_sequence(c, "approval_serial")?;
-    let serial = u32::try_from(serial)
-        .map_err(|_| StoreError::Corrupt(format!("approval serial {serial}")))?;
-    let (case, created) = build(serial);
+    // A random serial, drawn again in the rare case that the day already has its code.
+    let mut drawn = None;
+    for _ in 0..SERIAL_DRAWS {
+        let (case, created) = build(random_serial());
+        let taken = c.query_opt(
+            "SELECT 1 FROM cases WHERE approval_code = $1",
+            params![case.approval_code],
+        )?;
+        if taken.is_none() {
+            drawn = Some((case, created));
+            break;
+        }
+    }
+    let Some((case, created)) = drawn else {
+        return Err(StoreError::Corrupt(format!(
+            "no free approval code in {SERIAL_DRAWS} random draws"
+        )));
+    };
     if let Some(reference) = &case.local_reference {
         let taken = c.query_opt(
             "SELECT approval_code FROM cases WHERE local_reference = $1",
@@ -195,19 +220,31 @@ pub(super) fn create_application_pg(
         "SELECT pg_advisory_xact_lock($1, hashtext($2))::text",
         params![KEY_LOCK_SPACE, key],
     )?;
-    // The submission's local reference (the same whatever the serial).
-    let reference = build(0).0.local_reference;
-    // After the lock, in a statement of its own: it sees whatever the key's last holder
-    // committed. A serial is drawn only for a new case, so replays leave no gaps.
-    let r = c.query_one(
-        "SELECT w, h, r, t, CASE WHEN w IS NULL AND h IS NULL AND t IS NULL
-                              THEN nextval('approval_serial_seq') END
-         FROM (SELECT (SELECT 1 FROM withdrawn_keys WHERE key = $1) AS w,
-                      (SELECT request_sha256 FROM idempotency_keys WHERE key = $1) AS h,
-                      (SELECT response FROM idempotency_keys WHERE key = $1) AS r,
-                      (SELECT approval_code FROM cases WHERE local_reference = $2) AS t) AS x",
-        params![key, reference],
-    )?;
+    // A random serial; the same query says whether the day already has its code (drawn again
+    // then), and two submissions that drew the same one at once meet the primary key, a
+    // conflict the caller's transaction retry draws again for.
+    let mut drawn = None;
+    for _ in 0..SERIAL_DRAWS {
+        let built = build(random_serial());
+        // After the lock, in a statement of its own: it sees whatever the key's last holder
+        // committed.
+        let r = c.query_one(
+            "SELECT (SELECT 1 FROM withdrawn_keys WHERE key = $1),
+                    (SELECT request_sha256 FROM idempotency_keys WHERE key = $1),
+                    (SELECT response FROM idempotency_keys WHERE key = $1),
+                    (SELECT approval_code FROM cases WHERE local_reference = $2),
+                    (SELECT 1 FROM cases WHERE approval_code = $3)",
+            params![key, built.0.local_reference, built.0.approval_code],
+        )?;
+        let code_free = r.at(4)? == &Value::Null;
+        drawn = Some((r, built));
+        if code_free {
+            break;
+        }
+    }
+    let Some((r, (case, created))) = drawn else {
+        return Err(StoreError::Corrupt("no approval code drawn".into()));
+    };
     let seen = match (r.opt_text(1)?, r.opt_text(2)?) {
         (Some(h), Some(resp)) => Some((h, resp)),
         _ => None,
@@ -218,10 +255,11 @@ pub(super) fn create_application_pg(
     if r.opt_text(3)?.is_some() {
         return Ok((Idempotent::ReferenceTaken, None));
     }
-    let serial = r.i64(4)?;
-    let serial = u32::try_from(serial)
-        .map_err(|_| StoreError::Corrupt(format!("approval serial {serial}")))?;
-    let (case, created) = build(serial);
+    if r.at(4)? != &Value::Null {
+        return Err(StoreError::Corrupt(format!(
+            "no free approval code in {SERIAL_DRAWS} random draws"
+        )));
+    }
     let answer = Created {
         created,
         verification_code: None,

@@ -281,11 +281,6 @@ pub(crate) fn meta_or_init(
 }
 
 pub(super) fn next_in_sequence(c: &mut dyn Conn, name: &str) -> Result<i64, StoreError> {
-    if c.dialect() == Dialect::Postgres && name == "approval_serial" {
-        return c
-            .query_one("SELECT nextval('approval_serial_seq')", params![])?
-            .i64(0);
-    }
     c.query_one(
         "UPDATE sequences SET next_value = next_value + 1 WHERE name = $1
          RETURNING next_value - 1",

@@ -123,6 +123,25 @@ impl TestDb {
         }
     }
 
+    /// The one integer a query answers, read directly from the database.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        match &self.url {
+            DbUrl::Sqlite(path) => {
+                let c = rusqlite::Connection::open(path).unwrap();
+                c.query_row(sql, [], |r| r.get(0)).unwrap()
+            }
+            DbUrl::Postgres(url) => {
+                let (url, sql) = (url.clone(), sql.to_string());
+                tokio::task::spawn_blocking(move || {
+                    let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+                    c.query_one(&sql, &[]).expect("query").get(0)
+                })
+                .await
+                .expect("task")
+            }
+        }
+    }
+
     /// Runs SQL and says whether the database accepted it.
     pub async fn try_batch(&self, sql: &str) -> bool {
         match &self.url {

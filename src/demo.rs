@@ -32,7 +32,7 @@ pub fn start_embedded_platform(
         .block_on(hall_platform::spawn(hall_platform::ServerConfig {
             db_path: db.clone(),
             listen: ([127, 0, 0, 1], 0).into(),
-            seed_demo: true,
+            demo: true,
             ..hall_platform::ServerConfig::default()
         }))
         .with_context(|| format!("cannot start the embedded platform on {}", db.display()))?;

@@ -142,10 +142,9 @@ fn killed_at_random_the_kiosk_loses_and_duplicates_nothing() {
         .expect("runtime");
     let platform_db = dir.path().join("platform.sqlite");
     let server = rt
-        .block_on(hall_platform::spawn(hall_platform::ServerConfig::new(
-            platform_db.clone(),
-            ([127, 0, 0, 1], 0).into(),
-        )))
+        .block_on(hall_platform::spawn(
+            hall_platform::ServerConfig::demo_hall(platform_db.clone(), ([127, 0, 0, 1], 0).into()),
+        ))
         .expect("platform starts");
     let base = format!("http://{}", server.addr);
     let cfg = config(dir.path(), &base);

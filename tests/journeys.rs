@@ -51,7 +51,7 @@ fn hall_configured(platform_up: bool, cfg: SessionConfig) -> Hall {
         let server = rt
             .block_on(hall_platform::spawn(hall_platform::ServerConfig {
                 sim_payer_delay: Duration::from_millis(300),
-                ..hall_platform::ServerConfig::new(
+                ..hall_platform::ServerConfig::demo_hall(
                     dir.path().join("platform.sqlite"),
                     ([127, 0, 0, 1], 0).into(),
                 )
@@ -605,10 +605,9 @@ fn submission_taken_offline_is_delivered_later_exactly_once() {
 
     // The platform comes back; the sender delivers it, once.
     let server =
-        h.rt.block_on(hall_platform::spawn(hall_platform::ServerConfig::new(
-            h._dir.path().join("platform.sqlite"),
-            addr,
-        )))
+        h.rt.block_on(hall_platform::spawn(
+            hall_platform::ServerConfig::demo_hall(h._dir.path().join("platform.sqlite"), addr),
+        ))
         .expect("platform back on the same address");
     let api = HttpPlatform::new(&h.base, Duration::from_secs(2)).expect("client");
     let mut stale = std::collections::HashSet::new();

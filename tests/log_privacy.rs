@@ -63,7 +63,7 @@ impl Hall {
         let server = rt
             .block_on(hall_platform::spawn(hall_platform::ServerConfig {
                 sim_payer_delay: Duration::from_millis(300),
-                ..hall_platform::ServerConfig::new(
+                ..hall_platform::ServerConfig::demo_hall(
                     dir.path().join("platform.sqlite"),
                     ([127, 0, 0, 1], 0).into(),
                 )

@@ -22,7 +22,7 @@ fn an_order_left_waiting_by_a_stopped_kiosk_is_cancelled_on_start() {
         .block_on(hall_platform::spawn(hall_platform::ServerConfig {
             // The simulated payer never pays by themselves in this test.
             sim_payer_delay: Duration::from_secs(3600),
-            ..hall_platform::ServerConfig::new(
+            ..hall_platform::ServerConfig::demo_hall(
                 dir.path().join("platform.sqlite"),
                 ([127, 0, 0, 1], 0).into(),
             )

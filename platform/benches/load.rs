@@ -119,7 +119,7 @@ fn application(n: usize) -> Value {
 
 async fn bench_backend(label: &str, url: DbUrl, clients: usize) -> Vec<Phase> {
     let mut config = ServerConfig::with_database(url, "127.0.0.1:0".parse().expect("addr"));
-    config.seed_demo = true;
+    config.demo = true;
     let server = spawn(config).await.expect("the platform starts");
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::builder()

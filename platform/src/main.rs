@@ -50,13 +50,16 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8780")]
         listen: SocketAddr,
-        /// Do not seed the demo registry, cases and fee notices (the catalogue is still seeded).
+        /// The demo hall: seed the demo registry, cases and fee notices, and take payments with
+        /// the simulated provider (a simulated payer confirms them). Never in a hall: without
+        /// it, no demo data is served and, with no payment provider configured, new payment
+        /// orders are refused.
         #[arg(long)]
-        no_demo: bool,
+        demo: bool,
         /// Pretend today is this date (YYYY-MM-DD), for demos on a chosen day.
         #[arg(long)]
         today: Option<chrono::NaiveDate>,
-        /// Seconds the simulated payer takes to confirm a scanned payment code.
+        /// Seconds the simulated payer takes to confirm a scanned payment code (with --demo).
         #[arg(long, default_value_t = 3.0)]
         sim_payer_delay: f64,
         /// Seconds a payer has to confirm a scanned payment code before the order is reversed
@@ -560,7 +563,7 @@ fn main() -> anyhow::Result<()> {
         Command::Serve {
             db,
             listen,
-            no_demo,
+            demo,
             today,
             sim_payer_delay,
             payer_confirm_secs,
@@ -581,7 +584,7 @@ fn main() -> anyhow::Result<()> {
                 "--sim-payer-delay must be between 0 and 3600 seconds"
             );
             let mut config = ServerConfig::with_database(db.url()?, listen);
-            config.seed_demo = !no_demo;
+            config.demo = demo;
             config.today = today;
             config.holiday_files = holidays;
             config.sim_payer_delay = std::time::Duration::from_secs_f64(sim_payer_delay);

@@ -200,6 +200,11 @@ impl SimulatedProvider {
         self.payer_delay
     }
 
+    /// The key its callbacks are signed with.
+    pub fn key(&self) -> &CallbackKey {
+        &self.key
+    }
+
     fn transaction_id() -> String {
         let mut rng = rand::rng();
         let digits: String = (0..20)

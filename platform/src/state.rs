@@ -25,9 +25,12 @@ pub struct ServerConfig {
     pub database: Option<DbUrl>,
     /// Where to listen; `127.0.0.1:0` picks a free port (see [`RunningServer::addr`]).
     pub listen: SocketAddr,
-    /// Seed the demo registry, demo cases and demo fee notices when the database has none.
-    /// The item catalogue is seeded into an empty database either way.
-    pub seed_demo: bool,
+    /// The demo hall: the demo registry, cases and fee notices are seeded into a database that
+    /// has none, and payments go to the simulated provider (its payer and callback routes
+    /// answer). Off (production): no demo data, the simulated routes answer 404 and, until a
+    /// real provider is configured, a new payment order answers 503. The item catalogue is
+    /// seeded into an empty database either way.
+    pub demo: bool,
     /// A fixed "today" (tests, demos on a chosen day); `None` means the local date.
     pub today: Option<chrono::NaiveDate>,
     /// Simulated provider: how long a payer takes to confirm a scanned payment code.
@@ -56,7 +59,8 @@ pub struct ServerConfig {
 pub const MIN_PAYER_CONFIRM: Duration = Duration::from_secs(15);
 
 impl ServerConfig {
-    /// A configuration with the usual defaults: demo data, local date, 3 s payer delay,
+    /// A production configuration with the usual defaults: no demo, local date, 3 s payer delay
+    /// (when [`Self::demo`] is set),
     /// 10 min order lifetime (a kiosk withdraws its orders sooner unless the payer asks for
     /// more time).
     pub fn new(db_path: impl Into<PathBuf>, listen: SocketAddr) -> Self {
@@ -64,7 +68,7 @@ impl ServerConfig {
             db_path: db_path.into(),
             database: None,
             listen,
-            seed_demo: true,
+            demo: false,
             today: None,
             sim_payer_delay: Duration::from_secs(3),
             order_ttl: Duration::from_secs(600),
@@ -74,6 +78,15 @@ impl ServerConfig {
             holiday_files: Vec::new(),
             fleet_heartbeat_secs: fleet::HEARTBEAT_SECS,
             fleet_offline_after: Duration::from_secs(3 * u64::from(fleet::HEARTBEAT_SECS)),
+        }
+    }
+
+    /// The demo hall's configuration: [`Self::new`] with [`Self::demo`] set (demo data, the
+    /// simulated payment provider). For the demo and the tests, never for a hall.
+    pub fn demo_hall(db_path: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+        Self {
+            demo: true,
+            ..Self::new(db_path, listen)
         }
     }
 
@@ -130,9 +143,10 @@ struct Inner {
     store: Store,
     calendar: Arc<Calendar>,
     clock: Clock,
-    provider: Arc<dyn PaymentProvider>,
-    sim: Arc<SimulatedProvider>,
-    callback_key: CallbackKey,
+    /// The payment provider; `None` when none is configured.
+    provider: Option<Arc<dyn PaymentProvider>>,
+    /// The simulated provider, in the demo hall only.
+    sim: Option<Arc<SimulatedProvider>>,
     order_ttl: Duration,
     payer_confirm_limit: Duration,
     wallet_query_every: Duration,
@@ -178,7 +192,7 @@ impl AppState {
             }
         }
         let catalogue = catalogue::built_in().map_err(|e| PlatformError::Seed(e.to_string()))?;
-        let demo = if config.seed_demo {
+        let demo = if config.demo {
             let data =
                 seed::DemoData::built_in().map_err(|e| PlatformError::Seed(e.to_string()))?;
             Some(
@@ -195,15 +209,26 @@ impl AppState {
         if report.demo {
             tracing::info!("demo registry, cases and fee notices seeded");
         }
-        let key = match &config.callback_key {
-            Some(k) => k.clone(),
-            None => store::meta_or_init(&store, "sim_callback_key", payment::random_key)?,
+        let sim = if config.demo {
+            let key = match &config.callback_key {
+                Some(k) => k.clone(),
+                None => store::meta_or_init(&store, "sim_callback_key", payment::random_key)?,
+            };
+            tracing::warn!(
+                "DEMO: payments go to the simulated provider (a simulated payer confirms them); \
+                 demo cases and fee notices are served. Never in a hall."
+            );
+            Some(Arc::new(SimulatedProvider::new(
+                config.sim_payer_delay,
+                CallbackKey::new(key.as_bytes()),
+            )))
+        } else {
+            tracing::warn!(
+                "no payment provider is configured: fee notices are shown, new payment orders \
+                 are refused (503)"
+            );
+            None
         };
-        let callback_key = CallbackKey::new(key.as_bytes());
-        let sim = Arc::new(SimulatedProvider::new(
-            config.sim_payer_delay,
-            callback_key.clone(),
-        ));
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -213,9 +238,8 @@ impl AppState {
                 offline_after: config.fleet_offline_after,
                 stopping: tokio::sync::watch::Sender::new(false),
                 clock,
-                provider: sim.clone(),
+                provider: sim.clone().map(|p| p as Arc<dyn PaymentProvider>),
                 sim,
-                callback_key,
                 order_ttl: config.order_ttl,
                 payer_confirm_limit: config.payer_confirm_limit.max(MIN_PAYER_CONFIRM),
                 wallet_query_every: config.wallet_query_every,
@@ -251,8 +275,8 @@ impl AppState {
     pub(crate) fn clock(&self) -> &Clock {
         &self.inner.clock
     }
-    pub(crate) fn provider(&self) -> &dyn PaymentProvider {
-        self.inner.provider.as_ref()
+    pub(crate) fn provider(&self) -> Option<&dyn PaymentProvider> {
+        self.inner.provider.as_deref()
     }
     pub(crate) fn order_ttl(&self) -> Duration {
         self.inner.order_ttl
@@ -285,10 +309,8 @@ impl AppState {
             last.remove(order_id);
         }
     }
-    pub(crate) fn sim_provider(&self) -> &SimulatedProvider {
-        &self.inner.sim
-    }
-    pub(crate) fn callback_key(&self) -> &CallbackKey {
-        &self.inner.callback_key
+    /// The simulated provider: the demo hall only.
+    pub(crate) fn sim_provider(&self) -> Option<&SimulatedProvider> {
+        self.inner.sim.as_deref()
     }
 }

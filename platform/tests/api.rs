@@ -570,6 +570,68 @@ async fn case_lookup_errors_and_demo_cases(kind: Kind) {
     hall.server.shutdown().await;
 }
 
+/// Production is production: without the demo option there is no simulated payer, no
+/// simulated callback and, with no payment provider configured, no new payment order.
+async fn without_the_demo_nothing_is_simulated(kind: Kind) {
+    let db = fresh!(kind);
+    // A fee notice as the agency's system would have issued it (here: by the demo hall
+    // earlier on the same database), with a QR order made then.
+    let hall = Hall::start(&db.url).await;
+    let code = demo::PAYMENT_CODE;
+    let order: Order = hall
+        .post_json(&api::orders_path(code), &json!({ "method": "qr" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    hall.server.shutdown().await;
+
+    let hall = Hall::start_with(&db.url, |c| c.demo = false).await;
+    let notice: FeeNotice = hall
+        .get(&api::fee_notice_path(code))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(notice.status, NoticeStatus::Unpaid);
+    let p = problem(
+        hall.post_json(&api::orders_path(code), &json!({ "method": "qr" }))
+            .await,
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
+    assert!(
+        p.detail.as_deref().is_some_and(|d| d.contains("支付服务")),
+        "{p:?}"
+    );
+    let resp = hall.post(&api::sim_pay_path(&order.order_id)).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let resp = hall
+        .post_json(
+            api::SIM_CALLBACK,
+            &json!({ "order_id": order.order_id, "outcome": "paid", "amount_fen": order.amount_fen,
+                     "sent_ms": 0 }),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    // The order made in the demo stays as it was: nobody pays it.
+    let still: Order = hall
+        .get(&api::order_path(&order.order_id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(still.status, OrderStatus::Pending);
+    hall.server.shutdown().await;
+
+    // And a database that never saw the demo has no demo case.
+    let fresh_db = fresh!(kind);
+    let hall = Hall::start_with(&fresh_db.url, |c| c.demo = false).await;
+    let resp = hall.get(&api::fee_notice_path(code)).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    hall.server.shutdown().await;
+}
+
 async fn qr_payment_pays_a_notice_once(kind: Kind) {
     let db = fresh!(kind);
     let hall = Hall::start(&db.url).await;
@@ -1089,7 +1151,7 @@ async fn restart_keeps_data_and_does_not_seed_again(kind: Kind) {
 
     // A platform without demo data still has its catalogue but no demo cases.
     let db2 = fresh!(kind);
-    let hall = Hall::start_with(&db2.url, |c| c.seed_demo = false).await;
+    let hall = Hall::start_with(&db2.url, |c| c.demo = false).await;
     let items: Vec<Item> = hall.get(api::ITEMS).await.json().await.unwrap();
     assert_eq!(items.len(), 12);
     problem(
@@ -1806,6 +1868,7 @@ both!(
     approval_codes_cannot_be_walked,
     case_lookup_errors_and_demo_cases,
     qr_payment_pays_a_notice_once,
+    without_the_demo_nothing_is_simulated,
     scanned_payment_codes_and_cancellation,
     the_wallet_is_asked_at_its_rhythm_and_reversed_after_the_window,
     a_new_order_supersedes_and_pending_orders_expire,

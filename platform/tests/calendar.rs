@@ -25,6 +25,8 @@ async fn submit_on(db: &TestDb, today: &str, holidays: Vec<std::path::PathBuf>) 
     let mut config = ServerConfig::with_database(db.url.clone(), "127.0.0.1:0".parse().unwrap());
     config.today = Some(NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap());
     config.holiday_files = holidays;
+    // The demo registry holds the project the application names.
+    config.demo = true;
     let server = spawn(config).await.unwrap();
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::new();

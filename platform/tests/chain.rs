@@ -36,7 +36,10 @@ async fn concurrent_submissions_keep_one_chain(kind: Kind) {
     // Two instances on one database (on SQLite, two servers on one file).
     let mut servers = Vec::new();
     for _ in 0..2 {
-        let config = ServerConfig::with_database(db.url.clone(), "127.0.0.1:0".parse().unwrap());
+        // The demo registry holds the project the applications name.
+        let mut config =
+            ServerConfig::with_database(db.url.clone(), "127.0.0.1:0".parse().unwrap());
+        config.demo = true;
         servers.push(spawn(config).await.unwrap());
     }
     let bases: Arc<Vec<String>> = Arc::new(

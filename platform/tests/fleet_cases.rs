@@ -27,10 +27,11 @@ fn run(bin: &str, args: &[&str]) -> (bool, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kiosks_cases_by_idempotency_key() {
     let db = TestDb::fresh(Kind::Sqlite).await.unwrap();
-    let server = spawn(ServerConfig::with_database(
-        db.url.clone(),
-        "127.0.0.1:0".parse().unwrap(),
-    ))
+    // The demo registry holds the project the applications name.
+    let server = spawn(ServerConfig {
+        demo: true,
+        ..ServerConfig::with_database(db.url.clone(), "127.0.0.1:0".parse().unwrap())
+    })
     .await
     .unwrap();
     let base = format!("http://{}", server.addr);

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 async fn start(db: &DbUrl, seed_demo: bool) -> RunningServer {
     let mut config = ServerConfig::with_database(db.clone(), "127.0.0.1:0".parse().unwrap());
     config.today = NaiveDate::from_ymd_opt(2026, 11, 23);
-    config.seed_demo = seed_demo;
+    config.demo = seed_demo;
     config.sim_payer_delay = Duration::from_millis(100);
     spawn(config).await.unwrap()
 }

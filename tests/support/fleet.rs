@@ -189,7 +189,7 @@ impl Hall {
             .expect("runtime");
         let db_path = dir.path().join("platform.sqlite");
         let mut config =
-            hall_platform::ServerConfig::new(db_path.clone(), ([127, 0, 0, 1], 0).into());
+            hall_platform::ServerConfig::demo_hall(db_path.clone(), ([127, 0, 0, 1], 0).into());
         config.fleet_heartbeat_secs = 1;
         config.fleet_offline_after = Duration::from_secs(3);
         let server = rt

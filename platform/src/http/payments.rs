@@ -32,6 +32,11 @@ pub(super) fn router() -> Router<AppState> {
 
 pub(super) const MAX_ORDER_ID_CHARS: usize = 64;
 
+/// The simulated provider's routes outside the demo hall: as if they did not exist.
+fn demo_only() -> ApiError {
+    ApiError::not_found("path", "没有这个地址", "No such path")
+}
+
 pub(super) fn notice_view(n: NoticeRecord) -> FeeNotice {
     FeeNotice {
         payment_code: n.payment_code,
@@ -139,6 +144,13 @@ pub(super) async fn create_order(
             (PayMethod::Scan, Some(auth))
         }
     };
+    // Refused before anything changes (the notice's pending orders stay as they are).
+    let provider = st.provider().ok_or_else(|| {
+        ApiError::unavailable(
+            "本平台尚未接入支付服务，暂不能缴费",
+            "No payment service is configured on this platform; fees cannot be paid here yet",
+        )
+    })?;
     let notice = st
         .store()
         .notice(code.clone())
@@ -158,8 +170,7 @@ pub(super) async fn create_order(
         }
     }
     let order_id = uuid::Uuid::new_v4().simple().to_string();
-    let started = st
-        .provider()
+    let started = provider
         .start(PaymentRequest {
             order_id: &order_id,
             amount_fen: notice.total_fen,
@@ -192,7 +203,7 @@ pub(super) async fn create_order(
         status,
         amount_fen: notice.total_fen,
         qr_payload: started.qr_payload,
-        provider: st.provider().name().to_string(),
+        provider: provider.name().to_string(),
         provider_state: started.state,
         created_ms,
         expires_ms: created_ms.saturating_add(ttl_ms),
@@ -226,7 +237,10 @@ pub(super) async fn refresh(
     order: OrderRecord,
     ask: Ask,
 ) -> Result<OrderRecord, ApiError> {
-    if order.status != OrderStatus::Pending || order.provider != st.provider().name() {
+    let Some(provider) = st.provider() else {
+        return Ok(order);
+    };
+    if order.status != OrderStatus::Pending || order.provider != provider.name() {
         return Ok(order);
     }
     let now = st.clock().millis();
@@ -240,7 +254,7 @@ pub(super) async fn refresh(
     if ask == Ask::Routine && !expired && !due {
         return Ok(order);
     }
-    let settlement = match st.provider().poll(&order, now).await {
+    let settlement = match provider.poll(&order, now).await {
         Ok(Poll::Paid { transaction_id }) => Some(Settlement::Paid {
             transaction_id,
             paid_at: st.clock().now(),
@@ -248,7 +262,7 @@ pub(super) async fn refresh(
         }),
         Ok(Poll::Failed { reason }) => Some(Settlement::Failed { reason }),
         Ok(Poll::Pending) if expired => {
-            if let Err(e) = st.provider().cancel(&order).await {
+            if let Err(e) = provider.cancel(&order).await {
                 tracing::warn!(order_id = %order.order_id, error = %e,
                     "the payment service did not withdraw an expired order");
             }
@@ -318,7 +332,9 @@ pub(super) async fn withdraw(st: &AppState, order: OrderRecord) -> Result<OrderR
     if rec.status != OrderStatus::Pending {
         return Ok(rec);
     }
-    if let Err(e) = st.provider().cancel(&rec).await {
+    if let Some(provider) = st.provider()
+        && let Err(e) = provider.cancel(&rec).await
+    {
         tracing::warn!(order_id = %rec.order_id, error = %e,
             "the payment service did not withdraw an order");
     }
@@ -361,6 +377,9 @@ pub(super) async fn sim_pay(
     State(st): State<AppState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Order>, ApiError> {
+    let Some(sim) = st.sim_provider() else {
+        return Err(demo_only());
+    };
     let rec = load_order(&st, id, Ask::Routine).await?;
     if rec.provider != SimulatedProvider::NAME || rec.method != PayMethod::Qr {
         return Err(ApiError::conflict(
@@ -383,8 +402,8 @@ pub(super) async fn sim_pay(
         }
     }
     // The payer confirmed on the phone: the service calls the platform back, signed.
-    let (body, signature) = st.sim_provider().paid_callback(&rec, st.clock().millis());
-    let rec = accept_callback(&st, &body, Some(&signature)).await?;
+    let (body, signature) = sim.paid_callback(&rec, st.clock().millis());
+    let rec = accept_callback(&st, sim, &body, Some(&signature)).await?;
     Ok(Json(order_view(rec)))
 }
 
@@ -392,6 +411,7 @@ pub(super) async fn sim_pay(
 /// settled. Settling is idempotent, so a repeated callback changes nothing.
 pub(super) async fn accept_callback(
     st: &AppState,
+    sim: &SimulatedProvider,
     body: &[u8],
     signature: Option<&str>,
 ) -> Result<OrderRecord, ApiError> {
@@ -405,7 +425,7 @@ pub(super) async fn accept_callback(
     let Some(signature) = signature else {
         return Err(unauthorised());
     };
-    if !st.callback_key().verify(body, signature) {
+    if !sim.key().verify(body, signature) {
         tracing::warn!("a payment callback with a bad signature was refused");
         return Err(unauthorised());
     }
@@ -499,7 +519,10 @@ pub(super) async fn sim_callback(
     headers: HeaderMap,
     JsonBytes(body): JsonBytes,
 ) -> Result<Json<Order>, ApiError> {
+    let Some(sim) = st.sim_provider() else {
+        return Err(demo_only());
+    };
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    let rec = accept_callback(&st, &body, signature).await?;
+    let rec = accept_callback(&st, sim, &body, signature).await?;
     Ok(Json(order_view(rec)))
 }

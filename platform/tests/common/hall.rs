@@ -21,10 +21,12 @@ pub struct Hall {
 }
 
 impl Hall {
-    /// Starts a platform on `db` (demo data, [`today`], a payer who confirms within 300 ms),
+    /// Starts the demo hall's platform on `db` (demo data, [`today`], a simulated payer who
+    /// confirms within 300 ms),
     /// with `edit` applied to its configuration.
     pub async fn start_with(db: &DbUrl, edit: impl FnOnce(&mut ServerConfig)) -> Hall {
         let mut config = ServerConfig::with_database(db.clone(), "127.0.0.1:0".parse().unwrap());
+        config.demo = true;
         config.today = Some(today());
         config.sim_payer_delay = Duration::from_millis(300);
         edit(&mut config);

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 use kiosk_drivers::board::BoardProfile;
 use kiosk_drivers::camera::decode_qr;
-use kiosk_drivers::devices::{open_camera, open_scanner};
+use kiosk_drivers::devices::{open_camera, open_device, open_scanner};
 use kiosk_drivers::gpio::{CdevLines, GpioLines, LightPattern, Pin, find_chip};
 use kiosk_drivers::idcard::trace::{Direction, FrameTrace, TracedFrame};
 use kiosk_drivers::idcard::{CardKind, IdCard, Reader, ReaderConfig, ReaderOutput, ValidTo};
@@ -258,7 +258,7 @@ fn idcard_link(uri: &DeviceUri) -> anyhow::Result<ReaderLink> {
         });
         return Ok((Box::new(host), Some(t)));
     }
-    let link = transport::open_device(uri, DeviceKind::IdCard)
+    let link = open_device(uri, DeviceKind::IdCard)
         .map_err(|e| anyhow!("cannot open the ID card reader {uri}: {e}"))?;
     Ok((link, None))
 }
@@ -399,7 +399,7 @@ fn printer_for(uri: &DeviceUri) -> anyhow::Result<Printer<Box<dyn Transport>>> {
     if let DeviceUri::Sim { .. } = uri {
         return Ok(Printer::new(Box::new(SimPrinter::new())));
     }
-    let link = transport::open_device(uri, DeviceKind::Printer)
+    let link = open_device(uri, DeviceKind::Printer)
         .map_err(|e| anyhow!("cannot open the printer {uri}: {e}"))?;
     Ok(Printer::new(link).with_reply_timeout(Duration::from_secs(1)))
 }

@@ -117,7 +117,7 @@ pub enum Database {
 }
 
 impl Database {
-    /// Connects (SQLite: opens, creating the file). Does not migrate: see [`crate::store`].
+    /// Connects (SQLite: opens, creating the file). Does not migrate: the store does when it opens.
     pub fn open(url: &DbUrl) -> Result<Self, StoreError> {
         match url {
             DbUrl::Sqlite(path) => {

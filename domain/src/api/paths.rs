@@ -30,9 +30,11 @@ pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 pub const APPLICATIONS_WITHDRAW: &str = "/api/v1/applications/withdraw";
 pub const APPLICATION_BY_KEY: &str = "/api/v1/applications/by-key/{key}";
 pub const CASE: &str = "/api/v1/cases/{approval_code}";
-/// The details of a case, for its applicant (POST with a [`CaseDetailsRequest`]).
+/// The details of a case, for its applicant (POST with a
+/// [`CaseDetailsRequest`](super::cases::CaseDetailsRequest)).
 pub const CASE_DETAILS: &str = "/api/v1/cases/{approval_code}/details";
-/// The cases of the holder of an ID card (POST with a [`CaseDetailsRequest`]).
+/// The cases of the holder of an ID card (POST with a
+/// [`CaseDetailsRequest`](super::cases::CaseDetailsRequest)).
 pub const CASES_BY_APPLICANT: &str = "/api/v1/cases/by-applicant";
 pub const CASE_BY_REFERENCE: &str = "/api/v1/cases/by-reference/{reference}";
 pub const STAFF_ME: &str = "/api/v1/staff/me";
@@ -50,7 +52,8 @@ pub const SIM_CALLBACK: &str = "/api/v1/payments/simulated/callback";
 pub fn case_path(approval_code: &str) -> String {
     fill(CASE, &[approval_code])
 }
-/// The details of a case, for its applicant (POST with a [`CaseDetailsRequest`]).
+/// The details of a case, for its applicant (POST with a
+/// [`CaseDetailsRequest`](super::cases::CaseDetailsRequest)).
 pub fn case_details_path(approval_code: &str) -> String {
     fill(CASE_DETAILS, &[approval_code])
 }

@@ -158,7 +158,7 @@ fn expected(kind: DeviceKind) -> &'static str {
 }
 
 /// Whether a URI can name this kind of device in this build: the configuration check and
-/// [`Devices::start`] refuse the same URIs with the same words.
+/// starting the devices refuse the same URIs with the same words.
 pub fn check(kind: DeviceKind, uri: &DeviceUri) -> Result<(), DevicesError> {
     if !cfg!(feature = "sim") && matches!(uri, DeviceUri::Sim { .. }) {
         return Err(DevicesError::SimNotInBuild {

@@ -43,17 +43,17 @@ use kiosk_drivers::{DeviceKind, Health};
 
 // `sim:` is offered only by a build with the simulators: the appliance refuses it.
 #[cfg(feature = "demo")]
-const IDCARD_DEVICES: &str = "serial:///dev/ttyUSB0, usb://0400:c35a, or sim: (the demo card).";
+const IDCARD_DEVICES: &str = "serial:///dev/ttyUSB0, usb://0400:c35a, or sim: (the demo card)";
 #[cfg(not(feature = "demo"))]
-const IDCARD_DEVICES: &str = "serial:///dev/ttyUSB0 or usb://0400:c35a.";
+const IDCARD_DEVICES: &str = "serial:///dev/ttyUSB0 or usb://0400:c35a";
 #[cfg(feature = "demo")]
-const PRINTER_DEVICES: &str = "usb://0416:5011, tcp://10.0.0.5:9100, serial://…, file://… or sim:.";
+const PRINTER_DEVICES: &str = "usb://0416:5011, tcp://10.0.0.5:9100, serial://…, file://… or sim:";
 #[cfg(not(feature = "demo"))]
-const PRINTER_DEVICES: &str = "usb://0416:5011, tcp://10.0.0.5:9100, serial://… or file://….";
+const PRINTER_DEVICES: &str = "usb://0416:5011, tcp://10.0.0.5:9100, serial://… or file://…";
 #[cfg(feature = "demo")]
-const CAMERA_DEVICES: &str = "v4l2:///dev/video0, file:///path (image files) or sim:.";
+const CAMERA_DEVICES: &str = "v4l2:///dev/video0, file:///path (image files) or sim:";
 #[cfg(not(feature = "demo"))]
-const CAMERA_DEVICES: &str = "v4l2:///dev/video0 or file:///path (image files).";
+const CAMERA_DEVICES: &str = "v4l2:///dev/video0 or file:///path (image files)";
 
 #[derive(Args, Debug, Clone)]
 pub struct DiagArgs {

@@ -56,7 +56,7 @@ struct LateSink {
 /// The kiosk's devices, real or simulated per URI (`sim:` in the demo and the tests), each
 /// supervised: unplugged devices go absent and come back by themselves.
 pub struct KioskHardware {
-    sim: Devices,
+    devices: Devices,
     sink: Arc<Mutex<LateSink>>,
     paper: Paper,
     fallback: Option<RasterFallback>,
@@ -81,30 +81,30 @@ impl KioskHardware {
     /// devices are simulated.
     #[cfg(feature = "demo")]
     pub fn sim_control(&self) -> Option<SimControl> {
-        self.sim.sim_control()
+        self.devices.sim_control()
     }
 
     /// Every byte the simulated printer printed.
     pub fn printed(&self) -> Vec<u8> {
-        self.sim.printed()
+        self.devices.printed()
     }
 }
 
 impl KioskDevices for KioskHardware {
     fn print_receipt(&self, receipt: &Receipt) -> Result<(), String> {
         let job = receipt_bytes(receipt, self.paper, self.fallback.as_ref());
-        self.sim.print(&job).map_err(|e| e.to_string())
+        self.devices.print(&job).map_err(|e| e.to_string())
     }
     fn capture_still(&self) -> Result<Still, String> {
-        self.sim.capture_still().map_err(|e| e.to_string())
+        self.devices.capture_still().map_err(|e| e.to_string())
     }
     fn set_camera_scanning(&self, on: bool) {
-        self.sim.set_camera_scanning(on);
+        self.devices.set_camera_scanning(on);
     }
     fn fleet_health(&self) -> hall_domain::api::DeviceHealth {
         use crate::fleet::device_state;
         use kiosk_drivers::DeviceKind;
-        let h = |k| self.sim.health(k);
+        let h = |k| self.devices.health(k);
         hall_domain::api::DeviceHealth {
             printer: device_state(h(DeviceKind::Printer).as_ref(), true),
             reader: device_state(h(DeviceKind::IdCard).as_ref(), false),
@@ -113,7 +113,7 @@ impl KioskDevices for KioskHardware {
         }
     }
     fn identify(&self, on: bool) {
-        self.sim.set_light(if on {
+        self.devices.set_light(if on {
             kiosk_drivers::LightPattern::Identify
         } else {
             kiosk_drivers::LightPattern::Idle
@@ -162,9 +162,9 @@ pub fn start(cfg: &DevicesSection) -> anyhow::Result<Arc<KioskHardware>> {
             None
         }
     };
-    let sim = Devices::start(&config, event_sink).context("cannot start the devices")?;
+    let devices = Devices::start(&config, event_sink).context("cannot start the devices")?;
     Ok(Arc::new(KioskHardware {
-        sim,
+        devices,
         sink,
         paper,
         fallback,

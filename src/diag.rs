@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 use kiosk_drivers::board::BoardProfile;
 use kiosk_drivers::camera::decode_qr;
-use kiosk_drivers::devices::{open_camera, open_scanner};
+use kiosk_drivers::devices::{open_camera, open_device, open_scanner};
 use kiosk_drivers::gpio::{CdevLines, GpioLines, LightPattern, Pin, find_chip};
 use kiosk_drivers::idcard::trace::{Direction, FrameTrace, TracedFrame};
 use kiosk_drivers::idcard::{CardKind, IdCard, Reader, ReaderConfig, ReaderOutput, ValidTo};
@@ -37,9 +37,23 @@ use kiosk_drivers::printer::{
 use kiosk_drivers::scanner::{LineFramer, ScanOutput, ScannerConfig};
 #[cfg(feature = "demo")]
 use kiosk_drivers::sim::{SimCamera, SimCard, SimIdCardReader, SimPrinter};
-use kiosk_drivers::transport::{self, Transport};
+use kiosk_drivers::transport::Transport;
 use kiosk_drivers::uri::DeviceUri;
 use kiosk_drivers::{DeviceKind, Health};
+
+// `sim:` is offered only by a build with the simulators: the appliance refuses it.
+#[cfg(feature = "demo")]
+const IDCARD_DEVICES: &str = "serial:///dev/ttyUSB0, usb://0400:c35a, or sim: (the demo card)";
+#[cfg(not(feature = "demo"))]
+const IDCARD_DEVICES: &str = "serial:///dev/ttyUSB0 or usb://0400:c35a";
+#[cfg(feature = "demo")]
+const PRINTER_DEVICES: &str = "usb://0416:5011, tcp://10.0.0.5:9100, serial://…, file://… or sim:";
+#[cfg(not(feature = "demo"))]
+const PRINTER_DEVICES: &str = "usb://0416:5011, tcp://10.0.0.5:9100, serial://… or file://…";
+#[cfg(feature = "demo")]
+const CAMERA_DEVICES: &str = "v4l2:///dev/video0, file:///path (image files) or sim:";
+#[cfg(not(feature = "demo"))]
+const CAMERA_DEVICES: &str = "v4l2:///dev/video0 or file:///path (image files)";
 
 #[derive(Args, Debug, Clone)]
 pub struct DiagArgs {
@@ -51,8 +65,7 @@ pub struct DiagArgs {
 pub enum DiagCommand {
     /// Wait for one ID card and print what it says.
     Idcard {
-        /// serial:///dev/ttyUSB0, usb://0400:c35a, or sim: (the demo card).
-        #[arg(long)]
+        #[arg(long, help = IDCARD_DEVICES)]
         device: String,
         /// Seconds to wait for a card.
         #[arg(long, default_value_t = 30)]
@@ -86,8 +99,7 @@ pub enum DiagCommand {
     PrintSample {
         #[arg(long, value_enum)]
         kind: SampleKind,
-        /// usb://0416:5011, tcp://10.0.0.5:9100, serial://…, file://… or sim:.
-        #[arg(long)]
+        #[arg(long, help = PRINTER_DEVICES)]
         device: String,
         /// Paper width in mm: 58 or 80.
         #[arg(long, default_value_t = 80)]
@@ -95,13 +107,12 @@ pub enum DiagCommand {
     },
     /// Query the printer's real-time status (DLE EOT).
     PrinterStatus {
-        #[arg(long)]
+        #[arg(long, help = PRINTER_DEVICES)]
         device: String,
     },
     /// Grab frames and look for QR codes in them.
     Camera {
-        /// v4l2:///dev/video0, file:///path (image files) or sim:.
-        #[arg(long)]
+        #[arg(long, help = CAMERA_DEVICES)]
         device: String,
         #[arg(long, default_value_t = 10)]
         frames: usize,
@@ -258,7 +269,7 @@ fn idcard_link(uri: &DeviceUri) -> anyhow::Result<ReaderLink> {
         });
         return Ok((Box::new(host), Some(t)));
     }
-    let link = transport::open_device(uri, DeviceKind::IdCard)
+    let link = open_device(uri, DeviceKind::IdCard)
         .map_err(|e| anyhow!("cannot open the ID card reader {uri}: {e}"))?;
     Ok((link, None))
 }
@@ -399,7 +410,7 @@ fn printer_for(uri: &DeviceUri) -> anyhow::Result<Printer<Box<dyn Transport>>> {
     if let DeviceUri::Sim { .. } = uri {
         return Ok(Printer::new(Box::new(SimPrinter::new())));
     }
-    let link = transport::open_device(uri, DeviceKind::Printer)
+    let link = open_device(uri, DeviceKind::Printer)
         .map_err(|e| anyhow!("cannot open the printer {uri}: {e}"))?;
     Ok(Printer::new(link).with_reply_timeout(Duration::from_secs(1)))
 }

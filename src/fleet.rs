@@ -3,7 +3,7 @@
 //! erases the token from its configuration; then it reports a heartbeat at the interval the
 //! platform asks, raises help requests, and long-polls for help-desk commands (no inbound port).
 //!
-//! Commands are carried out by the UI thread ([`crate::app::Kiosk`]), which knows whether a
+//! Commands are carried out by the UI thread (the kiosk application), which knows whether a
 //! citizen is in front of the kiosk: a restart or reboot waits for the session to end unless it
 //! is forced. Each command is acknowledged with its result before it is carried out.
 

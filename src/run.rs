@@ -82,7 +82,7 @@ pub fn run(
         ));
     }
 
-    let sim_devices = devices::start(&config.devices)?;
+    let hardware = devices::start(&config.devices)?;
     let kiosk = Kiosk::new(
         window.clone_strong(),
         crate::session::SessionConfig {
@@ -90,7 +90,7 @@ pub fn run(
             ..config.session()
         },
         api.clone() as Arc<dyn PlatformApi>,
-        sim_devices.clone() as Arc<dyn KioskDevices>,
+        hardware.clone() as Arc<dyn KioskDevices>,
         rt.handle().clone(),
     );
     kiosk.borrow_mut().set_outbox(outbox);
@@ -115,13 +115,13 @@ pub fn run(
         // The kiosk serves citizens all the same; the next start tries again.
         Err(e) => tracing::error!(error = %e, "fleet enrolment failed"),
     }
-    sim_devices.connect(kiosk.borrow().event_sink());
+    hardware.connect(kiosk.borrow().event_sink());
 
     #[cfg(feature = "demo")]
     let panel = if config.display.sim_panel && headless.is_none() {
         Some(crate::demo::show_sim_panel(
             &config,
-            &sim_devices,
+            &hardware,
             &kiosk,
             &api,
             &base_url,

@@ -43,42 +43,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
 }
 
-/// Opens the byte link a URI names for a kind of device: `serial://` (at the kind's usual
-/// rate when the URI gives none: 115200 for ID card readers, 9600 otherwise), `tcp://`,
-/// `file://`, and `usb://` bulk endpoints (the reader's known endpoint pairs first; a printer's
-/// printer-class interface). Cameras, input devices and GPIO are no byte links.
-pub fn open_device(uri: &DeviceUri, kind: crate::DeviceKind) -> io::Result<Box<dyn Transport>> {
-    use crate::DeviceKind;
-    match uri {
-        DeviceUri::Usb {
-            vendor,
-            product,
-            frames,
-        } => {
-            use crate::usb_split::Framing;
-            let (preferred, printer, frames): (&[(u8, u8)], bool, Framing) = match kind {
-                DeviceKind::IdCard => (&crate::usb::IDCARD_ENDPOINTS, false, *frames),
-                DeviceKind::Printer => (&[], true, Framing::Whole),
-                _ => (&[], false, Framing::Whole),
-            };
-            Ok(Box::new(crate::usb::UsbBulkTransport::open(
-                *vendor, *product, preferred, printer, frames,
-            )?))
-        }
-        other => {
-            let baud = if kind == DeviceKind::IdCard {
-                115_200
-            } else {
-                9_600
-            };
-            open(other, baud)
-        }
-    }
-}
-
 /// Opens the transport a URI names: `file://`, `tcp://` or `serial://` (`default_baud` when the
 /// URI gives none). Other schemes have their own drivers and are refused here (USB bulk links
-/// are opened by [`open_device`], which knows the kind of device).
+/// are opened by `devices::open_device`, which knows the kind of device).
 pub fn open(uri: &DeviceUri, default_baud: u32) -> io::Result<Box<dyn Transport>> {
     match uri {
         DeviceUri::File { path } => Ok(Box::new(FileTransport::open(path)?)),
@@ -405,20 +372,5 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(e.kind(), io::ErrorKind::Unsupported);
-        let e = open_device(
-            &"v4l2:///dev/video0".parse().unwrap(),
-            crate::DeviceKind::Camera,
-        )
-        .err()
-        .unwrap();
-        assert_eq!(e.kind(), io::ErrorKind::Unsupported);
-        // A USB device that is not there says so.
-        let e = open_device(
-            &"usb://fffe:fffe".parse().unwrap(),
-            crate::DeviceKind::IdCard,
-        )
-        .err()
-        .unwrap();
-        assert_eq!(e.kind(), io::ErrorKind::NotFound);
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! An entry's hash covers its sequence number, time, actor, action, subject, detail and the
 //! previous entry's hash, encoded as a JSON array of strings (unambiguous whatever the fields
-//! hold). [`crate::store::audit::verify`] walks the chain: an edited entry no longer matches its hash, a deleted one
+//! hold). The store's `verify` walks the chain: an edited entry no longer matches its hash, a deleted one
 //! leaves a gap in the sequence or a broken link, and a deleted tail no longer reaches the head
 //! that the platform keeps beside the log. Entries hold codes, statuses and hashes, never a
 //! person's name, ID number or phone.

@@ -15,6 +15,7 @@ pub mod db;
 pub mod demo;
 mod error;
 pub mod fleet;
+pub(crate) mod fleet_rules;
 mod http;
 pub mod payment;
 mod problem;

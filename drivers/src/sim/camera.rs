@@ -318,4 +318,43 @@ mod tests {
         assert!(matches!(cam.capture_still(), Err(CameraError::NotFound(_))));
         assert_eq!(cam.pages(), 0);
     }
+
+    #[test]
+    fn decodes_a_rendered_qr() {
+        let f = qr_frame("2026112200000017", 640, 480, false);
+        assert!(f.is_valid());
+        assert_eq!(decode_qr(&f).as_deref(), Some("2026112200000017"));
+    }
+
+    #[test]
+    fn decodes_an_inverted_qr() {
+        let f = qr_frame("https://e.invalid/r/42", 640, 480, true);
+        assert_eq!(decode_qr(&f).as_deref(), Some("https://e.invalid/r/42"));
+    }
+
+    #[test]
+    fn decodes_a_low_contrast_qr() {
+        let mut f = qr_frame("2026112200000017", 640, 480, false);
+        for v in &mut f.grey {
+            *v = 110 + *v / 16; // everything squeezed into 110..126
+        }
+        assert_eq!(decode_qr(&f).as_deref(), Some("2026112200000017"));
+    }
+
+    #[test]
+    fn nothing_in_an_empty_scene_or_a_malformed_frame() {
+        assert_eq!(decode_qr(&scene_frame(640, 480)), None);
+        let bad = Frame {
+            width: 10,
+            height: 10,
+            grey: vec![0; 99],
+        };
+        assert_eq!(decode_qr(&bad), None);
+        let zero = Frame {
+            width: 0,
+            height: 0,
+            grey: vec![],
+        };
+        assert_eq!(decode_qr(&zero), None);
+    }
 }

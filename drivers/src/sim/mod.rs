@@ -10,248 +10,34 @@
 //! cards, scans codes, runs the paper out.
 
 pub mod camera;
+mod config;
 pub mod corpus;
 mod links;
+mod loops;
 pub mod serve;
+mod shared;
 
 use std::io;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use crate::file_camera::FileCamera;
 pub use camera::SimCamera;
+pub use config::{ReaderLink, SimError, SimFault, SimOptions};
 pub use links::{
     PaperState, ReaderFault, SimCard, SimCardKind, SimIdCardReader, SimPrinter, SimScanner,
     demo_card,
 };
 
-use crate::camera::{Camera, CameraError, Still, decode_qr};
-use crate::idcard::{self as id, Reader, ReaderConfig, ReaderOutput};
+use crate::camera::{Camera, CameraError, Still};
 use crate::printer::{PrintError, Printer, PrinterDevice, PrinterStatus};
-use crate::scanner::{LineFramer, ScanOutput, ScannerConfig};
 use crate::transport::{MemoryLink, SerialTransport, Transport};
 use crate::uri::DeviceUri;
 use crate::{DeviceEvent, DeviceKind, EventSink, Health};
-
-/// What can go wrong driving the simulators.
-#[derive(Debug, thiserror::Error)]
-pub enum SimError {
-    #[error("simulator state is unusable (a thread failed while holding it)")]
-    Poisoned,
-    #[error("unknown simulator fault `{0}`; known: {known}", known = SimFault::names())]
-    UnknownFault(String),
-    #[error("{0} is not a simulator address")]
-    NotSim(String),
-    #[error("simulator link: {0}")]
-    Io(#[from] io::Error),
-}
-
-/// Faults a simulator can start with (`sim:?fault=paper-out,camera-missing`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SimFault {
-    PaperOut,
-    PaperNearEnd,
-    CoverOpen,
-    PrinterOffline,
-    /// The printer answers nothing (unplugged).
-    PrinterSilent,
-    CameraMissing,
-    /// The ID card reader answers nothing.
-    ReaderSilent,
-    /// The reader's security module failed its self-test (SW3 60).
-    ReaderSamFault,
-    /// Noise before every reader reply.
-    ReaderNoise,
-}
-
-impl SimFault {
-    pub const ALL: [SimFault; 9] = [
-        SimFault::PaperOut,
-        SimFault::PaperNearEnd,
-        SimFault::CoverOpen,
-        SimFault::PrinterOffline,
-        SimFault::PrinterSilent,
-        SimFault::CameraMissing,
-        SimFault::ReaderSilent,
-        SimFault::ReaderSamFault,
-        SimFault::ReaderNoise,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SimFault::PaperOut => "paper-out",
-            SimFault::PaperNearEnd => "paper-near-end",
-            SimFault::CoverOpen => "cover-open",
-            SimFault::PrinterOffline => "printer-offline",
-            SimFault::PrinterSilent => "printer-silent",
-            SimFault::CameraMissing => "camera-missing",
-            SimFault::ReaderSilent => "reader-silent",
-            SimFault::ReaderSamFault => "reader-sam-fault",
-            SimFault::ReaderNoise => "reader-noise",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Result<SimFault, SimError> {
-        SimFault::ALL
-            .into_iter()
-            .find(|f| f.name() == name)
-            .ok_or_else(|| SimError::UnknownFault(name.to_string()))
-    }
-
-    fn names() -> String {
-        SimFault::ALL.map(SimFault::name).join(", ")
-    }
-}
-
-/// How the reader state machine and the simulated reader are connected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReaderLink {
-    /// An in-memory byte pipe.
-    Memory,
-    /// A pseudo-terminal pair: the bytes go through the kernel's tty layer, as with a USB
-    /// serial reader.
-    Pty,
-}
-
-/// How to start the simulators.
-#[derive(Debug, Clone)]
-pub struct SimOptions {
-    pub faults: Vec<SimFault>,
-    pub reader_link: ReaderLink,
-    /// Printed bytes are also appended here.
-    pub printer_file: Option<PathBuf>,
-    pub reader: ReaderConfig,
-    pub scanner: ScannerConfig,
-    /// Time between camera frames while scanning (~5 fps).
-    pub camera_interval: Duration,
-}
-
-impl Default for SimOptions {
-    fn default() -> Self {
-        Self {
-            faults: Vec::new(),
-            reader_link: ReaderLink::Memory,
-            printer_file: None,
-            reader: ReaderConfig::default(),
-            scanner: ScannerConfig::default(),
-            camera_interval: Duration::from_millis(200),
-        }
-    }
-}
-
-impl SimOptions {
-    /// Options from a `sim:` URI (its faults).
-    pub fn from_uri(uri: &DeviceUri) -> Result<SimOptions, SimError> {
-        let DeviceUri::Sim { faults } = uri else {
-            return Err(SimError::NotSim(uri.to_string()));
-        };
-        let faults = faults
-            .iter()
-            .map(|f| SimFault::from_name(f))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(SimOptions {
-            faults,
-            ..SimOptions::default()
-        })
-    }
-}
-
-/// A QR code seen again within this time is the same showing.
-const QR_FORGET_AFTER: Duration = Duration::from_millis(1500);
-const LOOP_TICK: Duration = Duration::from_millis(50);
-
-struct Shared {
-    sink: EventSink,
-    reader: Mutex<SimIdCardReader>,
-    printer: SimPrinter,
-    driver: Mutex<Printer<SimPrinter>>,
-    camera: Mutex<SimCamera>,
-    scanner: Mutex<SimScanner>,
-    scanning: AtomicBool,
-    stop: AtomicBool,
-    health: Mutex<Vec<(DeviceKind, Health)>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, SimError> {
-    m.lock().map_err(|_| SimError::Poisoned)
-}
-
-impl Shared {
-    fn emit(&self, e: DeviceEvent) {
-        (self.sink)(e);
-    }
-
-    /// Publishes a device's health if it changed.
-    fn set_health(&self, kind: DeviceKind, h: Health) {
-        let Ok(mut all) = self.health.lock() else {
-            return;
-        };
-        match all.iter_mut().find(|(k, _)| *k == kind) {
-            Some((_, old)) if *old == h => return,
-            Some((_, old)) => *old = h.clone(),
-            None => all.push((kind, h.clone())),
-        }
-        drop(all);
-        self.emit(DeviceEvent::Health(kind, h));
-    }
-
-    fn refresh_printer_health(&self) {
-        let h = match self.printer.condition() {
-            Ok(c) if !c.connected => Health::Absent(PrintError::NoReply.to_string()),
-            Ok(c) => links::printer_status(c).health(),
-            Err(_) => Health::Absent("模拟打印机不可用 (simulated printer unusable)".into()),
-        };
-        self.set_health(DeviceKind::Printer, h);
-    }
-
-    fn refresh_camera_health(&self) {
-        let h = match self.camera.lock() {
-            Ok(c) if c.present() => Health::Ok,
-            Ok(_) => Health::Absent(
-                CameraError::NotFound("simulated camera unplugged".into()).to_string(),
-            ),
-            Err(_) => Health::Absent("模拟摄像头不可用 (simulated camera unusable)".into()),
-        };
-        self.set_health(DeviceKind::Camera, h);
-    }
-
-    fn print(&self, job: &[u8]) -> Result<(), PrintError> {
-        let result = match self.driver.lock() {
-            Ok(mut d) => d.print(job),
-            Err(_) => Err(PrintError::Unavailable("printer driver state lost".into())),
-        };
-        self.refresh_printer_health();
-        result
-    }
-
-    fn printer_status(&self) -> Result<PrinterStatus, PrintError> {
-        let result = match self.driver.lock() {
-            Ok(mut d) => d.status(),
-            Err(_) => Err(PrintError::Unavailable("printer driver state lost".into())),
-        };
-        self.refresh_printer_health();
-        result
-    }
-
-    fn capture_still(&self) -> Result<Still, CameraError> {
-        let result = match self.camera.lock() {
-            Ok(mut c) => c.capture_still(),
-            Err(_) => Err(CameraError::Io("simulated camera state lost".into())),
-        };
-        self.refresh_camera_health();
-        result
-    }
-
-    fn grab(&self) -> Result<crate::camera::Frame, CameraError> {
-        match self.camera.lock() {
-            Ok(mut c) => c.grab(),
-            Err(_) => Err(CameraError::Io("simulated camera state lost".into())),
-        }
-    }
-}
+use loops::{camera_loop, reader_device_loop, reader_host_loop, scanner_loop};
+use shared::{Shared, SimCameraDevice, SimPrinterDevice, lock};
 
 /// The simulated devices, running. Stops its threads when dropped.
 pub struct SimDevices {
@@ -456,34 +242,6 @@ impl Drop for SimDevices {
     }
 }
 
-struct SimPrinterDevice {
-    shared: Arc<Shared>,
-}
-
-impl PrinterDevice for SimPrinterDevice {
-    fn print(&mut self, job: &[u8]) -> Result<(), PrintError> {
-        self.shared.print(job)
-    }
-    fn status(&mut self) -> Result<PrinterStatus, PrintError> {
-        self.shared.printer_status()
-    }
-}
-
-struct SimCameraDevice {
-    shared: Arc<Shared>,
-}
-
-impl Camera for SimCameraDevice {
-    fn grab(&mut self) -> Result<crate::camera::Frame, CameraError> {
-        let r = self.shared.grab();
-        self.shared.refresh_camera_health();
-        r
-    }
-    fn capture_still(&mut self) -> Result<Still, CameraError> {
-        self.shared.capture_still()
-    }
-}
-
 impl SimControl {
     fn apply_fault(&self, fault: SimFault) -> Result<(), SimError> {
         match fault {
@@ -609,101 +367,5 @@ impl SimControl {
     /// Every byte printed so far.
     pub fn printed(&self) -> Result<Vec<u8>, SimError> {
         Ok(self.shared.printer.printed()?)
-    }
-}
-
-fn reader_device_loop(shared: &Shared, mut link: Box<dyn Transport>) {
-    let mut buf = [0u8; 512];
-    while !shared.stop.load(Ordering::Relaxed) {
-        let n = match link.read(&mut buf, LOOP_TICK) {
-            Ok(0) => continue,
-            Ok(n) => n,
-            Err(e) => {
-                tracing::debug!(error = %e, "simulated reader link closed");
-                return;
-            }
-        };
-        let reply = match shared.reader.lock() {
-            Ok(mut r) => r.handle(&buf[..n]),
-            Err(_) => return,
-        };
-        if !reply.is_empty() && link.write(&reply).is_err() {
-            return;
-        }
-    }
-}
-
-fn reader_host_loop(shared: &Shared, mut link: Box<dyn Transport>, cfg: ReaderConfig) {
-    let mut reader = Reader::new(cfg);
-    let mut emit = |o: ReaderOutput| {
-        let e = match o {
-            ReaderOutput::CardRead(card) => DeviceEvent::CardRead(card),
-            ReaderOutput::CardError(m) => DeviceEvent::CardError(m),
-            ReaderOutput::CardStays => DeviceEvent::CardStays,
-            ReaderOutput::CardRemoved => DeviceEvent::CardRemoved,
-            ReaderOutput::Health(h) => DeviceEvent::Health(DeviceKind::IdCard, h),
-        };
-        shared.emit(e);
-    };
-    if let Err(e) = id::run(link.as_mut(), &mut reader, &shared.stop, &mut emit) {
-        tracing::debug!(error = %e, "simulated reader stopped");
-    }
-}
-
-fn scanner_loop(shared: &Shared, mut link: MemoryLink, cfg: ScannerConfig) {
-    let mut framer = LineFramer::new(cfg);
-    let mut buf = [0u8; 256];
-    while !shared.stop.load(Ordering::Relaxed) {
-        let n = match link.read(&mut buf, LOOP_TICK) {
-            Ok(n) => n,
-            Err(_) => return,
-        };
-        // Called with no bytes too, as on real links: silence can end a code.
-        for out in framer.push(&buf[..n], Instant::now()) {
-            shared.emit(match out {
-                ScanOutput::Payload(p) => DeviceEvent::Scanned(p),
-                ScanOutput::Rejected(r) => DeviceEvent::ScanRejected(r),
-            });
-        }
-    }
-}
-
-fn camera_loop(shared: &Shared, interval: Duration) {
-    let mut last: Option<(String, Instant)> = None;
-    let mut next = Instant::now();
-    while !shared.stop.load(Ordering::Relaxed) {
-        let now = Instant::now();
-        if now < next {
-            thread::sleep((next - now).min(LOOP_TICK));
-            continue;
-        }
-        next = now + interval;
-        if !shared.scanning.load(Ordering::Relaxed) {
-            last = None;
-            continue;
-        }
-        match shared.grab() {
-            Ok(frame) => {
-                shared.set_health(DeviceKind::Camera, Health::Ok);
-                match decode_qr(&frame) {
-                    Some(text) => {
-                        let same = last.as_ref().is_some_and(|(t, _)| *t == text);
-                        last = Some((text.clone(), Instant::now()));
-                        if !same {
-                            shared.emit(DeviceEvent::QrSeen(text));
-                        }
-                    }
-                    None => {
-                        if last
-                            .as_ref()
-                            .is_some_and(|(_, at)| at.elapsed() >= QR_FORGET_AFTER)
-                        {
-                            last = None;
-                        }
-                    }
-                }
-            }
-            Err(e) => shared.set_health(DeviceKind::Camera, Health::Absent(e.to_string())),
-        }
     }
 }

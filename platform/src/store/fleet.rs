@@ -1,5 +1,5 @@
 //! The fleet's rows: fleet and enrolment tokens, kiosks and their credentials, heartbeats, help
-//! requests and commands (see [`crate::fleet`] for what they mean).
+//! requests and commands (roles, limits and refusals in `fleet_rules`).
 
 use chrono::NaiveDateTime;
 use hall_domain::api::{
@@ -11,7 +11,7 @@ use super::audit;
 use crate::audit::Actor;
 use crate::db::{Conn, Dialect, Row};
 use crate::error::StoreError;
-use crate::fleet::rules::{
+use crate::fleet_rules::{
     AckRefusal, CREDENTIAL_PREFIX, DEFAULT_TTL_SECS, ENROL_TOKEN_PREFIX, FLEET_TOKEN_PREFIX,
     IssueRefusal, MAX_TTL_SECS, Role, clip, kiosk_subject, new_secret,
 };

@@ -14,14 +14,12 @@
 //! token, enrolment, revocation, help request and command (issued, delivered, expired,
 //! acknowledged) is appended to the audit chain.
 //!
-//! [`rules`] holds the roles, limits, secrets and refusals; the statements are in
-//! [`crate::store::fleet`], re-exported here.
+//! `fleet_rules` holds the roles, limits, secrets and refusals; the statements are in
+//! [`crate::store::fleet`]; both are re-exported here.
 
-pub(crate) mod rules;
-
+pub use crate::fleet_rules::*;
 pub use crate::store::fleet::{
     ack, clear_help, create_enrol_token, create_fleet_token, enrol, fleet_role, has_pending,
     heartbeat, help, issue, kiosk_by_credential, list, poll_current, revoke_fleet_tokens,
     revoke_kiosk, show, start_poll, take_command,
 };
-pub use rules::*;

@@ -23,6 +23,7 @@ mod seed;
 pub mod staff;
 mod state;
 pub mod store;
+pub mod tls;
 pub mod workdays;
 
 use std::net::SocketAddr;
@@ -39,6 +40,8 @@ pub use store::StoreError;
 /// A platform serving on [`RunningServer::addr`] until [`RunningServer::shutdown`].
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Whether it speaks HTTPS.
+    pub tls: bool,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -75,17 +78,39 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, PlatformError>
         })?;
     let (stop, stopped) = oneshot::channel::<()>();
     let app = router(state.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                // A dropped sender also means stop.
-                let _ = stopped.await;
-                state.stop_waiting();
+    let shutdown = async move {
+        // A dropped sender also means stop.
+        let _ = stopped.await;
+        state.stop_waiting();
+    };
+    let task = match &config.tls {
+        Some(files) => {
+            let listener =
+                tls::TlsListener::new(listener, tls::acceptor(files)?).map_err(|source| {
+                    PlatformError::Listen {
+                        addr: config.listen,
+                        source,
+                    }
+                })?;
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
             })
-            .await
-    });
-    tracing::info!(%addr, "platform listening");
-    Ok(RunningServer { addr, stop, task })
+        }
+        None => tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }),
+    };
+    tracing::info!(%addr, tls = config.tls.is_some(), "platform listening");
+    Ok(RunningServer {
+        addr,
+        tls: config.tls.is_some(),
+        stop,
+        task,
+    })
 }
 
 /// Why a department's action was refused, in words (English, then Chinese), with the HTTP

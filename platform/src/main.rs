@@ -72,6 +72,13 @@ enum Command {
         /// A holiday arrangement the built-in calendar lacks (`holidays-YYYY.toml`); repeatable.
         #[arg(long = "holidays")]
         holidays: Vec<PathBuf>,
+        /// Serve HTTPS with this certificate chain (PEM). Required to listen on anything but
+        /// loopback (or put a TLS-terminating proxy in front, listening on loopback).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert (PEM; readable by the platform's user only).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// The holiday calendar: which years it holds and which it lacks.
     #[command(subcommand)]
@@ -569,7 +576,19 @@ fn main() -> anyhow::Result<()> {
             payer_confirm_secs,
             wallet_query_secs,
             holidays,
+            tls_cert,
+            tls_key,
         } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(hall_platform::tls::TlsFiles { cert, key }),
+                _ => None,
+            };
+            anyhow::ensure!(
+                tls.is_some() || listen.ip().is_loopback(),
+                "--listen {listen} is not loopback: citizens' data never crosses a network in \
+                 clear. Give --tls-cert and --tls-key, or listen on 127.0.0.1 behind a \
+                 TLS-terminating proxy"
+            );
             anyhow::ensure!(
                 (15..=120).contains(&payer_confirm_secs),
                 "--payer-confirm-secs must be 15 to 120: a wallet payment is never reversed \
@@ -587,6 +606,7 @@ fn main() -> anyhow::Result<()> {
             config.demo = demo;
             config.today = today;
             config.holiday_files = holidays;
+            config.tls = tls;
             config.sim_payer_delay = std::time::Duration::from_secs_f64(sim_payer_delay);
             config.payer_confirm_limit = std::time::Duration::from_secs(payer_confirm_secs);
             config.wallet_query_every = std::time::Duration::from_secs(wallet_query_secs);
@@ -598,7 +618,8 @@ fn main() -> anyhow::Result<()> {
                 let server = spawn(config)
                     .await
                     .context("the platform could not start")?;
-                println!("hall-platform listening on http://{}", server.addr);
+                let scheme = if server.tls { "https" } else { "http" };
+                println!("hall-platform listening on {scheme}://{}", server.addr);
                 stop_signal().await;
                 tracing::info!("stopping");
                 server.shutdown().await;

@@ -53,6 +53,9 @@ pub struct ServerConfig {
     pub fleet_heartbeat_secs: u32,
     /// A kiosk whose last heartbeat is older than this is shown offline.
     pub fleet_offline_after: Duration,
+    /// Serve HTTPS with this certificate and key; `None`: plain HTTP, for loopback only (the
+    /// embedded demo, tests, behind a TLS-terminating proxy on the same machine).
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 /// A wallet payment is never reversed within this time of the debit (WeChat's guidance).
@@ -78,6 +81,7 @@ impl ServerConfig {
             holiday_files: Vec::new(),
             fleet_heartbeat_secs: fleet::HEARTBEAT_SECS,
             fleet_offline_after: Duration::from_secs(3 * u64::from(fleet::HEARTBEAT_SECS)),
+            tls: None,
         }
     }
 
@@ -131,6 +135,8 @@ pub enum PlatformError {
     },
     #[error("start-up task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// Everything a request handler needs. Cheap to clone.

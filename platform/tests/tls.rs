@@ -1,0 +1,164 @@
+//! HTTPS: the platform with a certificate from a private CA answers a client that trusts that
+//! CA, refuses a client that does not and plain HTTP on the same port, is not held up by a
+//! client that never finishes its handshake, and `serve` will not listen beyond loopback
+//! without TLS.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use hall_domain::api;
+use hall_platform::tls::TlsFiles;
+use hall_platform::{ServerConfig, spawn};
+
+/// A private CA and a server certificate for 127.0.0.1 and localhost, made with openssl.
+fn make_certs(dir: &Path) -> (std::path::PathBuf, TlsFiles) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (./hall installs it)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Hall test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    (
+        dir.join("ca.pem"),
+        TlsFiles {
+            cert: dir.join("server.pem"),
+            key: dir.join("server.key"),
+        },
+    )
+}
+
+#[tokio::test]
+async fn https_with_a_private_ca_and_nothing_in_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, files) = make_certs(dir.path());
+    let mut config =
+        ServerConfig::new(dir.path().join("p.sqlite3"), "127.0.0.1:0".parse().unwrap());
+    config.tls = Some(files);
+    let server = spawn(config).await.unwrap();
+    assert!(server.tls);
+    let port = server.addr.port();
+    let health = format!("https://127.0.0.1:{port}{}", api::HEALTH);
+
+    // A client that trusts the hall's CA, and only it.
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap();
+    let trusting = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+
+    // A client that connects and never says a word holds up nobody.
+    let _silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+
+    let resp = trusting.get(&health).send().await.unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+
+    // Without the CA: the certificate is refused (verification is never turned off).
+    let stranger = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let err = stranger.get(&health).send().await.unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+
+    // Plain HTTP on the same port gets no answer.
+    let plain = stranger
+        .get(format!("http://127.0.0.1:{port}{}", api::HEALTH))
+        .send()
+        .await;
+    assert!(plain.is_err(), "{plain:?}");
+
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_missing_or_bad_key_stops_start_up_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut files) = make_certs(dir.path());
+    files.key = dir.path().join("ca.pem");
+    let mut config =
+        ServerConfig::new(dir.path().join("p.sqlite3"), "127.0.0.1:0".parse().unwrap());
+    config.tls = Some(files);
+    let err = spawn(config).await.err().expect("refused");
+    assert!(err.to_string().contains("TLS key"), "{err}");
+}
+
+#[test]
+fn serve_refuses_to_listen_beyond_loopback_in_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hall-platform"))
+        .args(["serve", "--listen", "0.0.0.0:0", "--db"])
+        .arg(format!(
+            "sqlite://{}",
+            dir.path().join("p.sqlite3").display()
+        ))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--tls-cert"), "{err}");
+    assert!(
+        !dir.path().join("p.sqlite3").exists(),
+        "refused before anything was made"
+    );
+}

@@ -78,7 +78,8 @@ pub struct HttpPlatform {
 
 impl HttpPlatform {
     pub fn new(base_url: &str, timeout: Duration) -> Result<Self, ApiError> {
-        let http = reqwest::Client::builder()
+        let http = hall_client::link::builder(base_url)
+            .map_err(|e| ApiError::Protocol(e.to_string()))?
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(3)))
             .user_agent(concat!("hall-kiosk/", env!("CARGO_PKG_VERSION")))

@@ -113,6 +113,9 @@ pub struct PlatformSection {
     /// Database of the embedded platform; default: the user's data directory.
     pub db: Option<PathBuf>,
     pub timeout_secs: u64,
+    /// The hall's private CA (PEM): the platform's certificate is checked against it alone,
+    /// instead of the public roots. Verification is never turned off.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for PlatformSection {
@@ -121,6 +124,7 @@ impl Default for PlatformSection {
             url: EMBEDDED.into(),
             db: None,
             timeout_secs: 8,
+            ca_file: None,
         }
     }
 }
@@ -238,6 +242,13 @@ impl Config {
                     .into(),
             ));
         }
+        if self.platform.url != EMBEDDED
+            && let Err(e) = hall_client::link::check_url(&self.platform.url)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "platform.url: {e}: give the platform's https:// address"
+            )));
+        }
         use kiosk_drivers::DeviceKind;
         use kiosk_drivers::uri::DeviceUri;
         for (field, kind, uri) in [
@@ -303,6 +314,25 @@ mod tests {
         assert_eq!(cfg.platform.url, "embedded");
         assert_eq!(cfg.devices.printer, "sim:");
         cfg.check().unwrap();
+    }
+
+    /// The platform is reached over HTTPS; plain HTTP only to loopback.
+    #[test]
+    fn no_platform_in_clear_beyond_loopback() {
+        let cfg = |url: &str| -> Config {
+            toml::from_str(&format!("[platform]\nurl = \"{url}\"\n")).unwrap()
+        };
+        let e = cfg("http://10.0.0.5:8780").check().unwrap_err().to_string();
+        assert!(e.contains("platform.url") && e.contains("https://"), "{e}");
+        // (The appliance build refuses the default simulated devices: any other complaint.)
+        for ok in ["http://127.0.0.1:8780", "https://platform.hall.example"] {
+            let e = cfg(ok)
+                .check()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(!e.contains("platform.url"), "{ok}: {e}");
+        }
     }
 
     /// The appliance: no platform inside, no simulated devices, each refused in one line that

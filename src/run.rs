@@ -47,6 +47,12 @@ pub fn run(
     #[cfg(not(feature = "demo"))]
     let base_url = config.platform.url.clone();
 
+    if let Some(ca) = &config.platform.ca_file {
+        let pem =
+            std::fs::read(ca).with_context(|| format!("platform.ca_file {}", ca.display()))?;
+        hall_client::link::set_private_ca(&pem)
+            .with_context(|| format!("platform.ca_file {}", ca.display()))?;
+    }
     let http = HttpPlatform::new(&base_url, Duration::from_secs(config.platform.timeout_secs))?;
     let api = Arc::new(Switchable::new(Arc::new(http)));
 

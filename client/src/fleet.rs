@@ -45,8 +45,9 @@ pub struct FleetClient {
     http: reqwest::Client,
 }
 
-fn client(timeout: Duration) -> Result<reqwest::Client, FleetError> {
-    reqwest::Client::builder()
+fn client(base_url: &str, timeout: Duration) -> Result<reqwest::Client, FleetError> {
+    crate::link::builder(base_url)
+        .map_err(|e| FleetError::Protocol(e.to_string()))?
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(5))
         .user_agent(concat!("hall-kiosk-fleet/", env!("CARGO_PKG_VERSION")))
@@ -90,7 +91,7 @@ impl FleetClient {
     /// `Enrolled::credential` safely: the token does not work a second time.
     pub async fn enrol(base_url: &str, enrolment_token: &str) -> Result<Enrolled, FleetError> {
         let base = base_url.trim_end_matches('/');
-        let resp = client(Duration::from_secs(15))?
+        let resp = client(base, Duration::from_secs(15))?
             .post(format!("{base}{}", api::FLEET_ENROL))
             .json(&EnrolRequest {
                 enrolment_token: enrolment_token.trim().to_string(),
@@ -107,7 +108,7 @@ impl FleetClient {
             base: base_url.trim_end_matches('/').to_string(),
             credential: credential.trim().to_string(),
             // Longer than the longest long-poll.
-            http: client(Duration::from_secs(45))?,
+            http: client(base_url, Duration::from_secs(45))?,
         })
     }
 

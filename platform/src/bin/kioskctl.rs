@@ -14,7 +14,8 @@
 //! kioskctl cases K-01                       # cases the kiosk submitted (active = not withdrawn)
 //! ```
 //!
-//! `--platform` defaults to `$KIOSKCTL_PLATFORM`, then `http://127.0.0.1:8780`; the token comes
+//! `--platform` defaults to `$KIOSKCTL_PLATFORM`, then `http://127.0.0.1:8780` (`http://` to
+//! loopback only; `--ca-file` names the hall's private CA); the token comes
 //! from `--token` or `$KIOSKCTL_TOKEN`. `--json` prints the platform's answer as JSON.
 
 use std::time::Duration;
@@ -37,6 +38,10 @@ struct Cli {
     /// A help-desk or admin token (default: $KIOSKCTL_TOKEN).
     #[arg(long, global = true)]
     token: Option<String>,
+    /// Trust only this CA (PEM) for the platform's certificate: the hall's private CA
+    /// (default: $KIOSKCTL_CA_FILE, then the public roots).
+    #[arg(long, global = true)]
+    ca_file: Option<std::path::PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long, global = true)]
     json: bool,
@@ -298,7 +303,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .context(
             "no token: pass --token or set KIOSKCTL_TOKEN (hall-platform fleet token create)",
         )?;
-    let http = reqwest::Client::builder()
+    if let Some(ca) = cli
+        .ca_file
+        .or_else(|| std::env::var_os("KIOSKCTL_CA_FILE").map(Into::into))
+    {
+        let pem = std::fs::read(&ca).with_context(|| format!("--ca-file {}", ca.display()))?;
+        hall_client::link::set_private_ca(&pem)
+            .with_context(|| format!("--ca-file {}", ca.display()))?;
+    }
+    let http = hall_client::link::builder(&base)
+        .context("--platform")?
         .timeout(Duration::from_secs(20))
         .build()
         .context("HTTP client")?;

@@ -58,6 +58,8 @@ pub struct Screen {
     pub window: Rc<MinimalSoftwareWindow>,
     pub width: u32,
     pub height: u32,
+    /// Made at the first [`Screen::draw`]: `run --headless` draws in its event loop instead and
+    /// never needs a second frame's worth of memory.
     pixels: Vec<Rgb8Pixel>,
 }
 
@@ -67,8 +69,12 @@ impl Screen {
         if force {
             self.window.request_redraw();
         }
-        let pixels = &mut self.pixels;
         let stride = self.width as usize;
+        let len = stride * self.height as usize;
+        if self.pixels.len() != len {
+            self.pixels = vec![Rgb8Pixel { r: 0, g: 0, b: 0 }; len];
+        }
+        let pixels = &mut self.pixels;
         self.window.draw_if_needed(|renderer| {
             renderer.render(pixels, stride);
         })
@@ -111,7 +117,7 @@ pub fn install(width: u32, height: u32, run_for: Option<Duration>) -> anyhow::Re
         window,
         width,
         height,
-        pixels: vec![Rgb8Pixel { r: 0, g: 0, b: 0 }; (width * height) as usize],
+        pixels: Vec::new(),
     })
 }
 

@@ -1245,6 +1245,37 @@ async fn staff_move_a_case_through_parallel_review(kind: Kind) {
         .staff(&outsider, &code, &json!({"action": "accept"}))
         .await;
     problem(resp, StatusCode::FORBIDDEN).await;
+    // Reading: only a department with a node in the case sees it (an outsider gets the same
+    // 404 as for a code that does not exist), and each read is in the audit log.
+    let read = |token: String, code: String| {
+        let (http, url) = (
+            hall.http.clone(),
+            hall.url(&format!("/api/v1/staff/cases/{code}")),
+        );
+        async move { http.get(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let reads_before = db
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'case.read' AND subject = '{code}'"
+        ))
+        .await;
+    let resp = read(outsider.clone(), code.clone()).await;
+    let p = problem(resp, StatusCode::NOT_FOUND).await;
+    assert!(has_error(&p, "approval_code", "not_found"));
+    let resp = read(lead_token.clone(), code.clone()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = read(other_token.clone(), code.clone()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let reads = db
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'case.read' AND subject = '{code}'"
+        ))
+        .await;
+    assert_eq!(
+        reads,
+        reads_before + 2,
+        "two staff reads, audited; the refused one is not a read"
+    );
     // Approving before accepting is not a BLZT transition: 409.
     let resp = hall
         .staff(&lead_token, &code, &json!({"action": "approve"}))

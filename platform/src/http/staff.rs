@@ -87,21 +87,25 @@ pub(super) async fn staff_me(
 
 #[utoipa::path(get, path = api::STAFF_CASE, tag = "staff", security(("staff_token" = [])),
     params(("approval_code" = String, Path)),
-    responses((status = 200, body = CaseDetails), (status = 401, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
+    responses((status = 200, body = CaseDetails), (status = 401, body = crate::problem::ProblemDoc), (status = 404, description = "No such case, or none the department reviews", body = crate::problem::ProblemDoc)))]
 pub(super) async fn staff_case(
     State(st): State<AppState>,
-    StaffDepartment(_): StaffDepartment,
+    StaffDepartment(department): StaffDepartment,
     code: Result<Path<String>, PathRejection>,
 ) -> Result<Json<CaseDetails>, ApiError> {
     let raw = path_param(code)?;
     let code = ApprovalCode::parse(&raw)
         .map_err(|e| ApiError::bad_code("approval_code", APPROVAL_CODE, &e))?;
-    let rec = st.store().case(code.as_str().to_string()).await?;
+    // Only a case the department reviews, and the read is audited.
+    let rec = st
+        .store()
+        .case_for_department(code.as_str().to_string(), department, st.clock().now())
+        .await?;
     rec.map(|c| Json(details_view(c, &st))).ok_or_else(|| {
         ApiError::not_found(
             "approval_code",
-            "未找到该审批码对应的办件，请核对审批码",
-            "No case has this approval code; please check it",
+            "未找到本部门参与审查的该审批码办件，请核对审批码",
+            "No case with this approval code is reviewed by your department; please check it",
         )
     })
 }

@@ -140,6 +140,41 @@ pub(super) fn act_on_node(
 }
 
 impl Store {
+    /// A case as a department's staff read it: only a case in which the department has a node
+    /// (by its Chinese or English name), and every read appended to the audit log
+    /// (`case.read`, by the department). `None`: no such case, or none of theirs — the same
+    /// answer, so that a department cannot learn which codes exist.
+    pub async fn case_for_department(
+        &self,
+        approval_code: String,
+        department: String,
+        at: NaiveDateTime,
+    ) -> Result<Option<CaseRecord>, StoreError> {
+        self.write(move |s, c| {
+            let Some(case) = load_case(s, c, &approval_code)? else {
+                return Ok(None);
+            };
+            let wanted = department.trim();
+            let theirs = case
+                .nodes
+                .iter()
+                .any(|n| n.department == wanted || n.department_en.eq_ignore_ascii_case(wanted));
+            if !theirs {
+                return Ok(None);
+            }
+            audit::append(
+                c,
+                at,
+                &Actor::Staff(department.clone()),
+                "case.read",
+                &approval_code,
+                json!({}),
+            )?;
+            Ok(Some(case))
+        })
+        .await
+    }
+
     /// A department acts on its node of a case: the transition is checked, the node and the
     /// case's status change, and the change is appended to the audit chain, in one transaction.
     pub async fn act_on_node(

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use hall_domain::api::MaterialStatus;
 use kiosk_drivers::camera::Still;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -131,7 +132,8 @@ pub struct MaterialRow {
     pub tolerable: bool,
     pub tolerance_days: i32,
     pub commitment_allowed: bool,
-    pub choice: String,
+    /// What the person chose; `None` until they choose.
+    pub choice: Option<MaterialStatus>,
     pub pages: i32,
     pub deadline: String,
 }

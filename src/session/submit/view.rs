@@ -59,13 +59,7 @@ impl Submit {
                         tolerable: m.tolerable,
                         tolerance_days: m.tolerance_days.unwrap_or(0) as i32,
                         commitment_allowed: m.commitment_allowed,
-                        choice: match choice {
-                            None => "none",
-                            Some(MaterialStatus::Provided) => "provided",
-                            Some(MaterialStatus::Tolerated) => "tolerated",
-                            Some(MaterialStatus::Committed) => "committed",
-                        }
-                        .into(),
+                        choice: choice.copied(),
                         pages: self.photos.get(&m.id).map_or(0, |p| p.len() as i32),
                         deadline: match (choice, m.tolerance_days) {
                             (Some(MaterialStatus::Tolerated), Some(d)) => cal

@@ -340,7 +340,7 @@ fn materials_rules() {
         "m1".into(),
         Some(MaterialStatus::Tolerated),
     ));
-    assert_eq!(r.vm().materials[0].choice, "provided");
+    assert_eq!(r.vm().materials[0].choice, Some(MaterialStatus::Provided));
     r.act(Intent::Material("m1".into(), None));
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Materials);
@@ -349,7 +349,7 @@ fn materials_rules() {
         "m3".into(),
         Some(MaterialStatus::Committed),
     ));
-    assert_eq!(r.vm().materials[2].choice, "committed");
+    assert_eq!(r.vm().materials[2].choice, Some(MaterialStatus::Committed));
     r.act(Intent::Material(
         "m2".into(),
         Some(MaterialStatus::Tolerated),

@@ -148,7 +148,7 @@ fn no_text_overflows_on_any_screen_mode_language_or_orientation() {
     // The check sees an overflow: one word far too long for any box.
     if only.is_none() {
         let mut vm = demo_view("progress", Lang::En, true).expect("demo");
-        vm.case_item = "W".repeat(200);
+        vm.lookup.case_item = "W".repeat(200);
         let app = AppWindow::new().expect("the UI builds");
         Renderer::default().render(&app, &vm);
         let seen = text_problems(&app, 1080, 1920, "long word");

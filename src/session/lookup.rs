@@ -264,11 +264,11 @@ impl Lookup {
     }
 
     pub(super) fn view(&self, vm: &mut ViewModel, ctx: &Ctx) {
-        vm.lookup_code = field_view(&self.code, true);
-        vm.focus = "approval-code".into();
-        vm.lookup_error = self.error.clone();
-        vm.my_cases_state = self.mine_state.to_string();
-        vm.my_cases = self
+        vm.lookup.lookup_code = field_view(&self.code, true);
+        vm.entry.focus = "approval-code".into();
+        vm.lookup.lookup_error = self.error.clone();
+        vm.lookup.my_cases_state = self.mine_state.to_string();
+        vm.lookup.my_cases = self
             .mine
             .iter()
             .map(|c| CaseRow {
@@ -282,17 +282,17 @@ impl Lookup {
         let Some(case) = &self.case else {
             return;
         };
-        vm.case_code_grouped = codes::group_by_four(&case.approval_code);
-        vm.case_item = ctx.pick(&case.item, &case.item_en).to_string();
-        vm.case_stage = i32::from(case.stage);
-        vm.case_status = i32::from(case.status.code());
-        vm.case_submitted = case.submitted_at.format("%Y-%m-%d").to_string();
-        vm.case_card = self.card_state.to_string();
+        vm.lookup.case_code_grouped = codes::group_by_four(&case.approval_code);
+        vm.lookup.case_item = ctx.pick(&case.item, &case.item_en).to_string();
+        vm.lookup.case_stage = i32::from(case.stage);
+        vm.lookup.case_status = i32::from(case.status.code());
+        vm.lookup.case_submitted = case.submitted_at.format("%Y-%m-%d").to_string();
+        vm.lookup.case_card = self.card_state.to_string();
         if let Some(d) = &self.details {
-            vm.case_applicant = d.applicant.clone();
-            vm.case_project = d.project_name.clone();
+            vm.lookup.case_applicant = d.applicant.clone();
+            vm.lookup.case_project = d.project_name.clone();
         }
-        vm.nodes = case
+        vm.lookup.nodes = case
             .nodes
             .iter()
             .enumerate()
@@ -304,8 +304,8 @@ impl Lookup {
                 row
             })
             .collect();
-        vm.nodes_late = case.nodes.iter().filter(|n| n.overdue).count() as i32;
-        vm.case_notices = case
+        vm.lookup.nodes_late = case.nodes.iter().filter(|n| n.overdue).count() as i32;
+        vm.lookup.case_notices = case
             .fee_notices
             .iter()
             .map(|n| NoticeRow {

@@ -408,14 +408,14 @@ impl Pay {
     }
 
     pub(super) fn view(&self, vm: &mut ViewModel) {
-        vm.pay_code = field_view(&self.code, true);
-        vm.focus = "pay-code".into();
-        vm.pay_error = self.error.clone();
+        vm.pay.pay_code = field_view(&self.code, true);
+        vm.entry.focus = "pay-code".into();
+        vm.pay.pay_error = self.error.clone();
         if let Some(n) = &self.notice {
-            vm.notice_code_grouped = codes::group_by_four(&n.payment_code);
-            vm.notice_agency = n.agency.clone();
-            vm.notice_payer = n.payer.clone();
-            vm.notice_lines = n
+            vm.pay.notice_code_grouped = codes::group_by_four(&n.payment_code);
+            vm.pay.notice_agency = n.agency.clone();
+            vm.pay.notice_payer = n.payer.clone();
+            vm.pay.notice_lines = n
                 .items
                 .iter()
                 .map(|l| FeeRow {
@@ -423,23 +423,23 @@ impl Pay {
                     amount: money::yuan(l.amount_fen),
                 })
                 .collect();
-            vm.notice_total = money::yuan(n.total_fen);
-            vm.notice_total_capitals = money::capitals(n.total_fen);
+            vm.pay.notice_total = money::yuan(n.total_fen);
+            vm.pay.notice_total_capitals = money::capitals(n.total_fen);
         }
-        vm.pay_method = self.method.into();
+        vm.pay.pay_method = self.method.into();
         if let Some(o) = &self.order {
-            vm.pay_qr_payload = o.qr_payload.clone().unwrap_or_default();
-            vm.paid_transaction = o.transaction_id.clone().unwrap_or_default();
-            vm.paid_receipt_no = o.receipt_no.clone().unwrap_or_default();
-            vm.paid_time = o
+            vm.pay.pay_qr_payload = o.qr_payload.clone().unwrap_or_default();
+            vm.pay.paid_transaction = o.transaction_id.clone().unwrap_or_default();
+            vm.pay.paid_receipt_no = o.receipt_no.clone().unwrap_or_default();
+            vm.pay.paid_time = o
                 .paid_at
                 .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
                 .unwrap_or_default();
         }
-        vm.pay_seconds_left = self.seconds_left;
-        vm.pay_time_warning = self.time_warning;
-        vm.pay_failure = self.failure.into();
-        vm.pay_failure_detail = self.failure_detail.clone();
-        vm.receipt_state = self.receipt_state.into();
+        vm.pay.pay_seconds_left = self.seconds_left;
+        vm.pay.pay_time_warning = self.time_warning;
+        vm.pay.pay_failure = self.failure.into();
+        vm.pay.pay_failure_detail = self.failure_detail.clone();
+        vm.submit.receipt_state = self.receipt_state.into();
     }
 }

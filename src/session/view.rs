@@ -1,5 +1,5 @@
 //! The view model: a plain description of what the screen shows, produced by the session and
-//! rendered by `src/ui`. Field names follow `ui/vm.slint`.
+//! rendered by `src/ui`. Groups and field names follow the globals of `ui/vm.slint`.
 
 use std::sync::Arc;
 
@@ -184,9 +184,24 @@ pub struct ImeView {
     pub has_next: bool,
 }
 
-/// Everything on screen. `PartialEq` lets the renderer skip frames where nothing changed.
+/// Everything on screen, grouped as the screens' globals in `ui/vm.slint` are: the renderer
+/// compares each group with the one it rendered last and renders only the groups that changed.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ViewModel {
+    pub chrome: ChromeView,
+    pub overlays: OverlaysView,
+    pub staff: StaffView,
+    pub entry: EntryView,
+    pub identify: IdentifyView,
+    pub apply: ApplyView,
+    pub submit: SubmitView,
+    pub lookup: LookupView,
+    pub pay: PayView,
+}
+
+/// The session: screen, display modes, spoken guidance, language, devices (`Chrome`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChromeView {
     pub screen: Screen,
     pub large_text: bool,
     pub high_contrast: bool,
@@ -196,10 +211,6 @@ pub struct ViewModel {
     pub speaking: bool,
     pub voice_rate: i32,
     pub lang: Lang,
-    pub timeout_warning: bool,
-    pub timeout_seconds: i32,
-    pub help_shown: bool,
-    pub busy: String,
     pub printer_ok: bool,
     pub camera_ok: bool,
     pub scanner_ok: bool,
@@ -208,7 +219,24 @@ pub struct ViewModel {
     pub kiosk_id: String,
     pub window_hint: String,
     pub version: String,
+}
 
+/// What shows over the screen (`Overlays`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OverlaysView {
+    pub timeout_warning: bool,
+    pub timeout_seconds: i32,
+    pub help_shown: bool,
+    pub busy: String,
+    /// A help-desk identify: the kiosk id shown large ("" when not).
+    pub identify_id: String,
+    /// "Take your ID card and receipt": "card", "receipt", "card-receipt" or "".
+    pub take_reminder: String,
+}
+
+/// The staff PIN pad and the maintenance screen (`Staff`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StaffView {
     /// The staff PIN pad: open, how many digits are typed, whether the last PIN was wrong,
     /// seconds left of a lockout.
     pub pin_shown: bool,
@@ -219,9 +247,19 @@ pub struct ViewModel {
     pub maint_note: String,
     pub maint_card: String,
     pub maint_scan: String,
-    /// A help-desk identify: the kiosk id shown large ("" when not).
-    pub identify_id: String,
+}
 
+/// Which field is typed into, and the pinyin keyboard (`Entry`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EntryView {
+    /// The pinyin keyboard of the focused word field.
+    pub ime: ImeView,
+    pub focus: String,
+}
+
+/// Identify: the ID card or the typed ID number, phone and name (`Identify`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IdentifyView {
     pub identify_typing: bool,
     pub id_number: FieldView,
     pub phone: FieldView,
@@ -229,18 +267,19 @@ pub struct ViewModel {
     pub card_error: String,
     /// The applicant's name typed on the pinyin keyboard (identify by typing).
     pub applicant_name: FieldView,
+}
+
+/// The item, its materials and photographs, the project and organisation (`Apply`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApplyView {
     /// The project name typed on the pinyin keyboard, shown when the registry does not know
     /// the code or cannot be asked.
     pub project_name_typed: FieldView,
     pub project_name_shown: bool,
-    /// The pinyin keyboard of the focused word field.
-    pub ime: ImeView,
-
     pub stages: Vec<StageGroup>,
     pub item_name: String,
     pub item_department: String,
     pub item_time_limit: i32,
-
     pub materials: Vec<MaterialRow>,
     pub materials_error: String,
     pub capture_material: String,
@@ -249,26 +288,31 @@ pub struct ViewModel {
     pub capture_pages: i32,
     /// The last photographed page, for the preview.
     pub capture_preview: Option<Arc<Still>>,
-
     pub project_code: FieldView,
     pub project_name: String,
     pub credit_code: FieldView,
     pub org_name: String,
     pub contact_phone: FieldView,
-    pub focus: String,
+}
 
+/// Review and submit: the approval code and the receipt (`Submit`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SubmitView {
     pub review_name: String,
     pub review_id_number: String,
     pub review_phone: String,
     pub review_due: String,
     pub review_problems: Vec<String>,
-
     pub approval_code: String,
     pub approval_code_grouped: String,
     pub receipt_state: String,
     pub receipt_error: String,
     pub offline_accepted: bool,
+}
 
+/// Lookup: the approval code, one's own cases, the case's progress (`Lookup`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LookupView {
     pub lookup_code: FieldView,
     pub lookup_error: String,
     pub case_code_grouped: String,
@@ -289,7 +333,11 @@ pub struct ViewModel {
     pub nodes: Vec<NodeRow>,
     pub nodes_late: i32,
     pub case_notices: Vec<NoticeRow>,
+}
 
+/// Payment: the code, the notice, the order and its outcome (`Pay`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PayView {
     pub pay_code: FieldView,
     pub pay_error: String,
     pub notice_code_grouped: String,
@@ -309,7 +357,4 @@ pub struct ViewModel {
     pub paid_transaction: String,
     pub paid_receipt_no: String,
     pub paid_time: String,
-
-    /// "Take your ID card and receipt": "card", "receipt", "card-receipt" or "".
-    pub take_reminder: String,
 }

@@ -148,212 +148,222 @@ impl Renderer {
             return;
         }
         let first = self.last.is_none();
-        if self.lang != Some(vm.lang) {
-            select_language(vm.lang);
-            self.lang = Some(vm.lang);
+        if self.lang != Some(vm.chrome.lang) {
+            select_language(vm.chrome.lang);
+            self.lang = Some(vm.chrome.lang);
         }
         let old = self.last.take().unwrap_or_default();
-        let chrome = window.global::<Chrome>();
-        let overlays = window.global::<Overlays>();
-        let staff = window.global::<Staff>();
-        let entry = window.global::<Entry>();
-        let identify = window.global::<Identify>();
-        let apply = window.global::<Apply>();
-        let submit = window.global::<Submit>();
-        let lookup = window.global::<Lookup>();
-        let pay = window.global::<Pay>();
-        chrome.set_screen(screen(vm.screen));
-        chrome.set_large_text(vm.large_text);
-        chrome.set_high_contrast(vm.high_contrast);
-        chrome.set_voice_volume(vm.voice_volume);
-        chrome.set_speaking(vm.speaking);
-        chrome.set_voice_rate(vm.voice_rate);
-        chrome.set_lang(s(vm.lang.code()));
-        overlays.set_timeout_warning(vm.timeout_warning);
-        overlays.set_timeout_seconds(vm.timeout_seconds);
-        overlays.set_help_shown(vm.help_shown);
-        overlays.set_busy(s(&vm.busy));
-        chrome.set_printer_ok(vm.printer_ok);
-        chrome.set_camera_ok(vm.camera_ok);
-        chrome.set_scanner_ok(vm.scanner_ok);
-        chrome.set_reader_ok(vm.reader_ok);
-        chrome.set_platform_ok(vm.platform_ok);
-        chrome.set_kiosk_id(s(&vm.kiosk_id));
-        chrome.set_window_hint(s(&vm.window_hint));
-        chrome.set_version(s(&vm.version));
-        overlays.set_identify_id(s(&vm.identify_id));
-        staff.set_pin_shown(vm.pin_shown);
-        staff.set_pin_digits(vm.pin_digits);
-        staff.set_pin_wrong(vm.pin_wrong);
-        staff.set_pin_locked_seconds(vm.pin_locked_seconds);
-        staff.set_maint_note(s(&vm.maint_note));
-        staff.set_maint_card(s(&vm.maint_card));
-        staff.set_maint_scan(s(&vm.maint_scan));
-
-        identify.set_identify_typing(vm.identify_typing);
-        identify.set_id_number(field(&vm.id_number));
-        identify.set_phone(field(&vm.phone));
-        identify.set_card_name_masked(s(&vm.card_name_masked));
-        identify.set_card_error(s(&vm.card_error));
-        identify.set_applicant_name(field(&vm.applicant_name));
-        apply.set_project_name_typed(field(&vm.project_name_typed));
-        apply.set_project_name_shown(vm.project_name_shown);
-        entry.set_ime_letters(s(&vm.ime.letters));
-        if first || old.ime.candidates != vm.ime.candidates {
-            entry.set_ime_candidates(model(&vm.ime.candidates, |c| s(c)));
+        if first || old.chrome != vm.chrome {
+            let chrome = window.global::<Chrome>();
+            chrome.set_screen(screen(vm.chrome.screen));
+            chrome.set_large_text(vm.chrome.large_text);
+            chrome.set_high_contrast(vm.chrome.high_contrast);
+            chrome.set_voice_volume(vm.chrome.voice_volume);
+            chrome.set_speaking(vm.chrome.speaking);
+            chrome.set_voice_rate(vm.chrome.voice_rate);
+            chrome.set_lang(s(vm.chrome.lang.code()));
+            chrome.set_printer_ok(vm.chrome.printer_ok);
+            chrome.set_camera_ok(vm.chrome.camera_ok);
+            chrome.set_scanner_ok(vm.chrome.scanner_ok);
+            chrome.set_reader_ok(vm.chrome.reader_ok);
+            chrome.set_platform_ok(vm.chrome.platform_ok);
+            chrome.set_kiosk_id(s(&vm.chrome.kiosk_id));
+            chrome.set_window_hint(s(&vm.chrome.window_hint));
+            chrome.set_version(s(&vm.chrome.version));
         }
-        entry.set_ime_has_prev(vm.ime.has_prev);
-        entry.set_ime_has_next(vm.ime.has_next);
-
-        if first || old.stages != vm.stages {
-            apply.set_stages(model(&vm.stages, |st| StageGroup {
-                stage: st.stage,
-                items: model(&st.items, |i| ItemTile {
-                    id: s(&i.id),
-                    name: s(&i.name),
-                    department: s(&i.department),
-                    time_limit_days: i.time_limit_days,
-                    instant: i.instant,
-                }),
-            }));
+        if first || old.overlays != vm.overlays {
+            let overlays = window.global::<Overlays>();
+            overlays.set_timeout_warning(vm.overlays.timeout_warning);
+            overlays.set_timeout_seconds(vm.overlays.timeout_seconds);
+            overlays.set_help_shown(vm.overlays.help_shown);
+            overlays.set_busy(s(&vm.overlays.busy));
+            overlays.set_identify_id(s(&vm.overlays.identify_id));
+            overlays.set_take_reminder(s(&vm.overlays.take_reminder));
         }
-        apply.set_item_name(s(&vm.item_name));
-        apply.set_item_department(s(&vm.item_department));
-        apply.set_item_time_limit(vm.item_time_limit);
-
-        if first || old.materials != vm.materials {
-            apply.set_materials(model(&vm.materials, |m| MaterialRow {
-                id: s(&m.id),
-                name: s(&m.name),
-                required: m.required,
-                tolerable: m.tolerable,
-                tolerance_days: m.tolerance_days,
-                commitment_allowed: m.commitment_allowed,
-                choice: match m.choice {
-                    None => MaterialChoice::None,
-                    Some(MaterialStatus::Provided) => MaterialChoice::Provided,
-                    Some(MaterialStatus::Tolerated) => MaterialChoice::Tolerated,
-                    Some(MaterialStatus::Committed) => MaterialChoice::Committed,
-                },
-                pages: m.pages,
-                deadline: s(&m.deadline),
-            }));
+        if first || old.staff != vm.staff {
+            let staff = window.global::<Staff>();
+            staff.set_pin_shown(vm.staff.pin_shown);
+            staff.set_pin_digits(vm.staff.pin_digits);
+            staff.set_pin_wrong(vm.staff.pin_wrong);
+            staff.set_pin_locked_seconds(vm.staff.pin_locked_seconds);
+            staff.set_maint_note(s(&vm.staff.maint_note));
+            staff.set_maint_card(s(&vm.staff.maint_card));
+            staff.set_maint_scan(s(&vm.staff.maint_scan));
         }
-        apply.set_materials_error(s(&vm.materials_error));
-        apply.set_capture_material(s(&vm.capture_material));
-        apply.set_capture_index(vm.capture_index);
-        apply.set_capture_count(vm.capture_count);
-        apply.set_capture_pages(vm.capture_pages);
-        let same_preview = match (&self.preview, &vm.capture_preview) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        };
-        if !same_preview || first {
-            apply.set_capture_preview(
-                vm.capture_preview
-                    .as_deref()
-                    .map(still_image)
-                    .unwrap_or_default(),
-            );
-            self.preview = vm.capture_preview.clone();
+        if first || old.entry != vm.entry {
+            let entry = window.global::<Entry>();
+            entry.set_ime_letters(s(&vm.entry.ime.letters));
+            if first || old.entry.ime.candidates != vm.entry.ime.candidates {
+                entry.set_ime_candidates(model(&vm.entry.ime.candidates, |c| s(c)));
+            }
+            entry.set_ime_has_prev(vm.entry.ime.has_prev);
+            entry.set_ime_has_next(vm.entry.ime.has_next);
+            entry.set_focus(s(&vm.entry.focus));
         }
-        apply.set_capture_has_preview(vm.capture_preview.is_some());
-
-        apply.set_project_code(field(&vm.project_code));
-        apply.set_project_name(s(&vm.project_name));
-        apply.set_credit_code(field(&vm.credit_code));
-        apply.set_org_name(s(&vm.org_name));
-        apply.set_contact_phone(field(&vm.contact_phone));
-        entry.set_focus(s(&vm.focus));
-
-        submit.set_review_name(s(&vm.review_name));
-        submit.set_review_id_number(s(&vm.review_id_number));
-        submit.set_review_phone(s(&vm.review_phone));
-        submit.set_review_due(s(&vm.review_due));
-        if first || old.review_problems != vm.review_problems {
-            submit.set_review_problems(model(&vm.review_problems, |p| s(p)));
+        if first || old.identify != vm.identify {
+            let identify = window.global::<Identify>();
+            identify.set_identify_typing(vm.identify.identify_typing);
+            identify.set_id_number(field(&vm.identify.id_number));
+            identify.set_phone(field(&vm.identify.phone));
+            identify.set_card_name_masked(s(&vm.identify.card_name_masked));
+            identify.set_card_error(s(&vm.identify.card_error));
+            identify.set_applicant_name(field(&vm.identify.applicant_name));
         }
-
-        submit.set_approval_code(s(&vm.approval_code));
-        submit.set_approval_code_grouped(s(&vm.approval_code_grouped));
-        if first || old.approval_code != vm.approval_code {
-            let img = self.qr(&vm.approval_code);
-            submit.set_approval_qr(img);
+        if first || old.apply != vm.apply {
+            let apply = window.global::<Apply>();
+            apply.set_project_name_typed(field(&vm.apply.project_name_typed));
+            apply.set_project_name_shown(vm.apply.project_name_shown);
+            if first || old.apply.stages != vm.apply.stages {
+                apply.set_stages(model(&vm.apply.stages, |st| StageGroup {
+                    stage: st.stage,
+                    items: model(&st.items, |i| ItemTile {
+                        id: s(&i.id),
+                        name: s(&i.name),
+                        department: s(&i.department),
+                        time_limit_days: i.time_limit_days,
+                        instant: i.instant,
+                    }),
+                }));
+            }
+            apply.set_item_name(s(&vm.apply.item_name));
+            apply.set_item_department(s(&vm.apply.item_department));
+            apply.set_item_time_limit(vm.apply.item_time_limit);
+            if first || old.apply.materials != vm.apply.materials {
+                apply.set_materials(model(&vm.apply.materials, |m| MaterialRow {
+                    id: s(&m.id),
+                    name: s(&m.name),
+                    required: m.required,
+                    tolerable: m.tolerable,
+                    tolerance_days: m.tolerance_days,
+                    commitment_allowed: m.commitment_allowed,
+                    choice: match m.choice {
+                        None => MaterialChoice::None,
+                        Some(MaterialStatus::Provided) => MaterialChoice::Provided,
+                        Some(MaterialStatus::Tolerated) => MaterialChoice::Tolerated,
+                        Some(MaterialStatus::Committed) => MaterialChoice::Committed,
+                    },
+                    pages: m.pages,
+                    deadline: s(&m.deadline),
+                }));
+            }
+            apply.set_materials_error(s(&vm.apply.materials_error));
+            apply.set_capture_material(s(&vm.apply.capture_material));
+            apply.set_capture_index(vm.apply.capture_index);
+            apply.set_capture_count(vm.apply.capture_count);
+            apply.set_capture_pages(vm.apply.capture_pages);
+            let same_preview = match (&self.preview, &vm.apply.capture_preview) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+            if !same_preview || first {
+                apply.set_capture_preview(
+                    vm.apply
+                        .capture_preview
+                        .as_deref()
+                        .map(still_image)
+                        .unwrap_or_default(),
+                );
+                self.preview = vm.apply.capture_preview.clone();
+            }
+            apply.set_capture_has_preview(vm.apply.capture_preview.is_some());
+            apply.set_project_code(field(&vm.apply.project_code));
+            apply.set_project_name(s(&vm.apply.project_name));
+            apply.set_credit_code(field(&vm.apply.credit_code));
+            apply.set_org_name(s(&vm.apply.org_name));
+            apply.set_contact_phone(field(&vm.apply.contact_phone));
         }
-        submit.set_receipt_state(s(&vm.receipt_state));
-        submit.set_receipt_error(s(&vm.receipt_error));
-        submit.set_offline_accepted(vm.offline_accepted);
-
-        lookup.set_lookup_code(field(&vm.lookup_code));
-        lookup.set_lookup_error(s(&vm.lookup_error));
-        lookup.set_case_code_grouped(s(&vm.case_code_grouped));
-        lookup.set_case_item(s(&vm.case_item));
-        lookup.set_case_stage(vm.case_stage);
-        lookup.set_case_status(vm.case_status);
-        lookup.set_case_submitted(s(&vm.case_submitted));
-        lookup.set_case_applicant(s(&vm.case_applicant));
-        lookup.set_case_project(s(&vm.case_project));
-        lookup.set_case_card(s(&vm.case_card));
-        lookup.set_my_cases_state(s(&vm.my_cases_state));
-        if first || old.my_cases != vm.my_cases {
-            lookup.set_my_cases(model(&vm.my_cases, |c| CaseRow {
-                approval_code: s(&c.approval_code),
-                code_grouped: s(&c.code_grouped),
-                item: s(&c.item),
-                status_code: c.status_code,
-                submitted: s(&c.submitted),
-            }));
+        if first || old.submit != vm.submit {
+            let submit = window.global::<Submit>();
+            submit.set_review_name(s(&vm.submit.review_name));
+            submit.set_review_id_number(s(&vm.submit.review_id_number));
+            submit.set_review_phone(s(&vm.submit.review_phone));
+            submit.set_review_due(s(&vm.submit.review_due));
+            if first || old.submit.review_problems != vm.submit.review_problems {
+                submit.set_review_problems(model(&vm.submit.review_problems, |p| s(p)));
+            }
+            submit.set_approval_code(s(&vm.submit.approval_code));
+            submit.set_approval_code_grouped(s(&vm.submit.approval_code_grouped));
+            if first || old.submit.approval_code != vm.submit.approval_code {
+                let img = self.qr(&vm.submit.approval_code);
+                submit.set_approval_qr(img);
+            }
+            submit.set_receipt_state(s(&vm.submit.receipt_state));
+            submit.set_receipt_error(s(&vm.submit.receipt_error));
+            submit.set_offline_accepted(vm.submit.offline_accepted);
         }
-        if first || old.nodes != vm.nodes {
-            lookup.set_nodes(model(&vm.nodes, |n| NodeRow {
-                department: s(&n.department),
-                status_code: n.status_code,
-                started: s(&n.started),
-                due: s(&n.due),
-                finished: s(&n.finished),
-                time_limit_days: n.time_limit_days,
-                overdue: n.overdue,
-                overdue_days: n.overdue_days,
-                opinion: s(&n.opinion),
-            }));
+        if first || old.lookup != vm.lookup {
+            let lookup = window.global::<Lookup>();
+            lookup.set_lookup_code(field(&vm.lookup.lookup_code));
+            lookup.set_lookup_error(s(&vm.lookup.lookup_error));
+            lookup.set_case_code_grouped(s(&vm.lookup.case_code_grouped));
+            lookup.set_case_item(s(&vm.lookup.case_item));
+            lookup.set_case_stage(vm.lookup.case_stage);
+            lookup.set_case_status(vm.lookup.case_status);
+            lookup.set_case_submitted(s(&vm.lookup.case_submitted));
+            lookup.set_case_applicant(s(&vm.lookup.case_applicant));
+            lookup.set_case_project(s(&vm.lookup.case_project));
+            lookup.set_case_card(s(&vm.lookup.case_card));
+            lookup.set_my_cases_state(s(&vm.lookup.my_cases_state));
+            if first || old.lookup.my_cases != vm.lookup.my_cases {
+                lookup.set_my_cases(model(&vm.lookup.my_cases, |c| CaseRow {
+                    approval_code: s(&c.approval_code),
+                    code_grouped: s(&c.code_grouped),
+                    item: s(&c.item),
+                    status_code: c.status_code,
+                    submitted: s(&c.submitted),
+                }));
+            }
+            if first || old.lookup.nodes != vm.lookup.nodes {
+                lookup.set_nodes(model(&vm.lookup.nodes, |n| NodeRow {
+                    department: s(&n.department),
+                    status_code: n.status_code,
+                    started: s(&n.started),
+                    due: s(&n.due),
+                    finished: s(&n.finished),
+                    time_limit_days: n.time_limit_days,
+                    overdue: n.overdue,
+                    overdue_days: n.overdue_days,
+                    opinion: s(&n.opinion),
+                }));
+            }
+            lookup.set_nodes_late(vm.lookup.nodes_late);
+            if first || old.lookup.case_notices != vm.lookup.case_notices {
+                lookup.set_case_notices(model(&vm.lookup.case_notices, |n| NoticeRow {
+                    payment_code: s(&n.payment_code),
+                    total: s(&n.total),
+                    status: s(&n.status),
+                }));
+            }
         }
-        lookup.set_nodes_late(vm.nodes_late);
-        if first || old.case_notices != vm.case_notices {
-            lookup.set_case_notices(model(&vm.case_notices, |n| NoticeRow {
-                payment_code: s(&n.payment_code),
-                total: s(&n.total),
-                status: s(&n.status),
-            }));
+        if first || old.pay != vm.pay {
+            let pay = window.global::<Pay>();
+            pay.set_pay_code(field(&vm.pay.pay_code));
+            pay.set_pay_error(s(&vm.pay.pay_error));
+            pay.set_notice_code_grouped(s(&vm.pay.notice_code_grouped));
+            pay.set_notice_agency(s(&vm.pay.notice_agency));
+            pay.set_notice_payer(s(&vm.pay.notice_payer));
+            if first || old.pay.notice_lines != vm.pay.notice_lines {
+                pay.set_notice_lines(model(&vm.pay.notice_lines, |l| FeeRow {
+                    name: s(&l.name),
+                    amount: s(&l.amount),
+                }));
+            }
+            pay.set_notice_total(s(&vm.pay.notice_total));
+            pay.set_notice_total_capitals(s(&vm.pay.notice_total_capitals));
+            pay.set_pay_method(s(&vm.pay.pay_method));
+            if first || old.pay.pay_qr_payload != vm.pay.pay_qr_payload {
+                let img = self.qr(&vm.pay.pay_qr_payload);
+                pay.set_pay_qr(img);
+            }
+            pay.set_pay_seconds_left(vm.pay.pay_seconds_left);
+            pay.set_pay_time_warning(vm.pay.pay_time_warning);
+            pay.set_pay_failure(s(&vm.pay.pay_failure));
+            pay.set_pay_failure_detail(s(&vm.pay.pay_failure_detail));
+            pay.set_paid_transaction(s(&vm.pay.paid_transaction));
+            pay.set_paid_receipt_no(s(&vm.pay.paid_receipt_no));
+            pay.set_paid_time(s(&vm.pay.paid_time));
         }
-
-        pay.set_pay_code(field(&vm.pay_code));
-        pay.set_pay_error(s(&vm.pay_error));
-        pay.set_notice_code_grouped(s(&vm.notice_code_grouped));
-        pay.set_notice_agency(s(&vm.notice_agency));
-        pay.set_notice_payer(s(&vm.notice_payer));
-        if first || old.notice_lines != vm.notice_lines {
-            pay.set_notice_lines(model(&vm.notice_lines, |l| FeeRow {
-                name: s(&l.name),
-                amount: s(&l.amount),
-            }));
-        }
-        pay.set_notice_total(s(&vm.notice_total));
-        pay.set_notice_total_capitals(s(&vm.notice_total_capitals));
-        pay.set_pay_method(s(&vm.pay_method));
-        if first || old.pay_qr_payload != vm.pay_qr_payload {
-            let img = self.qr(&vm.pay_qr_payload);
-            pay.set_pay_qr(img);
-        }
-        pay.set_pay_seconds_left(vm.pay_seconds_left);
-        pay.set_pay_time_warning(vm.pay_time_warning);
-        pay.set_pay_failure(s(&vm.pay_failure));
-        pay.set_pay_failure_detail(s(&vm.pay_failure_detail));
-        pay.set_paid_transaction(s(&vm.paid_transaction));
-        pay.set_paid_receipt_no(s(&vm.paid_receipt_no));
-        pay.set_paid_time(s(&vm.paid_time));
-        overlays.set_take_reminder(s(&vm.take_reminder));
-
         self.last = Some(vm.clone());
     }
 }

@@ -4,23 +4,23 @@ use super::*;
 
 impl Submit {
     pub(in crate::session) fn view(&self, vm: &mut ViewModel, ctx: &Ctx, catalogue: &[Item]) {
-        vm.identify_typing = self.typing;
-        vm.id_number = field_view(&self.id_number, self.focus == Focus::IdNumber);
-        vm.applicant_name = self.applicant_name.view(self.focus == Focus::ApplicantName);
+        vm.identify.identify_typing = self.typing;
+        vm.identify.id_number = field_view(&self.id_number, self.focus == Focus::IdNumber);
+        vm.identify.applicant_name = self.applicant_name.view(self.focus == Focus::ApplicantName);
         if let Some(t) = match self.focus {
             Focus::ApplicantName => Some(&self.applicant_name),
             Focus::ProjectName => Some(&self.project_name),
             _ => None,
         } {
-            vm.ime = t.ime();
+            vm.entry.ime = t.ime();
         }
-        vm.phone = field_view(&self.phone, self.focus == Focus::Phone);
-        vm.card_name_masked = self
+        vm.identify.phone = field_view(&self.phone, self.focus == Focus::Phone);
+        vm.identify.card_name_masked = self
             .card
             .as_ref()
             .map(|c| mask_name(&c.name))
             .unwrap_or_default();
-        vm.card_error = self.card_error.clone();
+        vm.identify.card_error = self.card_error.clone();
 
         let mut groups: BTreeMap<u8, Vec<ItemTile>> = BTreeMap::new();
         for i in catalogue {
@@ -32,7 +32,7 @@ impl Submit {
                 instant: i.instant,
             });
         }
-        vm.stages = groups
+        vm.apply.stages = groups
             .into_iter()
             .filter(|(s, _)| Stage::try_from(*s).is_ok())
             .map(|(stage, items)| StageGroup {
@@ -42,12 +42,12 @@ impl Submit {
             .collect();
 
         if let Some(item) = self.item(catalogue) {
-            vm.item_name = ctx.pick(&item.name, &item.name_en).to_string();
-            vm.item_department = ctx.pick(&item.department, &item.department_en).to_string();
-            vm.item_time_limit = item.time_limit_days as i32;
+            vm.apply.item_name = ctx.pick(&item.name, &item.name_en).to_string();
+            vm.apply.item_department = ctx.pick(&item.department, &item.department_en).to_string();
+            vm.apply.item_time_limit = item.time_limit_days as i32;
             let today = ctx.local.date();
             let cal = hall_domain::Calendar::built_in();
-            vm.materials = item
+            vm.apply.materials = item
                 .materials
                 .iter()
                 .map(|m| {
@@ -72,71 +72,71 @@ impl Submit {
                 })
                 .collect();
         }
-        vm.materials_error = self.materials_error.clone();
+        vm.apply.materials_error = self.materials_error.clone();
 
         let list = self.to_photograph(catalogue);
-        vm.capture_count = list.len() as i32;
-        vm.capture_index = (self.capture_idx + 1).min(list.len()) as i32;
+        vm.apply.capture_count = list.len() as i32;
+        vm.apply.capture_index = (self.capture_idx + 1).min(list.len()) as i32;
         if let Some((id, name, name_en)) = list.get(self.capture_idx) {
-            vm.capture_material = ctx.pick(name, name_en).to_string();
+            vm.apply.capture_material = ctx.pick(name, name_en).to_string();
             let pages = self.photos.get(id);
-            vm.capture_pages = pages.map_or(0, |p| p.len() as i32);
-            vm.capture_preview = pages.and_then(|p| p.last().cloned());
+            vm.apply.capture_pages = pages.map_or(0, |p| p.len() as i32);
+            vm.apply.capture_preview = pages.and_then(|p| p.last().cloned());
         }
 
-        vm.project_code = field_view(&self.project_code, self.focus == Focus::ProjectCode);
-        vm.project_name = self
+        vm.apply.project_code = field_view(&self.project_code, self.focus == Focus::ProjectCode);
+        vm.apply.project_name = self
             .project
             .as_ref()
             .map(|p| p.name.clone())
             .unwrap_or_default();
-        vm.project_name_shown = self.project_name_shown();
-        vm.project_name_typed = self.project_name.view(self.focus == Focus::ProjectName);
-        vm.credit_code = field_view(&self.credit_code, self.focus == Focus::CreditCode);
-        vm.org_name = self
+        vm.apply.project_name_shown = self.project_name_shown();
+        vm.apply.project_name_typed = self.project_name.view(self.focus == Focus::ProjectName);
+        vm.apply.credit_code = field_view(&self.credit_code, self.focus == Focus::CreditCode);
+        vm.apply.org_name = self
             .org
             .as_ref()
             .map(|o| o.name.clone())
             .unwrap_or_default();
-        vm.contact_phone = field_view(&self.contact_phone, self.focus == Focus::ContactPhone);
-        vm.focus = self.focus.name().into();
+        vm.apply.contact_phone = field_view(&self.contact_phone, self.focus == Focus::ContactPhone);
+        vm.entry.focus = self.focus.name().into();
 
         // The review screen shows the person's own data unmasked; nowhere else does.
-        if vm.screen == Screen::Review {
+        if vm.chrome.screen == Screen::Review {
             match &self.card {
                 Some(c) => {
-                    vm.review_name = c.name.clone();
-                    vm.review_id_number = c.id_number.clone();
+                    vm.submit.review_name = c.name.clone();
+                    vm.submit.review_id_number = c.id_number.clone();
                 }
                 None => {
-                    vm.review_name = self.applicant_name.text().to_string();
-                    vm.review_id_number = self.id_number.value().to_string();
+                    vm.submit.review_name = self.applicant_name.text().to_string();
+                    vm.submit.review_id_number = self.id_number.value().to_string();
                 }
             }
             // The typed project name when the registry gave none.
             if self.project.is_none() {
-                vm.project_name = self.project_name();
+                vm.apply.project_name = self.project_name();
             }
-            vm.review_phone = self.contact_phone.display();
+            vm.submit.review_phone = self.contact_phone.display();
             if let Some(item) = self.item(catalogue) {
-                vm.review_due = hall_domain::Calendar::built_in()
+                vm.submit.review_due = hall_domain::Calendar::built_in()
                     .add_working_days(ctx.local.date(), item.time_limit_days)
                     .format("%Y-%m-%d")
                     .to_string();
             }
         }
-        vm.review_problems = self.problems.clone();
+        vm.submit.review_problems = self.problems.clone();
 
         if let Some(c) = &self.created {
-            vm.approval_code = c.approval_code.clone();
-            vm.approval_code_grouped = codes::group_by_four(&c.approval_code);
+            vm.submit.approval_code = c.approval_code.clone();
+            vm.submit.approval_code_grouped = codes::group_by_four(&c.approval_code);
         } else if let (true, Some(r)) = (self.offline, &self.local_reference) {
-            vm.approval_code = r.clone();
-            vm.approval_code_grouped = codes::group_by_four(r);
+            vm.submit.approval_code = r.clone();
+            vm.submit.approval_code_grouped = codes::group_by_four(r);
         }
-        vm.offline_accepted = self.offline;
-        vm.receipt_state = self.receipt_state.into();
-        vm.receipt_error = self.receipt_error.clone();
+        vm.submit.offline_accepted = self.offline;
+        vm.submit.receipt_state = self.receipt_state.into();
+        vm.submit.receipt_error = self.receipt_error.clone();
     }
 }
 

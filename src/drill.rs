@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use hall_domain::api::MaterialStatus;
 use hall_platform::demo;
 
-use crate::session::{Intent, Screen, ViewModel};
+use crate::session::{Busy, Intent, Screen, ViewModel};
 
 /// How long the citizen waits on an unchanged screen before trying its step again.
 const PATIENCE: Duration = Duration::from_secs(4);
@@ -79,7 +79,7 @@ impl Drill {
 
     /// What the citizen does now, given what the screen shows.
     pub fn next(&mut self, vm: &ViewModel, now: Instant) -> Vec<Intent> {
-        if !vm.overlays.busy.is_empty() || self.done() {
+        if vm.overlays.busy != Busy::None || self.done() {
             return Vec::new();
         }
         if let Some((screen, at)) = self.acted

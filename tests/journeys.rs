@@ -13,7 +13,8 @@ use slint::ComponentHandle;
 use hall_kiosk::app::Kiosk;
 use hall_kiosk::client::{HttpPlatform, PlatformApi};
 use hall_kiosk::devices::{self, KioskDevices, KioskHardware};
-use hall_kiosk::session::{Screen, SessionConfig, ViewModel};
+use hall_kiosk::session::view::ReceiptState;
+use hall_kiosk::session::{Busy, Screen, SessionConfig, ViewModel};
 use hall_kiosk::ui::AppWindow;
 use hall_platform::demo;
 use kiosk_drivers::sim::PaperState;
@@ -124,7 +125,7 @@ impl Hall {
 
     fn wait_screen(&self, screen: Screen) {
         self.wait(&format!("{screen:?}"), |vm| {
-            vm.chrome.screen == screen && vm.overlays.busy.is_empty()
+            vm.chrome.screen == screen && vm.overlays.busy == Busy::None
         });
     }
 
@@ -176,7 +177,7 @@ impl Hall {
         while self.vm().chrome.screen == Screen::Capture {
             self.press("拍照");
             self.wait("a photo", |vm| {
-                vm.apply.capture_pages > 0 && vm.overlays.busy.is_empty()
+                vm.apply.capture_pages > 0 && vm.overlays.busy == Busy::None
             });
             assert!(
                 self.vm().apply.capture_preview.is_some(),
@@ -280,7 +281,7 @@ fn submit_with_the_id_card_end_to_end() {
     assert!(h.shows("张建国"), "own name unmasked on review");
     h.press("提交申请");
     h.wait("the receipt", |vm| {
-        vm.chrome.screen == Screen::Submitted && vm.submit.receipt_state == "printed"
+        vm.chrome.screen == Screen::Submitted && vm.submit.receipt_state == ReceiptState::Printed
     });
     let vm = h.vm();
     assert!(
@@ -411,7 +412,7 @@ fn typed_name_in_pinyin_reaches_the_platform() {
     assert!(h.shows("张建国"), "own name unmasked on review");
     h.press("提交申请");
     h.wait("the receipt", |vm| {
-        vm.chrome.screen == Screen::Submitted && vm.submit.receipt_state == "printed"
+        vm.chrome.screen == Screen::Submitted && vm.submit.receipt_state == ReceiptState::Printed
     });
     let code = h.vm().submit.approval_code;
     let printed = h.printed_text();
@@ -452,7 +453,7 @@ fn lookup_typed_scanned_and_shown_as_qr() {
     assert!(h.shows_containing("已超期"), "lateness said in words");
     assert!(!h.shows_containing("张建国"), "personal data masked");
     h.press("打印进度单");
-    h.wait("the slip", |vm| vm.overlays.busy.is_empty());
+    h.wait("the slip", |vm| vm.overlays.busy == Busy::None);
     assert!(h.printed_text().contains("办理进度"));
     h.press("结束办理");
 
@@ -517,7 +518,7 @@ fn pay_by_qr_and_by_phone_code() {
     })
     .expect("simulated payment");
     h.wait("paid and printed", |vm| {
-        vm.chrome.screen == Screen::Paid && vm.submit.receipt_state == "printed"
+        vm.chrome.screen == Screen::Paid && vm.submit.receipt_state == ReceiptState::Printed
     });
     let printed = h.printed_text();
     assert!(
@@ -530,7 +531,7 @@ fn pay_by_qr_and_by_phone_code() {
     h.type_keys(demo::PAYMENT_CODE);
     h.press("查找");
     h.wait("the answer", |vm| {
-        vm.overlays.busy.is_empty() && vm.pay.pay_error == "already-paid"
+        vm.overlays.busy == Busy::None && vm.pay.pay_error == "already-paid"
     });
 }
 
@@ -627,7 +628,7 @@ fn submission_taken_offline_is_delivered_later_exactly_once() {
     h.wait("the provisional receipt", |vm| {
         vm.chrome.screen == Screen::Submitted
             && vm.submit.offline_accepted
-            && vm.submit.receipt_state == "printed"
+            && vm.submit.receipt_state == ReceiptState::Printed
     });
     let reference = h.vm().submit.approval_code;
     assert!(hall_kiosk::outbox::is_local_reference(&reference));
@@ -779,7 +780,7 @@ fn touches_per_journey() {
         .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card placed");
     h.wait("the list", |vm| {
-        vm.lookup.my_cases_state == "listed" && vm.overlays.busy.is_empty()
+        vm.lookup.my_cases_state == "listed" && vm.overlays.busy == Busy::None
     });
     let mine = h.vm().lookup.my_cases;
     h.press(&mine[0].item);
@@ -939,7 +940,7 @@ fn the_id_card_lists_ones_own_cases_without_typing() {
         .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card placed");
     h.wait("the list", |vm| {
-        vm.lookup.my_cases_state == "listed" && vm.overlays.busy.is_empty()
+        vm.lookup.my_cases_state == "listed" && vm.overlays.busy == Busy::None
     });
     let mine = h.vm().lookup.my_cases;
     assert!(mine.len() >= 4, "the demo applicant's cases");

@@ -15,7 +15,8 @@ use slint::ComponentHandle;
 use hall_kiosk::app::Kiosk;
 use hall_kiosk::client::{HttpPlatform, PlatformApi};
 use hall_kiosk::devices::{self, KioskDevices, KioskHardware};
-use hall_kiosk::session::{Screen, SessionConfig, ViewModel};
+use hall_kiosk::session::view::ReceiptState;
+use hall_kiosk::session::{Busy, Screen, SessionConfig, ViewModel};
 use hall_kiosk::ui::AppWindow;
 use hall_platform::demo;
 
@@ -128,7 +129,7 @@ impl Hall {
 
     fn wait_screen(&self, screen: Screen) {
         self.wait(&format!("{screen:?}"), |vm| {
-            vm.chrome.screen == screen && vm.overlays.busy.is_empty()
+            vm.chrome.screen == screen && vm.overlays.busy == Busy::None
         });
     }
 
@@ -153,7 +154,7 @@ impl Hall {
         while self.vm().chrome.screen == Screen::Capture {
             self.press("拍照");
             self.wait("a photo", |vm| {
-                vm.apply.capture_pages > 0 && vm.overlays.busy.is_empty()
+                vm.apply.capture_pages > 0 && vm.overlays.busy == Busy::None
             });
             self.press("下一份材料");
         }
@@ -176,7 +177,8 @@ impl Hall {
         self.wait_screen(Screen::Review);
         self.press("提交申请");
         self.wait("the receipt", |vm| {
-            vm.chrome.screen == Screen::Submitted && vm.submit.receipt_state == "printed"
+            vm.chrome.screen == Screen::Submitted
+                && vm.submit.receipt_state == ReceiptState::Printed
         });
         let code = self.vm().submit.approval_code;
         assert!(

@@ -10,7 +10,7 @@ use kiosk_drivers::printer::receipt::ProgressSlip;
 
 use super::field::{Field, FieldKind};
 use super::submit::field_view;
-use super::view::{CaseRow, NodeRow, NoticeRow, Screen, ViewModel};
+use super::view::{Busy, CaseRow, NodeRow, NoticeRow, Screen, ViewModel};
 use super::{Ctx, Effect, Input, Intent, Receipt, Step, extract_code};
 use crate::client::ApiError;
 
@@ -57,7 +57,7 @@ impl Lookup {
         let effect = Effect::LookupCase(self.code.value().to_string());
         self.unsent = Some(effect.clone());
         fx.push(effect);
-        Some(Step::Busy("looking-up"))
+        Some(Step::Busy(Busy::LookingUp))
     }
 
     pub(super) fn on_intent(
@@ -139,7 +139,7 @@ impl Lookup {
             printed_at: ctx.local.format("%Y-%m-%d %H:%M").to_string(),
         };
         fx.push(Effect::Print(Box::new(Receipt::Progress(slip))));
-        Some(Step::Busy("printing"))
+        Some(Step::Busy(Busy::Printing))
     }
 
     /// A card placed on the progress screen: the platform says whether it is the applicant's.
@@ -154,7 +154,7 @@ impl Lookup {
         self.card = Some(card);
         self.card_state = "checking";
         fx.push(effect);
-        Some(Step::Busy("checking-card"))
+        Some(Step::Busy(Busy::CheckingCard))
     }
 
     /// A card placed on the lookup screen: its holder's own cases are listed.
@@ -166,7 +166,7 @@ impl Lookup {
             card: Box::new(card.clone()),
         });
         self.card = Some(card);
-        Some(Step::Busy("finding-cases"))
+        Some(Step::Busy(Busy::FindingCases))
     }
 
     pub(super) fn on_code(&mut self, payload: &str, fx: &mut Vec<Effect>) -> Option<Step> {
@@ -185,7 +185,7 @@ impl Lookup {
     pub(super) fn retry(&mut self, fx: &mut Vec<Effect>) -> Option<Step> {
         let effect = self.unsent.clone()?;
         fx.push(effect);
-        Some(Step::Busy("looking-up"))
+        Some(Step::Busy(Busy::LookingUp))
     }
 
     pub(super) fn on_reply(&mut self, input: Input, fx: &mut Vec<Effect>) -> Option<Step> {
@@ -203,7 +203,7 @@ impl Lookup {
                         card: Box::new(card.clone()),
                     });
                     self.card_state = "checking";
-                    return Some(Step::ScreenBusy(Screen::Progress, "checking-card"));
+                    return Some(Step::ScreenBusy(Screen::Progress, Busy::CheckingCard));
                 }
                 Some(Step::Screen(Screen::Progress))
             }

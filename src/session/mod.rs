@@ -29,7 +29,7 @@ pub use field::{Field, FieldKind};
 pub use intent::Intent;
 pub use io::{Effect, Input, Receipt, SessionConfig, Speech};
 use io::{VOICE_RATE, VOICE_VOLUME};
-pub use view::{Lang, Screen, ViewModel};
+pub use view::{Busy, Lang, Screen, ViewModel};
 
 /// The three journeys; each keeps its own data, dropped (and wiped) when the session ends.
 #[derive(Debug, Default)]
@@ -67,7 +67,7 @@ pub struct Session {
     /// The screen to go back to from an error screen.
     resume: Option<Screen>,
     /// What the person is waiting for, shown as a busy overlay; pauses the idle timer.
-    busy: Option<&'static str>,
+    busy: Option<Busy>,
     journey: Journey,
     last_activity: Instant,
     now: Instant,
@@ -489,8 +489,8 @@ impl Session {
 #[derive(Debug, Clone, PartialEq)]
 enum Step {
     Screen(Screen),
-    Busy(&'static str),
-    ScreenBusy(Screen, &'static str),
+    Busy(Busy),
+    ScreenBusy(Screen, Busy),
     /// Leave the journey (back from its first screen).
     Home,
     /// Show an error screen; `retry` returns to the current one.

@@ -10,7 +10,7 @@ use kiosk_drivers::printer::receipt::PaymentReceipt;
 
 use super::field::{Field, FieldKind};
 use super::submit::field_view;
-use super::view::{FeeRow, Screen, ViewModel};
+use super::view::{Busy, FeeRow, ReceiptState, Screen, ViewModel};
 use super::{Ctx, Effect, Input, Intent, Receipt, SessionConfig, Step, extract_code};
 use crate::client::ApiError;
 
@@ -27,7 +27,7 @@ pub(super) struct Pay {
     cancelling: bool,
     failure: &'static str,
     failure_detail: String,
-    receipt_state: &'static str,
+    receipt_state: ReceiptState,
     unsent: Option<Effect>,
     seconds_left: i32,
     /// How many times the payer asked for more time on this order.
@@ -49,7 +49,7 @@ impl Default for Pay {
             cancelling: false,
             failure: "",
             failure_detail: String::new(),
-            receipt_state: "none",
+            receipt_state: ReceiptState::None,
             unsent: None,
             seconds_left: 0,
             extensions: 0,
@@ -98,7 +98,7 @@ impl Pay {
             Ok(PayKey::Approval(a)) => self.send(Effect::LookupCase(a.to_string()), fx),
             Err(_) => return None,
         }
-        Some(Step::Busy("finding-notice"))
+        Some(Step::Busy(Busy::FindingNotice))
     }
 
     pub(super) fn on_intent(
@@ -130,7 +130,7 @@ impl Pay {
                     },
                     fx,
                 );
-                Some(Step::Busy("creating-order"))
+                Some(Step::Busy(Busy::CreatingOrder))
             }
             (Screen::Payment, Intent::PayScan) => {
                 self.method = "scan";
@@ -196,7 +196,7 @@ impl Pay {
                     },
                     fx,
                 );
-                Some(Step::Busy("creating-order"))
+                Some(Step::Busy(Busy::CreatingOrder))
             }
             _ => None,
         }
@@ -241,13 +241,13 @@ impl Pay {
     pub(super) fn retry(&mut self, fx: &mut Vec<Effect>) -> Option<Step> {
         let effect = self.unsent.clone()?;
         fx.push(effect);
-        Some(Step::Busy("finding-notice"))
+        Some(Step::Busy(Busy::FindingNotice))
     }
 
     fn print(&mut self, ctx: &Ctx, fx: &mut Vec<Effect>) -> Option<Step> {
         let (notice, order) = (self.notice.as_ref()?, self.order.as_ref()?);
         if !ctx.avail.printer {
-            self.receipt_state = "failed";
+            self.receipt_state = ReceiptState::Failed;
             return Some(Step::Error(Screen::PrinterError));
         }
         let receipt_no = order.receipt_no.clone().unwrap_or_default();
@@ -268,9 +268,9 @@ impl Pay {
                 .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
                 .unwrap_or_default(),
         };
-        self.receipt_state = "printing";
+        self.receipt_state = ReceiptState::Printing;
         fx.push(Effect::Print(Box::new(Receipt::Payment(receipt))));
-        Some(Step::Busy("printing"))
+        Some(Step::Busy(Busy::Printing))
     }
 
     pub(super) fn on_reply(
@@ -290,7 +290,7 @@ impl Pay {
                     Some(n) => {
                         let code = n.payment_code.clone();
                         self.send(Effect::FetchNotice(code), fx);
-                        Some(Step::Busy("finding-notice"))
+                        Some(Step::Busy(Busy::FindingNotice))
                     }
                     None if case.fee_notices.is_empty() => {
                         self.error = "no-fee".into();
@@ -344,11 +344,11 @@ impl Pay {
                 Some(Step::Screen(Screen::PayFailed))
             }
             Input::Printed(Ok(())) => {
-                self.receipt_state = "printed";
+                self.receipt_state = ReceiptState::Printed;
                 None
             }
             Input::Printed(Err(_)) => {
-                self.receipt_state = "failed";
+                self.receipt_state = ReceiptState::Failed;
                 (screen == Screen::Paid).then_some(Step::Error(Screen::PrinterError))
             }
             _ => None,
@@ -440,6 +440,6 @@ impl Pay {
         vm.pay.pay_time_warning = self.time_warning;
         vm.pay.pay_failure = self.failure.into();
         vm.pay.pay_failure_detail = self.failure_detail.clone();
-        vm.submit.receipt_state = self.receipt_state.into();
+        vm.submit.receipt_state = self.receipt_state;
     }
 }

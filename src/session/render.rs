@@ -29,7 +29,7 @@ impl Session {
                 timeout_warning: self.warning_shown(),
                 timeout_seconds: self.remaining().as_secs_f32().ceil() as i32,
                 help_shown: self.help,
-                busy: self.busy.unwrap_or("").to_string(),
+                busy: self.busy.unwrap_or_default(),
                 identify_id: if self.identify_until.is_some_and(|u| self.now < u) {
                     self.cfg.kiosk_id.clone()
                 } else {

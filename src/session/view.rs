@@ -80,6 +80,35 @@ impl Screen {
     }
 }
 
+/// A wait that the person should see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Busy {
+    /// No wait: nothing over the screen.
+    #[default]
+    None,
+    Submitting,
+    LookingUp,
+    Printing,
+    FindingNotice,
+    CreatingOrder,
+    Capturing,
+    CheckingCard,
+    FindingCases,
+    LoadingItems,
+    Checking,
+}
+
+/// The receipt of a submission or a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReceiptState {
+    /// Nothing printed (yet).
+    #[default]
+    None,
+    Printing,
+    Printed,
+    Failed,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
     #[default]
@@ -227,7 +256,7 @@ pub struct OverlaysView {
     pub timeout_warning: bool,
     pub timeout_seconds: i32,
     pub help_shown: bool,
-    pub busy: String,
+    pub busy: Busy,
     /// A help-desk identify: the kiosk id shown large ("" when not).
     pub identify_id: String,
     /// "Take your ID card and receipt": "card", "receipt", "card-receipt" or "".
@@ -305,7 +334,7 @@ pub struct SubmitView {
     pub review_problems: Vec<String>,
     pub approval_code: String,
     pub approval_code_grouped: String,
-    pub receipt_state: String,
+    pub receipt_state: ReceiptState,
     pub receipt_error: String,
     pub offline_accepted: bool,
 }

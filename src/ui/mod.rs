@@ -176,7 +176,19 @@ impl Renderer {
             overlays.set_timeout_warning(vm.overlays.timeout_warning);
             overlays.set_timeout_seconds(vm.overlays.timeout_seconds);
             overlays.set_help_shown(vm.overlays.help_shown);
-            overlays.set_busy(s(&vm.overlays.busy));
+            overlays.set_busy(match vm.overlays.busy {
+                v::Busy::None => Busy::None,
+                v::Busy::Submitting => Busy::Submitting,
+                v::Busy::LookingUp => Busy::LookingUp,
+                v::Busy::Printing => Busy::Printing,
+                v::Busy::FindingNotice => Busy::FindingNotice,
+                v::Busy::CreatingOrder => Busy::CreatingOrder,
+                v::Busy::Capturing => Busy::Capturing,
+                v::Busy::CheckingCard => Busy::CheckingCard,
+                v::Busy::FindingCases => Busy::FindingCases,
+                v::Busy::LoadingItems => Busy::LoadingItems,
+                v::Busy::Checking => Busy::Checking,
+            });
             overlays.set_identify_id(s(&vm.overlays.identify_id));
             overlays.set_take_reminder(s(&vm.overlays.take_reminder));
         }
@@ -288,7 +300,12 @@ impl Renderer {
                 let img = self.qr(&vm.submit.approval_code);
                 submit.set_approval_qr(img);
             }
-            submit.set_receipt_state(s(&vm.submit.receipt_state));
+            submit.set_receipt_state(match vm.submit.receipt_state {
+                v::ReceiptState::None => ReceiptState::None,
+                v::ReceiptState::Printing => ReceiptState::Printing,
+                v::ReceiptState::Printed => ReceiptState::Printed,
+                v::ReceiptState::Failed => ReceiptState::Failed,
+            });
             submit.set_receipt_error(s(&vm.submit.receipt_error));
             submit.set_offline_accepted(vm.submit.offline_accepted);
         }

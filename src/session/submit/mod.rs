@@ -16,7 +16,9 @@ use kiosk_drivers::printer::receipt::SubmissionReceipt;
 
 use super::field::{Field, FieldKind, Problem};
 use super::text::TextField;
-use super::view::{FieldView, ItemTile, MaterialRow, Screen, StageGroup, ViewModel};
+use super::view::{
+    Busy, FieldView, ItemTile, MaterialRow, ReceiptState, Screen, StageGroup, ViewModel,
+};
 use super::{Ctx, Effect, Input, Receipt, Step, problem_lines};
 use crate::client::ApiError;
 
@@ -91,7 +93,7 @@ pub(super) struct Submit {
     registry_offline: bool,
     problems: Vec<String>,
     created: Option<ApplicationCreated>,
-    receipt_state: &'static str,
+    receipt_state: ReceiptState,
     receipt_error: String,
     /// The last request that could not reach the platform, to send again on retry.
     unsent: Option<Effect>,
@@ -126,7 +128,7 @@ impl Default for Submit {
             registry_offline: false,
             problems: Vec::new(),
             created: None,
-            receipt_state: "none",
+            receipt_state: ReceiptState::None,
             receipt_error: String::new(),
             unsent: None,
         }
@@ -211,7 +213,7 @@ impl Submit {
         self.id_number.clear();
         self.applicant_name = TextField::for_names(NAME_CHARS);
         fx.push(Effect::LoadItems);
-        Some(Step::ScreenBusy(Screen::Items, "loading-items"))
+        Some(Step::ScreenBusy(Screen::Items, Busy::LoadingItems))
     }
 
     pub(super) fn on_intent(
@@ -286,7 +288,7 @@ impl Submit {
                 }
                 self.contact_phone.set(self.phone.value());
                 fx.push(Effect::LoadItems);
-                Some(Step::ScreenBusy(Screen::Items, "loading-items"))
+                Some(Step::ScreenBusy(Screen::Items, Busy::LoadingItems))
             }
 
             // ---- items
@@ -367,7 +369,7 @@ impl Submit {
                     return Some(Step::Error(Screen::CameraError));
                 }
                 fx.push(Effect::CaptureStill);
-                Some(Step::Busy("capturing"))
+                Some(Step::Busy(Busy::Capturing))
             }
             (Screen::Capture, I::Retake) => {
                 let list = self.to_photograph(catalogue);
@@ -440,14 +442,14 @@ impl Submit {
                 if self.project.is_none() && !self.registry_offline && !self.project_unknown {
                     self.focus = Focus::ProjectCode;
                     fx.push(Effect::LookupProject(self.project_code.value().to_string()));
-                    return Some(Step::Busy("checking"));
+                    return Some(Step::Busy(Busy::Checking));
                 }
                 if self.org.is_none() && !self.registry_offline {
                     self.focus = Focus::CreditCode;
                     fx.push(Effect::LookupOrganization(
                         self.credit_code.value().to_string(),
                     ));
-                    return Some(Step::Busy("checking"));
+                    return Some(Step::Busy(Busy::Checking));
                 }
                 self.problems.clear();
                 Some(Step::Screen(Screen::Review))
@@ -474,7 +476,7 @@ impl Submit {
                 };
                 self.unsent = Some(effect.clone());
                 fx.push(effect);
-                Some(Step::Busy("submitting"))
+                Some(Step::Busy(Busy::Submitting))
             }
 
             // ---- submitted

@@ -73,7 +73,7 @@ impl Submit {
             return None;
         }
         if !ctx.avail.printer {
-            self.receipt_state = "failed";
+            self.receipt_state = ReceiptState::Failed;
             self.receipt_error = "unavailable".into();
             return Some(Step::Error(Screen::PrinterError));
         }
@@ -160,17 +160,17 @@ impl Submit {
                 .collect(),
             note,
         };
-        self.receipt_state = "printing";
+        self.receipt_state = ReceiptState::Printing;
         fx.push(Effect::Print(Box::new(Receipt::Submission(receipt))));
-        Some(Step::Busy("printing"))
+        Some(Step::Busy(Busy::Printing))
     }
 
     pub(in crate::session) fn retry(&mut self, fx: &mut Vec<Effect>) -> Option<Step> {
         let effect = self.unsent.clone()?;
         let busy = match &effect {
-            Effect::Submit { .. } => "submitting",
-            Effect::LoadItems => "loading-items",
-            _ => "checking",
+            Effect::Submit { .. } => Busy::Submitting,
+            Effect::LoadItems => Busy::LoadingItems,
+            _ => Busy::Checking,
         };
         fx.push(effect);
         Some(Step::Busy(busy))
@@ -273,7 +273,7 @@ impl Submit {
                         fx.push(Effect::AcceptOffline {
                             idempotency_key: key,
                         });
-                        return Some(Step::Busy("submitting"));
+                        return Some(Step::Busy(Busy::Submitting));
                     }
                     // Nothing was confirmed; the same key is sent again on retry.
                     return Some(Step::Error(Screen::Offline));
@@ -298,12 +298,12 @@ impl Submit {
             }
             Input::Printed(res) => match res {
                 Ok(()) => {
-                    self.receipt_state = "printed";
+                    self.receipt_state = ReceiptState::Printed;
                     self.receipt_error.clear();
                     None
                 }
                 Err(reason) => {
-                    self.receipt_state = "failed";
+                    self.receipt_state = ReceiptState::Failed;
                     self.receipt_error = reason;
                     (screen == Screen::Submitted).then_some(Step::Error(Screen::PrinterError))
                 }

@@ -135,7 +135,7 @@ impl Submit {
             vm.submit.approval_code_grouped = codes::group_by_four(r);
         }
         vm.submit.offline_accepted = self.offline;
-        vm.submit.receipt_state = self.receipt_state.into();
+        vm.submit.receipt_state = self.receipt_state;
         vm.submit.receipt_error = self.receipt_error.clone();
     }
 }

@@ -189,9 +189,9 @@ fn to_review(r: &mut Rig) {
     let fx = r.input(Input::Device(DeviceEvent::CardRead(card())));
     assert_eq!(fx, vec![Effect::LoadItems]);
     assert_eq!(r.s.screen(), Screen::Items);
-    assert_eq!(r.vm().overlays.busy, "loading-items");
+    assert_eq!(r.vm().overlays.busy, Busy::LoadingItems);
     r.input(Input::Items(Ok(vec![item()])));
-    assert_eq!(r.vm().overlays.busy, "");
+    assert_eq!(r.vm().overlays.busy, Busy::None);
     assert_eq!(r.vm().apply.stages.len(), 1);
     r.act(Intent::PickItem("jsgcghxkz".into()));
     assert_eq!(r.s.screen(), Screen::Materials);

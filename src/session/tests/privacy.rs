@@ -135,7 +135,7 @@ fn the_details_need_the_applicants_card() {
         matches!(fx.as_slice(), [Effect::CaseDetails { .. }]),
         "{fx:?}"
     );
-    assert_eq!(r.vm().overlays.busy, "checking-card");
+    assert_eq!(r.vm().overlays.busy, Busy::CheckingCard);
     let refused = ApiError::Refused(Problem {
         kind: "https://platform.hall.example/problems/forbidden".into(),
         title: "Forbidden".into(),
@@ -190,7 +190,7 @@ fn a_card_on_the_lookup_screen_lists_ones_own_cases() {
         matches!(fx.as_slice(), [Effect::CasesByCard { .. }]),
         "{fx:?}"
     );
-    assert_eq!(r.vm().overlays.busy, "finding-cases");
+    assert_eq!(r.vm().overlays.busy, Busy::FindingCases);
     let summary = CaseSummary {
         approval_code: approval_code().to_string(),
         item: "建设工程规划许可证".into(),

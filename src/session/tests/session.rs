@@ -58,7 +58,7 @@ fn waiting_pauses_the_timeout() {
     r.act(Intent::StartLookup);
     r.typed(approval_code().as_str());
     r.act(Intent::Next);
-    assert_eq!(r.vm().overlays.busy, "looking-up");
+    assert_eq!(r.vm().overlays.busy, Busy::LookingUp);
     r.advance(300);
     assert_eq!(
         r.s.screen(),

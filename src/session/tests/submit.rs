@@ -1,6 +1,7 @@
 //! Submitting an application: identification, items, materials, the form, the receipt.
 
 use super::*;
+use crate::session::view::ReceiptState;
 
 #[test]
 fn submit_with_card_end_to_end() {
@@ -40,7 +41,7 @@ fn submit_with_card_end_to_end() {
             },
         ]
     );
-    assert_eq!(r.vm().overlays.busy, "submitting");
+    assert_eq!(r.vm().overlays.busy, Busy::Submitting);
     // A second tap while waiting does nothing.
     assert!(r.act(Intent::Submit).is_empty());
 
@@ -63,13 +64,13 @@ fn submit_with_card_end_to_end() {
         rc.note.contains("AB12-CD34"),
         "the verification code is printed"
     );
-    assert_eq!(r.vm().submit.receipt_state, "printing");
+    assert_eq!(r.vm().submit.receipt_state, ReceiptState::Printing);
     assert_eq!(
         r.vm().submit.approval_code_grouped,
         approval_code().grouped()
     );
     r.input(Input::Printed(Ok(())));
-    assert_eq!(r.vm().submit.receipt_state, "printed");
+    assert_eq!(r.vm().submit.receipt_state, ReceiptState::Printed);
     assert!(!idempotency_key.is_empty());
 }
 
@@ -135,7 +136,7 @@ fn printer_failure_is_never_shown_as_printed() {
     r.input(Input::Submitted(Ok(created())));
     r.input(Input::Printed(Err("缺纸".into())));
     assert_eq!(r.s.screen(), Screen::PrinterError);
-    assert_eq!(r.vm().submit.receipt_state, "failed");
+    assert_eq!(r.vm().submit.receipt_state, ReceiptState::Failed);
     assert_eq!(
         r.vm().submit.approval_code_grouped,
         approval_code().grouped()
@@ -143,10 +144,10 @@ fn printer_failure_is_never_shown_as_printed() {
     // Skip: back on the submitted screen, still saying it was not printed.
     r.act(Intent::Skip);
     assert_eq!(r.s.screen(), Screen::Submitted);
-    assert_eq!(r.vm().submit.receipt_state, "failed");
+    assert_eq!(r.vm().submit.receipt_state, ReceiptState::Failed);
     // Retry prints again.
     r.act(Intent::Reprint);
-    assert_eq!(r.vm().submit.receipt_state, "printing");
+    assert_eq!(r.vm().submit.receipt_state, ReceiptState::Printing);
 }
 
 #[test]
@@ -164,7 +165,7 @@ fn printer_out_of_paper_before_printing() {
         "no job is started on a printer that cannot finish it"
     );
     assert_eq!(r.s.screen(), Screen::PrinterError);
-    assert_eq!(r.vm().submit.receipt_state, "failed");
+    assert_eq!(r.vm().submit.receipt_state, ReceiptState::Failed);
 }
 
 #[test]

@@ -14,7 +14,7 @@ use hall_kiosk::app::Kiosk;
 use hall_kiosk::client::{HttpPlatform, PlatformApi};
 use hall_kiosk::devices::{self, KioskDevices, KioskHardware};
 use hall_kiosk::session::view::ReceiptState;
-use hall_kiosk::session::{Busy, Screen, SessionConfig, ViewModel};
+use hall_kiosk::session::{Busy, Screen, SessionConfig, TakeReminder, ViewModel};
 use hall_kiosk::ui::AppWindow;
 use hall_platform::demo;
 use kiosk_drivers::sim::PaperState;
@@ -917,17 +917,19 @@ fn lookup_shows_details_only_to_the_applicants_card() {
     // Finishing with the card still on the reader: the reminder, until it is taken.
     h.press("结束办理");
     assert_eq!(h.vm().chrome.screen, Screen::Home);
-    assert_eq!(h.vm().overlays.take_reminder, "card");
+    assert_eq!(h.vm().overlays.take_reminder, TakeReminder::Card);
     assert!(h.shows("请取走您的身份证"));
     assert!(!h.shows_containing(demo::PROJECT_NAME));
     pump_for(&h, Duration::from_millis(300));
     assert_eq!(
         h.vm().overlays.take_reminder,
-        "card",
+        TakeReminder::Card,
         "the card is still there"
     );
     h.ctl().remove_card().expect("card removed");
-    h.wait("the card taken", |vm| vm.overlays.take_reminder.is_empty());
+    h.wait("the card taken", |vm| {
+        vm.overlays.take_reminder == TakeReminder::None
+    });
     assert!(!h.shows("请取走您的身份证"));
 }
 

@@ -29,7 +29,7 @@ pub use field::{Field, FieldKind};
 pub use intent::Intent;
 pub use io::{Effect, Input, Receipt, SessionConfig, Speech};
 use io::{VOICE_RATE, VOICE_VOLUME};
-pub use view::{Busy, Lang, Screen, ViewModel};
+pub use view::{Busy, Lang, Screen, TakeReminder, ViewModel};
 
 /// The three journeys; each keeps its own data, dropped (and wiped) when the session ends.
 #[derive(Debug, Default)]
@@ -110,12 +110,12 @@ struct Reminder {
 }
 
 impl Reminder {
-    fn key(&self) -> &'static str {
+    fn key(&self) -> TakeReminder {
         match (self.card, self.receipt) {
-            (true, true) => "card-receipt",
-            (true, false) => "card",
-            (false, true) => "receipt",
-            (false, false) => "",
+            (true, true) => TakeReminder::CardReceipt,
+            (true, false) => TakeReminder::Card,
+            (false, true) => TakeReminder::Receipt,
+            (false, false) => TakeReminder::None,
         }
     }
 }
@@ -272,9 +272,9 @@ impl Session {
     fn prompt_key(&self) -> &'static str {
         if let Some(r) = &self.reminder {
             return match r.key() {
-                "card-receipt" => "take-card-receipt",
-                "card" => "take-card",
-                _ => "take-receipt",
+                TakeReminder::CardReceipt => "take-card-receipt",
+                TakeReminder::Card => "take-card",
+                TakeReminder::Receipt | TakeReminder::None => "take-receipt",
             };
         }
         if self.help {

@@ -10,7 +10,7 @@ use kiosk_drivers::printer::receipt::PaymentReceipt;
 
 use super::field::{Field, FieldKind};
 use super::submit::field_view;
-use super::view::{Busy, FeeRow, ReceiptState, Screen, ViewModel};
+use super::view::{Busy, FeeRow, PayMethod, ReceiptState, Screen, ViewModel};
 use super::{Ctx, Effect, Input, Intent, Receipt, SessionConfig, Step, extract_code};
 use crate::client::ApiError;
 
@@ -19,8 +19,8 @@ pub(super) struct Pay {
     pub(super) code: Field,
     error: String,
     notice: Option<FeeNotice>,
-    /// "qr" or "scan" once chosen.
-    method: &'static str,
+    /// How the person pays, once chosen.
+    method: PayMethod,
     order: Option<Order>,
     order_started: Option<Instant>,
     next_poll: Option<Instant>,
@@ -42,7 +42,7 @@ impl Default for Pay {
             code: Field::new(FieldKind::PayCode),
             error: String::new(),
             notice: None,
-            method: "",
+            method: PayMethod::None,
             order: None,
             order_started: None,
             next_poll: None,
@@ -122,7 +122,7 @@ impl Pay {
             }
             (Screen::Payment, Intent::PayQr) => {
                 let code = self.notice.as_ref()?.payment_code.clone();
-                self.method = "qr";
+                self.method = PayMethod::Qr;
                 self.send(
                     Effect::CreateOrder {
                         payment_code: code,
@@ -133,7 +133,7 @@ impl Pay {
                 Some(Step::Busy(Busy::CreatingOrder))
             }
             (Screen::Payment, Intent::PayScan) => {
-                self.method = "scan";
+                self.method = PayMethod::Scan;
                 self.order = None;
                 self.error.clear();
                 Some(Step::Screen(Screen::Paying))
@@ -179,7 +179,7 @@ impl Pay {
                 self.code.set(&code);
                 self.find(fx)
             }
-            Screen::Paying if self.method == "scan" && self.order.is_none() => {
+            Screen::Paying if self.method == PayMethod::Scan && self.order.is_none() => {
                 let auth = payload.trim();
                 if codes::validate_wallet_auth_code(auth).is_err() {
                     self.error = "not-a-wallet-code".into();
@@ -209,7 +209,7 @@ impl Pay {
             return;
         };
         let started = *self.order_started.get_or_insert(now);
-        let period = if self.method == "scan" {
+        let period = if self.method == PayMethod::Scan {
             cfg.scan_confirm_limit
         } else {
             QR_LIMIT
@@ -220,7 +220,7 @@ impl Pay {
         self.seconds_left = left.as_secs_f32().ceil() as i32;
         // A scanned payment code's window is the wallet's (queried, then reversed at the end):
         // it is shown counting down but cannot be extended.
-        let extendable = self.method != "scan";
+        let extendable = self.method != PayMethod::Scan;
         self.time_warning = extendable
             && !self.cancelling
             && self.extensions < MAX_EXTENSIONS
@@ -426,7 +426,7 @@ impl Pay {
             vm.pay.notice_total = money::yuan(n.total_fen);
             vm.pay.notice_total_capitals = money::capitals(n.total_fen);
         }
-        vm.pay.pay_method = self.method.into();
+        vm.pay.pay_method = self.method;
         if let Some(o) = &self.order {
             vm.pay.pay_qr_payload = o.qr_payload.clone().unwrap_or_default();
             vm.pay.paid_transaction = o.transaction_id.clone().unwrap_or_default();

@@ -35,7 +35,7 @@ impl Session {
                 } else {
                     String::new()
                 },
-                take_reminder: String::new(),
+                take_reminder: TakeReminder::None,
             },
             staff: StaffView {
                 pin_shown: self.pin.is_open(),
@@ -53,7 +53,7 @@ impl Session {
             ..ViewModel::default()
         };
         if let Some(r) = &self.reminder {
-            vm.overlays.take_reminder = r.key().to_string();
+            vm.overlays.take_reminder = r.key();
             vm.chrome.lang = r.lang;
             vm.chrome.large_text = r.large;
             vm.chrome.high_contrast = r.high_contrast;

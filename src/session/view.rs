@@ -80,6 +80,29 @@ impl Screen {
     }
 }
 
+/// How the person pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PayMethod {
+    /// Not chosen yet.
+    #[default]
+    None,
+    /// A QR code the payer scans with their phone.
+    Qr,
+    /// The payer's payment code, scanned by the kiosk.
+    Scan,
+}
+
+/// "Take your ID card and receipt" at the end of a journey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TakeReminder {
+    /// Not shown.
+    #[default]
+    None,
+    Card,
+    Receipt,
+    CardReceipt,
+}
+
 /// A wait that the person should see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Busy {
@@ -259,8 +282,8 @@ pub struct OverlaysView {
     pub busy: Busy,
     /// A help-desk identify: the kiosk id shown large ("" when not).
     pub identify_id: String,
-    /// "Take your ID card and receipt": "card", "receipt", "card-receipt" or "".
-    pub take_reminder: String,
+    /// "Take your ID card and receipt": what to take, or nothing shown.
+    pub take_reminder: TakeReminder,
 }
 
 /// The staff PIN pad and the maintenance screen (`Staff`).
@@ -375,7 +398,7 @@ pub struct PayView {
     pub notice_lines: Vec<FeeRow>,
     pub notice_total: String,
     pub notice_total_capitals: String,
-    pub pay_method: String,
+    pub pay_method: PayMethod,
     /// What the payment QR encodes (rendered to an image by the UI layer).
     pub pay_qr_payload: String,
     pub pay_seconds_left: i32,

@@ -190,7 +190,12 @@ impl Renderer {
                 v::Busy::Checking => Busy::Checking,
             });
             overlays.set_identify_id(s(&vm.overlays.identify_id));
-            overlays.set_take_reminder(s(&vm.overlays.take_reminder));
+            overlays.set_take_reminder(match vm.overlays.take_reminder {
+                v::TakeReminder::None => TakeReminder::None,
+                v::TakeReminder::Card => TakeReminder::Card,
+                v::TakeReminder::Receipt => TakeReminder::Receipt,
+                v::TakeReminder::CardReceipt => TakeReminder::CardReceipt,
+            });
         }
         if first || old.staff != vm.staff {
             let staff = window.global::<Staff>();
@@ -368,7 +373,11 @@ impl Renderer {
             }
             pay.set_notice_total(s(&vm.pay.notice_total));
             pay.set_notice_total_capitals(s(&vm.pay.notice_total_capitals));
-            pay.set_pay_method(s(&vm.pay.pay_method));
+            pay.set_pay_method(match vm.pay.pay_method {
+                v::PayMethod::None => PayMethod::None,
+                v::PayMethod::Qr => PayMethod::Qr,
+                v::PayMethod::Scan => PayMethod::Scan,
+            });
             if first || old.pay.pay_qr_payload != vm.pay.pay_qr_payload {
                 let img = self.qr(&vm.pay.pay_qr_payload);
                 pay.set_pay_qr(img);

@@ -271,7 +271,7 @@ fn take_your_card_and_receipt_at_the_end() {
     );
     let vm = r.vm();
     assert_eq!(vm.chrome.screen, Screen::Home);
-    assert_eq!(vm.overlays.take_reminder, "card-receipt");
+    assert_eq!(vm.overlays.take_reminder, TakeReminder::CardReceipt);
     assert_eq!((vm.chrome.lang, vm.chrome.large_text), (Lang::En, true));
     assert!(
         !r.s.in_use(),
@@ -279,14 +279,14 @@ fn take_your_card_and_receipt_at_the_end() {
     );
     // The card still on the reader keeps it past the usual time...
     r.advance(REMINDER.as_secs() + 1);
-    assert_eq!(r.vm().overlays.take_reminder, "card-receipt");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::CardReceipt);
     // ...until it is taken.
     r.input(Input::Device(DeviceEvent::CardRemoved));
-    assert_eq!(r.vm().overlays.take_reminder, "receipt");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::Receipt);
     r.advance(1);
     assert_eq!(
         r.vm().overlays.take_reminder,
-        "",
+        TakeReminder::None,
         "the usual time has passed"
     );
     assert_eq!(r.vm().chrome.lang, Lang::Zh);
@@ -295,23 +295,23 @@ fn take_your_card_and_receipt_at_the_end() {
     let mut r = Rig::new();
     to_review(&mut r);
     r.act(Intent::Finish);
-    assert_eq!(r.vm().overlays.take_reminder, "card");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::Card);
     r.advance(REMINDER.as_secs());
-    assert_eq!(r.vm().overlays.take_reminder, "");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::None);
     // A card forgotten on the reader does not hold the screen forever.
     let mut r = Rig::new();
     to_review(&mut r);
     r.input(Input::Device(DeviceEvent::CardStays));
     r.act(Intent::Finish);
-    assert_eq!(r.vm().overlays.take_reminder, "card");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::Card);
     r.advance(REMINDER_CARD_MAX.as_secs() + 1);
-    assert_eq!(r.vm().overlays.take_reminder, "");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::None);
     // A touch closes it at once, and the next person can start.
     let mut r = Rig::new();
     to_review(&mut r);
     r.act(Intent::Finish);
     r.act(Intent::StartLookup);
-    assert_eq!(r.vm().overlays.take_reminder, "");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::None);
     assert_eq!(r.s.screen(), Screen::Lookup);
 
     // A progress slip: take the slip (and the card when one was read).
@@ -326,21 +326,21 @@ fn take_your_card_and_receipt_at_the_end() {
         fx.iter()
             .any(|e| matches!(e, Effect::Speak(s) if s.prompt == "take-receipt"))
     );
-    assert_eq!(r.vm().overlays.take_reminder, "receipt");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::Receipt);
     assert_eq!(r.s.screen(), Screen::Progress);
     r.advance(REMINDER.as_secs());
-    assert_eq!(r.vm().overlays.take_reminder, "");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::None);
     // Nothing read, nothing printed: no reminder.
     let mut r = Rig::new();
     r.act(Intent::StartLookup);
     r.act(Intent::Finish);
-    assert_eq!(r.vm().overlays.take_reminder, "");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::None);
     // A timeout: the person has gone; the screen is left free.
     let mut r = Rig::new();
     to_review(&mut r);
     r.advance(200);
     assert_eq!(r.s.screen(), Screen::Home);
-    assert_eq!(r.vm().overlays.take_reminder, "");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::None);
 }
 
 #[test]
@@ -351,7 +351,7 @@ fn nothing_of_a_session_is_left_for_the_next() {
     busy_session(&mut r);
     r.act(Intent::Finish);
     let reminder = r.vm();
-    assert_eq!(reminder.overlays.take_reminder, "card-receipt");
+    assert_eq!(reminder.overlays.take_reminder, TakeReminder::CardReceipt);
     let all = format!("{reminder:?}");
     for private in [
         "张",

@@ -206,7 +206,7 @@ impl Kiosk {
                 if let Some(f) = &mut self.fleet {
                     f.identify_until = Some(until);
                 }
-                tracing::info!(kiosk = %self.view().kiosk_id, "identifying: status light blinking");
+                tracing::info!(kiosk = %self.view().chrome.kiosk_id, "identifying: status light blinking");
             }
             CommandKind::RestartApp | CommandKind::Reboot => {
                 if cmd.force || !self.session.in_use() {
@@ -472,7 +472,7 @@ impl Kiosk {
                 approval_code,
                 card,
             } => {
-                let kiosk_id = self.session.view().kiosk_id;
+                let kiosk_id = self.session.view().chrome.kiosk_id;
                 self.rt.spawn(async move {
                     let answer = api
                         .case_details(&approval_code, &card.id_number, &kiosk_id)
@@ -483,7 +483,7 @@ impl Kiosk {
                 });
             }
             Effect::CasesByCard { card } => {
-                let kiosk_id = self.session.view().kiosk_id;
+                let kiosk_id = self.session.view().chrome.kiosk_id;
                 self.rt.spawn(async move {
                     let answer = api.cases_by_card(&card.id_number, &kiosk_id).await;
                     drop(card);
@@ -526,7 +526,7 @@ impl Kiosk {
             }
             Effect::TestPrint => {
                 let devices = self.devices.clone();
-                let sample = test_receipt(&self.session.view().kiosk_id);
+                let sample = test_receipt(&self.session.view().chrome.kiosk_id);
                 self.rt
                     .spawn_blocking(move || reply(Input::Printed(devices.print_receipt(&sample))));
             }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use hall_domain::api::MaterialStatus;
 use hall_platform::demo;
 
-use crate::session::{Intent, Screen, ViewModel};
+use crate::session::{Busy, Intent, Screen, ViewModel};
 
 /// How long the citizen waits on an unchanged screen before trying its step again.
 const PATIENCE: Duration = Duration::from_secs(4);
@@ -79,13 +79,13 @@ impl Drill {
 
     /// What the citizen does now, given what the screen shows.
     pub fn next(&mut self, vm: &ViewModel, now: Instant) -> Vec<Intent> {
-        if !vm.busy.is_empty() || self.done() {
+        if vm.overlays.busy != Busy::None || self.done() {
             return Vec::new();
         }
         if let Some((screen, at)) = self.acted
-            && screen == vm.screen
+            && screen == vm.chrome.screen
             && now.duration_since(at) < PATIENCE
-            && !matches!(vm.screen, Screen::Capture | Screen::Form)
+            && !matches!(vm.chrome.screen, Screen::Capture | Screen::Form)
         {
             return Vec::new();
         }
@@ -95,7 +95,7 @@ impl Drill {
                 .map(Intent::Key)
                 .collect()
         };
-        let intents = match vm.screen {
+        let intents = match vm.chrome.screen {
             Screen::Home => vec![Intent::StartSubmit],
             Screen::Identify => {
                 let mut v = vec![Intent::IdentifyTyping, Intent::Focus("id-number".into())];
@@ -115,7 +115,7 @@ impl Drill {
                 v
             }
             Screen::Items => {
-                let tiles = vm.stages.iter().flat_map(|s| s.items.iter());
+                let tiles = vm.apply.stages.iter().flat_map(|s| s.items.iter());
                 let mut all = tiles.clone();
                 match all
                     .find(|t| t.name == DRILL_ITEM)
@@ -129,7 +129,7 @@ impl Drill {
                 let mut v = Vec::new();
                 if self.skip_photos {
                     // 告知承诺 where allowed, else 容缺: only the rest is photographed.
-                    for m in vm.materials.iter().filter(|m| m.required) {
+                    for m in vm.apply.materials.iter().filter(|m| m.required) {
                         if m.commitment_allowed {
                             v.push(Intent::Material(
                                 m.id.clone(),
@@ -149,20 +149,20 @@ impl Drill {
             Screen::Capture => {
                 // One step at a time (the screen is busy while the photo is taken): a photo,
                 // then on to the next material.
-                if vm.capture_pages == 0 {
+                if vm.apply.capture_pages == 0 {
                     vec![Intent::Shoot]
                 } else {
                     vec![Intent::NextMaterial]
                 }
             }
             Screen::Form => {
-                if !vm.project_code.ok {
+                if !vm.apply.project_code.ok {
                     let mut v = vec![Intent::Focus("project-code".into()), Intent::Clear];
                     v.extend(keys(demo::PROJECT_CODE));
                     v
-                } else if vm.org_name.is_empty() {
+                } else if vm.apply.org_name.is_empty() {
                     return Vec::new(); // the platform is looking the organisation up
-                } else if !vm.contact_phone.ok {
+                } else if !vm.apply.contact_phone.ok {
                     let mut v = vec![Intent::Focus("contact-phone".into()), Intent::Clear];
                     v.extend(keys(demo::APPLICANT_PHONE));
                     v.push(Intent::Next);
@@ -195,8 +195,8 @@ impl Drill {
             // Not the drill's journeys: back home.
             _ => vec![Intent::Finish],
         };
-        self.acted = Some((vm.screen, now));
-        tracing::debug!(screen = ?vm.screen, steps = intents.len(), "drill acts");
+        self.acted = Some((vm.chrome.screen, now));
+        tracing::debug!(screen = ?vm.chrome.screen, steps = intents.len(), "drill acts");
         intents
     }
 }

@@ -13,7 +13,8 @@ use slint::ComponentHandle;
 use hall_kiosk::app::Kiosk;
 use hall_kiosk::client::{HttpPlatform, PlatformApi};
 use hall_kiosk::devices::{self, KioskDevices, KioskHardware};
-use hall_kiosk::session::{Screen, SessionConfig, ViewModel};
+use hall_kiosk::session::view::ReceiptState;
+use hall_kiosk::session::{Busy, Screen, SessionConfig, TakeReminder, ViewModel};
 use hall_kiosk::ui::AppWindow;
 use hall_platform::demo;
 use kiosk_drivers::sim::PaperState;
@@ -116,12 +117,15 @@ impl Hall {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("timed out waiting for {what}; view: {:?}", self.vm().screen);
+        panic!(
+            "timed out waiting for {what}; view: {:?}",
+            self.vm().chrome.screen
+        );
     }
 
     fn wait_screen(&self, screen: Screen) {
         self.wait(&format!("{screen:?}"), |vm| {
-            vm.screen == screen && vm.busy.is_empty()
+            vm.chrome.screen == screen && vm.overlays.busy == Busy::None
         });
     }
 
@@ -151,7 +155,7 @@ impl Hall {
             .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
             .collect();
         let Some(b) = buttons.first() else {
-            panic!("no button {label:?} on {:?}", self.vm().screen);
+            panic!("no button {label:?} on {:?}", self.vm().chrome.screen);
         };
         self.touches.set(self.touches.get() + 1);
         b.invoke_accessible_default_action();
@@ -163,18 +167,20 @@ impl Hall {
     /// unreachable platform answers at once).
     fn look_up(&self, code: &str) {
         self.type_keys(code);
-        if self.vm().screen == Screen::Lookup && self.shows("查询") {
+        if self.vm().chrome.screen == Screen::Lookup && self.shows("查询") {
             self.press("查询");
         }
     }
 
     /// Photographs one page of every material, as far as the form.
     fn photograph_all(&self) {
-        while self.vm().screen == Screen::Capture {
+        while self.vm().chrome.screen == Screen::Capture {
             self.press("拍照");
-            self.wait("a photo", |vm| vm.capture_pages > 0 && vm.busy.is_empty());
+            self.wait("a photo", |vm| {
+                vm.apply.capture_pages > 0 && vm.overlays.busy == Busy::None
+            });
             assert!(
-                self.vm().capture_preview.is_some(),
+                self.vm().apply.capture_preview.is_some(),
                 "the preview shows the page"
             );
             self.press("下一份材料");
@@ -189,7 +195,7 @@ impl Hall {
             .filter(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
             .collect();
         let Some(f) = fields.first() else {
-            panic!("no field {label:?} on {:?}", self.vm().screen);
+            panic!("no field {label:?} on {:?}", self.vm().chrome.screen);
         };
         self.touches.set(self.touches.get() + 1);
         f.invoke_accessible_default_action();
@@ -208,10 +214,10 @@ impl Hall {
                 .any(|e| e.accessible_role() == Some(AccessibleRole::Button))
             {
                 assert!(
-                    self.vm().ime.has_next && pages < 20,
+                    self.vm().entry.ime.has_next && pages < 20,
                     "{w} not offered for {}: {:?}",
-                    self.vm().ime.letters,
-                    self.vm().ime.candidates
+                    self.vm().entry.ime.letters,
+                    self.vm().entry.ime.candidates
                 );
                 self.press("下页 ▶");
                 pages += 1;
@@ -249,25 +255,25 @@ impl Hall {
 fn submit_with_the_id_card_end_to_end() {
     let h = hall();
     h.press("办理申请");
-    assert_eq!(h.vm().screen, Screen::Identify);
+    assert_eq!(h.vm().chrome.screen, Screen::Identify);
     assert!(h.shows("请将身份证放在读卡器上"));
     h.ctl()
         .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card placed");
     h.wait_screen(Screen::Items);
     h.press("建设工程规划许可证");
-    assert_eq!(h.vm().screen, Screen::Materials);
+    assert_eq!(h.vm().chrome.screen, Screen::Materials);
     h.press("下一步");
     h.wait_screen(Screen::Capture);
     h.photograph_all();
-    assert_eq!(h.vm().screen, Screen::Form);
+    assert_eq!(h.vm().chrome.screen, Screen::Form);
     h.type_keys(demo::PROJECT_CODE);
-    h.wait("the project name", |vm| !vm.project_name.is_empty());
+    h.wait("the project name", |vm| !vm.apply.project_name.is_empty());
     assert!(h.shows_containing(demo::PROJECT_NAME));
-    h.wait("the construction unit", |vm| !vm.org_name.is_empty());
-    assert_eq!(h.vm().credit_code.value, demo::CREDIT_CODE);
+    h.wait("the construction unit", |vm| !vm.apply.org_name.is_empty());
+    assert_eq!(h.vm().apply.credit_code.value, demo::CREDIT_CODE);
     h.press("下一步");
-    assert_eq!(h.vm().focus, "contact-phone", "phone still to type");
+    assert_eq!(h.vm().entry.focus, "contact-phone", "phone still to type");
     h.type_keys("1380013800");
     h.type_keys("0");
     h.press("下一步");
@@ -275,15 +281,21 @@ fn submit_with_the_id_card_end_to_end() {
     assert!(h.shows("张建国"), "own name unmasked on review");
     h.press("提交申请");
     h.wait("the receipt", |vm| {
-        vm.screen == Screen::Submitted && vm.receipt_state == "printed"
+        vm.chrome.screen == Screen::Submitted && vm.submit.receipt_state == ReceiptState::Printed
     });
     let vm = h.vm();
-    assert!(h.shows(&vm.approval_code_grouped), "the code shown big");
+    assert!(
+        h.shows(&vm.submit.approval_code_grouped),
+        "the code shown big"
+    );
     assert!(h.shows("回执已打印，请从出纸口取走"));
 
     // The receipt: the code as text, masked applicant, and nothing unmasked.
     let printed = h.printed_text();
-    assert!(printed.contains(&vm.approval_code_grouped), "{printed}");
+    assert!(
+        printed.contains(&vm.submit.approval_code_grouped),
+        "{printed}"
+    );
     assert!(printed.contains("张**"));
     assert!(!printed.contains("张建国"));
     assert!(!printed.contains(demo::APPLICANT_ID));
@@ -294,7 +306,7 @@ fn submit_with_the_id_card_end_to_end() {
             reqwest::get(format!(
                 "{}{}",
                 h.base,
-                hall_domain::api::case_path(&vm.approval_code)
+                hall_domain::api::case_path(&vm.submit.approval_code)
             ))
             .await?
             .json()
@@ -306,8 +318,8 @@ fn submit_with_the_id_card_end_to_end() {
 
     // Finish: personal data gone, back home.
     h.press("完成");
-    assert_eq!(h.vm().screen, Screen::Home);
-    assert_eq!(h.vm().review_name, "");
+    assert_eq!(h.vm().chrome.screen, Screen::Home);
+    assert_eq!(h.vm().submit.review_name, "");
     assert!(!h.shows("张建国"));
 }
 
@@ -315,16 +327,16 @@ fn submit_with_the_id_card_end_to_end() {
 fn submit_typed_identity_and_out_of_paper() {
     let h = hall();
     h.ctl().set_paper(PaperState::Out).expect("paper out");
-    h.wait("the printer reported", |vm| !vm.printer_ok);
+    h.wait("the printer reported", |vm| !vm.chrome.printer_ok);
     h.press("办理申请");
     h.press("没带身份证？手动输入号码");
     h.type_keys(demo::APPLICANT_ID);
-    assert!(h.vm().id_number.ok);
+    assert!(h.vm().identify.id_number.ok);
     h.press("下一步");
-    assert_eq!(h.vm().focus, "applicant-name");
+    assert_eq!(h.vm().entry.focus, "applicant-name");
     h.type_pinyin("lisi", &["李", "四"]);
     h.press("确定");
-    assert_eq!(h.vm().focus, "phone");
+    assert_eq!(h.vm().entry.focus, "phone");
     h.type_keys(demo::APPLICANT_PHONE);
     h.press("下一步");
     h.wait_screen(Screen::Items);
@@ -333,20 +345,20 @@ fn submit_typed_identity_and_out_of_paper() {
     h.wait_screen(Screen::Capture);
     h.photograph_all();
     h.type_keys(demo::PROJECT_CODE);
-    h.wait("the construction unit", |vm| !vm.org_name.is_empty());
+    h.wait("the construction unit", |vm| !vm.apply.org_name.is_empty());
     h.press("下一步");
     h.wait_screen(Screen::Review);
     h.press("提交申请");
     h.wait_screen(Screen::PrinterError);
     assert!(h.shows("回执没有打印出来"));
-    let code = h.vm().approval_code_grouped;
+    let code = h.vm().submit.approval_code_grouped;
     assert!(h.shows(&code), "the code to write down");
     assert!(
         h.devices.printed().is_empty(),
         "no job on a printer without paper"
     );
     h.press("不打印了");
-    assert_eq!(h.vm().screen, Screen::Submitted);
+    assert_eq!(h.vm().chrome.screen, Screen::Submitted);
     assert!(
         !h.shows("回执已打印，请从出纸口取走"),
         "never shown as printed"
@@ -363,7 +375,7 @@ fn typed_name_in_pinyin_reaches_the_platform() {
     h.press("没带身份证？手动输入号码");
     h.type_keys(demo::APPLICANT_ID);
     h.tap_field("姓名");
-    assert_eq!(h.vm().focus, "applicant-name");
+    assert_eq!(h.vm().entry.focus, "applicant-name");
     assert!(
         h.shows("q") && h.shows("确定"),
         "the letter keyboard is shown"
@@ -373,17 +385,17 @@ fn typed_name_in_pinyin_reaches_the_platform() {
     h.type_keys("zhangjiab");
     h.press("退格");
     h.type_keys("nguo");
-    assert_eq!(h.vm().ime.letters, "zhang jian guo");
+    assert_eq!(h.vm().entry.ime.letters, "zhang jian guo");
     assert!(h.shows("zhang jian guo"), "the letters shown large");
     h.type_pinyin("", &["张", "建国"]);
     let touches = h.touches.get() - before;
-    assert_eq!(h.vm().applicant_name.value, "张建国");
+    assert_eq!(h.vm().identify.applicant_name.value, "张建国");
     assert!(h.shows("张建国"), "the name in its field");
-    assert!(h.vm().ime.letters.is_empty());
+    assert!(h.vm().entry.ime.letters.is_empty());
     println!("name 张建国 typed in {touches} touches (12 letters, 2 choices, a correction)");
     assert!(touches <= 18, "{touches} touches");
     h.press("确定");
-    assert_eq!(h.vm().focus, "phone", "确定 goes on to the phone");
+    assert_eq!(h.vm().entry.focus, "phone", "确定 goes on to the phone");
     assert!(h.shows("1"), "the digit keypad again");
     h.type_keys(demo::APPLICANT_PHONE);
     h.press("下一步");
@@ -393,16 +405,16 @@ fn typed_name_in_pinyin_reaches_the_platform() {
     h.wait_screen(Screen::Capture);
     h.photograph_all();
     h.type_keys(demo::PROJECT_CODE);
-    h.wait("the project name", |vm| !vm.project_name.is_empty());
-    h.wait("the construction unit", |vm| !vm.org_name.is_empty());
+    h.wait("the project name", |vm| !vm.apply.project_name.is_empty());
+    h.wait("the construction unit", |vm| !vm.apply.org_name.is_empty());
     h.press("下一步");
     h.wait_screen(Screen::Review);
     assert!(h.shows("张建国"), "own name unmasked on review");
     h.press("提交申请");
     h.wait("the receipt", |vm| {
-        vm.screen == Screen::Submitted && vm.receipt_state == "printed"
+        vm.chrome.screen == Screen::Submitted && vm.submit.receipt_state == ReceiptState::Printed
     });
-    let code = h.vm().approval_code;
+    let code = h.vm().submit.approval_code;
     let printed = h.printed_text();
     assert!(printed.contains("张**"), "{printed}");
     assert!(!printed.contains("张建国"));
@@ -416,7 +428,11 @@ fn typed_name_in_pinyin_reaches_the_platform() {
         "the typed name reached the platform"
     );
     h.press("完成");
-    assert_eq!(h.vm().applicant_name.value, "", "wiped with the session");
+    assert_eq!(
+        h.vm().identify.applicant_name.value,
+        "",
+        "wiped with the session"
+    );
 }
 
 #[test]
@@ -427,26 +443,31 @@ fn lookup_typed_scanned_and_shown_as_qr() {
     h.type_keys(demo::CASE_LATE);
     h.wait_screen(Screen::Progress);
     let vm = h.vm();
-    assert!(vm.nodes.len() >= 2);
-    assert!(vm.nodes.iter().any(|n| n.overdue && n.overdue_days > 0));
+    assert!(vm.lookup.nodes.len() >= 2);
+    assert!(
+        vm.lookup
+            .nodes
+            .iter()
+            .any(|n| n.overdue && n.overdue_days > 0)
+    );
     assert!(h.shows_containing("已超期"), "lateness said in words");
     assert!(!h.shows_containing("张建国"), "personal data masked");
     h.press("打印进度单");
-    h.wait("the slip", |vm| vm.busy.is_empty());
+    h.wait("the slip", |vm| vm.overlays.busy == Busy::None);
     assert!(h.printed_text().contains("办理进度"));
     h.press("结束办理");
 
     // Scanned from a receipt on the home screen.
     h.ctl().scan(demo::CASE_APPROVED).expect("scan");
     h.wait_screen(Screen::Progress);
-    assert_eq!(h.vm().case_status, 11);
+    assert_eq!(h.vm().lookup.case_status, 11);
     h.press("结束办理");
 
     // Shown as a QR to the camera on the lookup screen.
     h.press("查询进度");
     h.ctl().show_qr(Some(demo::CASE_CORRECTIONS)).expect("qr");
     h.wait_screen(Screen::Progress);
-    assert!(h.vm().nodes.iter().any(|n| n.status_code == 6));
+    assert!(h.vm().lookup.nodes.iter().any(|n| n.status_code == 6));
 }
 
 #[test]
@@ -457,10 +478,10 @@ fn lookup_with_a_mistyped_code_is_stopped_before_asking() {
     let last = if typo.ends_with('0') { "1" } else { "0" };
     typo.replace_range(15..16, last);
     h.type_keys(&typo);
-    assert_eq!(h.vm().lookup_code.error, "check");
+    assert_eq!(h.vm().lookup.lookup_code.error, "check");
     assert!(h.shows_containing("校验位不对"));
     h.press("查询");
-    assert_eq!(h.vm().screen, Screen::Lookup);
+    assert_eq!(h.vm().chrome.screen, Screen::Lookup);
 }
 
 #[test]
@@ -470,10 +491,10 @@ fn pay_by_qr_and_by_phone_code() {
     h.type_keys(demo::PAYMENT_CODE);
     h.press("查找");
     h.wait_screen(Screen::Payment);
-    assert!(!h.vm().notice_total_capitals.is_empty());
-    assert!(h.shows_containing(&h.vm().notice_total_capitals));
+    assert!(!h.vm().pay.notice_total_capitals.is_empty());
+    assert!(h.shows_containing(&h.vm().pay.notice_total_capitals));
     h.press("出示付款码");
-    assert_eq!(h.vm().screen, Screen::Paying);
+    assert_eq!(h.vm().chrome.screen, Screen::Paying);
     h.ctl().scan(demo::WALLET_FAIL).expect("scan");
     h.wait_screen(Screen::PayFailed);
     assert!(h.shows_containing("余额不足"));
@@ -482,7 +503,7 @@ fn pay_by_qr_and_by_phone_code() {
     h.press("手机扫码支付");
     h.wait_screen(Screen::Paying);
     let order = h.kiosk.borrow().pending_order().expect("an order waits");
-    assert!(!h.vm().pay_qr_payload.is_empty());
+    assert!(!h.vm().pay.pay_qr_payload.is_empty());
     // The payer's phone pays.
     h.rt.block_on(async {
         reqwest::Client::new()
@@ -497,17 +518,20 @@ fn pay_by_qr_and_by_phone_code() {
     })
     .expect("simulated payment");
     h.wait("paid and printed", |vm| {
-        vm.screen == Screen::Paid && vm.receipt_state == "printed"
+        vm.chrome.screen == Screen::Paid && vm.submit.receipt_state == ReceiptState::Printed
     });
     let printed = h.printed_text();
-    assert!(printed.contains(&h.vm().notice_total_capitals), "{printed}");
+    assert!(
+        printed.contains(&h.vm().pay.notice_total_capitals),
+        "{printed}"
+    );
     h.press("完成");
     // The same notice cannot be paid twice.
     h.press("缴费");
     h.type_keys(demo::PAYMENT_CODE);
     h.press("查找");
     h.wait("the answer", |vm| {
-        vm.busy.is_empty() && vm.pay_error == "already-paid"
+        vm.overlays.busy == Busy::None && vm.pay.pay_error == "already-paid"
     });
 }
 
@@ -519,15 +543,19 @@ fn platform_unreachable_is_said_honestly() {
     h.wait_screen(Screen::Offline);
     assert!(h.shows("暂时连不上审批系统"));
     h.press("返回");
-    assert_eq!(h.vm().screen, Screen::Lookup);
-    assert_eq!(h.vm().lookup_code.value, demo::CASE_LATE, "typed code kept");
+    assert_eq!(h.vm().chrome.screen, Screen::Lookup);
+    assert_eq!(
+        h.vm().lookup.lookup_code.value,
+        demo::CASE_LATE,
+        "typed code kept"
+    );
 }
 
 #[test]
 fn camera_missing_offers_the_window() {
     let h = hall();
     h.ctl().set_camera_present(false).expect("camera off");
-    h.wait("the camera reported", |vm| !vm.camera_ok);
+    h.wait("the camera reported", |vm| !vm.chrome.camera_ok);
     h.press("办理申请");
     h.ctl()
         .place_card(kiosk_drivers::sim::SimCard::demo())
@@ -536,29 +564,33 @@ fn camera_missing_offers_the_window() {
     h.press("建设工程规划许可证");
     h.press("下一步");
     h.wait_screen(Screen::CameraError);
-    assert!(h.shows_containing(&format!("{} 号窗口", h.vm().window_hint)));
+    assert!(h.shows_containing(&format!("{} 号窗口", h.vm().chrome.window_hint)));
     h.press("跳过拍照，继续办理");
-    assert_eq!(h.vm().screen, Screen::Form);
+    assert_eq!(h.vm().chrome.screen, Screen::Form);
 }
 
 #[test]
 fn inactivity_warns_then_ends_the_session() {
     let h = hall();
     h.press("English");
-    assert_eq!(h.vm().lang, hall_kiosk::session::Lang::En);
+    assert_eq!(h.vm().chrome.lang, hall_kiosk::session::Lang::En);
     h.press("Check progress");
     h.type_keys("2026");
     let t0 = Instant::now();
     h.kiosk.borrow_mut().pump(t0 + Duration::from_secs(95));
-    assert!(h.vm().timeout_warning);
-    assert!(h.vm().timeout_seconds >= 20);
+    assert!(h.vm().overlays.timeout_warning);
+    assert!(h.vm().overlays.timeout_seconds >= 20);
     h.press("Continue");
-    assert!(!h.vm().timeout_warning);
+    assert!(!h.vm().overlays.timeout_warning);
     h.kiosk.borrow_mut().pump(t0 + Duration::from_secs(300));
     let vm = h.vm();
-    assert_eq!(vm.screen, Screen::Home);
-    assert_eq!(vm.lang, hall_kiosk::session::Lang::Zh, "language reset");
-    assert_eq!(vm.lookup_code.value, "", "typed data wiped");
+    assert_eq!(vm.chrome.screen, Screen::Home);
+    assert_eq!(
+        vm.chrome.lang,
+        hall_kiosk::session::Lang::Zh,
+        "language reset"
+    );
+    assert_eq!(vm.lookup.lookup_code.value, "", "typed data wiped");
     assert!(h.shows("查询进度"), "Chinese again");
 }
 
@@ -594,9 +626,11 @@ fn submission_taken_offline_is_delivered_later_exactly_once() {
     h.wait_screen(Screen::Review);
     h.press("提交申请");
     h.wait("the provisional receipt", |vm| {
-        vm.screen == Screen::Submitted && vm.offline_accepted && vm.receipt_state == "printed"
+        vm.chrome.screen == Screen::Submitted
+            && vm.submit.offline_accepted
+            && vm.submit.receipt_state == ReceiptState::Printed
     });
-    let reference = h.vm().approval_code;
+    let reference = h.vm().submit.approval_code;
     assert!(hall_kiosk::outbox::is_local_reference(&reference));
     assert!(h.printed_text().contains("临时受理"));
     let entries = outbox.entries().expect("entries");
@@ -745,9 +779,9 @@ fn touches_per_journey() {
         .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card placed");
     h.wait("the list", |vm| {
-        vm.my_cases_state == "listed" && vm.busy.is_empty()
+        vm.lookup.my_cases_state == "listed" && vm.overlays.busy == Busy::None
     });
-    let mine = h.vm().my_cases;
+    let mine = h.vm().lookup.my_cases;
     h.press(&mine[0].item);
     h.wait_screen(Screen::Progress);
     let t = h.touches.get();
@@ -770,24 +804,24 @@ fn staff_open_maintenance_with_the_pin_and_print_a_test_page() {
         },
     );
     h.press("帮助");
-    assert!(h.vm().help_shown);
+    assert!(h.vm().overlays.help_shown);
     // five taps on the kiosk id in the help open the PIN pad
     for _ in 0..5 {
         h.press("staff");
     }
-    assert!(h.vm().pin_shown && !h.vm().help_shown);
+    assert!(h.vm().staff.pin_shown && !h.vm().overlays.help_shown);
     h.type_keys("111111");
     h.press("确定");
     assert!(h.shows("密码不对，请重新输入"));
     h.type_keys(pin);
-    assert_eq!(h.vm().pin_digits, 6);
+    assert_eq!(h.vm().staff.pin_digits, 6);
     h.press("确定");
     h.wait_screen(Screen::Maintenance);
     assert!(h.shows("kiosk-01"));
     assert!(h.shows(env!("CARGO_PKG_VERSION")));
 
     h.press("打印测试页");
-    h.wait("the test page", |vm| vm.maint_note == "printed");
+    h.wait("the test page", |vm| vm.staff.maint_note == "printed");
     assert!(h.shows("测试页已打印"));
     let printed = h.printed_text();
     assert!(printed.contains("kiosk-01"), "{printed}");
@@ -795,14 +829,14 @@ fn staff_open_maintenance_with_the_pin_and_print_a_test_page() {
 
     // a scan is tested here, not taken as a case
     h.ctl().scan(demo::CASE_APPROVED).expect("scan");
-    h.wait("the scan", |vm| !vm.maint_scan.is_empty());
-    assert_eq!(h.vm().screen, Screen::Maintenance);
+    h.wait("the scan", |vm| !vm.staff.maint_scan.is_empty());
+    assert_eq!(h.vm().chrome.screen, Screen::Maintenance);
 
     // the camera's picture, from the simulated document camera
     h.press("拍照试试");
-    h.wait("the picture", |vm| vm.maint_note == "photo");
+    h.wait("the picture", |vm| vm.staff.maint_note == "photo");
     assert!(h.shows("摄像头拍到的画面"), "the picture is on screen");
-    let still = h.vm().capture_preview.expect("a picture");
+    let still = h.vm().apply.capture_preview.expect("a picture");
     assert!(still.width >= 320 && !still.rgb.is_empty());
 
     h.press("重启程序");
@@ -811,7 +845,7 @@ fn staff_open_maintenance_with_the_pin_and_print_a_test_page() {
         Some(hall_kiosk::app::Exit::Restart)
     );
     h.press("返回");
-    assert_eq!(h.vm().screen, Screen::Home);
+    assert_eq!(h.vm().chrome.screen, Screen::Home);
 }
 
 /// Pumps for a while (the reader polls for the card every quarter second).
@@ -835,7 +869,7 @@ fn lookup_shows_details_only_to_the_applicants_card() {
     h.wait_screen(Screen::Progress);
     // Anyone with the code: the status, and how to see more.
     assert!(h.shows("把身份证放在读卡区，查看本人申请的详细信息"));
-    assert!(!h.vm().nodes.is_empty());
+    assert!(!h.vm().lookup.nodes.is_empty());
     assert!(!h.shows_containing(demo::PROJECT_NAME));
     assert!(
         !h.shows_containing("总平面图"),
@@ -850,7 +884,9 @@ fn lookup_shows_details_only_to_the_applicants_card() {
     other.name = "李四".into();
     other.number = format!("{body}{check}");
     h.ctl().place_card(other).expect("card placed");
-    h.wait("the card checked", |vm| vm.case_card == "not-applicant");
+    h.wait("the card checked", |vm| {
+        vm.lookup.case_card == "not-applicant"
+    });
     assert!(h.shows("这张身份证不是这件申请的申请人"));
     assert!(!h.shows_containing(demo::PROJECT_NAME));
     assert!(!h.shows_containing("总平面图"));
@@ -858,7 +894,7 @@ fn lookup_shows_details_only_to_the_applicants_card() {
         !h.shows_containing("李"),
         "the other card's holder is not shown either"
     );
-    assert_eq!(h.vm().screen, Screen::Progress, "the status stays");
+    assert_eq!(h.vm().chrome.screen, Screen::Progress, "the status stays");
     h.ctl().remove_card().expect("card removed");
     pump_for(&h, Duration::from_millis(700));
 
@@ -866,7 +902,7 @@ fn lookup_shows_details_only_to_the_applicants_card() {
     h.ctl()
         .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card placed");
-    h.wait("the details", |vm| vm.case_card == "shown");
+    h.wait("the details", |vm| vm.lookup.case_card == "shown");
     assert!(h.shows("已核对：您是这件申请的申请人"));
     assert!(h.shows_containing(demo::PROJECT_NAME));
     assert!(
@@ -879,14 +915,20 @@ fn lookup_shows_details_only_to_the_applicants_card() {
 
     // Finishing with the card still on the reader: the reminder, until it is taken.
     h.press("结束办理");
-    assert_eq!(h.vm().screen, Screen::Home);
-    assert_eq!(h.vm().take_reminder, "card");
+    assert_eq!(h.vm().chrome.screen, Screen::Home);
+    assert_eq!(h.vm().overlays.take_reminder, TakeReminder::Card);
     assert!(h.shows("请取走您的身份证"));
     assert!(!h.shows_containing(demo::PROJECT_NAME));
     pump_for(&h, Duration::from_millis(300));
-    assert_eq!(h.vm().take_reminder, "card", "the card is still there");
+    assert_eq!(
+        h.vm().overlays.take_reminder,
+        TakeReminder::Card,
+        "the card is still there"
+    );
     h.ctl().remove_card().expect("card removed");
-    h.wait("the card taken", |vm| vm.take_reminder.is_empty());
+    h.wait("the card taken", |vm| {
+        vm.overlays.take_reminder == TakeReminder::None
+    });
     assert!(!h.shows("请取走您的身份证"));
 }
 
@@ -899,9 +941,9 @@ fn the_id_card_lists_ones_own_cases_without_typing() {
         .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card placed");
     h.wait("the list", |vm| {
-        vm.my_cases_state == "listed" && vm.busy.is_empty()
+        vm.lookup.my_cases_state == "listed" && vm.overlays.busy == Busy::None
     });
-    let mine = h.vm().my_cases;
+    let mine = h.vm().lookup.my_cases;
     assert!(mine.len() >= 4, "the demo applicant's cases");
     assert!(h.shows("您本人的申请：点一下查看"));
     assert!(
@@ -910,9 +952,9 @@ fn the_id_card_lists_ones_own_cases_without_typing() {
     );
     h.press(&mine[0].item);
     h.wait("the details", |vm| {
-        vm.screen == Screen::Progress && vm.case_card == "shown"
+        vm.chrome.screen == Screen::Progress && vm.lookup.case_card == "shown"
     });
-    assert_eq!(h.vm().case_code_grouped, mine[0].code_grouped);
+    assert_eq!(h.vm().lookup.case_code_grouped, mine[0].code_grouped);
     assert!(h.shows_containing(demo::PROJECT_NAME));
     assert!(!h.shows_containing(demo::APPLICANT_NAME));
 }

@@ -15,7 +15,8 @@ use slint::ComponentHandle;
 use hall_kiosk::app::Kiosk;
 use hall_kiosk::client::{HttpPlatform, PlatformApi};
 use hall_kiosk::devices::{self, KioskDevices, KioskHardware};
-use hall_kiosk::session::{Screen, SessionConfig, ViewModel};
+use hall_kiosk::session::view::ReceiptState;
+use hall_kiosk::session::{Busy, Screen, SessionConfig, ViewModel};
 use hall_kiosk::ui::AppWindow;
 use hall_platform::demo;
 
@@ -122,13 +123,13 @@ impl Hall {
         let vm = self.vm();
         panic!(
             "timed out waiting for {what}; view: {:?}, code: {:?}, error: {:?}",
-            vm.screen, vm.lookup_code, vm.lookup_error
+            vm.chrome.screen, vm.lookup.lookup_code, vm.lookup.lookup_error
         );
     }
 
     fn wait_screen(&self, screen: Screen) {
         self.wait(&format!("{screen:?}"), |vm| {
-            vm.screen == screen && vm.busy.is_empty()
+            vm.chrome.screen == screen && vm.overlays.busy == Busy::None
         });
     }
 
@@ -137,7 +138,7 @@ impl Hall {
             .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
             .collect();
         let Some(b) = buttons.first() else {
-            panic!("no button {label:?} on {:?}", self.vm().screen);
+            panic!("no button {label:?} on {:?}", self.vm().chrome.screen);
         };
         b.invoke_accessible_default_action();
         self.pump();
@@ -150,9 +151,11 @@ impl Hall {
     }
 
     fn photograph_all(&self) {
-        while self.vm().screen == Screen::Capture {
+        while self.vm().chrome.screen == Screen::Capture {
             self.press("拍照");
-            self.wait("a photo", |vm| vm.capture_pages > 0 && vm.busy.is_empty());
+            self.wait("a photo", |vm| {
+                vm.apply.capture_pages > 0 && vm.overlays.busy == Busy::None
+            });
             self.press("下一份材料");
         }
     }
@@ -165,24 +168,25 @@ impl Hall {
         self.wait_screen(Screen::Capture);
         self.photograph_all();
         self.type_keys(demo::PROJECT_CODE);
-        self.wait("the construction unit", |vm| !vm.org_name.is_empty());
+        self.wait("the construction unit", |vm| !vm.apply.org_name.is_empty());
         self.press("下一步");
-        if self.vm().focus == "contact-phone" {
+        if self.vm().entry.focus == "contact-phone" {
             self.type_keys(demo::APPLICANT_PHONE);
             self.press("下一步");
         }
         self.wait_screen(Screen::Review);
         self.press("提交申请");
         self.wait("the receipt", |vm| {
-            vm.screen == Screen::Submitted && vm.receipt_state == "printed"
+            vm.chrome.screen == Screen::Submitted
+                && vm.submit.receipt_state == ReceiptState::Printed
         });
-        let code = self.vm().approval_code;
+        let code = self.vm().submit.approval_code;
         assert!(
             !hall_kiosk::outbox::is_local_reference(&code),
             "the platform did not answer in time: the submission was taken offline ({code})"
         );
         self.press("完成");
-        assert_eq!(self.vm().screen, Screen::Home);
+        assert_eq!(self.vm().chrome.screen, Screen::Home);
         code
     }
 }
@@ -214,13 +218,13 @@ fn no_personal_data_in_any_log_line_of_a_whole_journey() {
     h.press("办理申请");
     h.press("没带身份证？手动输入号码");
     h.type_keys(demo::APPLICANT_ID);
-    assert!(h.vm().id_number.ok);
+    assert!(h.vm().identify.id_number.ok);
     h.press("下一步");
-    assert_eq!(h.vm().focus, "applicant-name");
+    assert_eq!(h.vm().entry.focus, "applicant-name");
     h.type_keys("zhangjianguo");
     h.press("张");
     h.press("建国");
-    assert_eq!(h.vm().applicant_name.value, demo::APPLICANT_NAME);
+    assert_eq!(h.vm().identify.applicant_name.value, demo::APPLICANT_NAME);
     h.press("确定");
     h.type_keys(demo::APPLICANT_PHONE);
     h.press("下一步");

@@ -16,7 +16,7 @@ pub enum FieldKind {
 }
 
 impl FieldKind {
-    /// The name the screens use for this field (`Vm.focus`, `act("focus", name)`).
+    /// The name the screens use for this field (`Entry.focus`, `Entry.tap-field`).
     pub fn name(self) -> &'static str {
         match self {
             FieldKind::IdNumber => "id-number",

@@ -10,7 +10,7 @@ use kiosk_drivers::printer::receipt::ProgressSlip;
 
 use super::field::{Field, FieldKind};
 use super::submit::field_view;
-use super::view::{CaseRow, NodeRow, NoticeRow, Screen, ViewModel};
+use super::view::{Busy, CaseRow, NodeRow, NoticeRow, Screen, ViewModel};
 use super::{Ctx, Effect, Input, Intent, Receipt, Step, extract_code};
 use crate::client::ApiError;
 
@@ -57,7 +57,7 @@ impl Lookup {
         let effect = Effect::LookupCase(self.code.value().to_string());
         self.unsent = Some(effect.clone());
         fx.push(effect);
-        Some(Step::Busy("looking-up"))
+        Some(Step::Busy(Busy::LookingUp))
     }
 
     pub(super) fn on_intent(
@@ -139,7 +139,7 @@ impl Lookup {
             printed_at: ctx.local.format("%Y-%m-%d %H:%M").to_string(),
         };
         fx.push(Effect::Print(Box::new(Receipt::Progress(slip))));
-        Some(Step::Busy("printing"))
+        Some(Step::Busy(Busy::Printing))
     }
 
     /// A card placed on the progress screen: the platform says whether it is the applicant's.
@@ -154,7 +154,7 @@ impl Lookup {
         self.card = Some(card);
         self.card_state = "checking";
         fx.push(effect);
-        Some(Step::Busy("checking-card"))
+        Some(Step::Busy(Busy::CheckingCard))
     }
 
     /// A card placed on the lookup screen: its holder's own cases are listed.
@@ -166,7 +166,7 @@ impl Lookup {
             card: Box::new(card.clone()),
         });
         self.card = Some(card);
-        Some(Step::Busy("finding-cases"))
+        Some(Step::Busy(Busy::FindingCases))
     }
 
     pub(super) fn on_code(&mut self, payload: &str, fx: &mut Vec<Effect>) -> Option<Step> {
@@ -185,7 +185,7 @@ impl Lookup {
     pub(super) fn retry(&mut self, fx: &mut Vec<Effect>) -> Option<Step> {
         let effect = self.unsent.clone()?;
         fx.push(effect);
-        Some(Step::Busy("looking-up"))
+        Some(Step::Busy(Busy::LookingUp))
     }
 
     pub(super) fn on_reply(&mut self, input: Input, fx: &mut Vec<Effect>) -> Option<Step> {
@@ -203,7 +203,7 @@ impl Lookup {
                         card: Box::new(card.clone()),
                     });
                     self.card_state = "checking";
-                    return Some(Step::ScreenBusy(Screen::Progress, "checking-card"));
+                    return Some(Step::ScreenBusy(Screen::Progress, Busy::CheckingCard));
                 }
                 Some(Step::Screen(Screen::Progress))
             }
@@ -264,11 +264,11 @@ impl Lookup {
     }
 
     pub(super) fn view(&self, vm: &mut ViewModel, ctx: &Ctx) {
-        vm.lookup_code = field_view(&self.code, true);
-        vm.focus = "approval-code".into();
-        vm.lookup_error = self.error.clone();
-        vm.my_cases_state = self.mine_state.to_string();
-        vm.my_cases = self
+        vm.lookup.lookup_code = field_view(&self.code, true);
+        vm.entry.focus = "approval-code".into();
+        vm.lookup.lookup_error = self.error.clone();
+        vm.lookup.my_cases_state = self.mine_state.to_string();
+        vm.lookup.my_cases = self
             .mine
             .iter()
             .map(|c| CaseRow {
@@ -282,17 +282,17 @@ impl Lookup {
         let Some(case) = &self.case else {
             return;
         };
-        vm.case_code_grouped = codes::group_by_four(&case.approval_code);
-        vm.case_item = ctx.pick(&case.item, &case.item_en).to_string();
-        vm.case_stage = i32::from(case.stage);
-        vm.case_status = i32::from(case.status.code());
-        vm.case_submitted = case.submitted_at.format("%Y-%m-%d").to_string();
-        vm.case_card = self.card_state.to_string();
+        vm.lookup.case_code_grouped = codes::group_by_four(&case.approval_code);
+        vm.lookup.case_item = ctx.pick(&case.item, &case.item_en).to_string();
+        vm.lookup.case_stage = i32::from(case.stage);
+        vm.lookup.case_status = i32::from(case.status.code());
+        vm.lookup.case_submitted = case.submitted_at.format("%Y-%m-%d").to_string();
+        vm.lookup.case_card = self.card_state.to_string();
         if let Some(d) = &self.details {
-            vm.case_applicant = d.applicant.clone();
-            vm.case_project = d.project_name.clone();
+            vm.lookup.case_applicant = d.applicant.clone();
+            vm.lookup.case_project = d.project_name.clone();
         }
-        vm.nodes = case
+        vm.lookup.nodes = case
             .nodes
             .iter()
             .enumerate()
@@ -304,8 +304,8 @@ impl Lookup {
                 row
             })
             .collect();
-        vm.nodes_late = case.nodes.iter().filter(|n| n.overdue).count() as i32;
-        vm.case_notices = case
+        vm.lookup.nodes_late = case.nodes.iter().filter(|n| n.overdue).count() as i32;
+        vm.lookup.case_notices = case
             .fee_notices
             .iter()
             .map(|n| NoticeRow {

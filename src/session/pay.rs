@@ -10,7 +10,7 @@ use kiosk_drivers::printer::receipt::PaymentReceipt;
 
 use super::field::{Field, FieldKind};
 use super::submit::field_view;
-use super::view::{FeeRow, Screen, ViewModel};
+use super::view::{Busy, FeeRow, PayMethod, ReceiptState, Screen, ViewModel};
 use super::{Ctx, Effect, Input, Intent, Receipt, SessionConfig, Step, extract_code};
 use crate::client::ApiError;
 
@@ -19,15 +19,15 @@ pub(super) struct Pay {
     pub(super) code: Field,
     error: String,
     notice: Option<FeeNotice>,
-    /// "qr" or "scan" once chosen.
-    method: &'static str,
+    /// How the person pays, once chosen.
+    method: PayMethod,
     order: Option<Order>,
     order_started: Option<Instant>,
     next_poll: Option<Instant>,
     cancelling: bool,
     failure: &'static str,
     failure_detail: String,
-    receipt_state: &'static str,
+    receipt_state: ReceiptState,
     unsent: Option<Effect>,
     seconds_left: i32,
     /// How many times the payer asked for more time on this order.
@@ -42,14 +42,14 @@ impl Default for Pay {
             code: Field::new(FieldKind::PayCode),
             error: String::new(),
             notice: None,
-            method: "",
+            method: PayMethod::None,
             order: None,
             order_started: None,
             next_poll: None,
             cancelling: false,
             failure: "",
             failure_detail: String::new(),
-            receipt_state: "none",
+            receipt_state: ReceiptState::None,
             unsent: None,
             seconds_left: 0,
             extensions: 0,
@@ -98,7 +98,7 @@ impl Pay {
             Ok(PayKey::Approval(a)) => self.send(Effect::LookupCase(a.to_string()), fx),
             Err(_) => return None,
         }
-        Some(Step::Busy("finding-notice"))
+        Some(Step::Busy(Busy::FindingNotice))
     }
 
     pub(super) fn on_intent(
@@ -122,7 +122,7 @@ impl Pay {
             }
             (Screen::Payment, Intent::PayQr) => {
                 let code = self.notice.as_ref()?.payment_code.clone();
-                self.method = "qr";
+                self.method = PayMethod::Qr;
                 self.send(
                     Effect::CreateOrder {
                         payment_code: code,
@@ -130,10 +130,10 @@ impl Pay {
                     },
                     fx,
                 );
-                Some(Step::Busy("creating-order"))
+                Some(Step::Busy(Busy::CreatingOrder))
             }
             (Screen::Payment, Intent::PayScan) => {
-                self.method = "scan";
+                self.method = PayMethod::Scan;
                 self.order = None;
                 self.error.clear();
                 Some(Step::Screen(Screen::Paying))
@@ -179,7 +179,7 @@ impl Pay {
                 self.code.set(&code);
                 self.find(fx)
             }
-            Screen::Paying if self.method == "scan" && self.order.is_none() => {
+            Screen::Paying if self.method == PayMethod::Scan && self.order.is_none() => {
                 let auth = payload.trim();
                 if codes::validate_wallet_auth_code(auth).is_err() {
                     self.error = "not-a-wallet-code".into();
@@ -196,7 +196,7 @@ impl Pay {
                     },
                     fx,
                 );
-                Some(Step::Busy("creating-order"))
+                Some(Step::Busy(Busy::CreatingOrder))
             }
             _ => None,
         }
@@ -209,7 +209,7 @@ impl Pay {
             return;
         };
         let started = *self.order_started.get_or_insert(now);
-        let period = if self.method == "scan" {
+        let period = if self.method == PayMethod::Scan {
             cfg.scan_confirm_limit
         } else {
             QR_LIMIT
@@ -220,7 +220,7 @@ impl Pay {
         self.seconds_left = left.as_secs_f32().ceil() as i32;
         // A scanned payment code's window is the wallet's (queried, then reversed at the end):
         // it is shown counting down but cannot be extended.
-        let extendable = self.method != "scan";
+        let extendable = self.method != PayMethod::Scan;
         self.time_warning = extendable
             && !self.cancelling
             && self.extensions < MAX_EXTENSIONS
@@ -241,13 +241,13 @@ impl Pay {
     pub(super) fn retry(&mut self, fx: &mut Vec<Effect>) -> Option<Step> {
         let effect = self.unsent.clone()?;
         fx.push(effect);
-        Some(Step::Busy("finding-notice"))
+        Some(Step::Busy(Busy::FindingNotice))
     }
 
     fn print(&mut self, ctx: &Ctx, fx: &mut Vec<Effect>) -> Option<Step> {
         let (notice, order) = (self.notice.as_ref()?, self.order.as_ref()?);
         if !ctx.avail.printer {
-            self.receipt_state = "failed";
+            self.receipt_state = ReceiptState::Failed;
             return Some(Step::Error(Screen::PrinterError));
         }
         let receipt_no = order.receipt_no.clone().unwrap_or_default();
@@ -268,9 +268,9 @@ impl Pay {
                 .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
                 .unwrap_or_default(),
         };
-        self.receipt_state = "printing";
+        self.receipt_state = ReceiptState::Printing;
         fx.push(Effect::Print(Box::new(Receipt::Payment(receipt))));
-        Some(Step::Busy("printing"))
+        Some(Step::Busy(Busy::Printing))
     }
 
     pub(super) fn on_reply(
@@ -290,7 +290,7 @@ impl Pay {
                     Some(n) => {
                         let code = n.payment_code.clone();
                         self.send(Effect::FetchNotice(code), fx);
-                        Some(Step::Busy("finding-notice"))
+                        Some(Step::Busy(Busy::FindingNotice))
                     }
                     None if case.fee_notices.is_empty() => {
                         self.error = "no-fee".into();
@@ -344,11 +344,11 @@ impl Pay {
                 Some(Step::Screen(Screen::PayFailed))
             }
             Input::Printed(Ok(())) => {
-                self.receipt_state = "printed";
+                self.receipt_state = ReceiptState::Printed;
                 None
             }
             Input::Printed(Err(_)) => {
-                self.receipt_state = "failed";
+                self.receipt_state = ReceiptState::Failed;
                 (screen == Screen::Paid).then_some(Step::Error(Screen::PrinterError))
             }
             _ => None,
@@ -408,14 +408,14 @@ impl Pay {
     }
 
     pub(super) fn view(&self, vm: &mut ViewModel) {
-        vm.pay_code = field_view(&self.code, true);
-        vm.focus = "pay-code".into();
-        vm.pay_error = self.error.clone();
+        vm.pay.pay_code = field_view(&self.code, true);
+        vm.entry.focus = "pay-code".into();
+        vm.pay.pay_error = self.error.clone();
         if let Some(n) = &self.notice {
-            vm.notice_code_grouped = codes::group_by_four(&n.payment_code);
-            vm.notice_agency = n.agency.clone();
-            vm.notice_payer = n.payer.clone();
-            vm.notice_lines = n
+            vm.pay.notice_code_grouped = codes::group_by_four(&n.payment_code);
+            vm.pay.notice_agency = n.agency.clone();
+            vm.pay.notice_payer = n.payer.clone();
+            vm.pay.notice_lines = n
                 .items
                 .iter()
                 .map(|l| FeeRow {
@@ -423,23 +423,23 @@ impl Pay {
                     amount: money::yuan(l.amount_fen),
                 })
                 .collect();
-            vm.notice_total = money::yuan(n.total_fen);
-            vm.notice_total_capitals = money::capitals(n.total_fen);
+            vm.pay.notice_total = money::yuan(n.total_fen);
+            vm.pay.notice_total_capitals = money::capitals(n.total_fen);
         }
-        vm.pay_method = self.method.into();
+        vm.pay.pay_method = self.method;
         if let Some(o) = &self.order {
-            vm.pay_qr_payload = o.qr_payload.clone().unwrap_or_default();
-            vm.paid_transaction = o.transaction_id.clone().unwrap_or_default();
-            vm.paid_receipt_no = o.receipt_no.clone().unwrap_or_default();
-            vm.paid_time = o
+            vm.pay.pay_qr_payload = o.qr_payload.clone().unwrap_or_default();
+            vm.pay.paid_transaction = o.transaction_id.clone().unwrap_or_default();
+            vm.pay.paid_receipt_no = o.receipt_no.clone().unwrap_or_default();
+            vm.pay.paid_time = o
                 .paid_at
                 .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
                 .unwrap_or_default();
         }
-        vm.pay_seconds_left = self.seconds_left;
-        vm.pay_time_warning = self.time_warning;
-        vm.pay_failure = self.failure.into();
-        vm.pay_failure_detail = self.failure_detail.clone();
-        vm.receipt_state = self.receipt_state.into();
+        vm.pay.pay_seconds_left = self.seconds_left;
+        vm.pay.pay_time_warning = self.time_warning;
+        vm.pay.pay_failure = self.failure.into();
+        vm.pay.pay_failure_detail = self.failure_detail.clone();
+        vm.submit.receipt_state = self.receipt_state;
     }
 }

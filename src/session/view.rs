@@ -1,8 +1,9 @@
 //! The view model: a plain description of what the screen shows, produced by the session and
-//! rendered by `src/ui`. Field names follow `ui/vm.slint`.
+//! rendered by `src/ui`. Groups and field names follow the globals of `ui/vm.slint`.
 
 use std::sync::Arc;
 
+use hall_domain::api::MaterialStatus;
 use kiosk_drivers::camera::Still;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -79,6 +80,58 @@ impl Screen {
     }
 }
 
+/// How the person pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PayMethod {
+    /// Not chosen yet.
+    #[default]
+    None,
+    /// A QR code the payer scans with their phone.
+    Qr,
+    /// The payer's payment code, scanned by the kiosk.
+    Scan,
+}
+
+/// "Take your ID card and receipt" at the end of a journey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TakeReminder {
+    /// Not shown.
+    #[default]
+    None,
+    Card,
+    Receipt,
+    CardReceipt,
+}
+
+/// A wait that the person should see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Busy {
+    /// No wait: nothing over the screen.
+    #[default]
+    None,
+    Submitting,
+    LookingUp,
+    Printing,
+    FindingNotice,
+    CreatingOrder,
+    Capturing,
+    CheckingCard,
+    FindingCases,
+    LoadingItems,
+    Checking,
+}
+
+/// The receipt of a submission or a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReceiptState {
+    /// Nothing printed (yet).
+    #[default]
+    None,
+    Printing,
+    Printed,
+    Failed,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
     #[default]
@@ -131,7 +184,8 @@ pub struct MaterialRow {
     pub tolerable: bool,
     pub tolerance_days: i32,
     pub commitment_allowed: bool,
-    pub choice: String,
+    /// What the person chose; `None` until they choose.
+    pub choice: Option<MaterialStatus>,
     pub pages: i32,
     pub deadline: String,
 }
@@ -182,9 +236,24 @@ pub struct ImeView {
     pub has_next: bool,
 }
 
-/// Everything on screen. `PartialEq` lets the renderer skip frames where nothing changed.
+/// Everything on screen, grouped as the screens' globals in `ui/vm.slint` are: the renderer
+/// compares each group with the one it rendered last and renders only the groups that changed.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ViewModel {
+    pub chrome: ChromeView,
+    pub overlays: OverlaysView,
+    pub staff: StaffView,
+    pub entry: EntryView,
+    pub identify: IdentifyView,
+    pub apply: ApplyView,
+    pub submit: SubmitView,
+    pub lookup: LookupView,
+    pub pay: PayView,
+}
+
+/// The session: screen, display modes, spoken guidance, language, devices (`Chrome`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChromeView {
     pub screen: Screen,
     pub large_text: bool,
     pub high_contrast: bool,
@@ -194,10 +263,6 @@ pub struct ViewModel {
     pub speaking: bool,
     pub voice_rate: i32,
     pub lang: Lang,
-    pub timeout_warning: bool,
-    pub timeout_seconds: i32,
-    pub help_shown: bool,
-    pub busy: String,
     pub printer_ok: bool,
     pub camera_ok: bool,
     pub scanner_ok: bool,
@@ -206,7 +271,24 @@ pub struct ViewModel {
     pub kiosk_id: String,
     pub window_hint: String,
     pub version: String,
+}
 
+/// What shows over the screen (`Overlays`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OverlaysView {
+    pub timeout_warning: bool,
+    pub timeout_seconds: i32,
+    pub help_shown: bool,
+    pub busy: Busy,
+    /// A help-desk identify: the kiosk id shown large ("" when not).
+    pub identify_id: String,
+    /// "Take your ID card and receipt": what to take, or nothing shown.
+    pub take_reminder: TakeReminder,
+}
+
+/// The staff PIN pad and the maintenance screen (`Staff`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StaffView {
     /// The staff PIN pad: open, how many digits are typed, whether the last PIN was wrong,
     /// seconds left of a lockout.
     pub pin_shown: bool,
@@ -217,9 +299,19 @@ pub struct ViewModel {
     pub maint_note: String,
     pub maint_card: String,
     pub maint_scan: String,
-    /// A help-desk identify: the kiosk id shown large ("" when not).
-    pub identify_id: String,
+}
 
+/// Which field is typed into, and the pinyin keyboard (`Entry`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EntryView {
+    /// The pinyin keyboard of the focused word field.
+    pub ime: ImeView,
+    pub focus: String,
+}
+
+/// Identify: the ID card or the typed ID number, phone and name (`Identify`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IdentifyView {
     pub identify_typing: bool,
     pub id_number: FieldView,
     pub phone: FieldView,
@@ -227,18 +319,19 @@ pub struct ViewModel {
     pub card_error: String,
     /// The applicant's name typed on the pinyin keyboard (identify by typing).
     pub applicant_name: FieldView,
+}
+
+/// The item, its materials and photographs, the project and organisation (`Apply`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApplyView {
     /// The project name typed on the pinyin keyboard, shown when the registry does not know
     /// the code or cannot be asked.
     pub project_name_typed: FieldView,
     pub project_name_shown: bool,
-    /// The pinyin keyboard of the focused word field.
-    pub ime: ImeView,
-
     pub stages: Vec<StageGroup>,
     pub item_name: String,
     pub item_department: String,
     pub item_time_limit: i32,
-
     pub materials: Vec<MaterialRow>,
     pub materials_error: String,
     pub capture_material: String,
@@ -247,26 +340,31 @@ pub struct ViewModel {
     pub capture_pages: i32,
     /// The last photographed page, for the preview.
     pub capture_preview: Option<Arc<Still>>,
-
     pub project_code: FieldView,
     pub project_name: String,
     pub credit_code: FieldView,
     pub org_name: String,
     pub contact_phone: FieldView,
-    pub focus: String,
+}
 
+/// Review and submit: the approval code and the receipt (`Submit`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SubmitView {
     pub review_name: String,
     pub review_id_number: String,
     pub review_phone: String,
     pub review_due: String,
     pub review_problems: Vec<String>,
-
     pub approval_code: String,
     pub approval_code_grouped: String,
-    pub receipt_state: String,
+    pub receipt_state: ReceiptState,
     pub receipt_error: String,
     pub offline_accepted: bool,
+}
 
+/// Lookup: the approval code, one's own cases, the case's progress (`Lookup`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LookupView {
     pub lookup_code: FieldView,
     pub lookup_error: String,
     pub case_code_grouped: String,
@@ -287,7 +385,11 @@ pub struct ViewModel {
     pub nodes: Vec<NodeRow>,
     pub nodes_late: i32,
     pub case_notices: Vec<NoticeRow>,
+}
 
+/// Payment: the code, the notice, the order and its outcome (`Pay`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PayView {
     pub pay_code: FieldView,
     pub pay_error: String,
     pub notice_code_grouped: String,
@@ -296,7 +398,7 @@ pub struct ViewModel {
     pub notice_lines: Vec<FeeRow>,
     pub notice_total: String,
     pub notice_total_capitals: String,
-    pub pay_method: String,
+    pub pay_method: PayMethod,
     /// What the payment QR encodes (rendered to an image by the UI layer).
     pub pay_qr_payload: String,
     pub pay_seconds_left: i32,
@@ -307,7 +409,4 @@ pub struct ViewModel {
     pub paid_transaction: String,
     pub paid_receipt_no: String,
     pub paid_time: String,
-
-    /// "Take your ID card and receipt": "card", "receipt", "card-receipt" or "".
-    pub take_reminder: String,
 }

@@ -4,7 +4,7 @@
 
 use slint::{Color, ComponentHandle};
 
-use super::{AppWindow, Theme, Vm};
+use super::{AppWindow, Chrome, Theme};
 
 /// The 7:1 of WCAG's enhanced contrast (AAA); it holds for text of any size.
 pub const MIN_CONTRAST: f64 = 7.0;
@@ -95,7 +95,7 @@ pub fn pairs(t: &Theme) -> Vec<(String, String, f64)> {
 
 /// The smallest contrast of all pairs in one palette.
 pub fn worst(window: &AppWindow, high_contrast: bool) -> (String, String, f64) {
-    window.global::<Vm>().set_high_contrast(high_contrast);
+    window.global::<Chrome>().set_high_contrast(high_contrast);
     let t = window.global::<Theme>();
     pairs(&t)
         .into_iter()
@@ -123,7 +123,7 @@ mod tests {
         i_slint_backend_testing::init_no_event_loop();
         let window = AppWindow::new().expect("the UI builds");
         for hc in [false, true] {
-            window.global::<Vm>().set_high_contrast(hc);
+            window.global::<Chrome>().set_high_contrast(hc);
             let t = window.global::<Theme>();
             let pairs = pairs(&t);
             assert_eq!(
@@ -134,9 +134,9 @@ mod tests {
             assert!(low.is_empty(), "high contrast {hc}: below 7:1: {low:?}");
         }
         // The two palettes really differ (the switch reaches the theme).
-        window.global::<Vm>().set_high_contrast(false);
+        window.global::<Chrome>().set_high_contrast(false);
         let usual = window.global::<Theme>().get_bg();
-        window.global::<Vm>().set_high_contrast(true);
+        window.global::<Chrome>().set_high_contrast(true);
         assert_ne!(usual, window.global::<Theme>().get_bg());
         let (i, b, r) = worst(&window, true);
         assert!(
@@ -150,9 +150,11 @@ mod tests {
     #[test]
     fn text_is_coloured_with_checked_inks_only() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
-        let mut files = vec![dir.join("components.slint"), dir.join("app.slint")];
-        for e in std::fs::read_dir(dir.join("screens")).expect("ui/screens") {
-            files.push(e.expect("entry").path());
+        let mut files = vec![dir.join("app.slint")];
+        for sub in ["components", "screens"] {
+            for e in std::fs::read_dir(dir.join(sub)).expect("ui/components, ui/screens") {
+                files.push(e.expect("entry").path());
+            }
         }
         let allowed: Vec<&str> = INKS.iter().chain(ON_FILL_INKS).copied().collect();
         let mut seen = 0;

@@ -10,7 +10,7 @@ fn lookup_typed_with_a_typo_is_caught_before_asking() {
     let c = if typo.ends_with('5') { "6" } else { "5" };
     typo.replace_range(15..16, c);
     r.typed(&typo);
-    assert_eq!(r.vm().lookup_code.error, "check");
+    assert_eq!(r.vm().lookup.lookup_code.error, "check");
     assert!(
         r.act(Intent::Next).is_empty(),
         "no lookup with a bad check digit"
@@ -29,15 +29,15 @@ fn lookup_shows_the_timeline_in_the_language() {
     assert!(r.act(Intent::Next).is_empty(), "asked once");
     r.input(Input::Case(Ok(case())));
     let vm = r.vm();
-    assert_eq!(vm.screen, Screen::Progress);
-    assert_eq!(vm.nodes.len(), 2);
-    assert_eq!(vm.nodes_late, 1);
-    assert_eq!(vm.nodes[0].overdue_days, 4);
+    assert_eq!(vm.chrome.screen, Screen::Progress);
+    assert_eq!(vm.lookup.nodes.len(), 2);
+    assert_eq!(vm.lookup.nodes_late, 1);
+    assert_eq!(vm.lookup.nodes[0].overdue_days, 4);
     assert_eq!(
-        vm.case_applicant, "",
+        vm.lookup.case_applicant, "",
         "who applied only after the applicant's card"
     );
-    assert_eq!(vm.case_notices[0].total, "12,345.00");
+    assert_eq!(vm.lookup.case_notices[0].total, "12,345.00");
     // Printing a progress slip: dated by the clock the runtime gave, not read by the session.
     let fx = r.act(Intent::PrintSlip);
     let Some(Effect::Print(slip)) = fx.first() else {
@@ -64,7 +64,7 @@ fn lookup_shows_the_timeline_in_the_language() {
     r.input(Input::Printed(Ok(())));
     r.act(Intent::PayNotice("42060026110200000017".into()));
     assert_eq!(r.s.screen(), Screen::PayEntry);
-    assert_eq!(r.vm().pay_code.value, "42060026110200000017");
+    assert_eq!(r.vm().pay.pay_code.value, "42060026110200000017");
 }
 
 #[test]
@@ -77,7 +77,7 @@ fn scanned_receipt_on_home_starts_a_lookup() {
     let fx = r.raw_input(Input::Case(Err(ApiError::NotFound)));
     assert_eq!(fx, vec![Effect::CameraScanning(true)]);
     assert_eq!(r.s.screen(), Screen::Lookup);
-    assert_eq!(r.vm().lookup_error, "not-found");
+    assert_eq!(r.vm().lookup.lookup_error, "not-found");
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn qr_on_lookup_screen_turns_camera_on_and_reads() {
     r.act(Intent::StartLookup);
     let fx = r.input(Input::Device(DeviceEvent::QrSeen("\u{0}DROP TABLE".into())));
     assert!(fx.is_empty());
-    assert_eq!(r.vm().lookup_error, "not-a-code");
+    assert_eq!(r.vm().lookup.lookup_error, "not-a-code");
 }
 
 #[test]

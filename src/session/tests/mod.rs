@@ -189,10 +189,10 @@ fn to_review(r: &mut Rig) {
     let fx = r.input(Input::Device(DeviceEvent::CardRead(card())));
     assert_eq!(fx, vec![Effect::LoadItems]);
     assert_eq!(r.s.screen(), Screen::Items);
-    assert_eq!(r.vm().busy, "loading-items");
+    assert_eq!(r.vm().overlays.busy, Busy::LoadingItems);
     r.input(Input::Items(Ok(vec![item()])));
-    assert_eq!(r.vm().busy, "");
-    assert_eq!(r.vm().stages.len(), 1);
+    assert_eq!(r.vm().overlays.busy, Busy::None);
+    assert_eq!(r.vm().apply.stages.len(), 1);
     r.act(Intent::PickItem("jsgcghxkz".into()));
     assert_eq!(r.s.screen(), Screen::Materials);
     r.act(Intent::Material(
@@ -201,12 +201,12 @@ fn to_review(r: &mut Rig) {
     ));
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Capture);
-    assert_eq!(r.vm().capture_count, 1, "only m1 is photographed");
+    assert_eq!(r.vm().apply.capture_count, 1, "only m1 is photographed");
     let fx = r.act(Intent::Shoot);
     assert_eq!(fx, vec![Effect::CaptureStill]);
     r.input(Input::Photo(Ok(still())));
-    assert_eq!(r.vm().capture_pages, 1);
-    assert!(r.vm().capture_preview.is_some());
+    assert_eq!(r.vm().apply.capture_pages, 1);
+    assert!(r.vm().apply.capture_preview.is_some());
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Form);
     r.typed("20264206004701000123");
@@ -219,7 +219,7 @@ fn to_review(r: &mut Rig) {
         }),
     ));
     assert_eq!(
-        r.vm().credit_code.value,
+        r.vm().apply.credit_code.value,
         credit_code(),
         "filled from the registry"
     );
@@ -264,15 +264,15 @@ fn type_word(r: &mut Rig, letters: &str, words: &[&str]) {
         let mut pages = 0;
         loop {
             let vm = r.vm();
-            if let Some(i) = vm.ime.candidates.iter().position(|c| c == w) {
+            if let Some(i) = vm.entry.ime.candidates.iter().position(|c| c == w) {
                 r.act(Intent::Candidate(i));
                 break;
             }
             assert!(
-                vm.ime.has_next && pages < 30,
+                vm.entry.ime.has_next && pages < 30,
                 "{w} not offered for {}: {:?}",
-                vm.ime.letters,
-                vm.ime.candidates
+                vm.entry.ime.letters,
+                vm.entry.ime.candidates
             );
             r.act(Intent::CandidatePage(true));
             pages += 1;
@@ -286,24 +286,28 @@ fn identify_typing(r: &mut Rig) {
     r.act(Intent::IdentifyTyping);
     r.typed(&id_number());
     r.act(Intent::Focus("applicant-name".into()));
-    assert_eq!(r.vm().ime.letters, "");
+    assert_eq!(r.vm().entry.ime.letters, "");
     r.typed("zhangjianguo");
     assert_eq!(
-        r.vm().ime.letters,
+        r.vm().entry.ime.letters,
         "zhang jian guo",
         "the letters shown by syllable"
     );
     // 确定 while letters wait for a choice: said so, and the keys stay on the name.
     r.act(Intent::Done);
-    assert_eq!(r.vm().applicant_name.error, "composing");
-    assert_eq!(r.vm().focus, "applicant-name");
+    assert_eq!(r.vm().identify.applicant_name.error, "composing");
+    assert_eq!(r.vm().entry.focus, "applicant-name");
     type_word(r, "", &["张", "建国"]);
     let vm = r.vm();
-    assert_eq!(vm.applicant_name.value, "张建国");
-    assert_eq!(vm.applicant_name.error, "");
-    assert!(vm.applicant_name.ok && vm.ime.candidates.is_empty());
+    assert_eq!(vm.identify.applicant_name.value, "张建国");
+    assert_eq!(vm.identify.applicant_name.error, "");
+    assert!(vm.identify.applicant_name.ok && vm.entry.ime.candidates.is_empty());
     r.act(Intent::Done);
-    assert_eq!(r.vm().focus, "phone", "确定 moves on to the next field");
+    assert_eq!(
+        r.vm().entry.focus,
+        "phone",
+        "确定 moves on to the next field"
+    );
     r.typed("13800138000");
     assert_eq!(r.act(Intent::Next), vec![Effect::LoadItems]);
     r.input(Input::Items(Ok(vec![item()])));
@@ -418,9 +422,9 @@ fn to_notice(r: &mut Rig) {
     r.input(Input::Notice(Ok(notice())));
     assert_eq!(r.s.screen(), Screen::Payment);
     let vm = r.vm();
-    assert_eq!(vm.notice_total, "12,345.00");
-    assert_eq!(vm.notice_total_capitals, "壹万贰仟叁佰肆拾伍元整");
-    assert_eq!(vm.notice_lines.len(), 2);
+    assert_eq!(vm.pay.notice_total, "12,345.00");
+    assert_eq!(vm.pay.notice_total_capitals, "壹万贰仟叁佰肆拾伍元整");
+    assert_eq!(vm.pay.notice_lines.len(), 2);
 }
 
 const PIN: &str = "482916";
@@ -473,7 +477,7 @@ impl Watch {
         // Every string of the view model, through its Debug form.
         let all = format!("{vm:?}");
         if all.contains("张建国") || all.contains(&id_number()) || all.contains("19580312") {
-            self.seen_on.push(vm.screen);
+            self.seen_on.push(vm.chrome.screen);
         }
         for e in fx {
             if let Effect::Print(receipt) = e {
@@ -534,5 +538,5 @@ fn busy_session(r: &mut Rig) {
     r.input(Input::Order(Ok(order(OrderStatus::Paid))));
     r.input(Input::Printed(Ok(())));
     assert_eq!(r.s.screen(), Screen::Paid);
-    assert!(!r.vm().paid_receipt_no.is_empty());
+    assert!(!r.vm().pay.paid_receipt_no.is_empty());
 }

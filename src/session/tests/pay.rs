@@ -16,7 +16,7 @@ fn pay_by_qr_polls_until_paid_and_prints() {
     ));
     r.input(Input::Order(Ok(order(OrderStatus::Pending))));
     assert_eq!(r.s.screen(), Screen::Paying);
-    assert_eq!(r.vm().pay_qr_payload, "https://pay.hall.example/q/o-1");
+    assert_eq!(r.vm().pay.pay_qr_payload, "https://pay.hall.example/q/o-1");
     let fx = r.advance(1);
     assert_eq!(fx, vec![Effect::PollOrder("o-1".into())]);
     assert!(r.advance(1).is_empty(), "polls every 2 s, not every tick");
@@ -49,7 +49,7 @@ fn scanned_wallet_code_that_never_confirms_is_cancelled() {
     // Not a wallet code: told, nothing sent.
     let fx = r.input(Input::Device(DeviceEvent::Scanned("12345".into())));
     assert!(fx.is_empty());
-    assert_eq!(r.vm().pay_error, "not-a-wallet-code");
+    assert_eq!(r.vm().pay.pay_error, "not-a-wallet-code");
     let fx = r.input(Input::Device(DeviceEvent::Scanned(
         "134567890123459999".into(),
     )));
@@ -65,7 +65,10 @@ fn scanned_wallet_code_that_never_confirms_is_cancelled() {
     let mut cancelled_at = None;
     for step in 1..=40 {
         let fx = r.advance(1);
-        assert!(!r.vm().pay_time_warning, "no more time for a scanned code");
+        assert!(
+            !r.vm().pay.pay_time_warning,
+            "no more time for a scanned code"
+        );
         r.act(Intent::MoreTime);
         if fx.contains(&Effect::CancelOrder("o-1".into())) {
             cancelled_at = Some(step);
@@ -79,7 +82,7 @@ fn scanned_wallet_code_that_never_confirms_is_cancelled() {
     );
     r.input(Input::Order(Ok(order(OrderStatus::Cancelled))));
     assert_eq!(r.s.screen(), Screen::PayFailed);
-    assert_eq!(r.vm().pay_failure, "cancelled");
+    assert_eq!(r.vm().pay.pay_failure, "cancelled");
     r.act(Intent::Retry);
     assert_eq!(r.s.screen(), Screen::Payment);
 }
@@ -93,13 +96,13 @@ fn the_payers_time_warns_and_can_be_extended() {
     r.act(Intent::PayQr);
     r.input(Input::Order(Ok(order(OrderStatus::Pending))));
     r.advance(1);
-    assert_eq!(r.vm().pay_seconds_left, 120);
-    assert!(!r.vm().pay_time_warning);
+    assert_eq!(r.vm().pay.pay_seconds_left, 120);
+    assert!(!r.vm().pay.pay_time_warning);
     // More time is not taken before it is offered.
     r.act(Intent::MoreTime);
     let fx = r.raw_advance(90);
-    assert_eq!(r.vm().pay_seconds_left, 30);
-    assert!(r.vm().pay_time_warning, "warned 30 s ahead");
+    assert_eq!(r.vm().pay.pay_seconds_left, 30);
+    assert!(r.vm().pay.pay_time_warning, "warned 30 s ahead");
     assert!(
         fx.iter()
             .any(|e| matches!(e, Effect::Speak(s) if s.prompt == "pay-timeout")),
@@ -107,16 +110,16 @@ fn the_payers_time_warns_and_can_be_extended() {
     );
     for extension in 1..=crate::session::pay::MAX_EXTENSIONS {
         r.act(Intent::MoreTime);
-        assert!(!r.vm().pay_time_warning);
+        assert!(!r.vm().pay.pay_time_warning);
         r.advance(1);
-        let left = r.vm().pay_seconds_left;
+        let left = r.vm().pay.pay_seconds_left;
         assert_eq!(left, 149, "a whole period more");
         // Up to the next warning.
         let fx = r.advance((left - 30) as u64);
         assert!(!fx.contains(&Effect::CancelOrder("o-1".into())));
-        assert_eq!(r.vm().pay_seconds_left, 30);
+        assert_eq!(r.vm().pay.pay_seconds_left, 30);
         assert_eq!(
-            r.vm().pay_time_warning,
+            r.vm().pay.pay_time_warning,
             extension < crate::session::pay::MAX_EXTENSIONS
         );
     }
@@ -141,7 +144,7 @@ fn failed_payment_says_why() {
     )));
     r.input(Input::Order(Ok(order(OrderStatus::Failed))));
     assert_eq!(r.s.screen(), Screen::PayFailed);
-    assert_eq!(r.vm().pay_failure_detail, "余额不足");
+    assert_eq!(r.vm().pay.pay_failure_detail, "余额不足");
 }
 
 #[test]
@@ -165,7 +168,7 @@ fn paid_notice_is_not_paid_again() {
     n.status = NoticeStatus::Paid;
     r.input(Input::Notice(Ok(n)));
     assert_eq!(r.s.screen(), Screen::PayEntry);
-    assert_eq!(r.vm().pay_error, "already-paid");
+    assert_eq!(r.vm().pay.pay_error, "already-paid");
 }
 
 #[test]
@@ -184,5 +187,5 @@ fn pay_by_approval_code_finds_the_unpaid_notice() {
     r.typed(approval_code().as_str());
     r.act(Intent::Next);
     r.input(Input::Case(Ok(no_fee)));
-    assert_eq!(r.vm().pay_error, "no-fee");
+    assert_eq!(r.vm().pay.pay_error, "no-fee");
 }

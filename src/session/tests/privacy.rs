@@ -11,7 +11,7 @@ fn full_name_and_id_number_only_on_the_review_of_ones_own_submission() {
     // A whole submission with the card.
     act(&mut r, &mut w, Intent::StartSubmit);
     step(&mut r, &mut w, Input::Device(DeviceEvent::CardRead(card())));
-    assert_eq!(r.vm().card_name_masked, "张**");
+    assert_eq!(r.vm().identify.card_name_masked, "张**");
     step(&mut r, &mut w, Input::Items(Ok(vec![item()])));
     act(&mut r, &mut w, Intent::PickItem("jsgcghxkz".into()));
     act(
@@ -55,7 +55,7 @@ fn full_name_and_id_number_only_on_the_review_of_ones_own_submission() {
     }
     act(&mut r, &mut w, Intent::Next);
     assert_eq!(r.s.screen(), Screen::Review);
-    assert_eq!(r.vm().review_name, "张建国");
+    assert_eq!(r.vm().submit.review_name, "张建国");
     act(&mut r, &mut w, Intent::Submit);
     step(&mut r, &mut w, Input::Submitted(Ok(created())));
     assert_eq!(r.s.screen(), Screen::Submitted);
@@ -79,8 +79,8 @@ fn full_name_and_id_number_only_on_the_review_of_ones_own_submission() {
         "{fx:?}"
     );
     step(&mut r, &mut w, Input::Details(Ok(details())));
-    assert_eq!(r.vm().case_applicant, "张**");
-    assert_eq!(r.vm().case_project, "邻里中心项目");
+    assert_eq!(r.vm().lookup.case_applicant, "张**");
+    assert_eq!(r.vm().lookup.case_project, "邻里中心项目");
     act(&mut r, &mut w, Intent::PrintSlip);
     step(&mut r, &mut w, Input::Printed(Ok(())));
 
@@ -120,19 +120,22 @@ fn the_details_need_the_applicants_card() {
     r.act(Intent::Next);
     r.input(Input::Case(Ok(case())));
     let vm = r.vm();
-    assert_eq!(vm.case_card, "");
+    assert_eq!(vm.lookup.case_card, "");
     assert_eq!(
-        (vm.case_applicant.as_str(), vm.case_project.as_str()),
+        (
+            vm.lookup.case_applicant.as_str(),
+            vm.lookup.case_project.as_str()
+        ),
         ("", "")
     );
-    assert!(vm.nodes.iter().all(|n| n.opinion.is_empty()));
+    assert!(vm.lookup.nodes.iter().all(|n| n.opinion.is_empty()));
     // Someone else's card: refused, nothing more shown, the status stays.
     let fx = r.input(Input::Device(DeviceEvent::CardRead(card())));
     assert!(
         matches!(fx.as_slice(), [Effect::CaseDetails { .. }]),
         "{fx:?}"
     );
-    assert_eq!(r.vm().busy, "checking-card");
+    assert_eq!(r.vm().overlays.busy, Busy::CheckingCard);
     let refused = ApiError::Refused(Problem {
         kind: "https://platform.hall.example/problems/forbidden".into(),
         title: "Forbidden".into(),
@@ -142,11 +145,11 @@ fn the_details_need_the_applicants_card() {
     });
     r.input(Input::Details(Err(refused)));
     let vm = r.vm();
-    assert_eq!(vm.screen, Screen::Progress);
-    assert_eq!(vm.case_card, "not-applicant");
-    assert_eq!(vm.case_applicant, "");
-    assert!(vm.nodes.iter().all(|n| n.opinion.is_empty()));
-    assert_eq!(vm.nodes.len(), 2);
+    assert_eq!(vm.chrome.screen, Screen::Progress);
+    assert_eq!(vm.lookup.case_card, "not-applicant");
+    assert_eq!(vm.lookup.case_applicant, "");
+    assert!(vm.lookup.nodes.iter().all(|n| n.opinion.is_empty()));
+    assert_eq!(vm.lookup.nodes.len(), 2);
     // Too many tries are told as such.
     r.input(Input::Device(DeviceEvent::CardRemoved));
     r.input(Input::Device(DeviceEvent::CardRead(card())));
@@ -158,18 +161,18 @@ fn the_details_need_the_applicants_card() {
         errors: Vec::new(),
     });
     r.input(Input::Details(Err(limited)));
-    assert_eq!(r.vm().case_card, "limited");
+    assert_eq!(r.vm().lookup.case_card, "limited");
     // The applicant's card: the details, opinions by node.
     r.input(Input::Device(DeviceEvent::CardRead(card())));
     r.input(Input::Details(Ok(details())));
     let vm = r.vm();
-    assert_eq!(vm.case_card, "shown");
-    assert_eq!(vm.case_applicant, "张**");
-    assert_eq!(vm.nodes[0].opinion, "请补充总平面图");
-    assert_eq!(vm.nodes[1].opinion, "");
+    assert_eq!(vm.lookup.case_card, "shown");
+    assert_eq!(vm.lookup.case_applicant, "张**");
+    assert_eq!(vm.lookup.nodes[0].opinion, "请补充总平面图");
+    assert_eq!(vm.lookup.nodes[1].opinion, "");
     // Back to the code: the details go; another case is checked with the same card at once.
     r.act(Intent::Back);
-    assert_eq!(r.vm().case_applicant, "");
+    assert_eq!(r.vm().lookup.case_applicant, "");
     r.act(Intent::Next);
     let fx = r.input(Input::Case(Ok(case())));
     assert!(
@@ -187,7 +190,7 @@ fn a_card_on_the_lookup_screen_lists_ones_own_cases() {
         matches!(fx.as_slice(), [Effect::CasesByCard { .. }]),
         "{fx:?}"
     );
-    assert_eq!(r.vm().busy, "finding-cases");
+    assert_eq!(r.vm().overlays.busy, Busy::FindingCases);
     let summary = CaseSummary {
         approval_code: approval_code().to_string(),
         item: "建设工程规划许可证".into(),
@@ -201,8 +204,11 @@ fn a_card_on_the_lookup_screen_lists_ones_own_cases() {
     };
     r.input(Input::MyCases(Ok(vec![summary])));
     let vm = r.vm();
-    assert_eq!(vm.my_cases_state, "listed");
-    assert_eq!(vm.my_cases[0].code_grouped, approval_code().grouped());
+    assert_eq!(vm.lookup.my_cases_state, "listed");
+    assert_eq!(
+        vm.lookup.my_cases[0].code_grouped,
+        approval_code().grouped()
+    );
     // Only a listed case opens; it opens with its details, the card being the applicant's.
     assert!(
         r.act(Intent::OpenCase("2026110200000999".into()))
@@ -216,20 +222,20 @@ fn a_card_on_the_lookup_screen_lists_ones_own_cases() {
         "{fx:?}"
     );
     r.input(Input::Details(Ok(details())));
-    assert_eq!(r.vm().case_card, "shown");
-    assert_eq!(r.vm().case_project, "邻里中心项目");
+    assert_eq!(r.vm().lookup.case_card, "shown");
+    assert_eq!(r.vm().lookup.case_project, "邻里中心项目");
     // Back to the list, back to typing, back home.
     r.act(Intent::Back);
-    assert_eq!(r.vm().my_cases_state, "listed");
+    assert_eq!(r.vm().lookup.my_cases_state, "listed");
     r.act(Intent::Back);
     assert_eq!(
-        (r.s.screen(), r.vm().my_cases_state.as_str()),
+        (r.s.screen(), r.vm().lookup.my_cases_state.as_str()),
         (Screen::Lookup, "")
     );
     // No cases, or too many lists: said, and typing the code still works.
     r.input(Input::Device(DeviceEvent::CardRead(card())));
     r.input(Input::MyCases(Ok(Vec::new())));
-    assert_eq!(r.vm().my_cases_state, "none");
+    assert_eq!(r.vm().lookup.my_cases_state, "none");
     r.input(Input::Device(DeviceEvent::CardRead(card())));
     r.input(Input::MyCases(Err(ApiError::Refused(Problem {
         kind: "https://platform.hall.example/problems/too-many-attempts".into(),
@@ -238,7 +244,7 @@ fn a_card_on_the_lookup_screen_lists_ones_own_cases() {
         detail: None,
         errors: Vec::new(),
     }))));
-    assert_eq!(r.vm().my_cases_state, "limited");
+    assert_eq!(r.vm().lookup.my_cases_state, "limited");
     r.act(Intent::Back);
     r.act(Intent::Back);
     assert_eq!(r.s.screen(), Screen::Home);
@@ -264,44 +270,48 @@ fn take_your_card_and_receipt_at_the_end() {
         "{fx:?}"
     );
     let vm = r.vm();
-    assert_eq!(vm.screen, Screen::Home);
-    assert_eq!(vm.take_reminder, "card-receipt");
-    assert_eq!((vm.lang, vm.large_text), (Lang::En, true));
+    assert_eq!(vm.chrome.screen, Screen::Home);
+    assert_eq!(vm.overlays.take_reminder, TakeReminder::CardReceipt);
+    assert_eq!((vm.chrome.lang, vm.chrome.large_text), (Lang::En, true));
     assert!(
         !r.s.in_use(),
         "the session is over: the reminder holds nothing of it"
     );
     // The card still on the reader keeps it past the usual time...
     r.advance(REMINDER.as_secs() + 1);
-    assert_eq!(r.vm().take_reminder, "card-receipt");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::CardReceipt);
     // ...until it is taken.
     r.input(Input::Device(DeviceEvent::CardRemoved));
-    assert_eq!(r.vm().take_reminder, "receipt");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::Receipt);
     r.advance(1);
-    assert_eq!(r.vm().take_reminder, "", "the usual time has passed");
-    assert_eq!(r.vm().lang, Lang::Zh);
+    assert_eq!(
+        r.vm().overlays.take_reminder,
+        TakeReminder::None,
+        "the usual time has passed"
+    );
+    assert_eq!(r.vm().chrome.lang, Lang::Zh);
 
     // A reader that cannot tell: the usual time.
     let mut r = Rig::new();
     to_review(&mut r);
     r.act(Intent::Finish);
-    assert_eq!(r.vm().take_reminder, "card");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::Card);
     r.advance(REMINDER.as_secs());
-    assert_eq!(r.vm().take_reminder, "");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::None);
     // A card forgotten on the reader does not hold the screen forever.
     let mut r = Rig::new();
     to_review(&mut r);
     r.input(Input::Device(DeviceEvent::CardStays));
     r.act(Intent::Finish);
-    assert_eq!(r.vm().take_reminder, "card");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::Card);
     r.advance(REMINDER_CARD_MAX.as_secs() + 1);
-    assert_eq!(r.vm().take_reminder, "");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::None);
     // A touch closes it at once, and the next person can start.
     let mut r = Rig::new();
     to_review(&mut r);
     r.act(Intent::Finish);
     r.act(Intent::StartLookup);
-    assert_eq!(r.vm().take_reminder, "");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::None);
     assert_eq!(r.s.screen(), Screen::Lookup);
 
     // A progress slip: take the slip (and the card when one was read).
@@ -316,21 +326,21 @@ fn take_your_card_and_receipt_at_the_end() {
         fx.iter()
             .any(|e| matches!(e, Effect::Speak(s) if s.prompt == "take-receipt"))
     );
-    assert_eq!(r.vm().take_reminder, "receipt");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::Receipt);
     assert_eq!(r.s.screen(), Screen::Progress);
     r.advance(REMINDER.as_secs());
-    assert_eq!(r.vm().take_reminder, "");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::None);
     // Nothing read, nothing printed: no reminder.
     let mut r = Rig::new();
     r.act(Intent::StartLookup);
     r.act(Intent::Finish);
-    assert_eq!(r.vm().take_reminder, "");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::None);
     // A timeout: the person has gone; the screen is left free.
     let mut r = Rig::new();
     to_review(&mut r);
     r.advance(200);
     assert_eq!(r.s.screen(), Screen::Home);
-    assert_eq!(r.vm().take_reminder, "");
+    assert_eq!(r.vm().overlays.take_reminder, TakeReminder::None);
 }
 
 #[test]
@@ -341,7 +351,7 @@ fn nothing_of_a_session_is_left_for_the_next() {
     busy_session(&mut r);
     r.act(Intent::Finish);
     let reminder = r.vm();
-    assert_eq!(reminder.take_reminder, "card-receipt");
+    assert_eq!(reminder.overlays.take_reminder, TakeReminder::CardReceipt);
     let all = format!("{reminder:?}");
     for private in [
         "张",
@@ -355,7 +365,7 @@ fn nothing_of_a_session_is_left_for_the_next() {
     ] {
         assert!(!all.contains(private), "{private} left on the reminder");
     }
-    assert_eq!(reminder.capture_preview, None);
+    assert_eq!(reminder.apply.capture_preview, None);
     r.act(Intent::DismissReminder);
     assert_eq!(r.vm(), fresh, "finished: the screen is as for a new person");
     // Timed out in the middle of a payment.
@@ -372,9 +382,12 @@ fn nothing_of_a_session_is_left_for_the_next() {
     // And the next person's lookup starts empty.
     r.act(Intent::StartLookup);
     let vm = r.vm();
-    assert_eq!(vm.lookup_code.value, "");
-    assert_eq!((vm.case_item.as_str(), vm.case_card.as_str()), ("", ""));
+    assert_eq!(vm.lookup.lookup_code.value, "");
+    assert_eq!(
+        (vm.lookup.case_item.as_str(), vm.lookup.case_card.as_str()),
+        ("", "")
+    );
     r.act(Intent::Back);
     r.act(Intent::StartPay);
-    assert_eq!(r.vm().pay_code.value, "");
+    assert_eq!(r.vm().pay.pay_code.value, "");
 }

@@ -8,7 +8,7 @@ fn card_outside_identify_is_not_kept() {
     r.act(Intent::StartLookup);
     r.input(Input::Device(DeviceEvent::CardRead(card())));
     assert_eq!(r.s.screen(), Screen::Lookup);
-    assert_eq!(r.vm().card_name_masked, "");
+    assert_eq!(r.vm().identify.card_name_masked, "");
 }
 
 #[test]
@@ -20,16 +20,19 @@ fn timeout_warns_then_ends_and_wipes() {
     r.act(Intent::StartSubmit);
     r.input(Input::Device(DeviceEvent::CardRead(card())));
     r.input(Input::Items(Ok(vec![item()])));
-    assert!(r.vm().large_text);
-    assert!(r.vm().high_contrast);
+    assert!(r.vm().chrome.large_text);
+    assert!(r.vm().chrome.high_contrast);
     r.advance(80);
-    assert!(!r.vm().timeout_warning);
+    assert!(!r.vm().overlays.timeout_warning);
     r.advance(15);
     let vm = r.vm();
-    assert!(vm.timeout_warning, "warned 25 s before the end");
-    assert!(vm.timeout_seconds >= 20);
+    assert!(vm.overlays.timeout_warning, "warned 25 s before the end");
+    assert!(vm.overlays.timeout_seconds >= 20);
     r.act(Intent::Continue);
-    assert!(!r.vm().timeout_warning, "continue extends the session");
+    assert!(
+        !r.vm().overlays.timeout_warning,
+        "continue extends the session"
+    );
     r.advance(100);
     let fx = r.advance(25);
     assert!(
@@ -37,12 +40,15 @@ fn timeout_warns_then_ends_and_wipes() {
         "{fx:?}"
     );
     let vm = r.vm();
-    assert_eq!(vm.screen, Screen::Home);
-    assert_eq!(vm.lang, Lang::Zh);
-    assert!(!vm.large_text);
-    assert!(!vm.high_contrast, "high contrast resets with the session");
-    assert_eq!(vm.card_name_masked, "");
-    assert!(vm.materials.is_empty());
+    assert_eq!(vm.chrome.screen, Screen::Home);
+    assert_eq!(vm.chrome.lang, Lang::Zh);
+    assert!(!vm.chrome.large_text);
+    assert!(
+        !vm.chrome.high_contrast,
+        "high contrast resets with the session"
+    );
+    assert_eq!(vm.identify.card_name_masked, "");
+    assert!(vm.apply.materials.is_empty());
     assert!(!r.s.in_use());
 }
 
@@ -52,14 +58,14 @@ fn waiting_pauses_the_timeout() {
     r.act(Intent::StartLookup);
     r.typed(approval_code().as_str());
     r.act(Intent::Next);
-    assert_eq!(r.vm().busy, "looking-up");
+    assert_eq!(r.vm().overlays.busy, Busy::LookingUp);
     r.advance(300);
     assert_eq!(
         r.s.screen(),
         Screen::Lookup,
         "no timeout while the platform is asked"
     );
-    assert!(!r.vm().timeout_warning);
+    assert!(!r.vm().overlays.timeout_warning);
 }
 
 #[test]
@@ -74,7 +80,7 @@ fn answers_for_an_ended_session_are_dropped() {
     let fx = r.s.handle_reply(generation, Input::Case(Ok(case())), r.t);
     assert!(fx.is_empty());
     assert_eq!(r.s.screen(), Screen::Lookup);
-    assert_eq!(r.vm().case_item, "");
+    assert_eq!(r.vm().lookup.case_item, "");
 }
 
 #[test]
@@ -83,7 +89,7 @@ fn help_keeps_the_session() {
     r.act(Intent::StartLookup);
     let fx = r.input(Input::Device(DeviceEvent::HelpButton));
     assert_eq!(fx, vec![Effect::RequestHelp]);
-    assert!(r.vm().help_shown);
+    assert!(r.vm().overlays.help_shown);
     r.advance(600);
     assert_eq!(
         r.s.screen(),
@@ -91,7 +97,7 @@ fn help_keeps_the_session() {
         "no timeout while staff are coming"
     );
     r.act(Intent::HelpClose);
-    assert!(!r.vm().help_shown);
+    assert!(!r.vm().overlays.help_shown);
 }
 
 #[test]
@@ -101,23 +107,23 @@ fn language_and_text_size_only_change_on_home() {
     r.act(Intent::Lang(Lang::En));
     r.act(Intent::Large(true));
     assert_eq!(
-        r.vm().lang,
+        r.vm().chrome.lang,
         Lang::Zh,
         "the switches are on the home screen only"
     );
-    assert!(!r.vm().large_text);
+    assert!(!r.vm().chrome.large_text);
     r.act(Intent::Back);
     assert!(r.act(Intent::Lang(Lang::En)).is_empty());
     r.act(Intent::Large(true));
     r.act(Intent::HighContrast(true));
-    assert!(r.vm().large_text);
-    assert!(r.vm().high_contrast);
-    assert_eq!(r.vm().lang, Lang::En);
+    assert!(r.vm().chrome.large_text);
+    assert!(r.vm().chrome.high_contrast);
+    assert_eq!(r.vm().chrome.lang, Lang::En);
     let fx = r.act(Intent::Finish);
     assert!(fx.contains(&Effect::SessionEnded { timed_out: false }));
-    assert_eq!(r.vm().lang, Lang::Zh);
-    assert!(!r.vm().large_text);
-    assert!(!r.vm().high_contrast);
+    assert_eq!(r.vm().chrome.lang, Lang::Zh);
+    assert!(!r.vm().chrome.large_text);
+    assert!(!r.vm().chrome.high_contrast);
 }
 
 #[test]
@@ -172,11 +178,14 @@ fn volume_and_speed_step_within_bounds_and_reset_with_the_session() {
     };
     assert_eq!((s.volume, s.rate), (5, 1));
     r.raw_act(Intent::Faster(false));
-    assert_eq!((r.vm().voice_volume, r.vm().voice_rate), (5, 1));
+    assert_eq!(
+        (r.vm().chrome.voice_volume, r.vm().chrome.voice_rate),
+        (5, 1)
+    );
     let fx = r.raw_act(Intent::Finish);
     assert!(fx.contains(&Effect::StopSpeech), "speech stops at the end");
     assert_eq!(
-        (r.vm().voice_volume, r.vm().voice_rate),
+        (r.vm().chrome.voice_volume, r.vm().chrome.voice_rate),
         (i32::from(super::VOICE_VOLUME), i32::from(super::VOICE_RATE))
     );
 }
@@ -187,19 +196,23 @@ fn volume_and_speed_step_within_bounds_and_reset_with_the_session() {
 fn a_sounding_prompt_can_be_stopped_from_the_screen() {
     let mut r = Rig::new();
     r.act(Intent::StartLookup);
-    assert!(!r.vm().speaking);
+    assert!(!r.vm().chrome.speaking);
     r.advance(10);
-    let idle_before = r.vm().timeout_seconds;
+    let idle_before = r.vm().overlays.timeout_seconds;
     r.raw_input(Input::Speaking(true));
-    assert!(r.vm().speaking);
-    assert_eq!(r.vm().timeout_seconds, idle_before, "sound is not a touch");
+    assert!(r.vm().chrome.speaking);
+    assert_eq!(
+        r.vm().overlays.timeout_seconds,
+        idle_before,
+        "sound is not a touch"
+    );
     let fx = r.raw_act(Intent::Quiet);
     assert_eq!(fx, vec![Effect::StopSpeech]);
-    assert!(!r.vm().speaking);
+    assert!(!r.vm().chrome.speaking);
     r.raw_input(Input::Speaking(true));
     r.act(Intent::Finish);
     assert!(
-        !r.vm().speaking,
+        !r.vm().chrome.speaking,
         "the next person does not see a stop button"
     );
 }
@@ -221,15 +234,15 @@ fn the_timeout_warning_is_spoken() {
 #[test]
 fn identify_shows_the_kiosk_id_until_touched_or_a_minute_passed() {
     let mut r = Rig::new();
-    assert_eq!(r.vm().identify_id, "");
+    assert_eq!(r.vm().overlays.identify_id, "");
     r.s.identify(r.t + Duration::from_secs(60));
-    assert_eq!(r.vm().identify_id, "kiosk-01");
+    assert_eq!(r.vm().overlays.identify_id, "kiosk-01");
     r.advance(59);
-    assert_eq!(r.vm().identify_id, "kiosk-01");
+    assert_eq!(r.vm().overlays.identify_id, "kiosk-01");
     r.advance(1);
-    assert_eq!(r.vm().identify_id, "");
+    assert_eq!(r.vm().overlays.identify_id, "");
 
     r.s.identify(r.t + Duration::from_secs(60));
     r.act(Intent::IdentifyClose);
-    assert_eq!(r.vm().identify_id, "");
+    assert_eq!(r.vm().overlays.identify_id, "");
 }

@@ -15,9 +15,9 @@ fn pin_hash_is_the_hex_sha256_of_the_digits() {
 fn the_right_pin_opens_maintenance_and_leaving_forgets_it() {
     let mut r = staff_rig();
     r.act(Intent::Staff);
-    assert!(r.vm().pin_shown);
+    assert!(r.vm().staff.pin_shown);
     r.typed(PIN);
-    assert_eq!(r.vm().pin_digits, PIN.len() as i32);
+    assert_eq!(r.vm().staff.pin_digits, PIN.len() as i32);
     r.act(Intent::Backspace);
     r.act(Intent::Key(PIN.chars().last().unwrap()));
     let fx = r.act(Intent::Next);
@@ -27,27 +27,27 @@ fn the_right_pin_opens_maintenance_and_leaving_forgets_it() {
         "staff at the kiosk answer its help request"
     );
     let vm = r.vm();
-    assert_eq!(vm.screen, Screen::Maintenance);
-    assert!(!vm.pin_shown);
-    assert_eq!(vm.version, env!("CARGO_PKG_VERSION"));
-    assert_eq!(vm.kiosk_id, "kiosk-01");
+    assert_eq!(vm.chrome.screen, Screen::Maintenance);
+    assert!(!vm.staff.pin_shown);
+    assert_eq!(vm.chrome.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(vm.chrome.kiosk_id, "kiosk-01");
     assert!(r.s.in_use(), "a help-desk restart waits for the staff");
 
     // leaving returns home; opening again asks for the PIN again
     r.act(Intent::Back);
-    assert_eq!(r.vm().screen, Screen::Home);
+    assert_eq!(r.vm().chrome.screen, Screen::Home);
     r.act(Intent::Staff);
-    assert_eq!(r.vm().pin_digits, 0);
+    assert_eq!(r.vm().staff.pin_digits, 0);
     r.act(Intent::Next);
-    assert!(r.vm().pin_shown, "an empty PIN opens nothing");
-    assert_eq!(r.vm().screen, Screen::Home);
+    assert!(r.vm().staff.pin_shown, "an empty PIN opens nothing");
+    assert_eq!(r.vm().chrome.screen, Screen::Home);
 }
 
 #[test]
 fn no_configured_pin_no_pad() {
     let mut r = Rig::new();
     r.act(Intent::Staff);
-    assert!(!r.vm().pin_shown);
+    assert!(!r.vm().staff.pin_shown);
 }
 
 #[test]
@@ -58,30 +58,30 @@ fn three_wrong_pins_lock_the_pad_for_a_minute() {
         r.typed("111111");
         r.act(Intent::Next);
         let vm = r.vm();
-        assert!(vm.pin_wrong, "wrong PIN {n} is said");
-        assert_eq!(vm.pin_digits, 0);
-        assert_eq!(vm.screen, Screen::Home);
+        assert!(vm.staff.pin_wrong, "wrong PIN {n} is said");
+        assert_eq!(vm.staff.pin_digits, 0);
+        assert_eq!(vm.chrome.screen, Screen::Home);
     }
-    assert_eq!(r.vm().pin_locked_seconds, 60);
+    assert_eq!(r.vm().staff.pin_locked_seconds, 60);
     // locked: even the right PIN does not open
     r.typed(PIN);
     r.act(Intent::Next);
-    assert_eq!(r.vm().screen, Screen::Home);
+    assert_eq!(r.vm().chrome.screen, Screen::Home);
     // the lockout outlives the pad (closing and opening it again)
     r.act(Intent::Back);
-    assert!(!r.vm().pin_shown);
+    assert!(!r.vm().staff.pin_shown);
     r.advance(30);
     r.act(Intent::Staff);
-    assert_eq!(r.vm().pin_locked_seconds, 30);
+    assert_eq!(r.vm().staff.pin_locked_seconds, 30);
     r.typed(PIN);
     r.act(Intent::Next);
-    assert_eq!(r.vm().screen, Screen::Home);
+    assert_eq!(r.vm().chrome.screen, Screen::Home);
     r.advance(31);
-    assert_eq!(r.vm().pin_locked_seconds, 0);
+    assert_eq!(r.vm().staff.pin_locked_seconds, 0);
     r.act(Intent::Clear);
     r.typed(PIN);
     r.act(Intent::Next);
-    assert_eq!(r.vm().screen, Screen::Maintenance);
+    assert_eq!(r.vm().chrome.screen, Screen::Maintenance);
 }
 
 #[test]
@@ -91,45 +91,53 @@ fn maintenance_effects_and_device_checks() {
     r.typed(PIN);
     r.act(Intent::Next);
     assert_eq!(r.act(Intent::TestPrint), vec![Effect::TestPrint]);
-    assert_eq!(r.vm().maint_note, "printing");
+    assert_eq!(r.vm().staff.maint_note, "printing");
     r.input(Input::Printed(Err("out of paper".into())));
-    assert_eq!(r.vm().maint_note, "print-failed");
+    assert_eq!(r.vm().staff.maint_note, "print-failed");
     assert_eq!(
-        r.vm().screen,
+        r.vm().chrome.screen,
         Screen::Maintenance,
         "no error screen for staff"
     );
     r.act(Intent::TestPrint);
     r.input(Input::Printed(Ok(())));
-    assert_eq!(r.vm().maint_note, "printed");
+    assert_eq!(r.vm().staff.maint_note, "printed");
     assert_eq!(r.act(Intent::PaperReplaced), vec![Effect::PaperReplaced]);
 
     // a card and a scan are tested here, not taken into a journey; the card is masked
     r.input(Input::Device(DeviceEvent::CardRead(card())));
     let vm = r.vm();
-    assert!(!vm.maint_card.contains("张建国"), "{}", vm.maint_card);
-    assert!(vm.maint_card.ends_with("0011"), "{}", vm.maint_card);
-    assert!(!vm.maint_card.contains(&id_number()[..14]));
+    assert!(
+        !vm.staff.maint_card.contains("张建国"),
+        "{}",
+        vm.staff.maint_card
+    );
+    assert!(
+        vm.staff.maint_card.ends_with("0011"),
+        "{}",
+        vm.staff.maint_card
+    );
+    assert!(!vm.staff.maint_card.contains(&id_number()[..14]));
     r.input(Input::Device(DeviceEvent::Scanned(
         "2026110200000118".into(),
     )));
-    assert_eq!(r.vm().maint_scan, "2026110200000118");
-    assert_eq!(r.vm().screen, Screen::Maintenance);
+    assert_eq!(r.vm().staff.maint_scan, "2026110200000118");
+    assert_eq!(r.vm().chrome.screen, Screen::Maintenance);
 
     // the camera: a picture shown, or a failure said; nothing of it outlives maintenance
     assert_eq!(r.act(Intent::Shoot), vec![Effect::CaptureStill]);
-    assert_eq!(r.vm().maint_note, "capturing");
+    assert_eq!(r.vm().staff.maint_note, "capturing");
     r.input(Input::Photo(Err("no frame".into())));
-    assert_eq!(r.vm().maint_note, "photo-failed");
-    assert!(r.vm().capture_preview.is_none());
+    assert_eq!(r.vm().staff.maint_note, "photo-failed");
+    assert!(r.vm().apply.capture_preview.is_none());
     r.act(Intent::Shoot);
     r.input(Input::Photo(Ok(still())));
-    assert_eq!(r.vm().maint_note, "photo");
-    assert!(r.vm().capture_preview.is_some());
+    assert_eq!(r.vm().staff.maint_note, "photo");
+    assert!(r.vm().apply.capture_preview.is_some());
 
     assert_eq!(r.act(Intent::Restart), vec![Effect::RestartApp]);
     r.act(Intent::Back);
-    assert!(r.vm().capture_preview.is_none());
+    assert!(r.vm().apply.capture_preview.is_none());
 }
 
 #[test]
@@ -139,16 +147,16 @@ fn idle_maintenance_and_pin_pad_return_home() {
     r.typed("48");
     r.advance(121);
     let vm = r.vm();
-    assert!(!vm.pin_shown, "the pad closes when left alone");
-    assert_eq!(vm.pin_digits, 0);
+    assert!(!vm.staff.pin_shown, "the pad closes when left alone");
+    assert_eq!(vm.staff.pin_digits, 0);
 
     r.act(Intent::Staff);
     r.typed(PIN);
     r.act(Intent::Next);
-    assert_eq!(r.vm().screen, Screen::Maintenance);
+    assert_eq!(r.vm().chrome.screen, Screen::Maintenance);
     let fx = r.advance(121);
     assert!(fx.contains(&Effect::SessionEnded { timed_out: true }));
-    assert_eq!(r.vm().screen, Screen::Home);
+    assert_eq!(r.vm().chrome.screen, Screen::Home);
     r.act(Intent::Staff);
-    assert!(r.vm().pin_shown, "the PIN is asked again");
+    assert!(r.vm().staff.pin_shown, "the PIN is asked again");
 }

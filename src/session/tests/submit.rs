@@ -1,14 +1,18 @@
 //! Submitting an application: identification, items, materials, the form, the receipt.
 
 use super::*;
+use crate::session::view::ReceiptState;
 
 #[test]
 fn submit_with_card_end_to_end() {
     let mut r = Rig::new();
     to_review(&mut r);
     let vm = r.vm();
-    assert_eq!(vm.review_name, "张建国", "own data unmasked on review");
-    assert_eq!(vm.review_id_number, id_number());
+    assert_eq!(
+        vm.submit.review_name, "张建国",
+        "own data unmasked on review"
+    );
+    assert_eq!(vm.submit.review_id_number, id_number());
     let fx = r.act(Intent::Submit);
     let Some(Effect::Submit {
         idempotency_key,
@@ -37,7 +41,7 @@ fn submit_with_card_end_to_end() {
             },
         ]
     );
-    assert_eq!(r.vm().busy, "submitting");
+    assert_eq!(r.vm().overlays.busy, Busy::Submitting);
     // A second tap while waiting does nothing.
     assert!(r.act(Intent::Submit).is_empty());
 
@@ -60,10 +64,13 @@ fn submit_with_card_end_to_end() {
         rc.note.contains("AB12-CD34"),
         "the verification code is printed"
     );
-    assert_eq!(r.vm().receipt_state, "printing");
-    assert_eq!(r.vm().approval_code_grouped, approval_code().grouped());
+    assert_eq!(r.vm().submit.receipt_state, ReceiptState::Printing);
+    assert_eq!(
+        r.vm().submit.approval_code_grouped,
+        approval_code().grouped()
+    );
     r.input(Input::Printed(Ok(())));
-    assert_eq!(r.vm().receipt_state, "printed");
+    assert_eq!(r.vm().submit.receipt_state, ReceiptState::Printed);
     assert!(!idempotency_key.is_empty());
 }
 
@@ -83,7 +90,7 @@ fn offline_submit_retries_with_the_same_key() {
         "refused".into(),
     ))));
     assert_eq!(r.s.screen(), Screen::Offline);
-    assert!(!r.vm().platform_ok);
+    assert!(!r.vm().chrome.platform_ok);
     let fx = r.act(Intent::Retry);
     let Some(Effect::Submit {
         idempotency_key: second,
@@ -116,7 +123,7 @@ fn refused_submission_shows_field_problems_in_the_language() {
     r.input(Input::Submitted(Err(ApiError::Refused(problem))));
     assert_eq!(r.s.screen(), Screen::Review);
     assert_eq!(
-        r.vm().review_problems,
+        r.vm().submit.review_problems,
         vec!["缺少必交材料：建设用地权属证明"]
     );
 }
@@ -129,15 +136,18 @@ fn printer_failure_is_never_shown_as_printed() {
     r.input(Input::Submitted(Ok(created())));
     r.input(Input::Printed(Err("缺纸".into())));
     assert_eq!(r.s.screen(), Screen::PrinterError);
-    assert_eq!(r.vm().receipt_state, "failed");
-    assert_eq!(r.vm().approval_code_grouped, approval_code().grouped());
+    assert_eq!(r.vm().submit.receipt_state, ReceiptState::Failed);
+    assert_eq!(
+        r.vm().submit.approval_code_grouped,
+        approval_code().grouped()
+    );
     // Skip: back on the submitted screen, still saying it was not printed.
     r.act(Intent::Skip);
     assert_eq!(r.s.screen(), Screen::Submitted);
-    assert_eq!(r.vm().receipt_state, "failed");
+    assert_eq!(r.vm().submit.receipt_state, ReceiptState::Failed);
     // Retry prints again.
     r.act(Intent::Reprint);
-    assert_eq!(r.vm().receipt_state, "printing");
+    assert_eq!(r.vm().submit.receipt_state, ReceiptState::Printing);
 }
 
 #[test]
@@ -155,7 +165,7 @@ fn printer_out_of_paper_before_printing() {
         "no job is started on a printer that cannot finish it"
     );
     assert_eq!(r.s.screen(), Screen::PrinterError);
-    assert_eq!(r.vm().receipt_state, "failed");
+    assert_eq!(r.vm().submit.receipt_state, ReceiptState::Failed);
 }
 
 #[test]
@@ -167,23 +177,23 @@ fn typed_identity_is_checked_before_going_on() {
     let last = if wrong.ends_with('1') { "2" } else { "1" };
     wrong.replace_range(17..18, last);
     r.typed(&wrong);
-    assert_eq!(r.vm().id_number.error, "check");
+    assert_eq!(r.vm().identify.id_number.error, "check");
     r.act(Intent::Backspace);
     r.typed(&id_number()[17..]);
-    assert!(r.vm().id_number.ok);
+    assert!(r.vm().identify.id_number.ok);
     r.act(Intent::Next);
     assert_eq!(
         r.s.screen(),
         Screen::Identify,
         "name and phone still missing"
     );
-    assert_eq!(r.vm().focus, "applicant-name");
-    assert_eq!(r.vm().applicant_name.error, "empty");
-    assert_eq!(r.vm().phone.error, "empty");
+    assert_eq!(r.vm().entry.focus, "applicant-name");
+    assert_eq!(r.vm().identify.applicant_name.error, "empty");
+    assert_eq!(r.vm().identify.phone.error, "empty");
     type_word(&mut r, "zhangsan", &["张", "三"]);
     let fx = r.act(Intent::Next);
     assert!(fx.is_empty());
-    assert_eq!(r.vm().focus, "phone");
+    assert_eq!(r.vm().entry.focus, "phone");
     r.typed("13800138000");
     let fx = r.act(Intent::Next);
     assert_eq!(fx, vec![Effect::LoadItems]);
@@ -196,32 +206,43 @@ fn pinyin_keyboard_edits_the_name() {
     r.act(Intent::StartSubmit);
     r.act(Intent::IdentifyTyping);
     r.act(Intent::Focus("applicant-name".into()));
-    assert_eq!(r.vm().applicant_name.keypad, "pinyin");
+    assert_eq!(r.vm().identify.applicant_name.keypad, "pinyin");
     type_word(&mut r, "lixiu", &["李"]);
-    assert_eq!(r.vm().ime.letters, "xiu");
+    assert_eq!(r.vm().entry.ime.letters, "xiu");
     r.act(Intent::Backspace);
-    assert_eq!(r.vm().ime.letters, "xi", "backspace takes a letter first");
+    assert_eq!(
+        r.vm().entry.ime.letters,
+        "xi",
+        "backspace takes a letter first"
+    );
     r.act(Intent::Backspace);
     r.act(Intent::Backspace);
-    assert_eq!(r.vm().ime.letters, "");
-    assert_eq!(r.vm().applicant_name.value, "李");
+    assert_eq!(r.vm().entry.ime.letters, "");
+    assert_eq!(r.vm().identify.applicant_name.value, "李");
     r.act(Intent::Backspace);
-    assert_eq!(r.vm().applicant_name.value, "", "then a chosen character");
+    assert_eq!(
+        r.vm().identify.applicant_name.value,
+        "",
+        "then a chosen character"
+    );
     r.typed("wang");
-    assert!(!r.vm().ime.has_prev);
+    assert!(!r.vm().entry.ime.has_prev);
     r.act(Intent::CandidatePage(true));
-    assert!(r.vm().ime.has_prev);
+    assert!(r.vm().entry.ime.has_prev);
     r.act(Intent::Clear);
     let vm = r.vm();
     assert_eq!(
-        (vm.applicant_name.value.as_str(), vm.ime.letters.as_str()),
+        (
+            vm.identify.applicant_name.value.as_str(),
+            vm.entry.ime.letters.as_str()
+        ),
         ("", "")
     );
     // A card read after all: the typed name is dropped, the card's is used.
     r.typed("wang");
     r.act(Intent::Candidate(0));
     r.input(Input::Device(DeviceEvent::CardRead(card())));
-    assert_eq!(r.vm().applicant_name.value, "");
+    assert_eq!(r.vm().identify.applicant_name.value, "");
 }
 
 #[test]
@@ -237,7 +258,7 @@ fn typed_name_goes_with_the_submission() {
         }),
     ));
     assert!(
-        !r.vm().project_name_shown,
+        !r.vm().apply.project_name_shown,
         "the registry's name needs no typing"
     );
     r.input(Input::Organization(
@@ -249,7 +270,7 @@ fn typed_name_goes_with_the_submission() {
     ));
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Review);
-    assert_eq!(r.vm().review_name, "张建国");
+    assert_eq!(r.vm().submit.review_name, "张建国");
     let fx = r.act(Intent::Submit);
     let Some(Effect::Submit { request, .. }) = fx.first().cloned() else {
         panic!("expected a submit effect, got {fx:?}");
@@ -274,20 +295,20 @@ fn unknown_project_code_goes_on_with_the_name_typed() {
     r.input(Input::Photo(Ok(still())));
     r.act(Intent::Next);
     r.typed("20264206004701000123");
-    assert!(!r.vm().project_name_shown);
+    assert!(!r.vm().apply.project_name_shown);
     r.input(Input::Project(
         "20264206004701000123".into(),
         Err(crate::client::ApiError::NotFound),
     ));
     let vm = r.vm();
-    assert_eq!(vm.project_code.error, "unknown-project");
+    assert_eq!(vm.apply.project_code.error, "unknown-project");
     assert!(
-        vm.project_name_shown,
+        vm.apply.project_name_shown,
         "the registry does not know it: type the name"
     );
     // Correcting the code hides the name until the registry answers again.
     r.act(Intent::Backspace);
-    assert!(!r.vm().project_name_shown);
+    assert!(!r.vm().apply.project_name_shown);
     let fx = r.act(Intent::Key('3'));
     assert_eq!(
         fx,
@@ -297,7 +318,7 @@ fn unknown_project_code_goes_on_with_the_name_typed() {
         "20264206004701000123".into(),
         Err(crate::client::ApiError::NotFound),
     ));
-    assert!(r.vm().project_name_shown);
+    assert!(r.vm().apply.project_name_shown);
     r.act(Intent::Focus("credit-code".into()));
     r.typed(&credit_code());
     r.input(Input::Organization(
@@ -309,17 +330,17 @@ fn unknown_project_code_goes_on_with_the_name_typed() {
     ));
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Form);
-    assert_eq!(r.vm().focus, "project-name");
-    assert_eq!(r.vm().project_name_typed.error, "empty");
+    assert_eq!(r.vm().entry.focus, "project-name");
+    assert_eq!(r.vm().apply.project_name_typed.error, "empty");
     type_word(&mut r, "laojiuxiaoqugaizao", &["老旧小区", "改造"]);
-    assert_eq!(r.vm().project_name_typed.value, "老旧小区改造");
+    assert_eq!(r.vm().apply.project_name_typed.value, "老旧小区改造");
     let fx = r.act(Intent::Next);
     assert!(
         !fx.iter().any(|e| matches!(e, Effect::LookupProject(_))),
         "not asked again: {fx:?}"
     );
     assert_eq!(r.s.screen(), Screen::Review);
-    assert_eq!(r.vm().project_name, "老旧小区改造");
+    assert_eq!(r.vm().apply.project_name, "老旧小区改造");
     let fx = r.act(Intent::Submit);
     let Some(Effect::Submit { request, .. }) = fx.first().cloned() else {
         panic!("expected a submit effect, got {fx:?}");
@@ -340,22 +361,28 @@ fn materials_rules() {
         "m1".into(),
         Some(MaterialStatus::Tolerated),
     ));
-    assert_eq!(r.vm().materials[0].choice, "provided");
+    assert_eq!(
+        r.vm().apply.materials[0].choice,
+        Some(MaterialStatus::Provided)
+    );
     r.act(Intent::Material("m1".into(), None));
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Materials);
-    assert_eq!(r.vm().materials_error, "required-missing");
+    assert_eq!(r.vm().apply.materials_error, "required-missing");
     r.act(Intent::Material(
         "m3".into(),
         Some(MaterialStatus::Committed),
     ));
-    assert_eq!(r.vm().materials[2].choice, "committed");
+    assert_eq!(
+        r.vm().apply.materials[2].choice,
+        Some(MaterialStatus::Committed)
+    );
     r.act(Intent::Material(
         "m2".into(),
         Some(MaterialStatus::Tolerated),
     ));
     assert!(
-        !r.vm().materials[1].deadline.is_empty(),
+        !r.vm().apply.materials[1].deadline.is_empty(),
         "容缺 shows its deadline"
     );
 }
@@ -373,7 +400,7 @@ fn missing_camera_offers_to_skip_photos() {
     r.act(Intent::PickItem("jsgcghxkz".into()));
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::CameraError);
-    assert!(!r.vm().camera_ok);
+    assert!(!r.vm().chrome.camera_ok);
     r.act(Intent::Skip);
     assert_eq!(r.s.screen(), Screen::Form);
 }
@@ -403,8 +430,8 @@ fn offline_intake_keeps_the_submission_and_says_so() {
     let fx = r.input(Input::OfflineStored(Ok(())));
     assert_eq!(r.s.screen(), Screen::Submitted);
     let vm = r.vm();
-    assert!(vm.offline_accepted);
-    assert_eq!(vm.approval_code, local_reference);
+    assert!(vm.submit.offline_accepted);
+    assert_eq!(vm.submit.approval_code, local_reference);
     let Some(Effect::Print(receipt)) = fx.first() else {
         panic!("a provisional receipt is printed");
     };
@@ -423,7 +450,7 @@ fn offline_intake_that_cannot_be_stored_is_not_claimed() {
     r.input(Input::Submitted(Err(ApiError::Unreachable("down".into()))));
     r.input(Input::OfflineStored(Err("disk full".into())));
     assert_eq!(r.s.screen(), Screen::Offline);
-    assert!(!r.vm().offline_accepted);
+    assert!(!r.vm().submit.offline_accepted);
 }
 
 #[test]
@@ -435,7 +462,7 @@ fn registry_unreachable_the_project_name_may_be_typed() {
         Err(ApiError::Unreachable("down".into())),
     ));
     assert!(
-        r.vm().project_name_shown,
+        r.vm().apply.project_name_shown,
         "no registry: the name can be typed"
     );
     r.act(Intent::Focus("credit-code".into()));
@@ -451,12 +478,12 @@ fn registry_unreachable_the_project_name_may_be_typed() {
     r.typed("zongheloux");
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Form, "letters left without a choice");
-    assert_eq!(r.vm().project_name_typed.error, "composing");
+    assert_eq!(r.vm().apply.project_name_typed.error, "composing");
     r.act(Intent::Backspace);
     type_word(&mut r, "", &["综合楼"]);
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Review);
-    assert_eq!(r.vm().project_name, "综合楼");
+    assert_eq!(r.vm().apply.project_name, "综合楼");
     let fx = r.act(Intent::Submit);
     let Some(Effect::Submit { request, .. }) = fx.first().cloned() else {
         panic!("expected a submit effect, got {fx:?}");

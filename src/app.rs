@@ -472,20 +472,16 @@ impl Kiosk {
                 approval_code,
                 card,
             } => {
-                let kiosk_id = self.session.view().chrome.kiosk_id;
                 self.rt.spawn(async move {
-                    let answer = api
-                        .case_details(&approval_code, &card.id_number, &kiosk_id)
-                        .await;
+                    let answer = api.case_details(&approval_code, &card.id_number).await;
                     // The card is wiped here, as it is dropped.
                     drop(card);
                     reply(Input::Details(answer))
                 });
             }
             Effect::CasesByCard { card } => {
-                let kiosk_id = self.session.view().chrome.kiosk_id;
                 self.rt.spawn(async move {
-                    let answer = api.cases_by_card(&card.id_number, &kiosk_id).await;
+                    let answer = api.cases_by_card(&card.id_number).await;
                     drop(card);
                     reply(Input::MyCases(answer))
                 });

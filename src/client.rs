@@ -49,14 +49,9 @@ pub trait PlatformApi: Send + Sync {
     fn case(&self, approval_code: &str) -> ApiFuture<'_, CaseView>;
     /// A case's details, answered only when `id_number` (read from the person's ID card) is the
     /// applicant's: 403 (refused) otherwise.
-    fn case_details(
-        &self,
-        approval_code: &str,
-        id_number: &str,
-        kiosk_id: &str,
-    ) -> ApiFuture<'_, CaseDetails>;
+    fn case_details(&self, approval_code: &str, id_number: &str) -> ApiFuture<'_, CaseDetails>;
     /// The cases of the holder of `id_number` (read from their ID card), status only.
-    fn cases_by_card(&self, id_number: &str, kiosk_id: &str) -> ApiFuture<'_, Vec<CaseSummary>>;
+    fn cases_by_card(&self, id_number: &str) -> ApiFuture<'_, Vec<CaseSummary>>;
     fn fee_notice(&self, payment_code: &str) -> ApiFuture<'_, FeeNotice>;
     fn create_order(&self, payment_code: &str, req: &OrderRequest) -> ApiFuture<'_, Order>;
     fn order(&self, order_id: &str) -> ApiFuture<'_, Order>;
@@ -69,11 +64,15 @@ pub trait PlatformApi: Send + Sync {
 /// The largest answer the kiosk reads from the platform.
 const MAX_BODY: usize = 1 << 20;
 
-/// HTTPS client of the platform.
+/// HTTPS client of the platform. Every request but the catalogue's carries the kiosk's own
+/// credential (from its fleet enrolment) as `Authorization: Bearer`; the platform answers 401
+/// without it, which the kiosk treats as an unreachable platform (nothing can be done for the
+/// citizen; a submission waits in the outbox).
 #[derive(Clone)]
 pub struct HttpPlatform {
     base: String,
     http: reqwest::Client,
+    credential: std::sync::Arc<std::sync::RwLock<Option<String>>>,
 }
 
 impl HttpPlatform {
@@ -88,7 +87,34 @@ impl HttpPlatform {
         Ok(HttpPlatform {
             base: base_url.trim_end_matches('/').to_string(),
             http,
+            credential: Default::default(),
         })
+    }
+
+    /// The kiosk's credential, once it has one (enrolment may finish after the client exists).
+    pub fn set_credential(&self, credential: &str) {
+        let credential = credential.trim().to_string();
+        match self.credential.write() {
+            Ok(mut c) => *c = Some(credential),
+            Err(poisoned) => *poisoned.into_inner() = Some(credential),
+        }
+    }
+
+    /// The client with the kiosk's credential set.
+    pub fn with_credential(self, credential: &str) -> Self {
+        self.set_credential(credential);
+        self
+    }
+
+    fn authorised(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let credential = match self.credential.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        match credential {
+            Some(c) => req.bearer_auth(c),
+            None => req,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -105,6 +131,13 @@ impl HttpPlatform {
         if status == reqwest::StatusCode::NOT_FOUND {
             return Err(ApiError::NotFound);
         }
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            tracing::error!("the platform does not accept this kiosk's credential: enrol it again");
+            return Err(ApiError::Unreachable(
+                "the platform does not accept this kiosk's credential (not enrolled, or revoked)"
+                    .into(),
+            ));
+        }
         match serde_json::from_slice::<Problem>(&bytes) {
             Ok(p) if status.is_client_error() => Err(ApiError::Refused(p)),
             Ok(p) => Err(ApiError::Unreachable(format!("{status}: {}", p.title))),
@@ -114,7 +147,11 @@ impl HttpPlatform {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> ApiResult<T> {
-        let resp = self.http.get(self.url(path)).send().await.map_err(net)?;
+        let resp = self
+            .authorised(self.http.get(self.url(path)))
+            .send()
+            .await
+            .map_err(net)?;
         Self::answer(resp).await
     }
 
@@ -124,7 +161,7 @@ impl HttpPlatform {
         body: &B,
         idempotency_key: Option<&str>,
     ) -> ApiResult<T> {
-        let mut req = self.http.post(self.url(path)).json(body);
+        let mut req = self.authorised(self.http.post(self.url(path))).json(body);
         if let Some(k) = idempotency_key {
             req = req.header(api::IDEMPOTENCY_HEADER, k);
         }
@@ -187,23 +224,16 @@ impl PlatformApi for HttpPlatform {
         });
         Box::pin(async move { self.get(&path?).await })
     }
-    fn case_details(
-        &self,
-        approval_code: &str,
-        id_number: &str,
-        kiosk_id: &str,
-    ) -> ApiFuture<'_, CaseDetails> {
+    fn case_details(&self, approval_code: &str, id_number: &str) -> ApiFuture<'_, CaseDetails> {
         let path = segment(approval_code).map(api::case_details_path);
         let body = CaseDetailsRequest {
             id_number: id_number.to_string(),
-            kiosk_id: Some(kiosk_id.to_string()).filter(|k| !k.is_empty()),
         };
         Box::pin(async move { self.post(&path?, &body, None).await })
     }
-    fn cases_by_card(&self, id_number: &str, kiosk_id: &str) -> ApiFuture<'_, Vec<CaseSummary>> {
+    fn cases_by_card(&self, id_number: &str) -> ApiFuture<'_, Vec<CaseSummary>> {
         let body = CaseDetailsRequest {
             id_number: id_number.to_string(),
-            kiosk_id: Some(kiosk_id.to_string()).filter(|k| !k.is_empty()),
         };
         Box::pin(async move { self.post(api::CASES_BY_APPLICANT, &body, None).await })
     }
@@ -305,19 +335,11 @@ impl PlatformApi for Switchable {
     fn case(&self, approval_code: &str) -> ApiFuture<'_, CaseView> {
         gated!(self, self.inner.case(approval_code))
     }
-    fn case_details(
-        &self,
-        approval_code: &str,
-        id_number: &str,
-        kiosk_id: &str,
-    ) -> ApiFuture<'_, CaseDetails> {
-        gated!(
-            self,
-            self.inner.case_details(approval_code, id_number, kiosk_id)
-        )
+    fn case_details(&self, approval_code: &str, id_number: &str) -> ApiFuture<'_, CaseDetails> {
+        gated!(self, self.inner.case_details(approval_code, id_number))
     }
-    fn cases_by_card(&self, id_number: &str, kiosk_id: &str) -> ApiFuture<'_, Vec<CaseSummary>> {
-        gated!(self, self.inner.cases_by_card(id_number, kiosk_id))
+    fn cases_by_card(&self, id_number: &str) -> ApiFuture<'_, Vec<CaseSummary>> {
+        gated!(self, self.inner.cases_by_card(id_number))
     }
     fn fee_notice(&self, payment_code: &str) -> ApiFuture<'_, FeeNotice> {
         gated!(self, self.inner.fee_notice(payment_code))

@@ -81,8 +81,10 @@ pub struct KioskSection {
     pub voice: bool,
     /// The ALSA device prompts are played on (`aplay -D`); default: ALSA's default.
     pub audio_device: Option<String>,
-    /// The staff PIN that opens the maintenance screen, as the hex SHA-256 of its digits
+    /// The staff PIN that opens the maintenance screen, as an argon2id PHC string
     /// (`hall-kiosk hash-pin`); without it the maintenance screen cannot be opened.
+    pub maintenance_pin: Option<String>,
+    /// The former unsalted SHA-256 of the PIN: refused with a message saying what to do.
     pub maintenance_pin_sha256: Option<String>,
 }
 
@@ -99,6 +101,7 @@ impl Default for KioskSection {
             data_dir: None,
             voice: true,
             audio_device: None,
+            maintenance_pin: None,
             maintenance_pin_sha256: None,
         }
     }
@@ -224,6 +227,18 @@ impl Config {
                     .into(),
             ));
         }
+        if self.kiosk.maintenance_pin_sha256.is_some() {
+            return Err(ConfigError::Invalid(
+                "kiosk.maintenance_pin_sha256 (an unsalted SHA-256 of the PIN) is no longer \
+                 accepted: set kiosk.maintenance_pin to what `hall-kiosk hash-pin` prints"
+                    .into(),
+            ));
+        }
+        if let Some(hash) = &self.kiosk.maintenance_pin
+            && let Err(e) = crate::session::check_pin_hash(hash)
+        {
+            return Err(ConfigError::Invalid(format!("kiosk.maintenance_pin: {e}")));
+        }
         if !matches!(self.devices.paper_mm, 58 | 80) {
             return Err(ConfigError::Invalid(
                 "devices.paper_mm must be 58 or 80".into(),
@@ -280,7 +295,7 @@ impl Config {
             kiosk_id: self.kiosk.id.clone(),
             hall_name: self.kiosk.hall.clone(),
             window_hint: self.kiosk.window.clone(),
-            maintenance_pin_sha256: self.kiosk.maintenance_pin_sha256.clone(),
+            maintenance_pin: self.kiosk.maintenance_pin.clone(),
             ..SessionConfig::default()
         }
     }

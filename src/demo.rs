@@ -29,15 +29,34 @@ pub fn start_embedded_platform(
             .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     }
     let server = rt
-        .block_on(hall_platform::spawn(hall_platform::ServerConfig {
-            db_path: db.clone(),
-            listen: ([127, 0, 0, 1], 0).into(),
-            demo: true,
-            ..hall_platform::ServerConfig::default()
-        }))
+        .block_on(hall_platform::spawn(
+            hall_platform::ServerConfig::demo_hall(db.clone(), ([127, 0, 0, 1], 0).into()),
+        ))
         .with_context(|| format!("cannot start the embedded platform on {}", db.display()))?;
     tracing::info!(addr = %server.addr, "embedded platform running");
     Ok(server)
+}
+
+/// A one-time enrolment token from the embedded platform for the demo's kiosk; the kiosk's
+/// earlier credential (from an earlier demo database, perhaps) is dropped so that the token is
+/// used.
+pub fn enrol_demo_kiosk(
+    rt: &tokio::runtime::Runtime,
+    server: &hall_platform::RunningServer,
+    config: &Config,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<String> {
+    let stored = crate::fleet::credential_path(data_dir);
+    if stored.exists() {
+        std::fs::remove_file(&stored).with_context(|| {
+            format!(
+                "cannot replace the demo kiosk's credential {}",
+                stored.display()
+            )
+        })?;
+    }
+    rt.block_on(server.enrolment_token(&config.kiosk.id, "演示大厅 demo hall"))
+        .context("the embedded platform cannot enrol the demo kiosk")
 }
 
 /// Opens the simulator panel beside the kiosk window, wired to the simulated devices and the

@@ -53,8 +53,8 @@ enum Command {
     /// Render one screen with demo data to a PNG, headlessly, and exit.
     #[cfg(feature = "demo")]
     Screenshot(ScreenshotArgs),
-    /// Prints the hex SHA-256 of a staff PIN (read from standard input), for
-    /// `[kiosk] maintenance_pin_sha256`.
+    /// Prints the argon2id hash (PHC string, random salt) of a staff PIN read from standard
+    /// input, for `[kiosk] maintenance_pin`.
     HashPin,
     /// Field diagnostics of one device (JSON on stdout).
     Diag(hall_kiosk::diag::DiagArgs),
@@ -84,7 +84,8 @@ fn main() -> anyhow::Result<()> {
                     hall_kiosk::session::PIN_MAX
                 );
             }
-            println!("{}", hall_kiosk::session::hash_pin(pin));
+            let pin = zeroize::Zeroizing::new(pin.to_string());
+            println!("{}", hall_kiosk::session::hash_pin(&pin)?);
             Ok(())
         }
         command => {

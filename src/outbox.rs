@@ -7,6 +7,10 @@
 //! (the kiosk stopped mid-way) must not become cases: on start they are withdrawn from the
 //! platform and deleted. Acknowledged entries are deleted, and `secure_delete` overwrites the
 //! personal data they held.
+//!
+//! Each entry's body (the applicant's name, ID number, phone) is sealed (AES-256-GCM, bound to
+//! its idempotency key) under the key file `<outbox>.keys.toml`, made with the outbox and
+//! readable by the kiosk's user only (see [`hall_seal`]).
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -14,6 +18,8 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use hall_domain::api::ApplicationRequest;
+use hall_seal::{Sealer, place};
+use zeroize::Zeroizing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
@@ -23,6 +29,8 @@ pub enum OutboxError {
     Body(#[from] serde_json::Error),
     #[error("outbox lock poisoned")]
     Poisoned,
+    #[error("outbox entry: {0}")]
+    Seal(#[from] hall_seal::SealError),
 }
 
 /// One submission waiting in the outbox.
@@ -39,10 +47,19 @@ pub struct Entry {
 
 pub struct Outbox {
     db: Mutex<Connection>,
+    sealer: Sealer,
+}
+
+/// The key file of an outbox: beside it.
+pub fn keys_path(outbox: &Path) -> std::path::PathBuf {
+    let mut name = outbox.file_name().unwrap_or_default().to_os_string();
+    name.push(".keys.toml");
+    outbox.with_file_name(name)
 }
 
 impl Outbox {
     pub fn open(path: &Path) -> Result<Self, OutboxError> {
+        let sealer = Sealer::load_or_create(&keys_path(path))?;
         let db = Connection::open(path)?;
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "FULL")?;
@@ -73,7 +90,10 @@ impl Outbox {
         if !has_abandoned {
             db.execute_batch("ALTER TABLE outbox ADD COLUMN abandoned INTEGER NOT NULL DEFAULT 0")?;
         }
-        Ok(Outbox { db: Mutex::new(db) })
+        Ok(Outbox {
+            db: Mutex::new(db),
+            sealer,
+        })
     }
 
     fn db(&self) -> Result<std::sync::MutexGuard<'_, Connection>, OutboxError> {
@@ -88,7 +108,8 @@ impl Outbox {
         local_reference: &str,
         request: &ApplicationRequest,
     ) -> Result<(), OutboxError> {
-        let body = serde_json::to_string(request)?;
+        let json = Zeroizing::new(serde_json::to_string(request)?);
+        let body = self.sealer.seal(&place("outbox", "body", key), &json)?;
         self.db()?.execute(
             "INSERT INTO outbox (idempotency_key, local_reference, body) VALUES (?1, ?2, ?3)
              ON CONFLICT (idempotency_key) DO NOTHING",
@@ -156,10 +177,16 @@ impl Outbox {
         let mut out = Vec::new();
         for row in rows {
             let (key, local_reference, body, told, attempts, abandoned) = row?;
+            // An entry from before sealing is read as it was written.
+            let json = if Sealer::is_sealed(&body) {
+                self.sealer.open(&place("outbox", "body", &key), &body)?
+            } else {
+                Zeroizing::new(body)
+            };
             out.push(Entry {
                 idempotency_key: key,
                 local_reference,
-                request: serde_json::from_str(&body)?,
+                request: serde_json::from_str(&json)?,
                 told,
                 abandoned,
                 attempts,
@@ -393,7 +420,6 @@ mod tests {
             },
             materials: Vec::new(),
             identified_by: Some("id_card".into()),
-            kiosk_id: Some("kiosk-01".into()),
             local_reference: None,
             id_card: None,
         }
@@ -441,6 +467,41 @@ mod tests {
             !bytes.windows(needle.len()).any(|w| w == needle),
             "the ID number is gone from the database files"
         );
+    }
+
+    #[test]
+    fn a_waiting_entry_is_sealed_on_disk_and_opens_only_with_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outbox.sqlite");
+        let o = Outbox::open(&path).unwrap();
+        o.put("k1", "000000000001", &request()).unwrap();
+        o.mark_told("k1").unwrap();
+        drop(o);
+        let mut bytes = std::fs::read(&path).unwrap();
+        if let Ok(wal) = std::fs::read(dir.path().join("outbox.sqlite-wal")) {
+            bytes.extend(wal);
+        }
+        for needle in ["420602195803120011", "13800138000", "张建国"] {
+            let needle = needle.as_bytes();
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "personal data in the clear in the outbox files"
+            );
+        }
+        let keys = keys_path(&path);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // Reopened with its key: the entry is whole. With another key: a clear error.
+        assert_eq!(
+            Outbox::open(&path).unwrap().entries().unwrap()[0].request,
+            request()
+        );
+        std::fs::remove_file(&keys).unwrap();
+        let err = Outbox::open(&path).unwrap().entries().unwrap_err();
+        assert!(matches!(err, OutboxError::Seal(_)), "{err}");
     }
 
     #[test]

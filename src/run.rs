@@ -53,8 +53,11 @@ pub fn run(
         hall_client::link::set_private_ca(&pem)
             .with_context(|| format!("platform.ca_file {}", ca.display()))?;
     }
-    let http = HttpPlatform::new(&base_url, Duration::from_secs(config.platform.timeout_secs))?;
-    let api = Arc::new(Switchable::new(Arc::new(http)));
+    let http = Arc::new(HttpPlatform::new(
+        &base_url,
+        Duration::from_secs(config.platform.timeout_secs),
+    )?);
+    let api = Arc::new(Switchable::new(http.clone()));
 
     let data = config.data_dir();
     std::fs::create_dir_all(&data)
@@ -105,19 +108,34 @@ pub fn run(
         kiosk.borrow_mut().set_voice(voice);
     }
 
-    // The fleet: enrol once with the provisioning token, then heartbeats and commands.
+    // The kiosk's own credential: enrol once with the provisioning token; every citizen request
+    // and the fleet's heartbeats and commands carry it.
+    #[cfg(feature = "demo")]
+    let enrolment_token = match &_server {
+        // The embedded demo platform enrols its own kiosk, afresh at every start.
+        Some(server) => Some(crate::demo::enrol_demo_kiosk(&rt, server, &config, &data)?),
+        None => config.fleet.enrolment_token.clone(),
+    };
+    #[cfg(not(feature = "demo"))]
+    let enrolment_token = config.fleet.enrolment_token.clone();
     let credential = rt.block_on(crate::fleet::credential(
         &base_url,
         &data,
-        config.fleet.enrolment_token.as_deref(),
+        enrolment_token.as_deref(),
         config.source.as_deref(),
     ));
     match credential {
-        Ok(Some(c)) => match hall_client::FleetClient::new(&base_url, &c) {
-            Ok(client) => kiosk.borrow_mut().set_fleet(client),
-            Err(e) => tracing::error!(error = %e, "cannot set up the fleet client"),
-        },
-        Ok(None) => tracing::info!("not enrolled in a fleet (no enrolment token)"),
+        Ok(Some(c)) => {
+            http.set_credential(&c);
+            match hall_client::FleetClient::new(&base_url, &c) {
+                Ok(client) => kiosk.borrow_mut().set_fleet(client),
+                Err(e) => tracing::error!(error = %e, "cannot set up the fleet client"),
+            }
+        }
+        Ok(None) => tracing::error!(
+            "the kiosk is not enrolled (no [fleet] enrolment_token in its provisioning file): \
+             the platform will refuse its requests"
+        ),
         // The kiosk serves citizens all the same; the next start tries again.
         Err(e) => tracing::error!(error = %e, "fleet enrolment failed"),
     }

@@ -63,7 +63,7 @@ fn lines_sent_last(seen: &Seen, before: usize) -> Option<String> {
         .flatten()
 }
 
-fn config(dir: &Path, platform: &str) -> std::path::PathBuf {
+fn config(dir: &Path, platform: &str, enrolment_token: &str) -> std::path::PathBuf {
     let path = dir.join("kiosk.toml");
     let text = format!(
         r#"[kiosk]
@@ -78,8 +78,13 @@ timeout_secs = 5
 [display]
 fullscreen = false
 sim_panel = false
+
+[fleet]
+enrolment_token = "{enrolment_token}"
+reboot_request = "{reboot}"
 "#,
         data = dir.join("data").display(),
+        reboot = dir.join("reboot-request").display(),
     );
     std::fs::write(&path, text).expect("config written");
     path
@@ -147,7 +152,10 @@ fn killed_at_random_the_kiosk_loses_and_duplicates_nothing() {
         ))
         .expect("platform starts");
     let base = format!("http://{}", server.addr);
-    let cfg = config(dir.path(), &base);
+    let token = rt
+        .block_on(server.enrolment_token(KIOSK_ID, "崩溃测试大厅"))
+        .expect("enrolment token");
+    let cfg = config(dir.path(), &base, &token);
 
     let mut seen = Seen::default();
     let mut killed_in_flight = 0;
@@ -238,11 +246,19 @@ fn killed_at_random_the_kiosk_loses_and_duplicates_nothing() {
              ON k.approval_code = c.approval_code WHERE c.kiosk_id = ?1",
         )
         .expect("query");
+    // Keys are the kiosk's own: stored as `kiosk:key`.
+    let scope = format!("{KIOSK_ID}:");
     let rows: Vec<(String, i64)> = stmt
-        .query_map([KIOSK_ID], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([KIOSK_ID], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))
         .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("rows read");
+        .collect::<Result<Vec<_>, _>>()
+        .expect("rows read")
+        .into_iter()
+        .map(|(key, status)| {
+            let key = key.strip_prefix(&scope).map(str::to_string);
+            (key.expect("a key scoped by the kiosk"), status)
+        })
+        .collect();
     if std::env::var_os("CRASH_VERBOSE").is_some() {
         println!("platform rows (key, status): {rows:?}");
     }

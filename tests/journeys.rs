@@ -24,6 +24,10 @@ struct Hall {
     window: AppWindow,
     devices: Arc<KioskHardware>,
     base: String,
+    /// The kiosk's client of the platform (with its credential once enrolled).
+    api: Arc<HttpPlatform>,
+    /// The kiosk's credential, when the platform was up at the start.
+    credential: Option<String>,
     rt: tokio::runtime::Runtime,
     _server: Option<hall_platform::RunningServer>,
     _dir: tempfile::TempDir,
@@ -67,7 +71,14 @@ fn hall_configured(platform_up: bool, cfg: SessionConfig) -> Hall {
         (format!("http://{addr}"), None)
     };
     // Generous: a loaded CI machine must not turn a slow answer into an outage.
-    let api = HttpPlatform::new(&base, Duration::from_secs(20)).expect("client");
+    let api = Arc::new(HttpPlatform::new(&base, Duration::from_secs(20)).expect("client"));
+    let credential = server.as_ref().map(|s| {
+        rt.block_on(s.enrol_kiosk("kiosk-01", "test hall"))
+            .expect("the kiosk enrols")
+    });
+    if let Some(c) = &credential {
+        api.set_credential(c);
+    }
     let devices = devices::start(&Default::default()).expect("simulated devices");
     let window = AppWindow::new().expect("window");
     window
@@ -77,7 +88,7 @@ fn hall_configured(platform_up: bool, cfg: SessionConfig) -> Hall {
     let kiosk = Kiosk::new(
         window.clone_strong(),
         cfg,
-        Arc::new(api) as Arc<dyn PlatformApi>,
+        api.clone() as Arc<dyn PlatformApi>,
         devices.clone() as Arc<dyn KioskDevices>,
         rt.handle().clone(),
     );
@@ -87,6 +98,8 @@ fn hall_configured(platform_up: bool, cfg: SessionConfig) -> Hall {
         window,
         devices,
         base,
+        api,
+        credential,
         rt,
         _server: server,
         _dir: dir,
@@ -419,9 +432,11 @@ fn typed_name_in_pinyin_reaches_the_platform() {
     assert!(printed.contains("张**"), "{printed}");
     assert!(!printed.contains("张建国"));
     // The applicant's details (only for their ID number) carry the typed name, masked.
-    let api = HttpPlatform::new(&h.base, Duration::from_secs(5)).expect("client");
+    let api = HttpPlatform::new(&h.base, Duration::from_secs(5))
+        .expect("client")
+        .with_credential(h.credential.as_deref().expect("enrolled"));
     let details =
-        h.rt.block_on(api.case_details(&code, demo::APPLICANT_ID, "kiosk-01"))
+        h.rt.block_on(api.case_details(&code, demo::APPLICANT_ID))
             .expect("the case is on the platform");
     assert_eq!(
         details.applicant, "张**",
@@ -643,7 +658,13 @@ fn submission_taken_offline_is_delivered_later_exactly_once() {
             hall_platform::ServerConfig::demo_hall(h._dir.path().join("platform.sqlite"), addr),
         ))
         .expect("platform back on the same address");
-    let api = HttpPlatform::new(&h.base, Duration::from_secs(2)).expect("client");
+    let credential =
+        h.rt.block_on(server.enrol_kiosk("kiosk-01", "test hall"))
+            .expect("the kiosk enrols");
+    h.api.set_credential(&credential);
+    let api = HttpPlatform::new(&h.base, Duration::from_secs(2))
+        .expect("client")
+        .with_credential(&credential);
     let mut stale = std::collections::HashSet::new();
     let round =
         h.rt.block_on(hall_kiosk::outbox::deliver(&outbox, &api, &mut stale))
@@ -799,7 +820,7 @@ fn staff_open_maintenance_with_the_pin_and_print_a_test_page() {
     let h = hall_configured(
         true,
         SessionConfig {
-            maintenance_pin_sha256: Some(hall_kiosk::session::hash_pin(pin)),
+            maintenance_pin: Some(hall_kiosk::session::hash_pin(pin).expect("PIN hashed")),
             ..SessionConfig::default()
         },
     );

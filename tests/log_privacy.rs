@@ -73,7 +73,12 @@ impl Hall {
         let base = format!("http://{}", server.addr);
         // Generous: a request slower than this under a loaded CI machine would take the
         // submission offline (a local reference the lookup below cannot find).
-        let api = HttpPlatform::new(&base, Duration::from_secs(20)).expect("client");
+        let credential = rt
+            .block_on(server.enrol_kiosk("kiosk-01", "test hall"))
+            .expect("the kiosk enrols");
+        let api = HttpPlatform::new(&base, Duration::from_secs(20))
+            .expect("client")
+            .with_credential(&credential);
         let devices = devices::start(&Default::default()).expect("simulated devices");
         let window = AppWindow::new().expect("window");
         window

@@ -28,8 +28,12 @@ fn an_order_left_waiting_by_a_stopped_kiosk_is_cancelled_on_start() {
             )
         }))
         .expect("platform starts");
+    let credential = rt
+        .block_on(server.enrol_kiosk("kiosk-01", "test hall"))
+        .expect("the kiosk enrols");
     let api = HttpPlatform::new(&format!("http://{}", server.addr), Duration::from_secs(5))
-        .expect("client");
+        .expect("client")
+        .with_credential(&credential);
     let path = dir.path().join("outbox.sqlite");
 
     // The kiosk creates an order and records it, then stops.

@@ -112,33 +112,64 @@ fn application(n: usize) -> Value {
             { "material_id": "engineering-drawings", "status": "provided", "pages": 14 },
             { "material_id": "civil-defence-plan", "status": "tolerated", "pages": 0 }
         ],
-        "identified_by": "typed",
-        "kiosk_id": format!("K{:02}", n % 8)
+        "identified_by": "typed"
     })
 }
 
 async fn bench_backend(label: &str, url: DbUrl, clients: usize) -> Vec<Phase> {
     let mut config = ServerConfig::with_database(url, "127.0.0.1:0".parse().expect("addr"));
     config.demo = true;
+    // The clients stand for a whole hall's kiosks at once: no per-kiosk rate in the way.
+    config.kiosk_rate = hall_platform::Rate {
+        per_second: 1_000_000,
+        burst: 1_000_000,
+    };
     let server = spawn(config).await.expect("the platform starts");
     let base = format!("http://{}", server.addr);
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients)
-        .build()
-        .expect("client");
+    // Eight enrolled kiosks share the clients; every request carries one's credential.
+    let mut kiosks = Vec::new();
+    for k in 0..8 {
+        let credential = server
+            .enrol_kiosk(&format!("K{k:02}"), "压力测试大厅")
+            .await
+            .expect("a kiosk enrols");
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {credential}").parse().expect("header"),
+        );
+        kiosks.push(
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(clients)
+                .default_headers(headers)
+                .build()
+                .expect("client"),
+        );
+    }
+    let kiosks = Arc::new(kiosks);
     let limit = Duration::from_secs(env_usize("HALL_BENCH_SECONDS", 10) as u64);
 
     let submissions = env_usize("HALL_BENCH_SUBMISSIONS", 6000);
     let run = uuid::Uuid::new_v4().simple().to_string();
     let codes = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let (h, b, c2, r) = (http.clone(), base.clone(), Arc::clone(&codes), run.clone());
+    let (h, b, c2, r) = (
+        Arc::clone(&kiosks),
+        base.clone(),
+        Arc::clone(&codes),
+        run.clone(),
+    );
     let submit = drive(
         format!("{label}: submissions"),
         clients,
         submissions,
         limit,
         move |n| {
-            let (h, b, c2, r) = (h.clone(), b.clone(), Arc::clone(&c2), r.clone());
+            let (h, b, c2, r) = (
+                h[n % h.len()].clone(),
+                b.clone(),
+                Arc::clone(&c2),
+                r.clone(),
+            );
             async move {
                 let resp = h
                     .post(format!("{b}{}", api::APPLICATIONS))
@@ -173,14 +204,14 @@ async fn bench_backend(label: &str, url: DbUrl, clients: usize) -> Vec<Phase> {
     );
     let known = Arc::new(known);
     let lookups = env_usize("HALL_BENCH_LOOKUPS", 40000);
-    let (h, b) = (http.clone(), base.clone());
+    let (h, b) = (Arc::clone(&kiosks), base.clone());
     let lookup = drive(
         format!("{label}: case lookups"),
         clients,
         lookups,
         limit,
         move |n| {
-            let (h, b, k) = (h.clone(), b.clone(), Arc::clone(&known));
+            let (h, b, k) = (h[n % h.len()].clone(), b.clone(), Arc::clone(&known));
             async move {
                 let code = &k[(n * 7919) % k.len()];
                 match h.get(format!("{b}{}", api::case_path(code))).send().await {

@@ -254,21 +254,9 @@ pub fn validate(
         }
     }
 
-    // The kiosk.
-    let kiosk_id = req
-        .kiosk_id
-        .as_deref()
-        .map(|k| {
-            text(
-                &mut errors,
-                "kiosk_id",
-                k,
-                MAX_ID_CHARS,
-                "终端编号",
-                "kiosk id",
-            )
-        })
-        .filter(|k| !k.is_empty());
+    // The kiosk is the one whose credential sent the request (set by the caller), never a
+    // body field.
+    let kiosk_id = None;
 
     // The ID card, when it was read: the form must name the person on the card.
     if let (Some("id_card"), Some(card)) = (identified_by.as_deref(), &extras.id_card) {
@@ -532,6 +520,7 @@ pub fn build_case(
         local_reference: v.local_reference.clone(),
         nodes,
         materials,
+        applicant_id_index: None,
     };
     let created = ApplicationCreated {
         approval_code: case.approval_code.clone(),

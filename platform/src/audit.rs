@@ -101,6 +101,9 @@ pub enum Verdict {
     Intact { entries: i64, head: String },
     /// The first entry (by sequence number) that does not hold.
     Broken { seq: i64, problem: String },
+    /// The chain holds, but these rows (the first 20) are not in the state their entries lead
+    /// to: changed in the database directly, or made without an entry.
+    Unbound { entries: i64, rows: Vec<String> },
 }
 
 /// An entry as stored.
@@ -135,5 +138,52 @@ mod tests {
         assert_eq!(code.len(), 9);
         assert_eq!(&code[4..5], "-");
         assert_eq!(code, code.to_ascii_uppercase());
+    }
+}
+
+/// A signed head of the chain, to keep off the machine (`hall-platform audit checkpoint`):
+/// whoever can write the database can recompute the chain, but not this signature (HMAC-SHA256
+/// under the key file's `audit_key`). `audit verify --checkpoint FILE` fails when the chain no
+/// longer passes through the head it names.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    pub entries: i64,
+    pub head: String,
+    pub at: String,
+    pub mac: String,
+}
+
+impl Checkpoint {
+    fn signed_text(entries: i64, head: &str, at: &str) -> String {
+        format!("hall-platform audit checkpoint\n{entries}\n{head}\n{at}")
+    }
+
+    /// Signs the head `head` of a chain of `entries` entries; `None` without an audit key.
+    pub fn sign(
+        sealer: &hall_seal::Sealer,
+        entries: i64,
+        head: &str,
+        at: &str,
+    ) -> Option<Checkpoint> {
+        Some(Checkpoint {
+            entries,
+            head: head.to_string(),
+            at: at.to_string(),
+            mac: sealer.audit_mac(&Self::signed_text(entries, head, at))?,
+        })
+    }
+
+    /// Whether the signature is the audit key's (compared in constant time).
+    pub fn signed_by(&self, sealer: &hall_seal::Sealer) -> bool {
+        let Some(want) = sealer.audit_mac(&Self::signed_text(self.entries, &self.head, &self.at))
+        else {
+            return false;
+        };
+        want.len() == self.mac.len()
+            && want
+                .bytes()
+                .zip(self.mac.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
     }
 }

@@ -25,6 +25,8 @@ pub enum StoreError {
     Config(String),
     #[error("catalogue: {0}")]
     Catalogue(#[from] catalogue::CatalogueError),
+    #[error("personal data: {0}")]
+    Seal(#[from] crate::seal::SealError),
 }
 
 impl StoreError {

@@ -17,9 +17,12 @@ mod error;
 pub mod fleet;
 pub(crate) mod fleet_rules;
 mod http;
+mod limits;
 pub mod payment;
 mod problem;
+pub use hall_seal as seal;
 mod seed;
+pub mod serve;
 pub mod staff;
 mod state;
 pub mod store;
@@ -34,7 +37,9 @@ use tokio::task::JoinHandle;
 pub use db::DbUrl;
 pub use http::check_kiosk;
 pub use http::router;
-pub use state::{AppState, MIN_PAYER_CONFIRM, PlatformError, ServerConfig, calendar_with};
+pub use state::{
+    AppState, MIN_PAYER_CONFIRM, PlatformError, Rate, SealKeys, ServerConfig, calendar_with,
+};
 pub use store::StoreError;
 
 /// A platform serving on [`RunningServer::addr`] until [`RunningServer::shutdown`].
@@ -44,9 +49,53 @@ pub struct RunningServer {
     pub tls: bool,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    state: AppState,
 }
 
 impl RunningServer {
+    /// A one-time enrolment token for `kiosk_id` (valid 24 h), as `hall-platform fleet enrol`
+    /// prints it: the embedded demo hands it to its own kiosk.
+    pub async fn enrolment_token(
+        &self,
+        kiosk_id: &str,
+        hall: &str,
+    ) -> Result<String, PlatformError> {
+        check_kiosk(kiosk_id, hall).map_err(PlatformError::Enrolment)?;
+        let (k, h) = (kiosk_id.to_string(), hall.to_string());
+        let (now, now_ms) = (self.state.clock().now(), self.state.clock().millis());
+        Ok(self
+            .state
+            .store()
+            .write(move |_, c| {
+                store::fleet::create_enrol_token(
+                    c,
+                    &k,
+                    &h,
+                    24 * 3_600_000,
+                    &audit::Actor::Admin,
+                    now,
+                    now_ms,
+                )
+            })
+            .await?)
+    }
+
+    /// Enrols `kiosk_id` at once and returns its credential (a token created and traded in one
+    /// go), for tests and tools that play a kiosk.
+    pub async fn enrol_kiosk(&self, kiosk_id: &str, hall: &str) -> Result<String, PlatformError> {
+        let token = self.enrolment_token(kiosk_id, hall).await?;
+        let sha = staff::token_hash(&token);
+        let (now, now_ms) = (self.state.clock().now(), self.state.clock().millis());
+        let enrolled = self
+            .state
+            .store()
+            .write(move |_, c| store::fleet::enrol(c, &sha, now, now_ms))
+            .await?;
+        enrolled
+            .map(|(_, _, credential)| credential)
+            .ok_or_else(|| PlatformError::Enrolment("a fresh enrolment token was refused".into()))
+    }
+
     /// Stops accepting connections, lets requests in flight finish, and closes the database.
     pub async fn shutdown(self) {
         // The server may have stopped already; then there is nobody to tell.
@@ -78,38 +127,21 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, PlatformError>
         })?;
     let (stop, stopped) = oneshot::channel::<()>();
     let app = router(state.clone());
+    let kept = state.clone();
     let shutdown = async move {
         // A dropped sender also means stop.
         let _ = stopped.await;
         state.stop_waiting();
     };
-    let task = match &config.tls {
-        Some(files) => {
-            let listener =
-                tls::TlsListener::new(listener, tls::acceptor(files)?).map_err(|source| {
-                    PlatformError::Listen {
-                        addr: config.listen,
-                        source,
-                    }
-                })?;
-            tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-            })
-        }
-        None => tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }),
-    };
+    let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
+    let task = tokio::spawn(serve::serve(listener, tls, app, config.limits, shutdown));
     tracing::info!(%addr, tls = config.tls.is_some(), "platform listening");
     Ok(RunningServer {
         addr,
         tls: config.tls.is_some(),
         stop,
         task,
+        state: kept,
     })
 }
 

@@ -23,6 +23,8 @@ pub struct ApiError {
     /// One sentence in Chinese for people.
     pub detail: String,
     pub errors: Vec<FieldError>,
+    /// Seconds to wait before asking again (`Retry-After`), for 429 and 503.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -33,7 +35,32 @@ impl ApiError {
             title,
             detail: detail.to_string(),
             errors: Vec::new(),
+            retry_after: None,
         }
+    }
+
+    /// Says how long to wait (`Retry-After`, whole seconds, at least 1).
+    pub fn retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait.as_secs().max(1));
+        self
+    }
+
+    /// Too many requests from one kiosk in a short time (the rate every kiosk gets).
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        let zh = "请求过于频繁，请稍后再试";
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            zh,
+        )
+        .with(field_error(
+            "authorization",
+            "rate_limited",
+            zh,
+            "Too many requests from this kiosk; please wait a moment",
+        ))
+        .retry_after(wait)
     }
 
     fn with(mut self, error: FieldError) -> Self {
@@ -217,6 +244,10 @@ impl IntoResponse for ApiError {
         let mut resp = (self.status, body).into_response();
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

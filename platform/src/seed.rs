@@ -161,6 +161,7 @@ impl DemoData {
                 local_reference: None,
                 nodes,
                 materials: Vec::new(),
+                applicant_id_index: None,
             });
         }
         let mut notices = Vec::new();

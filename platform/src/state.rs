@@ -56,6 +56,56 @@ pub struct ServerConfig {
     /// Serve HTTPS with this certificate and key; `None`: plain HTTP, for loopback only (the
     /// embedded demo, tests, behind a TLS-terminating proxy on the same machine).
     pub tls: Option<crate::tls::TlsFiles>,
+    /// Connections, header and body timeouts (see [`crate::serve::Limits`]).
+    pub limits: crate::serve::Limits,
+    /// Requests an authenticated kiosk may make: per second, sustained, and in a burst. A
+    /// person at a kiosk makes a few a second at most; beyond this the kiosk gets 429.
+    pub kiosk_rate: Rate,
+    /// The keys of personal data at rest (see [`crate::seal`]).
+    pub seal_keys: SealKeys,
+}
+
+/// Where the keys of personal data at rest come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SealKeys {
+    /// A key file that must exist (`hall-platform seal keygen`; a hall's platform: a systemd
+    /// credential or a file outside the database's backups).
+    File(PathBuf),
+    /// A key file made on first start when missing: the demo hall and tests only.
+    MadeAt(PathBuf),
+}
+
+/// A rate: `per_second` sustained, up to `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl SealKeys {
+    /// The key file [`ServerConfig::with_database`] makes for a database: beside a SQLite file;
+    /// for PostgreSQL, one per database URL in the temporary directory (tests on one machine).
+    pub fn made_for(url: &DbUrl) -> PathBuf {
+        match url {
+            DbUrl::Sqlite(path) => keys_beside(path),
+            other => {
+                use sha2::Digest;
+                let id: String = sha2::Sha256::digest(format!("{other:?}").as_bytes())
+                    .iter()
+                    .take(8)
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                std::env::temp_dir().join(format!("hall-platform-keys-{id}.toml"))
+            }
+        }
+    }
+}
+
+/// The made key file of a SQLite database: beside it.
+fn keys_beside(db_path: &std::path::Path) -> PathBuf {
+    let mut name = db_path.file_name().unwrap_or_default().to_os_string();
+    name.push(".keys.toml");
+    db_path.with_file_name(name)
 }
 
 /// A wallet payment is never reversed within this time of the debit (WeChat's guidance).
@@ -67,8 +117,9 @@ impl ServerConfig {
     /// 10 min order lifetime (a kiosk withdraws its orders sooner unless the payer asks for
     /// more time).
     pub fn new(db_path: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+        let db_path = db_path.into();
         Self {
-            db_path: db_path.into(),
+            db_path: db_path.clone(),
             database: None,
             listen,
             demo: false,
@@ -82,6 +133,12 @@ impl ServerConfig {
             fleet_heartbeat_secs: fleet::HEARTBEAT_SECS,
             fleet_offline_after: Duration::from_secs(3 * u64::from(fleet::HEARTBEAT_SECS)),
             tls: None,
+            limits: crate::serve::Limits::default(),
+            seal_keys: SealKeys::MadeAt(keys_beside(&db_path)),
+            kiosk_rate: Rate {
+                per_second: 10,
+                burst: 60,
+            },
         }
     }
 
@@ -97,6 +154,8 @@ impl ServerConfig {
     /// A configuration for a database given by URL (`sqlite://…` or `postgres://…`).
     pub fn with_database(url: DbUrl, listen: SocketAddr) -> Self {
         let mut config = Self::new(PathBuf::new(), listen);
+        // Instances sharing a database share its made key file.
+        config.seal_keys = SealKeys::MadeAt(SealKeys::made_for(&url));
         match url {
             DbUrl::Sqlite(path) => config.db_path = path,
             other => config.database = Some(other),
@@ -137,6 +196,8 @@ pub enum PlatformError {
     Join(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    #[error("kiosk enrolment: {0}")]
+    Enrolment(String),
 }
 
 /// Everything a request handler needs. Cheap to clone.
@@ -163,6 +224,7 @@ struct Inner {
     offline_after: Duration,
     /// Becomes true when the server stops: long-polls answer at once.
     stopping: tokio::sync::watch::Sender<bool>,
+    limiters: crate::limits::Limiters,
 }
 
 /// The built-in holiday calendar with the arrangements of `files` added.
@@ -183,7 +245,16 @@ impl AppState {
     /// blocking context or use [`spawn`].
     pub fn open(config: &ServerConfig) -> Result<Self, PlatformError> {
         let calendar = Arc::new(calendar_with(&config.holiday_files)?);
-        let store = Store::open(&config.db_url())?.with_calendar(Arc::clone(&calendar));
+        let sealer = Arc::new(
+            match &config.seal_keys {
+                SealKeys::File(path) => crate::seal::Sealer::load(path),
+                SealKeys::MadeAt(path) => crate::seal::Sealer::load_or_create(path),
+            }
+            .map_err(StoreError::from)?,
+        );
+        let store = Store::open(&config.db_url())?
+            .with_calendar(Arc::clone(&calendar))
+            .with_sealer(sealer)?;
         let clock = Clock::new(config.today);
         let coverage = Arc::new(workdays::Coverage::of(&calendar));
         {
@@ -209,6 +280,13 @@ impl AppState {
             None
         };
         let report = store.seed_blocking(&catalogue, demo.as_ref(), clock.now())?;
+        let baseline = store.baseline_blocking(clock.now())?;
+        if baseline > 0 {
+            tracing::info!(
+                rows = baseline,
+                "the audit log now records the state of every case, notice and order"
+            );
+        }
         if report.catalogue {
             tracing::info!(items = catalogue.len(), "item catalogue seeded");
         }
@@ -250,12 +328,16 @@ impl AppState {
                 payer_confirm_limit: config.payer_confirm_limit.max(MIN_PAYER_CONFIRM),
                 wallet_query_every: config.wallet_query_every,
                 last_queries: std::sync::Mutex::new(std::collections::HashMap::new()),
+                limiters: crate::limits::Limiters::new(config.kiosk_rate),
             }),
         })
     }
 
     pub(crate) fn store(&self) -> &Store {
         &self.inner.store
+    }
+    pub(crate) fn limiters(&self) -> &crate::limits::Limiters {
+        &self.inner.limiters
     }
     pub(crate) fn calendar(&self) -> &Calendar {
         &self.inner.calendar

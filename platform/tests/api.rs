@@ -424,7 +424,7 @@ async fn idempotency_key_makes_retries_safe(kind: Kind) {
 
     // The same key with another body is a conflict.
     let mut other = body.clone();
-    other["kiosk_id"] = json!("K-02");
+    other["applicant"]["phone"] = json!("13900000000");
     let p = problem(hall.apply("k-retry", &other).await, StatusCode::CONFLICT).await;
     assert!(has_error(&p, "Idempotency-Key", "idempotency_key_reused"));
 
@@ -1182,6 +1182,8 @@ async fn staff_token(db: &TestDb, department: &str) -> String {
         "token".into(),
         "--db".into(),
         db.arg(),
+        "--seal-keys".into(),
+        db.keys(),
         "--department".into(),
         department.into(),
         "--label".into(),
@@ -1320,6 +1322,8 @@ async fn staff_move_a_case_through_parallel_review(kind: Kind) {
         "answer-corrections".into(),
         "--db".into(),
         db.arg(),
+        "--seal-keys".into(),
+        db.keys(),
         "--case".into(),
         code.clone(),
         "--department".into(),
@@ -1336,6 +1340,8 @@ async fn staff_move_a_case_through_parallel_review(kind: Kind) {
         "answer-corrections".into(),
         "--db".into(),
         db.arg(),
+        "--seal-keys".into(),
+        db.keys(),
         "--case".into(),
         code.clone(),
         "--department".into(),
@@ -1398,6 +1404,8 @@ async fn staff_move_a_case_through_parallel_review(kind: Kind) {
         "revoke".into(),
         "--db".into(),
         db.arg(),
+        "--seal-keys".into(),
+        db.keys(),
         "--department".into(),
         lead.clone(),
         "--label".into(),
@@ -1628,6 +1636,8 @@ async fn audit(db: &TestDb) -> (bool, String) {
         "verify".into(),
         "--db".into(),
         db.arg(),
+        "--seal-keys".into(),
+        db.keys(),
     ])
     .await;
     (ok, format!("{out}{err}"))
@@ -1655,8 +1665,10 @@ async fn the_audit_chain_detects_edits_and_deletions(kind: Kind) {
     hall.server.shutdown().await;
     let (ok, out) = audit(&db).await;
     assert!(ok, "{out}");
-    // catalogue, demo, three cases, order created, notice paid, order paid
-    assert!(out.contains("intact: 8 entries"), "{out}");
+    // catalogue, the demo's four cases and two notices (each with its state) and the demo, the
+    // test kiosk's enrolment (token, enrolled), three cases, order created, notice paid, order
+    // paid
+    assert!(out.contains("intact: 16 entries"), "{out}");
 
     // The platform cannot change the log...
     assert!(
@@ -1670,28 +1682,43 @@ async fn the_audit_chain_detects_edits_and_deletions(kind: Kind) {
         Kind::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log;",
     };
     db.batch(unguard).await;
-    db.batch(
+    let first = db
+        .scalar("SELECT min(seq) FROM audit_log WHERE action = 'case.created'")
+        .await;
+    db.batch(&format!(
         "UPDATE audit_log SET detail = replace(detail, 'engineering-planning-permit', 'x') \
-         WHERE seq = 4",
-    )
+         WHERE seq = {first}"
+    ))
     .await;
     let (ok, out) = audit(&db).await;
     assert!(!ok);
-    assert!(out.contains("entry 4") && out.contains("edited"), "{out}");
+    assert!(
+        out.contains(&format!("entry {first}")) && out.contains("edited"),
+        "{out}"
+    );
     // Recomputing the edited entry's hash does not help: the next entry's link breaks.
-    db.batch("UPDATE audit_log SET detail = replace(detail, '\"x\"', '\"engineering-planning-permit\"') WHERE seq = 4")
+    db.batch(&format!("UPDATE audit_log SET detail = replace(detail, '\"x\"', '\"engineering-planning-permit\"') WHERE seq = {first}"))
         .await;
     let (ok, out) = audit(&db).await;
     assert!(ok, "restored: {out}");
-    db.batch("DELETE FROM audit_log WHERE seq = 6").await;
+    let gone = first + 2;
+    db.batch(&format!("DELETE FROM audit_log WHERE seq = {gone}"))
+        .await;
     let (ok, out) = audit(&db).await;
     assert!(!ok);
-    assert!(out.contains("entry 6") && out.contains("missing"), "{out}");
+    assert!(
+        out.contains(&format!("entry {gone}")) && out.contains("missing"),
+        "{out}"
+    );
     // Deleting the tail is caught by the head.
-    db.batch("DELETE FROM audit_log WHERE seq >= 6").await;
+    db.batch(&format!("DELETE FROM audit_log WHERE seq >= {gone}"))
+        .await;
     let (ok, out) = audit(&db).await;
     assert!(!ok);
-    assert!(out.contains("entry 6") && out.contains("deleted"), "{out}");
+    assert!(
+        out.contains(&format!("entry {gone}")) && out.contains("deleted"),
+        "{out}"
+    );
 }
 
 async fn cases_keep_the_catalogue_they_were_submitted_under(kind: Kind) {
@@ -1708,6 +1735,8 @@ async fn cases_keep_the_catalogue_they_were_submitted_under(kind: Kind) {
         "export".into(),
         "--db".into(),
         db.arg(),
+        "--seal-keys".into(),
+        db.keys(),
     ])
     .await;
     assert!(ok, "{err}");
@@ -1721,6 +1750,8 @@ async fn cases_keep_the_catalogue_they_were_submitted_under(kind: Kind) {
             "import".into(),
             "--db".into(),
             db.arg(),
+            "--seal-keys".into(),
+            db.keys(),
             f.display().to_string(),
         ])
     };
@@ -1793,6 +1824,8 @@ async fn cases_keep_the_catalogue_they_were_submitted_under(kind: Kind) {
         "versions".into(),
         "--db".into(),
         db.arg(),
+        "--seal-keys".into(),
+        db.keys(),
     ])
     .await;
     assert!(ok);
@@ -1803,6 +1836,8 @@ async fn cases_keep_the_catalogue_they_were_submitted_under(kind: Kind) {
         "export".into(),
         "--db".into(),
         db.arg(),
+        "--seal-keys".into(),
+        db.keys(),
         "--version".into(),
         "1".into(),
     ])

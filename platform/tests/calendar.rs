@@ -29,7 +29,7 @@ async fn submit_on(db: &TestDb, today: &str, holidays: Vec<std::path::PathBuf>) 
     config.demo = true;
     let server = spawn(config).await.unwrap();
     let base = format!("http://{}", server.addr);
-    let http = reqwest::Client::new();
+    let http = common::client_with(&server.enrol_kiosk("K-CAL", "测试大厅").await.unwrap());
     let created: Value = http
         .post(format!("{base}{}", api::APPLICATIONS))
         .header(api::IDEMPOTENCY_HEADER, format!("cal-{today}"))

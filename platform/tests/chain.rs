@@ -40,6 +40,11 @@ async fn concurrent_submissions_keep_one_chain(kind: Kind) {
         let mut config =
             ServerConfig::with_database(db.url.clone(), "127.0.0.1:0".parse().unwrap());
         config.demo = true;
+        // 160 submissions at once from one kiosk: more than a kiosk's rate allows.
+        config.kiosk_rate = hall_platform::Rate {
+            per_second: 1000,
+            burst: 1000,
+        };
         servers.push(spawn(config).await.unwrap());
     }
     let bases: Arc<Vec<String>> = Arc::new(
@@ -48,7 +53,8 @@ async fn concurrent_submissions_keep_one_chain(kind: Kind) {
             .map(|s| format!("http://{}", s.addr))
             .collect(),
     );
-    let http = reqwest::Client::new();
+    // One kiosk, enrolled through the first instance (both share the database).
+    let http = common::client_with(&servers[0].enrol_kiosk("K-CHAIN", "测试大厅").await.unwrap());
     let mut tasks = Vec::new();
     for n in 0..80 {
         let (http, bases) = (http.clone(), Arc::clone(&bases));
@@ -145,3 +151,147 @@ both!(
     concurrent_submissions_keep_one_chain,
     pending_entries_are_linked_on_start
 );
+
+/// The chain binds the data: a status changed in the database directly (a case, one of its
+/// nodes, a fee notice) fails `audit verify`, naming each row, though every entry still holds.
+async fn a_status_changed_in_the_database_fails_verify(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = common::Hall::start(&db.url).await;
+    let created: Value = hall
+        .apply("bound-1", &planning_permit(""))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = created["approval_code"].as_str().unwrap().to_string();
+    hall.server.shutdown().await;
+    let s = store(&db).await;
+    let v = tokio::task::spawn_blocking(move || s.audit_verify_blocking().unwrap())
+        .await
+        .unwrap();
+    assert!(matches!(v, Verdict::Intact { .. }), "{v:?}");
+
+    db.batch(&format!(
+        "UPDATE cases SET status = 9 WHERE approval_code = '{code}';
+         UPDATE case_nodes SET status = 9 WHERE approval_code = '{late}' AND seq = 0;
+         UPDATE fee_notices SET status = 'cancelled' WHERE payment_code = '{notice}';",
+        late = hall_platform::demo::CASE_LATE,
+        notice = hall_platform::demo::PAYMENT_CODE,
+    ))
+    .await;
+    let s = store(&db).await;
+    let v = tokio::task::spawn_blocking(move || s.audit_verify_blocking().unwrap())
+        .await
+        .unwrap();
+    let Verdict::Unbound { rows, .. } = v else {
+        panic!("{v:?}");
+    };
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for subject in [
+        code.as_str(),
+        hall_platform::demo::CASE_LATE,
+        hall_platform::demo::PAYMENT_CODE,
+    ] {
+        assert!(
+            rows.iter().any(|r| r.contains(subject)),
+            "{subject}: {rows:?}"
+        );
+    }
+}
+
+both!(a_status_changed_in_the_database_fails_verify);
+
+/// Whoever can write the database can recompute the whole chain, but not the signature of a
+/// checkpoint kept elsewhere: `audit verify --checkpoint` fails once the chain was rewritten,
+/// and refuses a checkpoint not signed with the audit key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rewritten_chain_no_longer_extends_its_signed_checkpoint() {
+    let db = TestDb::fresh(Kind::Sqlite).await.unwrap();
+    let hall = common::Hall::start(&db.url).await;
+    for n in 0..3 {
+        let r = hall.apply(&format!("cp-{n}"), &planning_permit("")).await;
+        assert_eq!(r.status(), 201);
+    }
+    hall.server.shutdown().await;
+    let hall_platform::DbUrl::Sqlite(path) = &db.url else {
+        unreachable!()
+    };
+    let keys = format!("{}.keys.toml", path.display());
+    let dbarg = db.arg();
+    let (ok, checkpoint, err) =
+        common::cli(&["audit", "checkpoint", "--db", &dbarg, "--seal-keys", &keys]);
+    assert!(ok, "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let cp_file = dir.path().join("checkpoint.json");
+    std::fs::write(&cp_file, &checkpoint).unwrap();
+    let cp = cp_file.to_str().unwrap();
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["audit", "verify", "--db", &dbarg, "--seal-keys", &keys];
+        args.extend_from_slice(extra);
+        common::cli(&args)
+    };
+    let (ok, out, err) = verify(&["--checkpoint", cp]);
+    assert!(ok && out.contains("extends the checkpoint"), "{out}{err}");
+
+    // Someone with the database edits an early entry and recomputes every hash after it.
+    let s = store(&db).await;
+    let entries = tokio::task::spawn_blocking(move || {
+        let mut all = Vec::new();
+        let mut seq = 1;
+        while let Some(h) = s.audit_hash_at_blocking(seq).unwrap() {
+            all.push(h);
+            seq += 1;
+        }
+        all.len() as i64
+    })
+    .await
+    .unwrap();
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;")
+        .unwrap();
+    let rows: Vec<(i64, String, String, String, String, String)> = conn
+        .prepare("SELECT seq, at, actor, action, subject, detail FROM audit_log ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len() as i64, entries);
+    let mut prev = audit::GENESIS.to_string();
+    for (seq, at, actor, action, subject, detail) in rows {
+        let detail = if seq == 2 {
+            detail.replace('}', ",\"forged\":true}")
+        } else {
+            detail
+        };
+        let hash = audit::entry_hash(seq, &at, &actor, &action, &subject, &detail, &prev);
+        conn.execute(
+            "UPDATE audit_log SET detail = ?2, prev_hash = ?3, hash = ?4 WHERE seq = ?1",
+            rusqlite::params![seq, detail, prev, hash],
+        )
+        .unwrap();
+        prev = hash;
+    }
+    conn.execute("UPDATE audit_head SET hash = ?1 WHERE id = 1", [&prev])
+        .unwrap();
+    drop(conn);
+    // The chain alone looks intact; against the checkpoint it is not.
+    let (ok, out, err) = verify(&[]);
+    assert!(ok, "a recomputed chain holds by itself: {out}{err}");
+    let (ok, _, err) = verify(&["--checkpoint", cp]);
+    assert!(!ok && err.contains("rewritten"), "{err}");
+    // A checkpoint whose signature was not made with the audit key is refused.
+    let forged = checkpoint.replace("\"mac\": \"", "\"mac\": \"00");
+    std::fs::write(&cp_file, forged).unwrap();
+    let (ok, _, err) = verify(&["--checkpoint", cp]);
+    assert!(!ok && err.contains("not signed"), "{err}");
+}

@@ -12,7 +12,13 @@ use serde_json::{Value, json};
 
 /// A valid ID number of someone else than the demo applicant (its check digit computed).
 fn other_id_number() -> String {
-    let body = "11010519491231002";
+    id_number(2)
+}
+
+/// The valid ID number of the `n`-th (below 1000) person born on 31 Dec 1949 in Beijing.
+fn id_number(n: u32) -> String {
+    let body = format!("11010519491231{n:03}");
+    assert_eq!(body.len(), 17);
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let sum: u32 = body
         .chars()
@@ -37,10 +43,13 @@ impl Hall {
         r.json().await.unwrap()
     }
 
+    /// Asks as the kiosk `kiosk` (enrolled, or enrolled again, now): limits count by the
+    /// credential's kiosk.
     async fn details(&self, code: &str, id_number: &str, kiosk: &str) -> reqwest::Response {
-        self.http
+        self.kiosk(kiosk)
+            .await
             .post(format!("{}{}", self.base, api::case_details_path(code)))
-            .json(&json!({ "id_number": id_number, "kiosk_id": kiosk }))
+            .json(&json!({ "id_number": id_number }))
             .send()
             .await
             .unwrap()
@@ -262,11 +271,13 @@ async fn a_card_lists_its_holders_own_cases(kind: Kind) {
     let db = fresh!(kind);
     let hall = Hall::start(&db.url).await;
     let list = |id: String, kiosk: &'static str| {
-        let http = hall.http.clone();
+        let hall = &hall;
         let url = format!("{}{}", hall.base, api::CASES_BY_APPLICANT);
         async move {
-            http.post(url)
-                .json(&json!({ "id_number": id, "kiosk_id": kiosk }))
+            hall.kiosk(kiosk)
+                .await
+                .post(url)
+                .json(&json!({ "id_number": id }))
                 .send()
                 .await
                 .unwrap()
@@ -305,6 +316,11 @@ async fn a_card_lists_its_holders_own_cases(kind: Kind) {
     })
     .await
     .unwrap();
+    // (Its enrolment is audited under the same subject.)
+    let entries: Vec<_> = entries
+        .into_iter()
+        .filter(|e| e.action.starts_with("cases."))
+        .collect();
     assert_eq!(entries.len(), 2);
     assert!(entries.iter().all(|e| e.action == "cases.by_applicant"));
     assert!(
@@ -317,10 +333,10 @@ async fn a_card_lists_its_holders_own_cases(kind: Kind) {
             .iter()
             .all(|e| !format!("{e:?}").contains(demo::APPLICANT_ID))
     );
-    // A kiosk that keeps asking must wait.
-    for _ in 2..hall_platform::store::APPLICANT_LISTS_PER_KIOSK {
+    // A kiosk that keeps asking (other people's cards) must wait.
+    for n in 2..hall_platform::store::APPLICANT_LISTS_PER_KIOSK {
         assert_eq!(
-            list(other_id_number(), "K-L").await.status(),
+            list(id_number(100 + n as u32), "K-L").await.status(),
             StatusCode::OK
         );
     }
@@ -341,4 +357,85 @@ both!(
     the_code_shows_the_status_only,
     the_applicants_card_shows_the_details,
     guessing_is_limited_per_kiosk_and_per_case,
+);
+
+/// Forty wrong cards for one case at once, from two kiosks: the limits hold exactly (each kiosk
+/// is answered at most its three refusals), the rest wait (429 with Retry-After).
+async fn concurrent_guesses_get_at_most_the_limit(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
+    let code = demo::CASE_APPROVED;
+    let other = other_id_number();
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let kiosk = hall.kiosk(if n % 2 == 0 { "K-X" } else { "K-Y" }).await;
+        let url = format!("{}{}", hall.base, api::case_details_path(code));
+        let body = json!({ "id_number": other });
+        tasks.push(tokio::spawn(async move {
+            let r = kiosk.post(url).json(&body).send().await.unwrap();
+            let retry = r.headers().get(reqwest::header::RETRY_AFTER).is_some();
+            (r.status(), retry)
+        }));
+    }
+    let mut refused = 0;
+    let mut limited = 0;
+    for t in tasks {
+        let (status, retry) = t.await.unwrap();
+        match status {
+            StatusCode::FORBIDDEN => refused += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(retry, "a 429 says when to ask again");
+                limited += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    let per_kiosk = hall_platform::store::DETAILS_TRIES_PER_KIOSK as usize;
+    assert_eq!(refused, 2 * per_kiosk, "exactly the limit answered");
+    assert_eq!(limited, 40 - 2 * per_kiosk);
+    hall.server.shutdown().await;
+}
+
+/// One ID number's cases listed again and again, from any kiosk: after ten, the next waits
+/// (429 with Retry-After), whichever kiosk asks; another card is not affected.
+async fn one_card_is_listed_a_limited_number_of_times(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start(&db.url).await;
+    let url = format!("{}{}", hall.base, api::CASES_BY_APPLICANT);
+    let card = json!({ "id_number": id_number(7) });
+    for n in 0..10 {
+        let kiosk = hall.kiosk(&format!("K-{}", n % 3)).await;
+        let r = kiosk.post(&url).json(&card).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "list {n}");
+    }
+    let r = hall
+        .kiosk("K-NEW")
+        .await
+        .post(&url)
+        .json(&card)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()[reqwest::header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=90).contains(&wait), "{wait}");
+    let r = hall
+        .kiosk("K-NEW")
+        .await
+        .post(&url)
+        .json(&json!({ "id_number": id_number(8) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    hall.server.shutdown().await;
+}
+
+both!(
+    concurrent_guesses_get_at_most_the_limit,
+    one_card_is_listed_a_limited_number_of_times,
 );

@@ -17,6 +17,11 @@ async fn start(db: &DbUrl, seed_demo: bool) -> RunningServer {
     config.today = NaiveDate::from_ymd_opt(2026, 11, 23);
     config.demo = seed_demo;
     config.sim_payer_delay = Duration::from_millis(100);
+    // Dozens of submissions at once from one kiosk: more than a kiosk's rate allows.
+    config.kiosk_rate = hall_platform::Rate {
+        per_second: 1000,
+        burst: 1000,
+    };
     spawn(config).await.unwrap()
 }
 
@@ -131,7 +136,7 @@ async fn two_instances_share_one_postgresql_database() {
     // Both start at once: one migrates and seeds, the other waits and finds it done.
     let (a, b) = tokio::join!(start(&db.url, true), start(&db.url, true));
     let bases = [format!("http://{}", a.addr), format!("http://{}", b.addr)];
-    let http = reqwest::Client::new();
+    let http = common::client_with(&a.enrol_kiosk("K-SHARE", "测试大厅").await.unwrap());
     let mut tasks = Vec::new();
     for n in 0..48 {
         let http = http.clone();

@@ -216,7 +216,7 @@ async fn withdrawing_a_case_and_a_key_that_never_arrived(kind: Kind) {
     // What the kiosk has at the platform, by kiosk id: withdrawn cases are kept, not deleted.
     let s = store(&db).await;
     let listed = tokio::task::spawn_blocking(move || {
-        let l = s.cases_by_kiosk_blocking("K-W").unwrap();
+        let l = s.cases_by_kiosk_blocking(common::KIOSK).unwrap();
         let audit = s.audit_for_blocking(&code).unwrap();
         let verdict = s.audit_verify_blocking().unwrap();
         (l, audit, verdict)
@@ -227,7 +227,11 @@ async fn withdrawing_a_case_and_a_key_that_never_arrived(kind: Kind) {
     assert_eq!(cases.len(), 3);
     let active: Vec<_> = cases.iter().filter(|c| c.active).collect();
     assert_eq!(active.len(), 1);
-    assert_eq!(active[0].idempotency_key, "w-started");
+    // Stored scoped by the kiosk whose credential sent it.
+    assert_eq!(
+        active[0].idempotency_key,
+        format!("{}:w-started", common::KIOSK)
+    );
     let actions: Vec<_> = audit.iter().map(|e| e.action.as_str()).collect();
     // (The applicant's card was shown the reason above: that too is audited.)
     assert_eq!(
@@ -279,9 +283,10 @@ async fn withdrawal_races_the_submission(kind: Kind) {
         t.await.unwrap();
     }
     let s = store(&db).await;
-    let cases = tokio::task::spawn_blocking(move || s.cases_by_kiosk_blocking("K-R").unwrap())
-        .await
-        .unwrap();
+    let cases =
+        tokio::task::spawn_blocking(move || s.cases_by_kiosk_blocking(common::KIOSK).unwrap())
+            .await
+            .unwrap();
     assert!(cases.iter().all(|c| !c.active));
     // Tombstone first, then the request: refused.
     assert_eq!(

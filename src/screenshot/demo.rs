@@ -174,7 +174,7 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
     let mut t = Instant::now();
     let cfg = SessionConfig {
         offline_intake: true,
-        maintenance_pin_sha256: Some(crate::session::hash_pin(DEMO_PIN)),
+        maintenance_pin: crate::session::hash_pin(DEMO_PIN).ok(),
         ..SessionConfig::default()
     };
     let mut s = Session::new(cfg, t, chrono::Local::now().naive_local());

@@ -14,7 +14,7 @@ impl Session {
             return;
         }
         if self.pin.is_open() {
-            let hash = self.cfg.maintenance_pin_sha256.as_deref();
+            let hash = self.cfg.maintenance_pin.as_deref();
             if self.pin.on_intent(intent, self.now, hash) == staff::PinOutcome::Opened {
                 self.maint.reset();
                 self.screen = Screen::Maintenance;
@@ -91,7 +91,7 @@ impl Session {
     fn on_home(&mut self, intent: Intent) {
         match intent {
             Intent::Staff if matches!(self.journey, Journey::None) => {
-                if self.cfg.maintenance_pin_sha256.is_some() {
+                if self.cfg.maintenance_pin.is_some() {
                     self.help = false;
                     self.pin.open();
                 } else {

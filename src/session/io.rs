@@ -38,7 +38,8 @@ pub struct SessionConfig {
     pub offline_intake: bool,
     /// The hex SHA-256 of the staff PIN that opens the maintenance screen (none: it cannot be
     /// opened).
-    pub maintenance_pin_sha256: Option<String>,
+    /// The staff PIN's argon2id hash (PHC string).
+    pub maintenance_pin: Option<String>,
 }
 
 impl Default for SessionConfig {
@@ -52,7 +53,7 @@ impl Default for SessionConfig {
             hall_name: "政务服务中心 工程建设项目审批专区".into(),
             window_hint: "3".into(),
             offline_intake: false,
-            maintenance_pin_sha256: None,
+            maintenance_pin: None,
         }
     }
 }

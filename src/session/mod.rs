@@ -124,7 +124,7 @@ impl Reminder {
 pub const REMINDER: Duration = Duration::from_secs(8);
 pub const REMINDER_CARD_MAX: Duration = Duration::from_secs(30);
 
-pub use staff::{PIN_LOCKOUT, PIN_MAX, PIN_TRIES, hash_pin};
+pub use staff::{PIN_LOCKOUT, PIN_MAX, PIN_TRIES, check_pin_hash, hash_pin, verify_pin};
 
 impl Session {
     /// A session at the monotonic time `now`, whose local wall-clock time is `local`.

@@ -19,13 +19,62 @@ pub const PIN_LOCKOUT: Duration = Duration::from_secs(60);
 /// The longest staff PIN.
 pub const PIN_MAX: usize = 8;
 
-/// The hex SHA-256 of a PIN, as `maintenance_pin_sha256` holds it.
-pub fn hash_pin(pin: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(pin.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// The argon2id cost of a staff PIN's hash: OWASP's first recommended setting (19 MiB, two
+/// passes, one lane), some 30 ms on a kiosk PC and well under half a second on a Raspberry Pi 4.
+/// A PIN of 4 to 8 digits is a small space: the slow, salted hash is what makes a copied
+/// configuration file expensive to try, and the pad's lockout is what stops guessing at the kiosk.
+pub const PIN_HASH_MEMORY_KIB: u32 = 19 * 1024;
+pub const PIN_HASH_PASSES: u32 = 2;
+
+/// Why a PIN could not be hashed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot hash the PIN: {0}")]
+pub struct PinHashError(String);
+
+/// The PIN as `[kiosk] maintenance_pin` holds it: an argon2id PHC string with a random salt
+/// (`$argon2id$v=19$m=19456,t=2,p=1$…`).
+pub fn hash_pin(pin: &str) -> Result<String, PinHashError> {
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    let params = argon2::Params::new(PIN_HASH_MEMORY_KIB, PIN_HASH_PASSES, 1, None)
+        .map_err(|e| PinHashError(e.to_string()))?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let salt = SaltString::generate(&mut OsRng);
+    argon
+        .hash_password(pin.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| PinHashError(e.to_string()))
+}
+
+/// Whether `stored` is a usable PIN hash: an argon2id PHC string. The configuration check
+/// refuses anything else (an old unsalted SHA-256 among them).
+pub fn check_pin_hash(stored: &str) -> Result<(), String> {
+    let hash = argon2::PasswordHash::new(stored.trim()).map_err(|e| {
+        format!("not an argon2id PHC string ({e}); make one with `hall-kiosk hash-pin`")
+    })?;
+    if hash.algorithm != argon2::Algorithm::Argon2id.ident() {
+        return Err(format!(
+            "the PIN hash uses {}, argon2id is required; make one with `hall-kiosk hash-pin`",
+            hash.algorithm
+        ));
+    }
+    argon2::Params::try_from(&hash)
+        .map(|_| ())
+        .map_err(|e| format!("the PIN hash's parameters are not usable ({e})"))
+}
+
+/// Whether `pin` is the PIN behind `stored` (compared by the hash's own parameters, in constant
+/// time); `false` for a hash that cannot be read.
+pub fn verify_pin(stored: &str, pin: &str) -> bool {
+    use argon2::password_hash::PasswordVerifier;
+    if check_pin_hash(stored).is_err() {
+        return false;
+    }
+    match argon2::PasswordHash::new(stored.trim()) {
+        Ok(hash) => argon2::Argon2::default()
+            .verify_password(pin.as_bytes(), &hash)
+            .is_ok(),
+        Err(_) => false,
+    }
 }
 
 /// What a touch on the PIN pad led to.
@@ -84,12 +133,12 @@ impl PinPad {
         })
     }
 
-    /// Digits, correction, enter; back closes the pad. `pin_sha256` is the configured PIN.
+    /// Digits, correction, enter; back closes the pad. `pin_hash` is the configured PIN's hash.
     pub(super) fn on_intent(
         &mut self,
         intent: Intent,
         now: Instant,
-        pin_sha256: Option<&str>,
+        pin_hash: Option<&str>,
     ) -> PinOutcome {
         let locked = self.locked(now);
         let Some(pin) = self.digits.as_mut() else {
@@ -108,8 +157,7 @@ impl PinPad {
                 if locked || pin.is_empty() {
                     return PinOutcome::Stays;
                 }
-                let right =
-                    pin_sha256.is_some_and(|h| h.trim().eq_ignore_ascii_case(&hash_pin(pin)));
+                let right = pin_hash.is_some_and(|h| verify_pin(h, pin));
                 pin.clear();
                 if right {
                     tracing::info!("maintenance screen opened");

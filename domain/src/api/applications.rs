@@ -16,9 +16,6 @@ pub struct ApplicationRequest {
     /// How the applicant identified: `id_card` or `typed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identified_by: Option<String>,
-    /// The kiosk that took the application.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kiosk_id: Option<String>,
     /// The kiosk's own reference, printed on a provisional receipt when the platform could not
     /// be reached; the case can be found by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -54,16 +54,12 @@ pub struct Node {
 pub struct CaseDetailsRequest {
     /// The 18-character ID number read from the card.
     pub id_number: String,
-    /// The kiosk asking (for the audit log and the attempt limit).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kiosk_id: Option<String>,
 }
 
 impl std::fmt::Debug for CaseDetailsRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CaseDetailsRequest")
             .field("id_number", &"***")
-            .field("kiosk_id", &self.kiosk_id)
             .finish()
     }
 }

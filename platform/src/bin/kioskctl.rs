@@ -456,14 +456,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let mut rows = vec![vec![
                 "approval code".to_string(),
-                "idempotency key".into(),
+                "local reference".into(),
                 "status".into(),
                 "active".into(),
             ]];
             for c in v.as_array().into_iter().flatten() {
                 rows.push(vec![
                     c["approval_code"].as_str().unwrap_or_default().into(),
-                    c["idempotency_key"].as_str().unwrap_or_default().into(),
+                    c["local_reference"].as_str().unwrap_or_default().into(),
                     c["status"].to_string(),
                     if c["active"] == true { "yes" } else { "no" }.into(),
                 ]);

@@ -50,7 +50,11 @@ impl SqliteConn {
             tracing::warn!(%mode, "SQLite did not switch to WAL mode");
         }
         // FULL: a case the platform acknowledged survives a power cut.
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        // secure_delete: what a row held before an update (personal data in the clear, before it
+        // was sealed) is overwritten, not left in free pages.
+        conn.execute_batch(
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+        )?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(Self {
             conn,

@@ -11,9 +11,9 @@ use axum::routing::{get, post};
 use hall_domain::api::{self, ApplicationRequest};
 use sha2::{Digest, Sha256};
 
+use super::auth::KioskAuth;
 use super::extract::{IdempotencyKey, JsonBytes, MAX_KEY_CHARS, decode_json, path_param};
 use crate::application::{self, Extras, Registry};
-use crate::audit::Actor;
 use crate::problem::{ApiError, field_error};
 use crate::state::AppState;
 use crate::store::{Created, Idempotent, KeyState, Withdrawal};
@@ -36,6 +36,21 @@ pub struct ApplicationBody {
     pub extras: Extras,
 }
 
+/// Idempotency keys are the kiosk's own: stored as `kiosk_id:key` (a kiosk id holds no `:`), so
+/// one kiosk can neither replay, withdraw nor read another's submission by guessing its key.
+fn scoped_key(kiosk: &KioskAuth, key: &str) -> String {
+    format!("{}:{key}", kiosk.0)
+}
+
+/// The key as the kiosk sent it.
+fn unscoped_key(kiosk: &KioskAuth, stored: &str) -> String {
+    stored
+        .strip_prefix(kiosk.0.as_str())
+        .and_then(|k| k.strip_prefix(':'))
+        .unwrap_or(stored)
+        .to_string()
+}
+
 pub(super) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
@@ -43,14 +58,15 @@ pub(super) fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-#[utoipa::path(post, path = api::APPLICATIONS, tag = "cases",
+#[utoipa::path(post, path = api::APPLICATIONS, tag = "cases", security(("kiosk_credential" = [])),
     params(("Idempotency-Key" = String, Header, description = "Unique per submission; the same on retries (1-128 visible ASCII)")),
     request_body = ApplicationBody,
-    responses((status = 201, description = "The case (or, for a retried key, the first answer)", body = Created),
+    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc), (status = 201, description = "The case (or, for a retried key, the first answer)", body = Created),
         (status = 400, body = crate::problem::ProblemDoc), (status = 409, description = "Key reused for another body, or local reference taken", body = crate::problem::ProblemDoc),
         (status = 413, body = crate::problem::ProblemDoc), (status = 415, body = crate::problem::ProblemDoc), (status = 422, description = "Field errors", body = crate::problem::ProblemDoc)))]
 pub(super) async fn create_application(
     State(st): State<AppState>,
+    kiosk: KioskAuth,
     IdempotencyKey(key): IdempotencyKey,
     JsonBytes(body): JsonBytes,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
@@ -73,7 +89,7 @@ pub(super) async fn create_application(
         organization_name,
     };
     let today = st.clock().today();
-    let valid = application::validate(
+    let mut valid = application::validate(
         &req,
         &extras,
         item.as_ref(),
@@ -82,6 +98,7 @@ pub(super) async fn create_application(
         today,
     )
     .map_err(ApiError::validation)?;
+    valid.kiosk_id = Some(kiosk.0.clone());
     // The request as parsed, re-serialised: the same content hashes the same whatever its
     // spacing or field order.
     let mut canonical = serde_json::to_vec(&req).map_err(|e| {
@@ -95,12 +112,14 @@ pub(super) async fn create_application(
     let hash = sha256_hex(&canonical);
     let now = st.clock().now();
     let cal = st.calendar_arc();
-    let actor = Actor::Kiosk(valid.kiosk_id.clone());
     let outcome = st
         .store()
-        .create_application(key, hash, actor, move |serial| {
-            application::build_case(&valid, serial, today, now, &cal)
-        })
+        .create_application(
+            scoped_key(&kiosk, &key),
+            hash,
+            kiosk.actor(),
+            move |serial| application::build_case(&valid, serial, today, now, &cal),
+        )
         .await?;
     let provisional = |c: &mut Created| {
         let start = c.created.submitted_at.date();
@@ -162,13 +181,14 @@ pub struct WithdrawAnswer {
 
 /// A kiosk withdraws a submission it never confirmed to the applicant (it stopped between
 /// sending and showing "done"). The body is empty or `{}`.
-#[utoipa::path(post, path = api::APPLICATIONS_WITHDRAW, tag = "cases",
+#[utoipa::path(post, path = api::APPLICATIONS_WITHDRAW, tag = "cases", security(("kiosk_credential" = [])),
     params(("Idempotency-Key" = String, Header, description = "The key the submission was (or would have been) sent with")),
-    responses((status = 200, description = "withdrawn: true when a case had arrived and is now withdrawn (status 2, audited); false when none had arrived, and the key is refused from now on. Repeating the call answers the same.", body = WithdrawAnswer),
+    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc), (status = 200, description = "withdrawn: true when a case had arrived and is now withdrawn (status 2, audited); false when none had arrived, and the key is refused from now on. Repeating the call answers the same.", body = WithdrawAnswer),
         (status = 400, body = crate::problem::ProblemDoc),
         (status = 409, description = "A department already acted on the case (beyond received/accepted): it cannot be withdrawn by a kiosk", body = crate::problem::ProblemDoc)))]
 pub(super) async fn withdraw_application(
     State(st): State<AppState>,
+    kiosk: KioskAuth,
     IdempotencyKey(key): IdempotencyKey,
     body: Bytes,
 ) -> Result<Json<WithdrawAnswer>, ApiError> {
@@ -186,8 +206,8 @@ pub(super) async fn withdraw_application(
     let outcome = st
         .store()
         .withdraw_key(
-            key,
-            Actor::Kiosk(None),
+            scoped_key(&kiosk, &key),
+            kiosk.actor(),
             st.clock().today(),
             st.clock().now(),
         )
@@ -231,12 +251,13 @@ pub(super) async fn withdraw_application(
 }
 
 /// What the platform holds under an idempotency key (the kiosk's checks and tests).
-#[utoipa::path(get, path = api::APPLICATION_BY_KEY, tag = "cases",
+#[utoipa::path(get, path = api::APPLICATION_BY_KEY, tag = "cases", security(("kiosk_credential" = [])),
     params(("key" = String, Path, description = "The Idempotency-Key a submission was sent with")),
-    responses((status = 200, description = "The case under the key, if any, and whether the key was withdrawn", body = KeyState),
+    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc), (status = 200, description = "The case under the key, if any, and whether the key was withdrawn", body = KeyState),
         (status = 400, body = crate::problem::ProblemDoc)))]
 pub(super) async fn application_by_key(
     State(st): State<AppState>,
+    kiosk: KioskAuth,
     key: Result<Path<String>, PathRejection>,
 ) -> Result<Json<KeyState>, ApiError> {
     let key = path_param(key)?;
@@ -249,5 +270,10 @@ pub(super) async fn application_by_key(
             &format!("The Idempotency-Key must be 1 to {MAX_KEY_CHARS} visible ASCII characters"),
         )));
     }
-    Ok(Json(st.store().key_state(key.to_string()).await?))
+    let mut state = st.store().key_state(scoped_key(&kiosk, key)).await?;
+    state.idempotency_key = unscoped_key(&kiosk, &state.idempotency_key);
+    if let Some(c) = state.case.as_mut() {
+        c.idempotency_key = unscoped_key(&kiosk, &c.idempotency_key);
+    }
+    Ok(Json(state))
 }

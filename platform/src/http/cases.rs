@@ -10,9 +10,9 @@ use hall_domain::api::{self, CaseDetails, CaseDetailsRequest, CaseView, Node};
 use hall_domain::codes::mask_name;
 use hall_domain::{ApprovalCode, Blzt};
 
+use super::auth::KioskAuth;
 use super::extract::{ApiJson, path_param};
 use crate::application;
-use crate::audit::Actor;
 use crate::problem::{APPROVAL_CODE, ApiError, code_error};
 use crate::state::AppState;
 use crate::store::{CaseRecord, DetailsOutcome, NodeRecord};
@@ -105,11 +105,12 @@ pub(super) fn case_answer(c: CaseRecord, st: &AppState) -> CaseAnswer {
     }
 }
 
-#[utoipa::path(get, path = api::CASE, tag = "cases",
+#[utoipa::path(get, path = api::CASE, tag = "cases", security(("kiosk_credential" = [])),
     params(("approval_code" = String, Path, description = "16-digit approval code")),
-    responses((status = 200, body = CaseAnswer), (status = 400, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
+    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc), (status = 200, body = CaseAnswer), (status = 400, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
 pub(super) async fn case(
     State(st): State<AppState>,
+    _kiosk: KioskAuth,
     code: Result<Path<String>, PathRejection>,
 ) -> Result<Json<CaseAnswer>, ApiError> {
     let raw = path_param(code)?;
@@ -150,17 +151,10 @@ pub(super) fn details_view(c: CaseRecord, st: &AppState) -> CaseDetails {
     }
 }
 
-/// The kiosk id a request names, when it is a plausible one (it goes into the audit log).
-pub(super) fn kiosk_label(id: Option<&str>) -> Option<String> {
-    let id = id?.trim();
-    (!id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()))
-        .then(|| id.to_string())
-}
-
-#[utoipa::path(post, path = api::CASE_DETAILS, tag = "cases",
+#[utoipa::path(post, path = api::CASE_DETAILS, tag = "cases", security(("kiosk_credential" = [])),
     params(("approval_code" = String, Path, description = "16-digit approval code")),
     request_body = CaseDetailsRequest,
-    responses(
+    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc),
         (status = 200, description = "The ID number is the applicant's: the case with its applicant (masked), project and the departments' opinions", body = CaseDetails),
         (status = 400, body = crate::problem::ProblemDoc),
         (status = 403, description = "The ID number is not the applicant's", body = crate::problem::ProblemDoc),
@@ -169,6 +163,7 @@ pub(super) fn kiosk_label(id: Option<&str>) -> Option<String> {
         (status = 429, description = "Too many refused attempts for this case lately", body = crate::problem::ProblemDoc)))]
 pub(super) async fn case_details(
     State(st): State<AppState>,
+    kiosk: KioskAuth,
     code: Result<Path<String>, PathRejection>,
     ApiJson(req): ApiJson<CaseDetailsRequest>,
 ) -> Result<Json<CaseDetails>, ApiError> {
@@ -179,12 +174,14 @@ pub(super) async fn case_details(
     hall_domain::codes::validate_id_number(&id_number).map_err(|e| {
         ApiError::validation(vec![code_error("id_number", crate::problem::ID_NUMBER, &e)])
     })?;
-    let digest = crate::store::id_number_sha256(&id_number);
-    drop(id_number);
-    let actor = Actor::Kiosk(kiosk_label(req.kiosk_id.as_deref()));
     let outcome = st
         .store()
-        .case_details(code.as_str().to_string(), digest, actor, st.clock().now())
+        .case_details(
+            code.as_str().to_string(),
+            id_number,
+            kiosk.actor(),
+            st.clock().now(),
+        )
         .await?;
     match outcome {
         DetailsOutcome::Shown(c) => {
@@ -205,7 +202,10 @@ pub(super) async fn case_details(
                 "id_number",
                 "尝试次数过多，请稍后再试或到窗口咨询",
                 "Too many attempts; please try later or ask at a service window",
-            ))
+            )
+            .retry_after(std::time::Duration::from_secs(
+                crate::store::DETAILS_WINDOW_MINUTES.unsigned_abs() * 60,
+            )))
         }
         DetailsOutcome::NotFound => Err(ApiError::not_found(
             "approval_code",
@@ -215,24 +215,34 @@ pub(super) async fn case_details(
     }
 }
 
-#[utoipa::path(post, path = api::CASES_BY_APPLICANT, tag = "cases",
+#[utoipa::path(post, path = api::CASES_BY_APPLICANT, tag = "cases", security(("kiosk_credential" = [])),
     request_body = CaseDetailsRequest,
-    responses(
+    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc),
         (status = 200, description = "The card holder's own cases (not withdrawn), newest first: status only; open one with its details endpoint", body = Vec<api::CaseSummary>),
         (status = 422, description = "Not an ID number", body = crate::problem::ProblemDoc),
         (status = 429, description = "Too many lists asked by this kiosk lately", body = crate::problem::ProblemDoc)))]
 pub(super) async fn cases_by_applicant(
     State(st): State<AppState>,
+    kiosk: KioskAuth,
     ApiJson(req): ApiJson<CaseDetailsRequest>,
 ) -> Result<Json<Vec<api::CaseSummary>>, ApiError> {
     let id_number = zeroize::Zeroizing::new(req.id_number);
     hall_domain::codes::validate_id_number(&id_number).map_err(|e| {
         ApiError::validation(vec![code_error("id_number", crate::problem::ID_NUMBER, &e)])
     })?;
-    let actor = Actor::Kiosk(kiosk_label(req.kiosk_id.as_deref()));
+    let digest = crate::store::id_number_sha256(&id_number);
+    if let Err(wait) = st.limiters().applicant_list(&digest) {
+        tracing::warn!(kiosk = %kiosk.0, "cases by applicant: too many lists of one ID number");
+        return Err(ApiError::too_many(
+            "id_number",
+            "查询次数过多，请稍后再试或到窗口咨询",
+            "Too many lookups; please try later or ask at a service window",
+        )
+        .retry_after(wait));
+    }
     match st
         .store()
-        .cases_by_applicant(id_number, actor, st.clock().now())
+        .cases_by_applicant(id_number, kiosk.actor(), st.clock().now())
         .await?
     {
         Some(list) => {
@@ -247,11 +257,12 @@ pub(super) async fn cases_by_applicant(
     }
 }
 
-#[utoipa::path(get, path = api::CASE_BY_REFERENCE, tag = "cases",
+#[utoipa::path(get, path = api::CASE_BY_REFERENCE, tag = "cases", security(("kiosk_credential" = [])),
     params(("reference" = String, Path, description = "The kiosk's local reference of an offline submission")),
-    responses((status = 200, body = CaseAnswer), (status = 404, body = crate::problem::ProblemDoc)))]
+    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc), (status = 200, body = CaseAnswer), (status = 404, body = crate::problem::ProblemDoc)))]
 pub(super) async fn case_by_reference(
     State(st): State<AppState>,
+    _kiosk: KioskAuth,
     reference: Result<Path<String>, PathRejection>,
 ) -> Result<Json<CaseAnswer>, ApiError> {
     let reference = path_param(reference)?;

@@ -8,6 +8,7 @@ use axum::routing::get;
 use hall_domain::api::{self, Item, OrganizationInfo, ProjectInfo};
 use hall_domain::codes::{normalize_project_code, validate_credit_code, validate_project_code};
 
+use super::auth::KioskAuth;
 use super::extract::path_param;
 use crate::problem::{ApiError, CREDIT_CODE, PROJECT_CODE};
 use crate::state::AppState;
@@ -26,11 +27,12 @@ pub(super) async fn items(State(st): State<AppState>) -> Result<Json<Vec<Item>>,
     Ok(Json(items.into_iter().map(|c| c.item).collect()))
 }
 
-#[utoipa::path(get, path = api::PROJECT, tag = "registries",
+#[utoipa::path(get, path = api::PROJECT, tag = "registries", security(("kiosk_credential" = [])),
     params(("code" = String, Path, description = "Investment project code, with or without dashes")),
-    responses((status = 200, body = ProjectInfo), (status = 400, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
+    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc), (status = 200, body = ProjectInfo), (status = 400, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
 pub(super) async fn project(
     State(st): State<AppState>,
+    _kiosk: KioskAuth,
     code: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ProjectInfo>, ApiError> {
     let code = path_param(code)?;
@@ -49,11 +51,12 @@ pub(super) async fn project(
         })
 }
 
-#[utoipa::path(get, path = api::ORGANIZATION, tag = "registries",
+#[utoipa::path(get, path = api::ORGANIZATION, tag = "registries", security(("kiosk_credential" = [])),
     params(("credit_code" = String, Path, description = "Unified social credit code (GB 32100)")),
-    responses((status = 200, body = OrganizationInfo), (status = 400, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
+    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc), (status = 200, body = OrganizationInfo), (status = 400, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
 pub(super) async fn organization(
     State(st): State<AppState>,
+    _kiosk: KioskAuth,
     code: Result<Path<String>, PathRejection>,
 ) -> Result<Json<OrganizationInfo>, ApiError> {
     let code = path_param(code)?.trim().to_ascii_uppercase();

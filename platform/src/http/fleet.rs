@@ -5,9 +5,8 @@
 use std::time::Duration;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,9 +15,9 @@ use hall_domain::api::{
     HelpRequest, IssueCommand, KioskStatus,
 };
 
+use super::auth::{FleetAuth, KioskAuth};
 use super::extract::{ApiJson, path_param};
-use crate::audit::Actor;
-use crate::fleet::{self, AckRefusal, IssueRefusal, Role};
+use crate::fleet::{self, AckRefusal, IssueRefusal};
 use crate::problem::{ApiError, field_error};
 use crate::state::AppState;
 use crate::store::KeyedCase;
@@ -44,95 +43,6 @@ pub(super) fn router() -> Router<AppState> {
         .route(api::FLEET_KIOSK_REVOKE, post(revoke))
         .route(api::FLEET_KIOSK_APPLICATIONS, get(applications))
         .route(api::FLEET_ENROL_TOKENS, post(enrol_token))
-}
-
-fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty() && t.len() <= 128)
-}
-
-/// The kiosk behind `Authorization: Bearer hkc_…`.
-pub struct KioskAuth(pub String);
-
-impl FromRequestParts<AppState> for KioskAuth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        let unauthorised = || {
-            ApiError::unauthorized(
-                "authorization",
-                "需要自助终端的凭据（Authorization: Bearer hkc_…），请先登记终端",
-                "A kiosk credential is required (Authorization: Bearer hkc_…); enrol the kiosk first",
-            )
-        };
-        let sha = crate::staff::token_hash(bearer(parts).ok_or_else(unauthorised)?);
-        let found = st
-            .store()
-            .read(move |_, c| fleet_rows::kiosk_by_credential(c, &sha))
-            .await?;
-        found.map(KioskAuth).ok_or_else(|| {
-            tracing::warn!("a fleet request with an unknown or revoked kiosk credential");
-            unauthorised()
-        })
-    }
-}
-
-/// Help-desk staff or an admin behind `Authorization: Bearer hft_…`.
-pub struct FleetAuth {
-    pub role: Role,
-    pub label: String,
-}
-
-impl FleetAuth {
-    fn actor(&self) -> Actor {
-        Actor::Fleet(format!("{}:{}", self.role.as_str(), self.label))
-    }
-
-    fn admin(&self) -> Result<(), ApiError> {
-        if self.role == Role::Admin {
-            return Ok(());
-        }
-        tracing::warn!(label = %self.label, "a help-desk token asked for an admin action");
-        Err(ApiError::forbidden(
-            "authorization",
-            "只有管理员可以登记或注销终端",
-            "Only an admin may enrol or revoke kiosks",
-        ))
-    }
-}
-
-impl FromRequestParts<AppState> for FleetAuth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        let unauthorised = || {
-            ApiError::unauthorized(
-                "authorization",
-                "需要有效的运维令牌（Authorization: Bearer hft_…）",
-                "A valid help-desk or admin token is required (Authorization: Bearer hft_…)",
-            )
-        };
-        let sha = crate::staff::token_hash(bearer(parts).ok_or_else(unauthorised)?);
-        let found = st
-            .store()
-            .read(move |_, c| fleet_rows::fleet_role(c, &sha))
-            .await?;
-        match found {
-            Some((role, label)) => Ok(FleetAuth { role, label }),
-            None => {
-                tracing::warn!("a fleet request with an unknown or revoked help-desk token");
-                Err(unauthorised())
-            }
-        }
-    }
 }
 
 fn id_param(p: Result<Path<String>, PathRejection>, field: &str) -> Result<String, ApiError> {
@@ -531,14 +441,39 @@ async fn enrol_token(
     ))
 }
 
+/// A case a kiosk submitted, as the help desk sees it (never the kiosk's idempotency key: it is
+/// the kiosk's own handle on its submission).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct KioskCase {
+    pub approval_code: String,
+    pub local_reference: Option<String>,
+    /// BLZT status code of the case.
+    #[schema(value_type = u8)]
+    pub status: hall_domain::Blzt,
+    /// Not withdrawn.
+    pub active: bool,
+}
+
+impl From<KeyedCase> for KioskCase {
+    fn from(k: KeyedCase) -> Self {
+        KioskCase {
+            approval_code: k.approval_code,
+            local_reference: k.local_reference,
+            status: k.status,
+            active: k.active,
+        }
+    }
+}
+
 #[utoipa::path(get, path = api::FLEET_KIOSK_APPLICATIONS, tag = "fleet", security(("fleet_token" = [])),
     params(("kiosk_id" = String, Path)),
-    responses((status = 200, description = "Every case the kiosk submitted under an idempotency key; active = not withdrawn", body = Vec<KeyedCase>)))]
+    responses((status = 200, description = "Every case the kiosk submitted; active = not withdrawn", body = Vec<KioskCase>)))]
 async fn applications(
     State(st): State<AppState>,
     _auth: FleetAuth,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<Vec<KeyedCase>>, ApiError> {
+) -> Result<Json<Vec<KioskCase>>, ApiError> {
     let id = id_param(id, "kiosk_id")?;
-    Ok(Json(st.store().cases_by_kiosk(id).await?))
+    let cases = st.store().cases_by_kiosk(id).await?;
+    Ok(Json(cases.into_iter().map(KioskCase::from).collect()))
 }

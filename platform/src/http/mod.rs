@@ -3,6 +3,7 @@
 //! layers every route shares. Paths come from [`hall_domain::api`], as the clients' do.
 
 mod applications;
+mod auth;
 mod cases;
 mod catalogue;
 mod extract;

@@ -88,7 +88,7 @@ impl Modify for StaffToken {
         hall_domain::api::DeviceHealth, hall_domain::api::Heartbeat, hall_domain::api::HeartbeatAnswer,
         hall_domain::api::HelpRequest, hall_domain::api::CommandKind, hall_domain::api::CommandStatus,
         hall_domain::api::FleetCommand, hall_domain::api::CommandAck, hall_domain::api::IssueCommand,
-        hall_domain::api::KioskStatus, crate::store::KeyState, crate::store::KeyedCase,
+        hall_domain::api::KioskStatus, crate::store::KeyState, crate::store::KeyedCase, fleet::KioskCase,
         staff::StaffActionRequest, Item, Material, ProjectInfo, OrganizationInfo,
         ApplicationRequest, Applicant, Organization, Project, MaterialStatus, MaterialSubmission,
         ApplicationCreated, PendingMaterial, Problem, FieldError, CaseView, Node, FeeNoticeSummary,

@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use hall_domain::api::{self, FeeNotice, NoticeStatus, Order, OrderRequest, OrderStatus};
 use hall_domain::codes::{mask_name, validate_payment_code, validate_wallet_auth_code};
 
+use super::auth::KioskAuth;
 use super::extract::{ApiJson, JsonBytes, decode_json, path_param};
 use crate::audit::Actor;
 use crate::payment::{
@@ -103,11 +104,12 @@ pub(super) fn notice_cancelled() -> ApiError {
     )
 }
 
-#[utoipa::path(get, path = api::FEE_NOTICE, tag = "payments",
+#[utoipa::path(get, path = api::FEE_NOTICE, tag = "payments", security(("kiosk_credential" = [])),
     params(("payment_code" = String, Path, description = "20-digit payment code")),
-    responses((status = 200, body = FeeNotice), (status = 400, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
+    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc), (status = 200, body = FeeNotice), (status = 400, body = crate::problem::ProblemDoc), (status = 404, body = crate::problem::ProblemDoc)))]
 pub(super) async fn notice(
     State(st): State<AppState>,
+    _kiosk: KioskAuth,
     code: Result<Path<String>, PathRejection>,
 ) -> Result<Json<FeeNotice>, ApiError> {
     let code = payment_code_param(code)?;
@@ -118,11 +120,12 @@ pub(super) async fn notice(
         .ok_or_else(notice_not_found)
 }
 
-#[utoipa::path(post, path = api::FEE_NOTICE_ORDERS, tag = "payments",
+#[utoipa::path(post, path = api::FEE_NOTICE_ORDERS, tag = "payments", security(("kiosk_credential" = [])),
     params(("payment_code" = String, Path)), request_body = OrderRequest,
-    responses((status = 201, body = Order), (status = 404, body = crate::problem::ProblemDoc), (status = 409, description = "Already paid or cancelled", body = crate::problem::ProblemDoc), (status = 422, body = crate::problem::ProblemDoc)))]
+    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc), (status = 201, body = Order), (status = 404, body = crate::problem::ProblemDoc), (status = 409, description = "Already paid or cancelled", body = crate::problem::ProblemDoc), (status = 422, body = crate::problem::ProblemDoc)))]
 pub(super) async fn create_order(
     State(st): State<AppState>,
+    kiosk: KioskAuth,
     code: Result<Path<String>, PathRejection>,
     ApiJson(req): ApiJson<OrderRequest>,
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
@@ -164,7 +167,7 @@ pub(super) async fn create_order(
     // A new order means the payer chose anew: the notice's other pending orders are withdrawn
     // first, unless one of them was paid meanwhile.
     for pending in st.store().pending_orders(code.clone()).await? {
-        let rec = withdraw(&st, pending).await?;
+        let rec = withdraw(&st, pending, kiosk.actor()).await?;
         if rec.status == OrderStatus::Paid {
             return Err(already_paid());
         }
@@ -210,6 +213,7 @@ pub(super) async fn create_order(
         created_at,
         expires_at,
         failure_reason,
+        kiosk_id: kiosk.0.clone(),
     };
     let rec = match st.store().create_order(new).await? {
         Ok(rec) => rec,
@@ -302,8 +306,11 @@ pub(super) fn order_not_found() -> ApiError {
     )
 }
 
+/// An order as its kiosk sees it: another kiosk's order answers 404, as one that does not exist.
+/// (`None`: the demo's simulated payer, who is no kiosk.)
 pub(super) async fn load_order(
     st: &AppState,
+    kiosk: Option<&KioskAuth>,
     id: Result<Path<String>, PathRejection>,
     ask: Ask,
 ) -> Result<OrderRecord, ApiError> {
@@ -312,22 +319,35 @@ pub(super) async fn load_order(
         return Err(order_not_found());
     }
     let rec = st.store().order(id).await?.ok_or_else(order_not_found)?;
+    if let Some(kiosk) = kiosk
+        && rec.kiosk_id.as_deref().is_some_and(|k| k != kiosk.0)
+    {
+        tracing::warn!(kiosk = %kiosk.0, "a kiosk asked for another kiosk's payment order");
+        return Err(order_not_found());
+    }
     refresh(st, rec, ask).await
 }
 
-#[utoipa::path(get, path = api::ORDER, tag = "payments",
+#[utoipa::path(get, path = api::ORDER, tag = "payments", security(("kiosk_credential" = [])),
     params(("order_id" = String, Path)),
-    responses((status = 200, description = "The order, brought up to date with the provider", body = Order), (status = 404, body = crate::problem::ProblemDoc)))]
+    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc), (status = 200, description = "The order, brought up to date with the provider", body = Order), (status = 404, body = crate::problem::ProblemDoc)))]
 pub(super) async fn order(
     State(st): State<AppState>,
+    kiosk: KioskAuth,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Order>, ApiError> {
-    Ok(Json(order_view(load_order(&st, id, Ask::Routine).await?)))
+    Ok(Json(order_view(
+        load_order(&st, Some(&kiosk), id, Ask::Routine).await?,
+    )))
 }
 
 /// Withdraws a pending order at the provider and records it cancelled. An order that turns out
 /// to be paid (or otherwise final) is returned as it is.
-pub(super) async fn withdraw(st: &AppState, order: OrderRecord) -> Result<OrderRecord, ApiError> {
+pub(super) async fn withdraw(
+    st: &AppState,
+    order: OrderRecord,
+    actor: Actor,
+) -> Result<OrderRecord, ApiError> {
     let rec = refresh(st, order, Ask::Now).await?;
     if rec.status != OrderStatus::Pending {
         return Ok(rec);
@@ -342,22 +362,23 @@ pub(super) async fn withdraw(st: &AppState, order: OrderRecord) -> Result<OrderR
         .settle_order(
             rec.order_id.clone(),
             Settlement::Cancelled,
-            Actor::Kiosk(None),
+            actor,
             st.clock().now(),
         )
         .await?
         .ok_or_else(ApiError::internal)
 }
 
-#[utoipa::path(post, path = api::ORDER_CANCEL, tag = "payments",
+#[utoipa::path(post, path = api::ORDER_CANCEL, tag = "payments", security(("kiosk_credential" = [])),
     params(("order_id" = String, Path)),
-    responses((status = 200, body = Order), (status = 404, body = crate::problem::ProblemDoc), (status = 409, description = "Paid", body = crate::problem::ProblemDoc)))]
+    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc), (status = 200, body = Order), (status = 404, body = crate::problem::ProblemDoc), (status = 409, description = "Paid", body = crate::problem::ProblemDoc)))]
 pub(super) async fn cancel_order(
     State(st): State<AppState>,
+    kiosk: KioskAuth,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Order>, ApiError> {
-    let rec = load_order(&st, id, Ask::Now).await?;
-    let rec = withdraw(&st, rec).await?;
+    let rec = load_order(&st, Some(&kiosk), id, Ask::Now).await?;
+    let rec = withdraw(&st, rec, kiosk.actor()).await?;
     if rec.status == OrderStatus::Paid {
         return Err(ApiError::conflict(
             "order_id",
@@ -380,7 +401,7 @@ pub(super) async fn sim_pay(
     let Some(sim) = st.sim_provider() else {
         return Err(demo_only());
     };
-    let rec = load_order(&st, id, Ask::Routine).await?;
+    let rec = load_order(&st, None, id, Ask::Routine).await?;
     if rec.provider != SimulatedProvider::NAME || rec.method != PayMethod::Qr {
         return Err(ApiError::conflict(
             "order_id",

@@ -113,6 +113,7 @@ pub(super) fn case_created_detail(case: &NewCase, request_sha256: &str) -> serde
             .collect::<Vec<_>>(),
         "local_reference": case.local_reference,
         "request_sha256": request_sha256,
+        "state": super::bound::new_case_state(case),
     })
 }
 
@@ -131,6 +132,7 @@ fn random_serial() -> u32 {
 /// SQLite: one writer, so the entry is appended to the chain in the transaction.
 pub(super) fn create_application_sqlite(
     c: &mut dyn Conn,
+    sealer: &crate::seal::Sealer,
     key: &str,
     request_sha256: &str,
     actor: &Actor,
@@ -162,7 +164,7 @@ pub(super) fn create_application_sqlite(
             break;
         }
     }
-    let Some((case, created)) = drawn else {
+    let Some((mut case, created)) = drawn else {
         return Err(StoreError::Corrupt(format!(
             "no free approval code in {SERIAL_DRAWS} random draws"
         )));
@@ -176,6 +178,7 @@ pub(super) fn create_application_sqlite(
             return Ok(Idempotent::ReferenceTaken);
         }
     }
+    super::sealing::seal_case(sealer, &mut case)?;
     insert_case(c, &case, None)?;
     let entry = audit::append(
         c,
@@ -210,6 +213,7 @@ pub(super) fn create_application_sqlite(
 /// entry's pending id with a new case.
 pub(super) fn create_application_pg(
     c: &mut dyn Conn,
+    sealer: &crate::seal::Sealer,
     key: &str,
     request_sha256: &str,
     actor: &Actor,
@@ -242,7 +246,7 @@ pub(super) fn create_application_pg(
             break;
         }
     }
-    let Some((r, (case, created))) = drawn else {
+    let Some((r, (mut case, created))) = drawn else {
         return Err(StoreError::Corrupt("no approval code drawn".into()));
     };
     let seen = match (r.opt_text(1)?, r.opt_text(2)?) {
@@ -260,6 +264,7 @@ pub(super) fn create_application_pg(
             "no free approval code in {SERIAL_DRAWS} random draws"
         )));
     }
+    super::sealing::seal_case(sealer, &mut case)?;
     let answer = Created {
         created,
         verification_code: None,
@@ -301,13 +306,15 @@ pub(super) fn create_application_pg(
             k.local_reference.to_value(),
             Value::Null,
             k.submitted_at.to_value(),
+            k.applicant_id_index.to_value(),
         ],
     );
     sql.push_str(&format!(
         "WITH c AS (INSERT INTO cases (approval_code, item_id, status, submitted_at, due_date,
            applicant_name, applicant_id_number, applicant_phone, organization_name,
            organization_credit_code, project_code, project_name, identified_by, kiosk_id,
-           catalogue_version, local_reference, verification_code, updated_at) VALUES {case_row})"
+           catalogue_version, local_reference, verification_code, updated_at,
+           applicant_id_index) VALUES {case_row})"
     ));
     if !k.nodes.is_empty() {
         let rows: Vec<String> = k
@@ -505,6 +512,7 @@ pub(super) fn withdraw_key(
          VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
         params![key, now, code, WITHDRAW_REASON],
     )?;
+    let state = super::bound::case_state(c, &code)?;
     audit::append(
         c,
         now,
@@ -517,6 +525,7 @@ pub(super) fn withdraw_key(
             "nodes_from": from,
             "to": Blzt::Withdrawn.code(),
             "key": key_subject(key),
+            "state": state,
         }),
     )?;
     Ok(Withdrawal::Withdrawn {
@@ -608,11 +617,12 @@ impl Store {
         F: Fn(u32) -> (NewCase, ApplicationCreated) + Send + 'static,
     {
         let outcome = self
-            .write(move |_, c| {
+            .write(move |s, c| {
+                let sealer = s.sealer()?;
                 if c.dialect() == Dialect::Postgres {
-                    create_application_pg(c, &key, &request_sha256, &actor, &build)
+                    create_application_pg(c, sealer, &key, &request_sha256, &actor, &build)
                 } else {
-                    create_application_sqlite(c, &key, &request_sha256, &actor, &build)
+                    create_application_sqlite(c, sealer, &key, &request_sha256, &actor, &build)
                         .map(|o| (o, None))
                 }
             })

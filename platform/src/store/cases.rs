@@ -34,6 +34,8 @@ pub struct NewCase {
     pub local_reference: Option<String>,
     pub nodes: Vec<NodeRecord>,
     pub materials: Vec<CaseMaterial>,
+    /// The keyed hash of the applicant's ID number (set when the applicant is sealed).
+    pub applicant_id_index: Option<String>,
 }
 
 /// One department's node of a case.
@@ -86,16 +88,22 @@ pub enum DetailsOutcome {
     Shown(Box<CaseRecord>),
 }
 
-/// The SHA-256 of an ID number in its normalised form (trimmed, `x` as `X`).
+/// The SHA-256 of an ID number in its normalised form (trimmed, `x` as `X`), for in-memory rate
+/// keys; never stored.
 pub fn id_number_sha256(id_number: &str) -> [u8; 32] {
     use sha2::Digest;
     let normal = zeroize::Zeroizing::new(id_number.trim().to_ascii_uppercase());
     sha2::Sha256::digest(normal.as_bytes()).into()
 }
 
-/// Compares two digests in time that does not depend on where they differ.
-pub(super) fn id_digest_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Compares two keyed hashes (hex) in time that does not depend on where they differ.
+pub(super) fn index_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && !a.is_empty()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// A case as read back.
@@ -134,8 +142,9 @@ pub(super) fn insert_case(
         "INSERT INTO cases (approval_code, item_id, status, submitted_at, due_date,
            applicant_name, applicant_id_number, applicant_phone, organization_name,
            organization_credit_code, project_code, project_name, identified_by, kiosk_id,
-           catalogue_version, local_reference, verification_code, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $4)",
+           catalogue_version, local_reference, verification_code, updated_at, applicant_id_index)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $4,
+           $18)",
         params![
             k.approval_code,
             k.item_id,
@@ -154,6 +163,7 @@ pub(super) fn insert_case(
             k.catalogue_version,
             k.local_reference,
             verification,
+            k.applicant_id_index,
         ],
     )?;
     for (seq, n) in k.nodes.iter().enumerate() {
@@ -280,6 +290,7 @@ pub(super) fn load_case(
             corrections_asked_at: r.opt_date(17)?,
         });
     }
+    let applicant_name = super::sealing::open_name(s, &approval_code, &h.text(4)?)?;
     Ok(Some(CaseRecord {
         approval_code,
         item_id,
@@ -288,7 +299,7 @@ pub(super) fn load_case(
         stage: item.item.stage,
         status: h.blzt(2)?,
         submitted_at: h.datetime(3)?,
-        applicant_name: h.text(4)?,
+        applicant_name,
         project_code: h.text(5)?,
         project_name: h.text(6)?,
         catalogue_version,
@@ -304,26 +315,30 @@ impl Store {
     }
 
     /// A case's details for whoever shows the applicant's ID number (as the SHA-256 of its
-    /// normalised form), in one transaction: refused attempts of the last
+    /// normalised form), in one transaction holding the case's row (so that concurrent attempts
+    /// on one case, from any kiosk or instance, are counted one after another: the limits are
+    /// exact): refused attempts of the last
     /// [`DETAILS_WINDOW_MINUTES`] are counted from the audit log (per kiosk and per case), the
     /// comparison is made in constant time, and the attempt is appended to the audit log
     /// (`case.details.shown`, `.refused` or `.limited`, never with the number itself).
     pub async fn case_details(
         &self,
         approval_code: String,
-        id_sha256: [u8; 32],
+        id_number: zeroize::Zeroizing<String>,
         actor: Actor,
         now: NaiveDateTime,
     ) -> Result<DetailsOutcome, StoreError> {
+        let shown = self.sealer()?.index(&id_number);
+        drop(id_number);
         self.write(move |s, c| {
             let Some(r) = c.query_opt(
-                "SELECT applicant_id_number FROM cases WHERE approval_code = $1",
+                "SELECT applicant_id_index FROM cases WHERE approval_code = $1 FOR UPDATE",
                 params![approval_code],
             )?
             else {
                 return Ok(DetailsOutcome::NotFound);
             };
-            let stored = zeroize::Zeroizing::new(r.text(0)?);
+            let stored = r.opt_text(0)?.unwrap_or_default();
             let since = (now - chrono::Duration::minutes(DETAILS_WINDOW_MINUTES))
                 .format("%Y-%m-%d %H:%M:%S%.3f")
                 .to_string();
@@ -345,7 +360,7 @@ impl Store {
                 )?;
                 return Ok(DetailsOutcome::Limited);
             }
-            let matches = id_digest_eq(&id_number_sha256(&stored), &id_sha256);
+            let matches = index_eq(&stored, &shown);
             let action = if matches {
                 "case.details.shown"
             } else {
@@ -375,6 +390,13 @@ impl Store {
     ) -> Result<Option<Vec<CaseSummary>>, StoreError> {
         self.write(move |s, c| {
             let label = actor.label();
+            // The kiosk's row, held: its concurrent lists are counted one after another.
+            if let Actor::Kiosk(Some(kiosk)) = &actor {
+                c.query_opt(
+                    "SELECT kiosk_id FROM fleet_kiosks WHERE kiosk_id = $1 FOR UPDATE",
+                    params![kiosk],
+                )?;
+            }
             let since = (now - chrono::Duration::minutes(DETAILS_WINDOW_MINUTES))
                 .format("%Y-%m-%d %H:%M:%S%.3f")
                 .to_string();
@@ -388,14 +410,14 @@ impl Store {
             if asked >= APPLICANT_LISTS_PER_KIOSK {
                 return Ok(None);
             }
-            let normal = zeroize::Zeroizing::new(id_number.trim().to_ascii_uppercase());
+            let index = s.sealer()?.index(&id_number);
             let rows = c.query(
                 &format!(
                     "SELECT approval_code, item_id, status, submitted_at, catalogue_version
-                     FROM cases WHERE applicant_id_number = $1 AND status <> $2
+                     FROM cases WHERE applicant_id_index = $1 AND status <> $2
                      ORDER BY submitted_at DESC, approval_code DESC LIMIT {APPLICANT_CASES_MAX}"
                 ),
-                params![normal.as_str(), Blzt::Withdrawn],
+                params![index, Blzt::Withdrawn],
             )?;
             let mut out = Vec::with_capacity(rows.len());
             for r in &rows {

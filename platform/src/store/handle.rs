@@ -27,6 +27,8 @@ pub struct Store {
     write_gate: Arc<tokio::sync::Semaphore>,
     /// One linking round of pending audit entries at a time; what recent rounds linked.
     links: Arc<tokio::sync::Mutex<Links>>,
+    /// The keys of personal data at rest; a store without them neither writes nor opens it.
+    sealer: Option<Arc<crate::seal::Sealer>>,
 }
 
 /// Hashes of pending audit entries linked by the last two rounds, by pending id.
@@ -57,6 +59,20 @@ impl Store {
         self.db.read(audit::verify)
     }
 
+    /// The hash of entry `seq`, if the chain has it. Blocking.
+    pub fn audit_hash_at_blocking(&self, seq: i64) -> Result<Option<String>, StoreError> {
+        self.db.read(|c| {
+            c.query_opt("SELECT hash FROM audit_log WHERE seq = $1", params![seq])?
+                .map(|r| r.text(0))
+                .transpose()
+        })
+    }
+
+    /// The keys of personal data and of the audit's checkpoints, when the store was given them.
+    pub fn keys(&self) -> Option<&crate::seal::Sealer> {
+        self.sealer.as_deref()
+    }
+
     /// The audit entries about one subject. Blocking.
     pub fn audit_for_blocking(&self, subject: &str) -> Result<Vec<Entry>, StoreError> {
         self.db.read(|c| audit::for_subject(c, subject))
@@ -77,6 +93,7 @@ impl Store {
             read_gate,
             write_gate,
             links: Arc::new(tokio::sync::Mutex::new(Links::default())),
+            sealer: None,
         };
         // Entries left pending by an instance that stopped between a commit and its linking.
         let linked = store.link_pending_blocking()?;
@@ -87,6 +104,27 @@ impl Store {
             );
         }
         Ok(store)
+    }
+
+    /// The same store sealing personal data with `sealer`'s keys, and first sealing what an
+    /// earlier version left in the clear. Blocking.
+    pub fn with_sealer(mut self, sealer: Arc<crate::seal::Sealer>) -> Result<Self, StoreError> {
+        self.sealer = Some(sealer);
+        let sealed = self.seal_legacy_blocking()?;
+        if sealed > 0 {
+            tracing::info!(
+                rows = sealed,
+                "personal data stored in the clear was sealed"
+            );
+        }
+        Ok(self)
+    }
+
+    /// The keys of personal data at rest.
+    pub(crate) fn sealer(&self) -> Result<&crate::seal::Sealer, StoreError> {
+        self.sealer.as_deref().ok_or_else(|| {
+            StoreError::Config("no key for personal data at rest was given to the store".into())
+        })
     }
 
     /// The same store counting working days with `calendar` (the built-in one by default).

@@ -53,6 +53,18 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0006_fleet_poll.sql"),
         postgres: include_str!("../../migrations/postgres/0006_fleet_poll.sql"),
     },
+    Migration {
+        version: 7,
+        name: "payment orders belong to the kiosk that opened them",
+        sqlite: include_str!("../../migrations/sqlite/0007_order_kiosk.sql"),
+        postgres: include_str!("../../migrations/postgres/0007_order_kiosk.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "applicants sealed at rest, found by a keyed hash of the ID number",
+        sqlite: include_str!("../../migrations/sqlite/0008_sealed_applicants.sql"),
+        postgres: include_str!("../../migrations/postgres/0008_sealed_applicants.sql"),
+    },
 ];
 
 /// The schema version this program writes.

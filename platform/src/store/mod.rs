@@ -13,12 +13,14 @@
 
 mod applications;
 pub mod audit;
+mod bound;
 mod cases;
 mod catalogue;
 pub mod fleet;
 mod handle;
 mod migrate;
 mod payments;
+mod sealing;
 mod seed;
 mod staff;
 

@@ -81,6 +81,8 @@ pub struct NewOrder {
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub failure_reason: Option<String>,
+    /// The kiosk whose credential opened it.
+    pub kiosk_id: String,
 }
 
 /// A payment order as read back.
@@ -101,6 +103,8 @@ pub struct OrderRecord {
     pub receipt_no: Option<String>,
     pub paid_at: Option<NaiveDateTime>,
     pub failure_reason: Option<String>,
+    /// The kiosk that opened it (none for orders from before kiosks authenticated).
+    pub kiosk_id: Option<String>,
 }
 
 /// How a pending order ends.
@@ -173,7 +177,7 @@ pub(super) fn settle_order(
                     actor,
                     "notice.paid",
                     &payment_code,
-                    json!({ "order_id": order_id, "receipt_no": receipt_no }),
+                    json!({ "order_id": order_id, "receipt_no": receipt_no, "state": "paid" }),
                 )?;
                 (
                     "order.paid",
@@ -215,6 +219,10 @@ pub(super) fn settle_order(
             ("order.expired", json!({}))
         }
     };
+    let mut detail = detail;
+    if let Some(state) = action.strip_prefix("order.") {
+        detail["state"] = json!(state);
+    }
     audit::append(c, now, actor, action, order_id, detail)?;
     load_order(c, order_id)
 }
@@ -249,7 +257,11 @@ pub(super) fn order_status(s: &str) -> Result<OrderStatus, StoreError> {
     }
 }
 
-pub(super) fn insert_notice(c: &mut dyn Conn, n: &NewNotice) -> Result<(), StoreError> {
+pub(super) fn insert_notice(
+    c: &mut dyn Conn,
+    sealer: &crate::seal::Sealer,
+    n: &NewNotice,
+) -> Result<(), StoreError> {
     let total: i64 = n.lines.iter().map(|l| l.amount_fen).sum();
     c.execute(
         "INSERT INTO fee_notices (payment_code, agency, approval_code, payer, payer_is_person,
@@ -259,7 +271,7 @@ pub(super) fn insert_notice(c: &mut dyn Conn, n: &NewNotice) -> Result<(), Store
             n.payment_code,
             n.agency,
             n.approval_code,
-            n.payer,
+            super::sealing::seal_payer(sealer, &n.payment_code, &n.payer)?,
             n.payer_is_person,
             total
         ],
@@ -321,7 +333,7 @@ pub(super) fn load_order(
     let Some(r) = c.query_opt(
         "SELECT order_id, payment_code, method, status, amount_fen, qr_payload, provider,
            provider_state, created_ms, expires_ms, expires_at, transaction_id, receipt_no,
-           paid_at, failure_reason
+           paid_at, failure_reason, kiosk_id
          FROM orders WHERE order_id = $1",
         params![order_id],
     )?
@@ -346,6 +358,7 @@ pub(super) fn load_order(
         receipt_no: r.opt_text(12)?,
         paid_at: r.opt_datetime(13)?,
         failure_reason: r.opt_text(14)?,
+        kiosk_id: r.opt_text(15)?,
     }))
 }
 
@@ -353,7 +366,14 @@ impl Store {
     // --- fee notices and orders ----------------------------------------------------------------
 
     pub async fn notice(&self, payment_code: String) -> Result<Option<NoticeRecord>, StoreError> {
-        self.read(move |_, c| load_notice(c, &payment_code)).await
+        self.read(move |s, c| {
+            let Some(mut n) = load_notice(c, &payment_code)? else {
+                return Ok(None);
+            };
+            n.payer = super::sealing::open_payer(s, &n.payment_code, &n.payer)?;
+            Ok(Some(n))
+        })
+        .await
     }
 
     /// Inserts an order for a notice that is still unpaid (checked in the same transaction).
@@ -378,8 +398,8 @@ impl Store {
             c.execute(
                 "INSERT INTO orders (order_id, payment_code, method, status, amount_fen, qr_payload,
                    provider, provider_state, created_ms, expires_ms, created_at, expires_at,
-                   failure_reason)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                   failure_reason, kiosk_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 params![
                     order.order_id,
                     order.payment_code,
@@ -394,12 +414,13 @@ impl Store {
                     order.created_at,
                     order.expires_at,
                     order.failure_reason,
+                    order.kiosk_id,
                 ],
             )?;
             audit::append(
                 c,
                 order.created_at,
-                &Actor::Kiosk(None),
+                &Actor::Kiosk(Some(order.kiosk_id.clone())),
                 "order.created",
                 &order.order_id,
                 json!({
@@ -408,6 +429,7 @@ impl Store {
                     "amount_fen": order.amount_fen,
                     "status": order_status_str(order.status),
                     "provider": order.provider,
+                    "state": order_status_str(order.status),
                 }),
             )?;
             let rec = load_order(c, &order.order_id)?

@@ -67,13 +67,32 @@ impl Store {
                             params![o.credit_code, o.name],
                         )?;
                     }
+                    let sealer = self.sealer()?;
                     for case in &demo.cases {
                         let mut case = case.clone();
                         case.catalogue_version = version;
+                        super::sealing::seal_case(sealer, &mut case)?;
                         insert_case(c, &case, None)?;
+                        let state = super::bound::case_state(c, &case.approval_code)?;
+                        audit::append(
+                            c,
+                            now,
+                            &Actor::System,
+                            "case.seeded",
+                            &case.approval_code,
+                            json!({ "state": state }),
+                        )?;
                     }
                     for n in &demo.notices {
-                        insert_notice(c, n)?;
+                        insert_notice(c, sealer, n)?;
+                        audit::append(
+                            c,
+                            now,
+                            &Actor::System,
+                            "notice.seeded",
+                            &n.payment_code,
+                            json!({ "state": "unpaid" }),
+                        )?;
                     }
                     set_meta(c, "demo_seeded", "1")?;
                     audit::append(

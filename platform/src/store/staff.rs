@@ -119,6 +119,7 @@ pub(super) fn act_on_node(
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     });
+    let state = super::bound::case_state(c, &req.approval_code)?;
     audit::append(
         c,
         req.now,
@@ -132,6 +133,7 @@ pub(super) fn act_on_node(
             "case_from": case_from.code(),
             "case_to": case_to.code(),
             "opinion_sha256": opinion_sha,
+            "state": state,
         }),
     )?;
     let case = load_case(s, c, &req.approval_code)?

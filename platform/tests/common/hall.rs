@@ -13,11 +13,29 @@ pub fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
 }
 
-/// A running platform and a client for it.
+/// The kiosk the test hall's client speaks for.
+pub const KIOSK: &str = "K-TEST";
+
+/// A running platform and a client for it, speaking as the enrolled kiosk [`KIOSK`].
 pub struct Hall {
     pub server: RunningServer,
     pub base: String,
     pub http: reqwest::Client,
+    /// [`KIOSK`]'s credential.
+    pub credential: String,
+    /// Clients of the other kiosks enrolled so far.
+    kiosks: tokio::sync::Mutex<std::collections::HashMap<String, reqwest::Client>>,
+}
+
+/// A client that sends `credential` as `Authorization: Bearer` with every request.
+pub fn client_with(credential: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {credential}")).unwrap();
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 impl Hall {
@@ -29,14 +47,34 @@ impl Hall {
         config.demo = true;
         config.today = Some(today());
         config.sim_payer_delay = Duration::from_millis(300);
+        // The tests send bursts no kiosk would (dozens of concurrent submissions from one
+        // credential); the rate itself is tested in security.rs.
+        config.kiosk_rate = hall_platform::Rate {
+            per_second: 1000,
+            burst: 1000,
+        };
         edit(&mut config);
         let server = spawn(config).await.unwrap();
         let base = format!("http://{}", server.addr);
+        let credential = server.enrol_kiosk(KIOSK, "测试大厅").await.unwrap();
         Hall {
             server,
             base,
-            http: reqwest::Client::new(),
+            http: client_with(&credential),
+            credential,
+            kiosks: Default::default(),
         }
+    }
+
+    /// A client for another kiosk (enrolled the first time it is asked for).
+    pub async fn kiosk(&self, kiosk_id: &str) -> reqwest::Client {
+        let mut kiosks = self.kiosks.lock().await;
+        if let Some(c) = kiosks.get(kiosk_id) {
+            return c.clone();
+        }
+        let c = client_with(&self.server.enrol_kiosk(kiosk_id, "测试大厅").await.unwrap());
+        kiosks.insert(kiosk_id.to_string(), c.clone());
+        c
     }
 
     pub async fn start(db: &DbUrl) -> Hall {

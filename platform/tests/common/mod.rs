@@ -9,10 +9,12 @@
 #![allow(dead_code, unused_imports)]
 
 mod bodies;
+mod certs;
 mod hall;
 
 pub use bodies::planning_permit;
-pub use hall::{Hall, today};
+pub use certs::make_certs;
+pub use hall::{Hall, KIOSK, client_with, today};
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -163,6 +165,13 @@ impl TestDb {
     }
 
     /// The `--db` argument for the command line.
+    /// The key file the platform made for this database (`--seal-keys`).
+    pub fn keys(&self) -> String {
+        hall_platform::SealKeys::made_for(&self.url)
+            .display()
+            .to_string()
+    }
+
     pub fn arg(&self) -> String {
         match &self.url {
             DbUrl::Sqlite(p) => format!("sqlite://{}", p.display()),

@@ -460,7 +460,7 @@ impl Submit {
             (Screen::Review, I::Submit) => {
                 self.local_reference
                     .get_or_insert_with(crate::outbox::local_reference);
-                let request = self.request(ctx, catalogue)?;
+                let request = self.request(catalogue)?;
                 let key = self
                     .idempotency_key
                     .get_or_insert_with(|| uuid::Uuid::new_v4().to_string())

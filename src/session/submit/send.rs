@@ -4,7 +4,7 @@
 use super::*;
 
 impl Submit {
-    pub(super) fn request(&self, ctx: &Ctx, catalogue: &[Item]) -> Option<ApplicationRequest> {
+    pub(super) fn request(&self, catalogue: &[Item]) -> Option<ApplicationRequest> {
         let item = self.item(catalogue)?;
         let (name, id_number, identified_by) = match &self.card {
             Some(c) => (c.name.clone(), c.id_number.clone(), "id_card"),
@@ -50,7 +50,6 @@ impl Submit {
                 })
                 .collect(),
             identified_by: Some(identified_by.into()),
-            kiosk_id: Some(ctx.kiosk_id.clone()),
             local_reference: self.local_reference.clone(),
             id_card: self.card.as_ref().map(|c| IdCardRead {
                 name: c.name.clone(),

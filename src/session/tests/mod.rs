@@ -429,10 +429,16 @@ fn to_notice(r: &mut Rig) {
 
 const PIN: &str = "482916";
 
+/// [`PIN`]'s hash, made once for all the tests.
+fn pin_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_pin(PIN).expect("PIN hashed"))
+}
+
 fn staff_rig() -> Rig {
     let t = Instant::now();
     let cfg = SessionConfig {
-        maintenance_pin_sha256: Some(hash_pin(PIN)),
+        maintenance_pin: Some(pin_hash().to_string()),
         ..SessionConfig::default()
     };
     Rig {

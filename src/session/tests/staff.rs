@@ -3,12 +3,21 @@
 use super::*;
 
 #[test]
-fn pin_hash_is_the_hex_sha256_of_the_digits() {
-    // printf %s 123456 | sha256sum
-    assert_eq!(
-        hash_pin("123456"),
-        "8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92"
-    );
+fn the_pin_is_kept_as_a_salted_argon2id_hash() {
+    let a = hash_pin("123456").unwrap();
+    let b = hash_pin("123456").unwrap();
+    assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
+    assert_ne!(a, b, "a new salt every time");
+    assert!(verify_pin(&a, "123456") && verify_pin(&b, "123456"));
+    assert!(!verify_pin(&a, "123457"));
+    assert!(check_pin_hash(&a).is_ok());
+    // The former unsalted SHA-256 (printf %s 123456 | sha256sum) is no hash the kiosk accepts.
+    let sha = "8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92";
+    assert!(check_pin_hash(sha).is_err());
+    assert!(!verify_pin(sha, "123456"));
+    // Another algorithm is refused, even a valid PHC string.
+    assert!(check_pin_hash("$argon2i$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNo").is_err());
+    assert!(!verify_pin("", "123456"));
 }
 
 #[test]

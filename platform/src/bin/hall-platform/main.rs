@@ -1,261 +1,19 @@
 //! `hall-platform serve`: runs the reference approval platform alone.
 
+mod args;
+
 use std::io::Read;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::Parser;
 use hall_platform::audit::{Actor, Verdict};
 use hall_platform::clock::Clock;
 use hall_platform::staff::{self, NodeAction};
 use hall_platform::store::{NodeActionRequest, Store};
-use hall_platform::{DbUrl, ServerConfig, catalogue, fleet, spawn};
+use hall_platform::{ServerConfig, catalogue, fleet, spawn};
 
-#[derive(Parser)]
-#[command(
-    name = "hall-platform",
-    version,
-    about = "Reference approval platform for the hall"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Args, Clone)]
-struct DbArg {
-    /// The database: `sqlite://PATH` (or a bare path; created when missing) or
-    /// `postgres://USER@HOST:PORT/DB`.
-    #[arg(long, default_value = "sqlite://hall-platform.sqlite3")]
-    db: String,
-}
-
-impl DbArg {
-    fn url(&self) -> anyhow::Result<DbUrl> {
-        DbUrl::parse(&self.db).context("--db")
-    }
-    fn open(&self) -> anyhow::Result<Store> {
-        let url = self.url()?;
-        Store::open(&url).with_context(|| format!("cannot open {}", url.redacted()))
-    }
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Serve the platform API until Ctrl-C (or SIGTERM).
-    Serve {
-        #[command(flatten)]
-        db: DbArg,
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8780")]
-        listen: SocketAddr,
-        /// The demo hall: seed the demo registry, cases and fee notices, and take payments with
-        /// the simulated provider (a simulated payer confirms them). Never in a hall: without
-        /// it, no demo data is served and, with no payment provider configured, new payment
-        /// orders are refused.
-        #[arg(long)]
-        demo: bool,
-        /// Pretend today is this date (YYYY-MM-DD), for demos on a chosen day.
-        #[arg(long)]
-        today: Option<chrono::NaiveDate>,
-        /// Seconds the simulated payer takes to confirm a scanned payment code (with --demo).
-        #[arg(long, default_value_t = 3.0)]
-        sim_payer_delay: f64,
-        /// Seconds a payer has to confirm a scanned payment code before the order is reversed
-        /// (15 to 120; wallets' guidance about 30).
-        #[arg(long, default_value_t = 30)]
-        payer_confirm_secs: u64,
-        /// Seconds between queries to the payment service about an order awaiting its payer.
-        #[arg(long, default_value_t = 10)]
-        wallet_query_secs: u64,
-        /// A holiday arrangement the built-in calendar lacks (`holidays-YYYY.toml`); repeatable.
-        #[arg(long = "holidays")]
-        holidays: Vec<PathBuf>,
-        /// Serve HTTPS with this certificate chain (PEM). Required to listen on anything but
-        /// loopback (or put a TLS-terminating proxy in front, listening on loopback).
-        #[arg(long, requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// The private key of --tls-cert (PEM; readable by the platform's user only).
-        #[arg(long, requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-    },
-    /// The holiday calendar: which years it holds and which it lacks.
-    #[command(subcommand)]
-    Calendar(CalendarCommand),
-    /// Bring the database's schema up to date and print its version.
-    Migrate {
-        #[command(flatten)]
-        db: DbArg,
-    },
-    /// The item catalogue: export, import, list versions.
-    #[command(subcommand)]
-    Catalogue(CatalogueCommand),
-    /// Department staff: tokens for the staff API, and actions on a case's node.
-    #[command(subcommand)]
-    Staff(StaffCommand),
-    /// The hash-chained audit log.
-    #[command(subcommand)]
-    Audit(AuditCommand),
-    /// Fleet control: help-desk and admin tokens, kiosk enrolment tokens.
-    #[command(subcommand)]
-    Fleet(FleetCommand),
-}
-
-#[derive(Subcommand)]
-enum FleetCommand {
-    /// Help-desk and admin tokens for kioskctl and the fleet API.
-    #[command(subcommand)]
-    Token(FleetTokenCommand),
-    /// A one-time enrolment token for a kiosk's provisioning file (printed once).
-    EnrolToken {
-        #[command(flatten)]
-        db: DbArg,
-        #[arg(long)]
-        kiosk: String,
-        #[arg(long)]
-        hall: String,
-        /// How long it may wait to be used.
-        #[arg(long, default_value_t = 72)]
-        ttl_hours: u32,
-    },
-}
-
-#[derive(Subcommand)]
-enum FleetTokenCommand {
-    /// Make a token (printed once, stored as SHA-256): helpdesk may list, show, restart, reboot
-    /// and identify; admin may also enrol and revoke kiosks.
-    Create {
-        #[command(flatten)]
-        db: DbArg,
-        #[arg(long, value_parser = ["helpdesk", "admin"])]
-        role: String,
-        /// Who holds it (a person's staff number, a team).
-        #[arg(long, default_value = "helpdesk")]
-        label: String,
-    },
-    /// Revoke every fleet token with this label.
-    Revoke {
-        #[command(flatten)]
-        db: DbArg,
-        #[arg(long)]
-        label: String,
-    },
-}
-
-#[derive(Subcommand)]
-enum CatalogueCommand {
-    /// Print a catalogue version (the current one unless --version) as TOML.
-    Export {
-        #[command(flatten)]
-        db: DbArg,
-        #[arg(long)]
-        version: Option<i64>,
-    },
-    /// Check a catalogue file and make it the current version (cases keep theirs).
-    Import {
-        #[command(flatten)]
-        db: DbArg,
-        /// The catalogue file (TOML, as `export` prints it); `-` reads standard input.
-        file: PathBuf,
-    },
-    /// List every catalogue version.
-    Versions {
-        #[command(flatten)]
-        db: DbArg,
-    },
-}
-
-#[derive(Args)]
-struct NodeArgs {
-    #[command(flatten)]
-    db: DbArg,
-    /// The case's approval code.
-    #[arg(long = "case")]
-    case: String,
-    /// The department (its Chinese or English name, as in the catalogue).
-    #[arg(long)]
-    department: String,
-    /// The department's opinion (required to ask for corrections, refuse or reject).
-    #[arg(long)]
-    opinion: Option<String>,
-    /// Pretend today is this date (YYYY-MM-DD).
-    #[arg(long)]
-    today: Option<chrono::NaiveDate>,
-}
-
-#[derive(Subcommand)]
-enum StaffCommand {
-    /// Make a bearer token for a department's staff; it is printed once and stored hashed.
-    Token {
-        #[command(flatten)]
-        db: DbArg,
-        #[arg(long)]
-        department: String,
-        /// Who or what holds it (e.g. a person's staff number).
-        #[arg(long, default_value = "staff")]
-        label: String,
-    },
-    /// Revoke a department's tokens with this label.
-    Revoke {
-        #[command(flatten)]
-        db: DbArg,
-        #[arg(long)]
-        department: String,
-        #[arg(long)]
-        label: String,
-    },
-    /// 受理: accept the case for review.
-    Accept(NodeArgs),
-    /// 不予受理: refuse it at intake (needs --opinion).
-    Refuse(NodeArgs),
-    /// 补正: ask the applicant for corrections (needs --opinion).
-    AskCorrections(NodeArgs),
-    /// The applicant brought the corrections.
-    AnswerCorrections(NodeArgs),
-    /// 部门开始办理.
-    Start(NodeArgs),
-    /// 办结: approve.
-    Approve(NodeArgs),
-    /// 办结（容缺通过）: approve with tolerated materials still to come.
-    ApprovePending(NodeArgs),
-    /// 办结（不通过）: reject (needs --opinion).
-    Reject(NodeArgs),
-    /// 撤件: record that the applicant withdrew.
-    Withdraw(NodeArgs),
-}
-
-#[derive(Subcommand)]
-enum CalendarCommand {
-    /// List the years with an official holiday arrangement; exit 1 naming the years from this
-    /// one to `--ahead` years on that have none (their due dates count weekends only).
-    Check {
-        /// Pretend today is this date (YYYY-MM-DD).
-        #[arg(long)]
-        today: Option<chrono::NaiveDate>,
-        /// How many years after this one must have a calendar.
-        #[arg(long, default_value_t = 1)]
-        ahead: i32,
-        /// Holiday files to add, as `serve --holidays` would.
-        #[arg(long = "holidays")]
-        holidays: Vec<PathBuf>,
-    },
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Walk the chain: exit 0 when intact, 1 naming the first bad entry.
-    Verify {
-        #[command(flatten)]
-        db: DbArg,
-    },
-    /// Print the entries about one subject (an approval code, payment code or order id).
-    Show {
-        #[command(flatten)]
-        db: DbArg,
-        subject: String,
-    },
-}
+use args::*;
 
 async fn stop_signal() {
     #[cfg(unix)]
@@ -524,14 +282,79 @@ fn run_blocking(command: Command) -> anyhow::Result<()> {
             eprintln!("enrolment token for {kiosk} ({hall}), valid {ttl_hours} h; shown only now:");
             println!("{token}");
         }
-        Command::Audit(AuditCommand::Verify { db }) => {
+        Command::Seal(SealCommand::Keygen) => {
+            print!("{}", hall_platform::seal::Sealer::generate());
+        }
+        Command::Seal(SealCommand::Rewrap { db }) => {
+            anyhow::ensure!(
+                db.seal_keys().is_some(),
+                "give --seal-keys FILE: the key file whose first key seals from now on"
+            );
             let store = db.open()?;
+            println!("{}", store.rewrap_blocking()?);
+        }
+        Command::Audit(AuditCommand::Checkpoint { db }) => {
+            let store = db.open()?;
+            let Some(keys) = store.keys() else {
+                bail!("give --seal-keys FILE: the checkpoint is signed with its audit_key");
+            };
+            let Verdict::Intact { entries, head } = store.audit_verify_blocking()? else {
+                bail!("the audit log does not verify: no checkpoint of it is signed");
+            };
+            let at = chrono::Local::now().to_rfc3339();
+            let Some(cp) = hall_platform::audit::Checkpoint::sign(keys, entries, &head, &at) else {
+                bail!("the key file has no audit_key (`hall-platform seal keygen` makes one)");
+            };
+            println!("{}", serde_json::to_string_pretty(&cp)?);
+        }
+        Command::Audit(AuditCommand::Verify { db, checkpoint }) => {
+            let store = db.open()?;
+            if let Some(path) = &checkpoint {
+                let cp: hall_platform::audit::Checkpoint = serde_json::from_str(&read_file(path)?)
+                    .with_context(|| format!("{} is not a checkpoint", path.display()))?;
+                let Some(keys) = store.keys() else {
+                    bail!("give --seal-keys FILE to check the checkpoint's signature");
+                };
+                if !cp.signed_by(keys) {
+                    bail!(
+                        "the checkpoint {} is not signed by this audit key",
+                        path.display()
+                    );
+                }
+                match store.audit_hash_at_blocking(cp.entries)? {
+                    Some(h) if h == cp.head => {}
+                    Some(_) => bail!(
+                        "audit log rewritten: entry {} is no longer the one the checkpoint of {} \
+                         signed",
+                        cp.entries,
+                        cp.at
+                    ),
+                    None => bail!(
+                        "audit log cut: it no longer reaches entry {}, the checkpoint of {}",
+                        cp.entries,
+                        cp.at
+                    ),
+                }
+            }
             match store.audit_verify_blocking()? {
                 Verdict::Intact { entries, head } => {
                     println!("audit log intact: {entries} entries, head {head}");
+                    if let Some(path) = &checkpoint {
+                        println!("it extends the checkpoint {}", path.display());
+                    }
                 }
                 Verdict::Broken { seq, problem } => {
                     bail!("audit log broken at entry {seq}: {problem}");
+                }
+                Verdict::Unbound { entries, rows } => {
+                    for r in &rows {
+                        eprintln!("{r}");
+                    }
+                    bail!(
+                        "the audit log's {entries} entries hold, but rows are not in the state \
+                         they lead to (changed in the database directly?): {} named above",
+                        rows.len()
+                    );
                 }
             }
         }
@@ -603,6 +426,15 @@ fn main() -> anyhow::Result<()> {
                 "--sim-payer-delay must be between 0 and 3600 seconds"
             );
             let mut config = ServerConfig::with_database(db.url()?, listen);
+            match db.seal_keys() {
+                Some(path) => config.seal_keys = hall_platform::SealKeys::File(path),
+                // The demo hall makes its own beside its database.
+                None if demo => {}
+                None => bail!(
+                    "no key file for personal data at rest: give --seal-keys FILE (made once \
+                     with `hall-platform seal keygen`) or the systemd credential seal-keys"
+                ),
+            }
             config.demo = demo;
             config.today = today;
             config.holiday_files = holidays;
@@ -633,6 +465,7 @@ fn main() -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hall_platform::DbUrl;
 
     #[test]
     fn db_argument_forms() {

@@ -13,7 +13,7 @@ use slint::ComponentHandle;
 use hall_kiosk::app::Kiosk;
 use hall_kiosk::client::{HttpPlatform, PlatformApi};
 use hall_kiosk::devices::{self, KioskDevices, KioskHardware};
-use hall_kiosk::session::view::ReceiptState;
+use hall_kiosk::session::view::{self, ReceiptState};
 use hall_kiosk::session::{Busy, Screen, SessionConfig, TakeReminder, ViewModel};
 use hall_kiosk::ui::AppWindow;
 use hall_platform::demo;
@@ -273,7 +273,11 @@ fn submit_with_the_id_card_end_to_end() {
     h.wait("the construction unit", |vm| !vm.apply.org_name.is_empty());
     assert_eq!(h.vm().apply.credit_code.value, demo::CREDIT_CODE);
     h.press("下一步");
-    assert_eq!(h.vm().entry.focus, "contact-phone", "phone still to type");
+    assert_eq!(
+        h.vm().entry.focus,
+        view::Field::ContactPhone,
+        "phone still to type"
+    );
     h.type_keys("1380013800");
     h.type_keys("0");
     h.press("下一步");
@@ -333,10 +337,10 @@ fn submit_typed_identity_and_out_of_paper() {
     h.type_keys(demo::APPLICANT_ID);
     assert!(h.vm().identify.id_number.ok);
     h.press("下一步");
-    assert_eq!(h.vm().entry.focus, "applicant-name");
+    assert_eq!(h.vm().entry.focus, view::Field::ApplicantName);
     h.type_pinyin("lisi", &["李", "四"]);
     h.press("确定");
-    assert_eq!(h.vm().entry.focus, "phone");
+    assert_eq!(h.vm().entry.focus, view::Field::Phone);
     h.type_keys(demo::APPLICANT_PHONE);
     h.press("下一步");
     h.wait_screen(Screen::Items);
@@ -375,7 +379,7 @@ fn typed_name_in_pinyin_reaches_the_platform() {
     h.press("没带身份证？手动输入号码");
     h.type_keys(demo::APPLICANT_ID);
     h.tap_field("姓名");
-    assert_eq!(h.vm().entry.focus, "applicant-name");
+    assert_eq!(h.vm().entry.focus, view::Field::ApplicantName);
     assert!(
         h.shows("q") && h.shows("确定"),
         "the letter keyboard is shown"
@@ -395,7 +399,11 @@ fn typed_name_in_pinyin_reaches_the_platform() {
     println!("name 张建国 typed in {touches} touches (12 letters, 2 choices, a correction)");
     assert!(touches <= 18, "{touches} touches");
     h.press("确定");
-    assert_eq!(h.vm().entry.focus, "phone", "确定 goes on to the phone");
+    assert_eq!(
+        h.vm().entry.focus,
+        view::Field::Phone,
+        "确定 goes on to the phone"
+    );
     assert!(h.shows("1"), "the digit keypad again");
     h.type_keys(demo::APPLICANT_PHONE);
     h.press("下一步");
@@ -478,7 +486,7 @@ fn lookup_with_a_mistyped_code_is_stopped_before_asking() {
     let last = if typo.ends_with('0') { "1" } else { "0" };
     typo.replace_range(15..16, last);
     h.type_keys(&typo);
-    assert_eq!(h.vm().lookup.lookup_code.error, "check");
+    assert_eq!(h.vm().lookup.lookup_code.error, view::FieldError::Check);
     assert!(h.shows_containing("校验位不对"));
     h.press("查询");
     assert_eq!(h.vm().chrome.screen, Screen::Lookup);
@@ -531,7 +539,7 @@ fn pay_by_qr_and_by_phone_code() {
     h.type_keys(demo::PAYMENT_CODE);
     h.press("查找");
     h.wait("the answer", |vm| {
-        vm.overlays.busy == Busy::None && vm.pay.pay_error == "already-paid"
+        vm.overlays.busy == Busy::None && vm.pay.pay_error == view::PayError::AlreadyPaid
     });
 }
 
@@ -779,7 +787,7 @@ fn touches_per_journey() {
         .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card placed");
     h.wait("the list", |vm| {
-        vm.lookup.my_cases_state == "listed" && vm.overlays.busy == Busy::None
+        vm.lookup.my_cases_state == view::MyCasesState::Listed && vm.overlays.busy == Busy::None
     });
     let mine = h.vm().lookup.my_cases;
     h.press(&mine[0].item);
@@ -821,7 +829,9 @@ fn staff_open_maintenance_with_the_pin_and_print_a_test_page() {
     assert!(h.shows(env!("CARGO_PKG_VERSION")));
 
     h.press("打印测试页");
-    h.wait("the test page", |vm| vm.staff.maint_note == "printed");
+    h.wait("the test page", |vm| {
+        vm.staff.maint_note == view::MaintNote::Printed
+    });
     assert!(h.shows("测试页已打印"));
     let printed = h.printed_text();
     assert!(printed.contains("kiosk-01"), "{printed}");
@@ -834,7 +844,9 @@ fn staff_open_maintenance_with_the_pin_and_print_a_test_page() {
 
     // the camera's picture, from the simulated document camera
     h.press("拍照试试");
-    h.wait("the picture", |vm| vm.staff.maint_note == "photo");
+    h.wait("the picture", |vm| {
+        vm.staff.maint_note == view::MaintNote::Photo
+    });
     assert!(h.shows("摄像头拍到的画面"), "the picture is on screen");
     let still = h.vm().apply.capture_preview.expect("a picture");
     assert!(still.width >= 320 && !still.rgb.is_empty());
@@ -885,7 +897,7 @@ fn lookup_shows_details_only_to_the_applicants_card() {
     other.number = format!("{body}{check}");
     h.ctl().place_card(other).expect("card placed");
     h.wait("the card checked", |vm| {
-        vm.lookup.case_card == "not-applicant"
+        vm.lookup.case_card == view::CaseCard::NotApplicant
     });
     assert!(h.shows("这张身份证不是这件申请的申请人"));
     assert!(!h.shows_containing(demo::PROJECT_NAME));
@@ -902,7 +914,9 @@ fn lookup_shows_details_only_to_the_applicants_card() {
     h.ctl()
         .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card placed");
-    h.wait("the details", |vm| vm.lookup.case_card == "shown");
+    h.wait("the details", |vm| {
+        vm.lookup.case_card == view::CaseCard::Shown
+    });
     assert!(h.shows("已核对：您是这件申请的申请人"));
     assert!(h.shows_containing(demo::PROJECT_NAME));
     assert!(
@@ -941,7 +955,7 @@ fn the_id_card_lists_ones_own_cases_without_typing() {
         .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card placed");
     h.wait("the list", |vm| {
-        vm.lookup.my_cases_state == "listed" && vm.overlays.busy == Busy::None
+        vm.lookup.my_cases_state == view::MyCasesState::Listed && vm.overlays.busy == Busy::None
     });
     let mine = h.vm().lookup.my_cases;
     assert!(mine.len() >= 4, "the demo applicant's cases");
@@ -952,7 +966,7 @@ fn the_id_card_lists_ones_own_cases_without_typing() {
     );
     h.press(&mine[0].item);
     h.wait("the details", |vm| {
-        vm.chrome.screen == Screen::Progress && vm.lookup.case_card == "shown"
+        vm.chrome.screen == Screen::Progress && vm.lookup.case_card == view::CaseCard::Shown
     });
     assert_eq!(h.vm().lookup.case_code_grouped, mine[0].code_grouped);
     assert!(h.shows_containing(demo::PROJECT_NAME));

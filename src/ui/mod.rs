@@ -428,7 +428,10 @@ pub fn on_intent(window: &AppWindow, handler: impl Fn(Intent) + 'static) {
     apply.on_pick_item(move |id| hd(Intent::PickItem(id.to_string())));
     let hd = handler.clone();
     apply.on_material(move |id, choice| {
-        hd(Intent::Material(id.to_string(), map::material_status(choice)))
+        hd(Intent::Material(
+            id.to_string(),
+            map::material_status(choice),
+        ))
     });
     apply.on_shoot(h(|| Intent::Shoot));
     apply.on_retake(h(|| Intent::Retake));

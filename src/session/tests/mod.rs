@@ -295,7 +295,10 @@ fn identify_typing(r: &mut Rig) {
     );
     // 确定 while letters wait for a choice: said so, and the keys stay on the name.
     r.act(Intent::Done);
-    assert_eq!(r.vm().identify.applicant_name.error, view::FieldError::Composing);
+    assert_eq!(
+        r.vm().identify.applicant_name.error,
+        view::FieldError::Composing
+    );
     assert_eq!(r.vm().entry.focus, view::Field::ApplicantName);
     type_word(r, "", &["张", "建国"]);
     let vm = r.vm();

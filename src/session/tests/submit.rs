@@ -188,7 +188,10 @@ fn typed_identity_is_checked_before_going_on() {
         "name and phone still missing"
     );
     assert_eq!(r.vm().entry.focus, view::Field::ApplicantName);
-    assert_eq!(r.vm().identify.applicant_name.error, view::FieldError::Empty);
+    assert_eq!(
+        r.vm().identify.applicant_name.error,
+        view::FieldError::Empty
+    );
     assert_eq!(r.vm().identify.phone.error, view::FieldError::Empty);
     type_word(&mut r, "zhangsan", &["张", "三"]);
     let fx = r.act(Intent::Next);
@@ -206,7 +209,10 @@ fn pinyin_keyboard_edits_the_name() {
     r.act(Intent::StartSubmit);
     r.act(Intent::IdentifyTyping);
     r.act(Intent::Focus(view::Field::ApplicantName));
-    assert_eq!(r.vm().identify.applicant_name.keypad, view::KeypadKind::Pinyin);
+    assert_eq!(
+        r.vm().identify.applicant_name.keypad,
+        view::KeypadKind::Pinyin
+    );
     type_word(&mut r, "lixiu", &["李"]);
     assert_eq!(r.vm().entry.ime.letters, "xiu");
     r.act(Intent::Backspace);
@@ -301,7 +307,10 @@ fn unknown_project_code_goes_on_with_the_name_typed() {
         Err(crate::client::ApiError::NotFound),
     ));
     let vm = r.vm();
-    assert_eq!(vm.apply.project_code.error, view::FieldError::UnknownProject);
+    assert_eq!(
+        vm.apply.project_code.error,
+        view::FieldError::UnknownProject
+    );
     assert!(
         vm.apply.project_name_shown,
         "the registry does not know it: type the name"
@@ -331,7 +340,10 @@ fn unknown_project_code_goes_on_with_the_name_typed() {
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Form);
     assert_eq!(r.vm().entry.focus, view::Field::ProjectName);
-    assert_eq!(r.vm().apply.project_name_typed.error, view::FieldError::Empty);
+    assert_eq!(
+        r.vm().apply.project_name_typed.error,
+        view::FieldError::Empty
+    );
     type_word(&mut r, "laojiuxiaoqugaizao", &["老旧小区", "改造"]);
     assert_eq!(r.vm().apply.project_name_typed.value, "老旧小区改造");
     let fx = r.act(Intent::Next);
@@ -368,7 +380,10 @@ fn materials_rules() {
     r.act(Intent::Material("m1".into(), None));
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Materials);
-    assert_eq!(r.vm().apply.materials_error, view::MaterialsError::RequiredMissing);
+    assert_eq!(
+        r.vm().apply.materials_error,
+        view::MaterialsError::RequiredMissing
+    );
     r.act(Intent::Material(
         "m3".into(),
         Some(MaterialStatus::Committed),
@@ -478,7 +493,10 @@ fn registry_unreachable_the_project_name_may_be_typed() {
     r.typed("zongheloux");
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Form, "letters left without a choice");
-    assert_eq!(r.vm().apply.project_name_typed.error, view::FieldError::Composing);
+    assert_eq!(
+        r.vm().apply.project_name_typed.error,
+        view::FieldError::Composing
+    );
     r.act(Intent::Backspace);
     type_word(&mut r, "", &["综合楼"]);
     r.act(Intent::Next);

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use hall_domain::api::MaterialStatus;
 use hall_platform::demo;
 
+use crate::session::view::Field;
 use crate::session::{Busy, Intent, Screen, ViewModel};
 
 /// How long the citizen waits on an unchanged screen before trying its step again.
@@ -98,17 +99,17 @@ impl Drill {
         let intents = match vm.chrome.screen {
             Screen::Home => vec![Intent::StartSubmit],
             Screen::Identify => {
-                let mut v = vec![Intent::IdentifyTyping, Intent::Focus("id-number".into())];
+                let mut v = vec![Intent::IdentifyTyping, Intent::Focus(Field::IdNumber)];
                 v.push(Intent::Clear);
                 v.extend(keys(demo::APPLICANT_ID));
                 // The name on the pinyin keyboard: each syllable's first candidate.
-                v.push(Intent::Focus("applicant-name".into()));
+                v.push(Intent::Focus(Field::ApplicantName));
                 v.push(Intent::Clear);
                 for syllable in ["zhang", "san"] {
                     v.extend(keys(syllable));
                     v.push(Intent::Candidate(0));
                 }
-                v.push(Intent::Focus("phone".into()));
+                v.push(Intent::Focus(Field::Phone));
                 v.push(Intent::Clear);
                 v.extend(keys(demo::APPLICANT_PHONE));
                 v.push(Intent::Next);
@@ -157,13 +158,13 @@ impl Drill {
             }
             Screen::Form => {
                 if !vm.apply.project_code.ok {
-                    let mut v = vec![Intent::Focus("project-code".into()), Intent::Clear];
+                    let mut v = vec![Intent::Focus(Field::ProjectCode), Intent::Clear];
                     v.extend(keys(demo::PROJECT_CODE));
                     v
                 } else if vm.apply.org_name.is_empty() {
                     return Vec::new(); // the platform is looking the organisation up
                 } else if !vm.apply.contact_phone.ok {
-                    let mut v = vec![Intent::Focus("contact-phone".into()), Intent::Clear];
+                    let mut v = vec![Intent::Focus(Field::ContactPhone), Intent::Clear];
                     v.extend(keys(demo::APPLICANT_PHONE));
                     v.push(Intent::Next);
                     v

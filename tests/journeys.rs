@@ -2,267 +2,18 @@
 //! by their accessible labels and presses them, the kiosk talks to the real platform over HTTP
 //! on loopback (temporary SQLite database), and the devices are the protocol simulators.
 
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementRoot};
-use slint::ComponentHandle;
-
-use hall_kiosk::app::Kiosk;
 use hall_kiosk::client::{HttpPlatform, PlatformApi};
-use hall_kiosk::devices::{self, KioskDevices, KioskHardware};
-use hall_kiosk::session::view::ReceiptState;
-use hall_kiosk::session::{Busy, Screen, SessionConfig, TakeReminder, ViewModel};
-use hall_kiosk::ui::AppWindow;
+use hall_kiosk::session::view::{self, ReceiptState};
+use hall_kiosk::session::{Busy, Screen, SessionConfig};
 use hall_platform::demo;
 use kiosk_drivers::sim::PaperState;
 
-struct Hall {
-    kiosk: Rc<RefCell<Kiosk>>,
-    window: AppWindow,
-    devices: Arc<KioskHardware>,
-    base: String,
-    /// The kiosk's client of the platform (with its credential once enrolled).
-    api: Arc<HttpPlatform>,
-    /// The kiosk's credential, when the platform was up at the start.
-    credential: Option<String>,
-    rt: tokio::runtime::Runtime,
-    _server: Option<hall_platform::RunningServer>,
-    _dir: tempfile::TempDir,
-    /// Touches on the screen so far (buttons, keys, fields).
-    touches: std::cell::Cell<u32>,
-}
-
-/// A platform on loopback with a fresh database, simulated devices, and the kiosk.
-fn hall() -> Hall {
-    hall_with(true)
-}
-
-fn hall_with(platform_up: bool) -> Hall {
-    hall_configured(platform_up, SessionConfig::default())
-}
-
-fn hall_configured(platform_up: bool, cfg: SessionConfig) -> Hall {
-    i_slint_backend_testing::init_no_event_loop();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let (base, server) = if platform_up {
-        let server = rt
-            .block_on(hall_platform::spawn(hall_platform::ServerConfig {
-                sim_payer_delay: Duration::from_millis(300),
-                ..hall_platform::ServerConfig::demo_hall(
-                    dir.path().join("platform.sqlite"),
-                    ([127, 0, 0, 1], 0).into(),
-                )
-            }))
-            .expect("platform starts");
-        (format!("http://{}", server.addr), Some(server))
-    } else {
-        // A port that was just free: nothing listens there.
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = l.local_addr().expect("addr");
-        drop(l);
-        (format!("http://{addr}"), None)
-    };
-    // Generous: a loaded CI machine must not turn a slow answer into an outage.
-    let api = Arc::new(HttpPlatform::new(&base, Duration::from_secs(20)).expect("client"));
-    let credential = server.as_ref().map(|s| {
-        rt.block_on(s.enrol_kiosk("kiosk-01", "test hall"))
-            .expect("the kiosk enrols")
-    });
-    if let Some(c) = &credential {
-        api.set_credential(c);
-    }
-    let devices = devices::start(&Default::default()).expect("simulated devices");
-    let window = AppWindow::new().expect("window");
-    window
-        .window()
-        .set_size(slint::PhysicalSize::new(1920, 1080));
-    hall_kiosk::ui::select_language(hall_kiosk::session::Lang::Zh);
-    let kiosk = Kiosk::new(
-        window.clone_strong(),
-        cfg,
-        api.clone() as Arc<dyn PlatformApi>,
-        devices.clone() as Arc<dyn KioskDevices>,
-        rt.handle().clone(),
-    );
-    devices.connect(kiosk.borrow().event_sink());
-    Hall {
-        kiosk,
-        window,
-        devices,
-        base,
-        api,
-        credential,
-        rt,
-        _server: server,
-        _dir: dir,
-        touches: Default::default(),
-    }
-}
-
-impl Hall {
-    fn pump(&self) {
-        self.kiosk.borrow_mut().pump(Instant::now());
-    }
-
-    fn ctl(&self) -> kiosk_drivers::sim::SimControl {
-        self.devices.sim_control().expect("simulated devices")
-    }
-
-    fn vm(&self) -> ViewModel {
-        self.kiosk.borrow().view()
-    }
-
-    /// Pumps until the condition holds (answers arrive from the platform and the devices).
-    fn wait(&self, what: &str, cond: impl Fn(&ViewModel) -> bool) {
-        let end = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < end {
-            self.pump();
-            if cond(&self.vm()) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "timed out waiting for {what}; view: {:?}",
-            self.vm().chrome.screen
-        );
-    }
-
-    fn wait_screen(&self, screen: Screen) {
-        self.wait(&format!("{screen:?}"), |vm| {
-            vm.chrome.screen == screen && vm.overlays.busy == Busy::None
-        });
-    }
-
-    fn find(&self, label: &str) -> Vec<ElementHandle> {
-        ElementHandle::find_by_accessible_label(&self.window, label).collect()
-    }
-
-    /// Whether the screen shows this text.
-    fn shows(&self, label: &str) -> bool {
-        !self.find(label).is_empty()
-    }
-
-    fn shows_containing(&self, part: &str) -> bool {
-        self.window
-            .root_element()
-            .query_descendants()
-            .find_all()
-            .iter()
-            .any(|e| e.accessible_label().is_some_and(|l| l.contains(part)))
-    }
-
-    /// Presses the button with this label, as a finger would.
-    fn press(&self, label: &str) {
-        let buttons: Vec<_> = self
-            .find(label)
-            .into_iter()
-            .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
-            .collect();
-        let Some(b) = buttons.first() else {
-            panic!("no button {label:?} on {:?}", self.vm().chrome.screen);
-        };
-        self.touches.set(self.touches.get() + 1);
-        b.invoke_accessible_default_action();
-        self.pump();
-    }
-
-    /// Types an approval code. A code whose check digit fits is looked up at its last digit;
-    /// the 查询 button is pressed only if the lookup has not left the screen already (an
-    /// unreachable platform answers at once).
-    fn look_up(&self, code: &str) {
-        self.type_keys(code);
-        if self.vm().chrome.screen == Screen::Lookup && self.shows("查询") {
-            self.press("查询");
-        }
-    }
-
-    /// Photographs one page of every material, as far as the form.
-    fn photograph_all(&self) {
-        while self.vm().chrome.screen == Screen::Capture {
-            self.press("拍照");
-            self.wait("a photo", |vm| {
-                vm.apply.capture_pages > 0 && vm.overlays.busy == Busy::None
-            });
-            assert!(
-                self.vm().apply.capture_preview.is_some(),
-                "the preview shows the page"
-            );
-            self.press("下一份材料");
-        }
-    }
-
-    /// Taps a field so that the keypad types into it.
-    fn tap_field(&self, label: &str) {
-        let fields: Vec<_> = self
-            .find(label)
-            .into_iter()
-            .filter(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
-            .collect();
-        let Some(f) = fields.first() else {
-            panic!("no field {label:?} on {:?}", self.vm().chrome.screen);
-        };
-        self.touches.set(self.touches.get() + 1);
-        f.invoke_accessible_default_action();
-        self.pump();
-    }
-
-    /// Types pinyin on the on-screen keyboard and taps the words in turn, paging the candidate
-    /// bar when a word is not on the page shown (as a person would).
-    fn type_pinyin(&self, letters: &str, words: &[&str]) {
-        self.type_keys(letters);
-        for w in words {
-            let mut pages = 0;
-            while !self
-                .find(w)
-                .iter()
-                .any(|e| e.accessible_role() == Some(AccessibleRole::Button))
-            {
-                assert!(
-                    self.vm().entry.ime.has_next && pages < 20,
-                    "{w} not offered for {}: {:?}",
-                    self.vm().entry.ime.letters,
-                    self.vm().entry.ime.candidates
-                );
-                self.press("下页 ▶");
-                pages += 1;
-            }
-            self.press(w);
-        }
-    }
-
-    fn type_keys(&self, text: &str) {
-        for c in text.chars().filter(|c| c.is_ascii_alphanumeric()) {
-            self.press(&c.to_string());
-        }
-    }
-
-    /// The printed text: GB18030 decoded, with the Chinese-mode switches (`FS &`, `FS .`)
-    /// taken out so that mixed Chinese and ASCII reads as one string.
-    fn printed_text(&self) -> String {
-        let raw = self.devices.printed();
-        let mut bytes = Vec::with_capacity(raw.len());
-        let mut i = 0;
-        while i < raw.len() {
-            if raw[i] == 0x1C && matches!(raw.get(i + 1), Some(0x26 | 0x2E)) {
-                i += 2;
-                continue;
-            }
-            bytes.push(raw[i]);
-            i += 1;
-        }
-        let (text, _, _) = encoding_rs::GB18030.decode(&bytes);
-        text.into_owned()
-    }
-}
+#[path = "support/hall.rs"]
+mod hall;
+use hall::*;
 
 #[test]
 fn submit_with_the_id_card_end_to_end() {
@@ -286,7 +37,11 @@ fn submit_with_the_id_card_end_to_end() {
     h.wait("the construction unit", |vm| !vm.apply.org_name.is_empty());
     assert_eq!(h.vm().apply.credit_code.value, demo::CREDIT_CODE);
     h.press("下一步");
-    assert_eq!(h.vm().entry.focus, "contact-phone", "phone still to type");
+    assert_eq!(
+        h.vm().entry.focus,
+        view::Field::ContactPhone,
+        "phone still to type"
+    );
     h.type_keys("1380013800");
     h.type_keys("0");
     h.press("下一步");
@@ -314,18 +69,9 @@ fn submit_with_the_id_card_end_to_end() {
     assert!(!printed.contains(demo::APPLICANT_ID));
 
     // The platform has the case, exactly once.
-    let case: hall_domain::api::CaseView =
-        h.rt.block_on(async {
-            reqwest::get(format!(
-                "{}{}",
-                h.base,
-                hall_domain::api::case_path(&vm.submit.approval_code)
-            ))
-            .await?
-            .json()
-            .await
-        })
-        .expect("the case is on the platform");
+    let case =
+        h.rt.block_on(h.api.case(&vm.submit.approval_code))
+            .expect("the case is on the platform");
     assert_eq!(case.item, "建设工程规划许可证");
     assert!(case.nodes.len() >= 2, "reviewed in parallel");
 
@@ -346,10 +92,10 @@ fn submit_typed_identity_and_out_of_paper() {
     h.type_keys(demo::APPLICANT_ID);
     assert!(h.vm().identify.id_number.ok);
     h.press("下一步");
-    assert_eq!(h.vm().entry.focus, "applicant-name");
+    assert_eq!(h.vm().entry.focus, view::Field::ApplicantName);
     h.type_pinyin("lisi", &["李", "四"]);
     h.press("确定");
-    assert_eq!(h.vm().entry.focus, "phone");
+    assert_eq!(h.vm().entry.focus, view::Field::Phone);
     h.type_keys(demo::APPLICANT_PHONE);
     h.press("下一步");
     h.wait_screen(Screen::Items);
@@ -388,7 +134,7 @@ fn typed_name_in_pinyin_reaches_the_platform() {
     h.press("没带身份证？手动输入号码");
     h.type_keys(demo::APPLICANT_ID);
     h.tap_field("姓名");
-    assert_eq!(h.vm().entry.focus, "applicant-name");
+    assert_eq!(h.vm().entry.focus, view::Field::ApplicantName);
     assert!(
         h.shows("q") && h.shows("确定"),
         "the letter keyboard is shown"
@@ -408,7 +154,11 @@ fn typed_name_in_pinyin_reaches_the_platform() {
     println!("name 张建国 typed in {touches} touches (12 letters, 2 choices, a correction)");
     assert!(touches <= 18, "{touches} touches");
     h.press("确定");
-    assert_eq!(h.vm().entry.focus, "phone", "确定 goes on to the phone");
+    assert_eq!(
+        h.vm().entry.focus,
+        view::Field::Phone,
+        "确定 goes on to the phone"
+    );
     assert!(h.shows("1"), "the digit keypad again");
     h.type_keys(demo::APPLICANT_PHONE);
     h.press("下一步");
@@ -493,7 +243,7 @@ fn lookup_with_a_mistyped_code_is_stopped_before_asking() {
     let last = if typo.ends_with('0') { "1" } else { "0" };
     typo.replace_range(15..16, last);
     h.type_keys(&typo);
-    assert_eq!(h.vm().lookup.lookup_code.error, "check");
+    assert_eq!(h.vm().lookup.lookup_code.error, view::FieldError::Check);
     assert!(h.shows_containing("校验位不对"));
     h.press("查询");
     assert_eq!(h.vm().chrome.screen, Screen::Lookup);
@@ -546,7 +296,7 @@ fn pay_by_qr_and_by_phone_code() {
     h.type_keys(demo::PAYMENT_CODE);
     h.press("查找");
     h.wait("the answer", |vm| {
-        vm.overlays.busy == Busy::None && vm.pay.pay_error == "already-paid"
+        vm.overlays.busy == Busy::None && vm.pay.pay_error == view::PayError::AlreadyPaid
     });
 }
 
@@ -800,7 +550,7 @@ fn touches_per_journey() {
         .place_card(kiosk_drivers::sim::SimCard::demo())
         .expect("card placed");
     h.wait("the list", |vm| {
-        vm.lookup.my_cases_state == "listed" && vm.overlays.busy == Busy::None
+        vm.lookup.my_cases_state == view::MyCasesState::Listed && vm.overlays.busy == Busy::None
     });
     let mine = h.vm().lookup.my_cases;
     h.press(&mine[0].item);
@@ -842,7 +592,9 @@ fn staff_open_maintenance_with_the_pin_and_print_a_test_page() {
     assert!(h.shows(env!("CARGO_PKG_VERSION")));
 
     h.press("打印测试页");
-    h.wait("the test page", |vm| vm.staff.maint_note == "printed");
+    h.wait("the test page", |vm| {
+        vm.staff.maint_note == view::MaintNote::Printed
+    });
     assert!(h.shows("测试页已打印"));
     let printed = h.printed_text();
     assert!(printed.contains("kiosk-01"), "{printed}");
@@ -855,7 +607,9 @@ fn staff_open_maintenance_with_the_pin_and_print_a_test_page() {
 
     // the camera's picture, from the simulated document camera
     h.press("拍照试试");
-    h.wait("the picture", |vm| vm.staff.maint_note == "photo");
+    h.wait("the picture", |vm| {
+        vm.staff.maint_note == view::MaintNote::Photo
+    });
     assert!(h.shows("摄像头拍到的画面"), "the picture is on screen");
     let still = h.vm().apply.capture_preview.expect("a picture");
     assert!(still.width >= 320 && !still.rgb.is_empty());
@@ -867,115 +621,4 @@ fn staff_open_maintenance_with_the_pin_and_print_a_test_page() {
     );
     h.press("返回");
     assert_eq!(h.vm().chrome.screen, Screen::Home);
-}
-
-/// Pumps for a while (the reader polls for the card every quarter second).
-fn pump_for(h: &Hall, d: Duration) {
-    let end = Instant::now() + d;
-    while Instant::now() < end {
-        h.pump();
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-#[test]
-fn lookup_shows_details_only_to_the_applicants_card() {
-    let h = hall();
-    // A reader that finds a card it has read again, so it can tell that the card stays.
-    h.ctl()
-        .set_reader_refinds_read_card(true)
-        .expect("reader set");
-    h.press("查询进度");
-    h.look_up(demo::CASE_CORRECTIONS);
-    h.wait_screen(Screen::Progress);
-    // Anyone with the code: the status, and how to see more.
-    assert!(h.shows("把身份证放在读卡区，查看本人申请的详细信息"));
-    assert!(!h.vm().lookup.nodes.is_empty());
-    assert!(!h.shows_containing(demo::PROJECT_NAME));
-    assert!(
-        !h.shows_containing("总平面图"),
-        "no opinion without the card"
-    );
-    assert!(!h.shows("张**"));
-
-    // Someone else's card: refused kindly, nothing more shown.
-    let mut other = kiosk_drivers::sim::SimCard::demo();
-    let body = "11010519491231002";
-    let check = hall_domain::codes::id_check_char(body).expect("check digit");
-    other.name = "李四".into();
-    other.number = format!("{body}{check}");
-    h.ctl().place_card(other).expect("card placed");
-    h.wait("the card checked", |vm| {
-        vm.lookup.case_card == "not-applicant"
-    });
-    assert!(h.shows("这张身份证不是这件申请的申请人"));
-    assert!(!h.shows_containing(demo::PROJECT_NAME));
-    assert!(!h.shows_containing("总平面图"));
-    assert!(
-        !h.shows_containing("李"),
-        "the other card's holder is not shown either"
-    );
-    assert_eq!(h.vm().chrome.screen, Screen::Progress, "the status stays");
-    h.ctl().remove_card().expect("card removed");
-    pump_for(&h, Duration::from_millis(700));
-
-    // The applicant's own card: the details.
-    h.ctl()
-        .place_card(kiosk_drivers::sim::SimCard::demo())
-        .expect("card placed");
-    h.wait("the details", |vm| vm.lookup.case_card == "shown");
-    assert!(h.shows("已核对：您是这件申请的申请人"));
-    assert!(h.shows_containing(demo::PROJECT_NAME));
-    assert!(
-        h.shows_containing("总平面图"),
-        "the opinion: what to correct"
-    );
-    assert!(h.shows("张**"));
-    assert!(!h.shows_containing(demo::APPLICANT_NAME));
-    assert!(!h.shows_containing(demo::APPLICANT_ID));
-
-    // Finishing with the card still on the reader: the reminder, until it is taken.
-    h.press("结束办理");
-    assert_eq!(h.vm().chrome.screen, Screen::Home);
-    assert_eq!(h.vm().overlays.take_reminder, TakeReminder::Card);
-    assert!(h.shows("请取走您的身份证"));
-    assert!(!h.shows_containing(demo::PROJECT_NAME));
-    pump_for(&h, Duration::from_millis(300));
-    assert_eq!(
-        h.vm().overlays.take_reminder,
-        TakeReminder::Card,
-        "the card is still there"
-    );
-    h.ctl().remove_card().expect("card removed");
-    h.wait("the card taken", |vm| {
-        vm.overlays.take_reminder == TakeReminder::None
-    });
-    assert!(!h.shows("请取走您的身份证"));
-}
-
-#[test]
-fn the_id_card_lists_ones_own_cases_without_typing() {
-    let h = hall();
-    h.press("查询进度");
-    assert!(h.shows("没有审批码？把身份证放在读卡区，可以列出您本人的申请"));
-    h.ctl()
-        .place_card(kiosk_drivers::sim::SimCard::demo())
-        .expect("card placed");
-    h.wait("the list", |vm| {
-        vm.lookup.my_cases_state == "listed" && vm.overlays.busy == Busy::None
-    });
-    let mine = h.vm().lookup.my_cases;
-    assert!(mine.len() >= 4, "the demo applicant's cases");
-    assert!(h.shows("您本人的申请：点一下查看"));
-    assert!(
-        !h.shows_containing(demo::PROJECT_NAME),
-        "status only in the list"
-    );
-    h.press(&mine[0].item);
-    h.wait("the details", |vm| {
-        vm.chrome.screen == Screen::Progress && vm.lookup.case_card == "shown"
-    });
-    assert_eq!(h.vm().lookup.case_code_grouped, mine[0].code_grouped);
-    assert!(h.shows_containing(demo::PROJECT_NAME));
-    assert!(!h.shows_containing(demo::APPLICANT_NAME));
 }

@@ -15,7 +15,7 @@ use slint::ComponentHandle;
 use hall_kiosk::app::Kiosk;
 use hall_kiosk::client::{HttpPlatform, PlatformApi};
 use hall_kiosk::devices::{self, KioskDevices, KioskHardware};
-use hall_kiosk::session::view::ReceiptState;
+use hall_kiosk::session::view::{self, ReceiptState};
 use hall_kiosk::session::{Busy, Screen, SessionConfig, ViewModel};
 use hall_kiosk::ui::AppWindow;
 use hall_platform::demo;
@@ -175,7 +175,7 @@ impl Hall {
         self.type_keys(demo::PROJECT_CODE);
         self.wait("the construction unit", |vm| !vm.apply.org_name.is_empty());
         self.press("下一步");
-        if self.vm().entry.focus == "contact-phone" {
+        if self.vm().entry.focus == view::Field::ContactPhone {
             self.type_keys(demo::APPLICANT_PHONE);
             self.press("下一步");
         }
@@ -225,7 +225,7 @@ fn no_personal_data_in_any_log_line_of_a_whole_journey() {
     h.type_keys(demo::APPLICANT_ID);
     assert!(h.vm().identify.id_number.ok);
     h.press("下一步");
-    assert_eq!(h.vm().entry.focus, "applicant-name");
+    assert_eq!(h.vm().entry.focus, view::Field::ApplicantName);
     h.type_keys("zhangjianguo");
     h.press("张");
     h.press("建国");

@@ -13,6 +13,7 @@ use kiosk_drivers::camera::Still;
 
 use super::SCREENS;
 use crate::client::ApiError;
+use crate::session::view::Field;
 use crate::session::{Input, Intent, Lang, Session, SessionConfig, ViewModel};
 
 /// The staff PIN of the demo kiosk's maintenance screen.
@@ -225,7 +226,7 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
             for c in hall_platform::demo::APPLICANT_ID.chars() {
                 act(&mut s, Intent::Key(c));
             }
-            act(&mut s, Intent::Focus("applicant-name".into()));
+            act(&mut s, Intent::Focus(Field::ApplicantName));
             if screen == "identify-name-composing" {
                 for c in "zhangjianguo".chars() {
                     act(&mut s, Intent::Key(c));
@@ -289,7 +290,7 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
             .collect();
         if screen == "form-project-name" {
             feed(&mut s, Input::Project(digits, Err(ApiError::NotFound)));
-            act(&mut s, Intent::Focus("project-name".into()));
+            act(&mut s, Intent::Focus(Field::ProjectName));
             for c in "xinqu".chars() {
                 act(&mut s, Intent::Key(c));
             }
@@ -320,7 +321,7 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
                 }),
             ),
         );
-        act(&mut s, Intent::Focus("contact-phone".into()));
+        act(&mut s, Intent::Focus(Field::ContactPhone));
         for c in "1380013800".chars() {
             act(&mut s, Intent::Key(c));
         }

@@ -4,6 +4,8 @@ use hall_domain::ApprovalCode;
 use hall_domain::codes::{self, CodeError};
 use zeroize::Zeroize;
 
+use super::view::{FieldError, KeypadKind};
+
 /// Which code a field holds; decides its keypad, its length and its check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
@@ -16,23 +18,11 @@ pub enum FieldKind {
 }
 
 impl FieldKind {
-    /// The name the screens use for this field (`Entry.focus`, `Entry.tap-field`).
-    pub fn name(self) -> &'static str {
+    pub fn keypad(self) -> KeypadKind {
         match self {
-            FieldKind::IdNumber => "id-number",
-            FieldKind::Phone => "phone",
-            FieldKind::ProjectCode => "project-code",
-            FieldKind::CreditCode => "credit-code",
-            FieldKind::ApprovalCode => "approval-code",
-            FieldKind::PayCode => "pay-code",
-        }
-    }
-
-    pub fn keypad(self) -> &'static str {
-        match self {
-            FieldKind::IdNumber => "digits-x",
-            FieldKind::CreditCode => "credit",
-            _ => "digits",
+            FieldKind::IdNumber => KeypadKind::DigitsX,
+            FieldKind::CreditCode => KeypadKind::Credit,
+            _ => KeypadKind::Digits,
         }
     }
 
@@ -62,37 +52,37 @@ impl FieldKind {
     }
 }
 
-/// What is wrong with a field, as a message key and up to two numbers for the sentence.
+/// What is wrong with a field, and up to two numbers for the sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    pub key: &'static str,
+    pub error: FieldError,
     pub a: i32,
     pub b: i32,
 }
 
 impl Problem {
-    pub fn new(key: &'static str) -> Self {
-        Problem { key, a: 0, b: 0 }
+    pub fn new(error: FieldError) -> Self {
+        Problem { error, a: 0, b: 0 }
     }
 }
 
 impl From<CodeError> for Problem {
     fn from(e: CodeError) -> Self {
         match e {
-            CodeError::Empty => Problem::new("empty"),
+            CodeError::Empty => Problem::new(FieldError::Empty),
             CodeError::WrongLength { expected, got } => Problem {
-                key: "length",
+                error: FieldError::Length,
                 a: expected as i32,
                 b: got as i32,
             },
             CodeError::BadCharacter { position } => Problem {
-                key: "character",
+                error: FieldError::Character,
                 a: position as i32,
                 b: 0,
             },
-            CodeError::CheckFailed => Problem::new("check"),
-            CodeError::BadDate => Problem::new("date"),
-            CodeError::BadShape => Problem::new("shape"),
+            CodeError::CheckFailed => Problem::new(FieldError::Check),
+            CodeError::BadDate => Problem::new(FieldError::Date),
+            CodeError::BadShape => Problem::new(FieldError::Shape),
         }
     }
 }
@@ -287,7 +277,7 @@ mod tests {
         assert_eq!(
             f.problem(),
             Some(Problem {
-                key: "length",
+                error: FieldError::Length,
                 a: 16,
                 b: 14
             })
@@ -300,7 +290,7 @@ mod tests {
         let mut typo = good.as_str().to_string();
         typo.replace_range(15..16, if typo.ends_with('0') { "1" } else { "0" });
         g.set(&typo);
-        assert_eq!(g.problem(), Some(Problem::new("check")));
+        assert_eq!(g.problem(), Some(Problem::new(FieldError::Check)));
         g.set(good.as_str());
         assert_eq!(g.problem(), None);
         assert!(g.is_valid());

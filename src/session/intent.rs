@@ -1,6 +1,6 @@
 //! What a person asks for, from the screens' typed callbacks (mapped in `src/ui`).
 
-use super::view::Lang;
+use super::view::{Field, Lang};
 use hall_domain::api::MaterialStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +26,8 @@ pub enum Intent {
     StartSubmit,
     StartLookup,
     StartPay,
-    Focus(String),
+    /// A field tapped: the keypad types into it.
+    Focus(Field),
     Key(char),
     Backspace,
     Clear,

@@ -10,7 +10,10 @@ use kiosk_drivers::printer::receipt::ProgressSlip;
 
 use super::field::{Field, FieldKind};
 use super::submit::field_view;
-use super::view::{Busy, CaseRow, NodeRow, NoticeRow, Screen, ViewModel};
+use super::view::{
+    Busy, CaseCard, CaseRow, Field as Focus, LookupError, MyCasesState, NodeRow, NoticeRow, Screen,
+    ViewModel,
+};
 use super::{Ctx, Effect, Input, Intent, Receipt, Step, extract_code};
 use crate::client::ApiError;
 
@@ -18,18 +21,18 @@ use crate::client::ApiError;
 pub(super) struct Lookup {
     pub(super) code: Field,
     case: Option<CaseView>,
-    error: String,
+    error: LookupError,
     unsent: Option<Effect>,
     /// The ID card placed on the progress screen (wiped with the journey).
     card: Option<IdCard>,
     /// The case's details, once the card matched the applicant.
     details: Option<CaseDetails>,
-    /// What came of the card: "", "checking", "shown", "not-applicant", "limited", "failed".
-    card_state: &'static str,
+    /// What came of the card.
+    card_state: CaseCard,
     /// The cases listed for the card placed on the lookup screen.
     mine: Vec<CaseSummary>,
-    /// "", "listed", "none", "limited", "failed".
-    mine_state: &'static str,
+    /// What came of listing them.
+    mine_state: MyCasesState,
 }
 
 impl Default for Lookup {
@@ -37,20 +40,20 @@ impl Default for Lookup {
         Lookup {
             code: Field::new(FieldKind::ApprovalCode),
             case: None,
-            error: String::new(),
+            error: LookupError::None,
             unsent: None,
             card: None,
             details: None,
-            card_state: "",
+            card_state: CaseCard::None,
             mine: Vec::new(),
-            mine_state: "",
+            mine_state: MyCasesState::None,
         }
     }
 }
 
 impl Lookup {
     fn look_up(&mut self, fx: &mut Vec<Effect>) -> Option<Step> {
-        self.error.clear();
+        self.error = LookupError::None;
         if !self.code.insist() {
             return None;
         }
@@ -69,9 +72,9 @@ impl Lookup {
     ) -> Option<Step> {
         match (screen, intent) {
             // Back from the list of one's cases: to typing the code.
-            (Screen::Lookup, Intent::Back) if !self.mine_state.is_empty() => {
+            (Screen::Lookup, Intent::Back) if self.mine_state != MyCasesState::None => {
                 self.mine.clear();
-                self.mine_state = "";
+                self.mine_state = MyCasesState::None;
                 None
             }
             (Screen::Lookup, Intent::Back) => Some(Step::Home),
@@ -84,7 +87,7 @@ impl Lookup {
             }
             (Screen::Lookup, i @ (Intent::Key(_) | Intent::Backspace | Intent::Clear)) => {
                 self.code.edit(&i);
-                self.error.clear();
+                self.error = LookupError::None;
                 // The last digit of a code that checks out: look it up without another touch.
                 if matches!(i, Intent::Key(_)) && self.code.is_valid() {
                     return self.look_up(fx);
@@ -95,7 +98,7 @@ impl Lookup {
             (Screen::Progress, Intent::Back) => {
                 self.case = None;
                 self.details = None;
-                self.card_state = "";
+                self.card_state = CaseCard::None;
                 Some(Step::Screen(Screen::Lookup))
             }
             (Screen::Progress, Intent::PayNotice(code)) => {
@@ -152,7 +155,7 @@ impl Lookup {
             card: Box::new(card.clone()),
         };
         self.card = Some(card);
-        self.card_state = "checking";
+        self.card_state = CaseCard::Checking;
         fx.push(effect);
         Some(Step::Busy(Busy::CheckingCard))
     }
@@ -160,8 +163,8 @@ impl Lookup {
     /// A card placed on the lookup screen: its holder's own cases are listed.
     pub(super) fn list_for_card(&mut self, card: IdCard, fx: &mut Vec<Effect>) -> Option<Step> {
         self.mine.clear();
-        self.mine_state = "";
-        self.error.clear();
+        self.mine_state = MyCasesState::None;
+        self.error = LookupError::None;
         fx.push(Effect::CasesByCard {
             card: Box::new(card.clone()),
         });
@@ -176,7 +179,7 @@ impl Lookup {
                 self.look_up(fx)
             }
             None => {
-                self.error = "not-a-code".into();
+                self.error = LookupError::NotACode;
                 None
             }
         }
@@ -193,7 +196,7 @@ impl Lookup {
             Input::Case(Ok(case)) => {
                 self.unsent = None;
                 self.details = None;
-                self.card_state = "";
+                self.card_state = CaseCard::None;
                 let code = case.approval_code.clone();
                 self.case = Some(case);
                 // The card already read in this session is checked for this case too.
@@ -202,21 +205,25 @@ impl Lookup {
                         approval_code: code,
                         card: Box::new(card.clone()),
                     });
-                    self.card_state = "checking";
+                    self.card_state = CaseCard::Checking;
                     return Some(Step::ScreenBusy(Screen::Progress, Busy::CheckingCard));
                 }
                 Some(Step::Screen(Screen::Progress))
             }
             Input::MyCases(Ok(list)) => {
-                self.mine_state = if list.is_empty() { "none" } else { "listed" };
+                self.mine_state = if list.is_empty() {
+                    MyCasesState::Empty
+                } else {
+                    MyCasesState::Listed
+                };
                 self.mine = list;
                 None
             }
             Input::MyCases(Err(e)) => {
                 self.mine.clear();
                 self.mine_state = match &e {
-                    ApiError::Refused(p) if p.status == 429 => "limited",
-                    _ => "failed",
+                    ApiError::Refused(p) if p.status == 429 => MyCasesState::Limited,
+                    _ => MyCasesState::Failed,
                 };
                 tracing::warn!(error = %e, "the cases of a card could not be listed");
                 None
@@ -231,31 +238,33 @@ impl Lookup {
                 }
                 self.case = Some(details.case.clone());
                 self.details = Some(details);
-                self.card_state = "shown";
+                self.card_state = CaseCard::Shown;
                 None
             }
             Input::Details(Err(e)) => {
                 self.details = None;
                 self.card_state = match &e {
-                    ApiError::Refused(p) if p.status == 403 || p.status == 422 => "not-applicant",
-                    ApiError::Refused(p) if p.status == 429 => "limited",
-                    _ => "failed",
+                    ApiError::Refused(p) if p.status == 403 || p.status == 422 => {
+                        CaseCard::NotApplicant
+                    }
+                    ApiError::Refused(p) if p.status == 429 => CaseCard::Limited,
+                    _ => CaseCard::Failed,
                 };
-                if self.card_state == "failed" {
+                if self.card_state == CaseCard::Failed {
                     tracing::warn!(error = %e, "case details could not be fetched");
                 }
                 None
             }
             Input::Case(Err(ApiError::NotFound)) => {
                 self.unsent = None;
-                self.error = "not-found".into();
+                self.error = LookupError::NotFound;
                 Some(Step::Screen(Screen::Lookup))
             }
             Input::Case(Err(e)) if e.is_unreachable() => Some(Step::Error(Screen::Offline)),
             Input::Case(Err(e)) => {
                 self.unsent = None;
                 tracing::warn!(error = %e, "case lookup refused");
-                self.error = "not-found".into();
+                self.error = LookupError::NotFound;
                 Some(Step::Screen(Screen::Lookup))
             }
             Input::Printed(Err(_)) => Some(Step::Error(Screen::PrinterError)),
@@ -265,9 +274,9 @@ impl Lookup {
 
     pub(super) fn view(&self, vm: &mut ViewModel, ctx: &Ctx) {
         vm.lookup.lookup_code = field_view(&self.code, true);
-        vm.entry.focus = "approval-code".into();
-        vm.lookup.lookup_error = self.error.clone();
-        vm.lookup.my_cases_state = self.mine_state.to_string();
+        vm.entry.focus = Focus::ApprovalCode;
+        vm.lookup.lookup_error = self.error;
+        vm.lookup.my_cases_state = self.mine_state;
         vm.lookup.my_cases = self
             .mine
             .iter()
@@ -287,7 +296,7 @@ impl Lookup {
         vm.lookup.case_stage = i32::from(case.stage);
         vm.lookup.case_status = i32::from(case.status.code());
         vm.lookup.case_submitted = case.submitted_at.format("%Y-%m-%d").to_string();
-        vm.lookup.case_card = self.card_state.to_string();
+        vm.lookup.case_card = self.card_state;
         if let Some(d) = &self.details {
             vm.lookup.case_applicant = d.applicant.clone();
             vm.lookup.case_project = d.project_name.clone();
@@ -311,12 +320,7 @@ impl Lookup {
             .map(|n| NoticeRow {
                 payment_code: n.payment_code.clone(),
                 total: hall_domain::money::yuan(n.total_fen),
-                status: match n.status {
-                    NoticeStatus::Unpaid => "unpaid",
-                    NoticeStatus::Paid => "paid",
-                    NoticeStatus::Cancelled => "cancelled",
-                }
-                .into(),
+                status: n.status,
             })
             .collect();
     }

@@ -10,14 +10,16 @@ use kiosk_drivers::printer::receipt::PaymentReceipt;
 
 use super::field::{Field, FieldKind};
 use super::submit::field_view;
-use super::view::{Busy, FeeRow, PayMethod, ReceiptState, Screen, ViewModel};
+use super::view::{
+    Busy, FeeRow, Field as Focus, PayError, PayFailure, PayMethod, ReceiptState, Screen, ViewModel,
+};
 use super::{Ctx, Effect, Input, Intent, Receipt, SessionConfig, Step, extract_code};
 use crate::client::ApiError;
 
 #[derive(Debug)]
 pub(super) struct Pay {
     pub(super) code: Field,
-    error: String,
+    error: PayError,
     notice: Option<FeeNotice>,
     /// How the person pays, once chosen.
     method: PayMethod,
@@ -25,7 +27,7 @@ pub(super) struct Pay {
     order_started: Option<Instant>,
     next_poll: Option<Instant>,
     cancelling: bool,
-    failure: &'static str,
+    failure: PayFailure,
     failure_detail: String,
     receipt_state: ReceiptState,
     unsent: Option<Effect>,
@@ -40,14 +42,14 @@ impl Default for Pay {
     fn default() -> Self {
         Pay {
             code: Field::new(FieldKind::PayCode),
-            error: String::new(),
+            error: PayError::None,
             notice: None,
             method: PayMethod::None,
             order: None,
             order_started: None,
             next_poll: None,
             cancelling: false,
-            failure: "",
+            failure: PayFailure::None,
             failure_detail: String::new(),
             receipt_state: ReceiptState::None,
             unsent: None,
@@ -89,7 +91,7 @@ impl Pay {
     }
 
     fn find(&mut self, fx: &mut Vec<Effect>) -> Option<Step> {
-        self.error.clear();
+        self.error = PayError::None;
         if !self.code.insist() {
             return None;
         }
@@ -112,7 +114,7 @@ impl Pay {
             (Screen::PayEntry, Intent::Back) => Some(Step::Home),
             (Screen::PayEntry, i @ (Intent::Key(_) | Intent::Backspace | Intent::Clear)) => {
                 self.code.edit(&i);
-                self.error.clear();
+                self.error = PayError::None;
                 None
             }
             (Screen::PayEntry, Intent::Next) => self.find(fx),
@@ -135,7 +137,7 @@ impl Pay {
             (Screen::Payment, Intent::PayScan) => {
                 self.method = PayMethod::Scan;
                 self.order = None;
-                self.error.clear();
+                self.error = PayError::None;
                 Some(Step::Screen(Screen::Paying))
             }
             (Screen::Paying, Intent::MoreTime) => {
@@ -159,7 +161,7 @@ impl Pay {
             }
             (Screen::PayFailed, Intent::Retry | Intent::Back) => {
                 self.order = None;
-                self.failure = "";
+                self.failure = PayFailure::None;
                 Some(Step::Screen(Screen::Payment))
             }
             (Screen::Paid, Intent::Reprint) => self.print(ctx, fx),
@@ -182,10 +184,10 @@ impl Pay {
             Screen::Paying if self.method == PayMethod::Scan && self.order.is_none() => {
                 let auth = payload.trim();
                 if codes::validate_wallet_auth_code(auth).is_err() {
-                    self.error = "not-a-wallet-code".into();
+                    self.error = PayError::NotAWalletCode;
                     return None;
                 }
-                self.error.clear();
+                self.error = PayError::None;
                 let code = self.notice.as_ref()?.payment_code.clone();
                 self.send(
                     Effect::CreateOrder {
@@ -293,11 +295,11 @@ impl Pay {
                         Some(Step::Busy(Busy::FindingNotice))
                     }
                     None if case.fee_notices.is_empty() => {
-                        self.error = "no-fee".into();
+                        self.error = PayError::NoFee;
                         None
                     }
                     None => {
-                        self.error = "already-paid".into();
+                        self.error = PayError::AlreadyPaid;
                         None
                     }
                 }
@@ -311,11 +313,11 @@ impl Pay {
                         Some(Step::Screen(Screen::Payment))
                     }
                     NoticeStatus::Paid => {
-                        self.error = "already-paid".into();
+                        self.error = PayError::AlreadyPaid;
                         Some(Step::Screen(Screen::PayEntry))
                     }
                     NoticeStatus::Cancelled => {
-                        self.error = "cancelled".into();
+                        self.error = PayError::Cancelled;
                         Some(Step::Screen(Screen::PayEntry))
                     }
                 }
@@ -333,9 +335,9 @@ impl Pay {
                 self.unsent = None;
                 self.failure = match &e {
                     ApiError::Refused(p) if p.errors.iter().any(|f| f.code == "already_paid") => {
-                        "already-paid"
+                        PayFailure::AlreadyPaid
                     }
-                    _ => "failed",
+                    _ => PayFailure::Failed,
                 };
                 self.failure_detail = match e {
                     ApiError::Refused(p) => p.detail.unwrap_or(p.title),
@@ -360,7 +362,7 @@ impl Pay {
             return Some(Step::Error(Screen::Offline));
         }
         self.unsent = None;
-        self.error = "not-found".into();
+        self.error = PayError::NotFound;
         Some(Step::Screen(Screen::PayEntry))
     }
 
@@ -393,15 +395,15 @@ impl Pay {
                 }
             }
             OrderStatus::Failed => {
-                self.failure = "failed";
+                self.failure = PayFailure::Failed;
                 Some(Step::Screen(Screen::PayFailed))
             }
             OrderStatus::Cancelled => {
-                self.failure = "cancelled";
+                self.failure = PayFailure::Cancelled;
                 Some(Step::Screen(Screen::PayFailed))
             }
             OrderStatus::Expired => {
-                self.failure = "expired";
+                self.failure = PayFailure::Expired;
                 Some(Step::Screen(Screen::PayFailed))
             }
         }
@@ -409,8 +411,8 @@ impl Pay {
 
     pub(super) fn view(&self, vm: &mut ViewModel) {
         vm.pay.pay_code = field_view(&self.code, true);
-        vm.entry.focus = "pay-code".into();
-        vm.pay.pay_error = self.error.clone();
+        vm.entry.focus = Focus::PayCode;
+        vm.pay.pay_error = self.error;
         if let Some(n) = &self.notice {
             vm.pay.notice_code_grouped = codes::group_by_four(&n.payment_code);
             vm.pay.notice_agency = n.agency.clone();
@@ -438,7 +440,7 @@ impl Pay {
         }
         vm.pay.pay_seconds_left = self.seconds_left;
         vm.pay.pay_time_warning = self.time_warning;
-        vm.pay.pay_failure = self.failure.into();
+        vm.pay.pay_failure = self.failure;
         vm.pay.pay_failure_detail = self.failure_detail.clone();
         vm.submit.receipt_state = self.receipt_state;
     }

@@ -42,7 +42,7 @@ impl Session {
                 pin_digits: self.pin.digits() as i32,
                 pin_wrong: self.pin.wrong(),
                 pin_locked_seconds: self.pin.locked_seconds(self.now),
-                maint_note: self.maint.note.to_string(),
+                maint_note: self.maint.note,
                 maint_card: self.maint.card.clone(),
                 maint_scan: self.maint.scan.clone(),
             },

@@ -11,6 +11,7 @@ use hall_domain::codes;
 use kiosk_drivers::camera::Still;
 use kiosk_drivers::idcard::IdCard;
 
+use super::view::MaintNote;
 use super::{Effect, Input, Intent};
 
 /// Wrong PINs before the pad locks, and how long it stays locked.
@@ -186,9 +187,8 @@ impl PinPad {
 /// What the maintenance screen shows of its self-tests.
 #[derive(Debug, Default)]
 pub(super) struct Maintenance {
-    /// The last action's outcome: "printing", "printed", "print-failed", "paper-replaced",
-    /// "capturing", "photo", "photo-failed" or "".
-    pub(super) note: &'static str,
+    /// The last action's outcome (none before any).
+    pub(super) note: MaintNote,
     /// The last card read, masked, or the reader's error.
     pub(super) card: String,
     /// The camera's self-test picture.
@@ -214,15 +214,15 @@ impl Maintenance {
     pub(super) fn on_intent(&mut self, intent: Intent, fx: &mut Vec<Effect>) -> MaintenanceOutcome {
         match intent {
             Intent::TestPrint => {
-                self.note = "printing";
+                self.note = MaintNote::Printing;
                 fx.push(Effect::TestPrint);
             }
             Intent::PaperReplaced => {
-                self.note = "paper-replaced";
+                self.note = MaintNote::PaperReplaced;
                 fx.push(Effect::PaperReplaced);
             }
             Intent::Shoot => {
-                self.note = "capturing";
+                self.note = MaintNote::Capturing;
                 fx.push(Effect::CaptureStill);
             }
             Intent::Restart => fx.push(Effect::RestartApp),
@@ -251,15 +251,19 @@ impl Maintenance {
     pub(super) fn on_reply(&mut self, input: Input) {
         match input {
             Input::Printed(r) => {
-                self.note = if r.is_ok() { "printed" } else { "print-failed" };
+                self.note = if r.is_ok() {
+                    MaintNote::Printed
+                } else {
+                    MaintNote::PrintFailed
+                };
             }
             Input::Photo(Ok(still)) => {
-                self.note = "photo";
+                self.note = MaintNote::Photo;
                 self.photo = Some(still);
             }
             Input::Photo(Err(e)) => {
                 tracing::warn!(error = %e, "camera self-test failed");
-                self.note = "photo-failed";
+                self.note = MaintNote::PhotoFailed;
                 self.photo = None;
             }
             _ => {}

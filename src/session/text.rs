@@ -2,7 +2,7 @@
 //! its candidates come from [`crate::pinyin`].
 
 use super::field::Problem;
-use super::view::{FieldView, ImeView};
+use super::view::{FieldError, FieldView, ImeView, KeypadKind};
 use crate::pinyin::{self, Composer};
 
 /// Candidates on one page of the candidate bar, and the characters they may have together
@@ -112,16 +112,16 @@ impl TextField {
         self.problem().is_none()
     }
 
-    /// "empty" (nothing typed) or "composing" (letters typed, no candidate chosen yet), once the
+    /// Empty (nothing typed) or composing (letters typed, no candidate chosen yet), once the
     /// person tried to go on; letters waiting are reported even then only.
     pub fn problem(&self) -> Option<Problem> {
         if !self.insisted {
             return None;
         }
         if self.composing() {
-            Some(Problem::new("composing"))
+            Some(Problem::new(FieldError::Composing))
         } else if self.text().is_empty() {
-            Some(Problem::new("empty"))
+            Some(Problem::new(FieldError::Empty))
         } else {
             None
         }
@@ -132,15 +132,12 @@ impl TextField {
         FieldView {
             value: self.text().to_string(),
             display: self.text().to_string(),
-            error: problem
-                .as_ref()
-                .map(|p| p.key.to_string())
-                .unwrap_or_default(),
+            error: problem.as_ref().map_or(FieldError::None, |p| p.error),
             error_a: 0,
             error_b: 0,
             ok: !self.text().is_empty() && !self.composing(),
             focused,
-            keypad: "pinyin".into(),
+            keypad: KeypadKind::Pinyin,
             max_len: self.max_chars as i32,
         }
     }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use hall_domain::api::MaterialStatus;
+use hall_domain::api::{MaterialStatus, NoticeStatus};
 use kiosk_drivers::camera::Still;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -132,6 +132,158 @@ pub enum ReceiptState {
     Failed,
 }
 
+/// The field the keypad or the pinyin keyboard types into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Field {
+    /// No field.
+    #[default]
+    None,
+    IdNumber,
+    Phone,
+    ProjectCode,
+    CreditCode,
+    ContactPhone,
+    ApprovalCode,
+    PayCode,
+    /// The applicant's name, on the pinyin keyboard (identify by typing).
+    ApplicantName,
+    /// The project name, on the pinyin keyboard (the registry does not know the code).
+    ProjectName,
+}
+
+/// The keys a field is typed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeypadKind {
+    #[default]
+    Digits,
+    /// Digits and X (ID numbers).
+    DigitsX,
+    /// The 31 characters of a unified social credit code.
+    Credit,
+    /// The pinyin keyboard (names).
+    Pinyin,
+}
+
+/// What is wrong with a field (the sentence is chosen by the screens).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FieldError {
+    #[default]
+    None,
+    /// Nothing typed.
+    Empty,
+    /// Pinyin letters typed, no word chosen for them yet.
+    Composing,
+    /// The wrong length (`error_a` expected, `error_b` typed).
+    Length,
+    /// A character not allowed (`error_a` its place).
+    Character,
+    /// The check digit does not match.
+    Check,
+    /// The date of birth in an ID number.
+    Date,
+    /// The shape of the code.
+    Shape,
+    /// The registry does not know the project code.
+    UnknownProject,
+    /// The registry does not know the credit code.
+    UnknownOrg,
+}
+
+/// The outcome of the last action on the maintenance screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MaintNote {
+    /// No action yet.
+    #[default]
+    None,
+    Printing,
+    Printed,
+    PrintFailed,
+    PaperReplaced,
+    Capturing,
+    Photo,
+    PhotoFailed,
+}
+
+/// The ID card placed on the progress screen, and what came of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaseCard {
+    /// None placed (yet).
+    #[default]
+    None,
+    Checking,
+    /// The applicant's: the details are shown.
+    Shown,
+    NotApplicant,
+    /// Too many tries.
+    Limited,
+    /// It could not be checked.
+    Failed,
+}
+
+/// The person's own cases, for the ID card placed on the lookup screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MyCasesState {
+    /// No card placed.
+    #[default]
+    None,
+    Listed,
+    /// The card's holder has no case.
+    Empty,
+    /// Too many tries.
+    Limited,
+    /// They could not be listed.
+    Failed,
+}
+
+/// Why an approval code was not looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LookupError {
+    #[default]
+    None,
+    NotFound,
+    /// A scanned code that is not an approval code.
+    NotACode,
+}
+
+/// Why a payment code or approval code led to no payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PayError {
+    #[default]
+    None,
+    NotFound,
+    AlreadyPaid,
+    NoFee,
+    /// The notice was cancelled.
+    Cancelled,
+    /// A scan that is not a phone's payment code.
+    NotAWalletCode,
+}
+
+/// Why a payment did not go through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PayFailure {
+    #[default]
+    None,
+    Failed,
+    Cancelled,
+    /// The payment QR expired.
+    Expired,
+    /// The payment system could not be reached.
+    Offline,
+    AlreadyPaid,
+}
+
+/// Why the materials list cannot be left yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MaterialsError {
+    #[default]
+    None,
+    /// A required material has no choice.
+    RequiredMissing,
+    /// A material to photograph has no pages.
+    NoPages,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
     #[default]
@@ -152,12 +304,12 @@ impl Lang {
 pub struct FieldView {
     pub value: String,
     pub display: String,
-    pub error: String,
+    pub error: FieldError,
     pub error_a: i32,
     pub error_b: i32,
     pub ok: bool,
     pub focused: bool,
-    pub keypad: String,
+    pub keypad: KeypadKind,
     pub max_len: i32,
 }
 
@@ -219,11 +371,12 @@ pub struct CaseRow {
     pub submitted: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+/// A fee notice of the case, and whether it is paid.
+#[derive(Debug, Clone, PartialEq)]
 pub struct NoticeRow {
     pub payment_code: String,
     pub total: String,
-    pub status: String,
+    pub status: NoticeStatus,
 }
 
 /// The pinyin keyboard's composition (letters spaced by syllable) and the candidates on the
@@ -296,7 +449,7 @@ pub struct StaffView {
     pub pin_wrong: bool,
     pub pin_locked_seconds: i32,
     /// Maintenance: the last action's outcome, the last card read (masked), the last scan.
-    pub maint_note: String,
+    pub maint_note: MaintNote,
     pub maint_card: String,
     pub maint_scan: String,
 }
@@ -306,7 +459,7 @@ pub struct StaffView {
 pub struct EntryView {
     /// The pinyin keyboard of the focused word field.
     pub ime: ImeView,
-    pub focus: String,
+    pub focus: Field,
 }
 
 /// Identify: the ID card or the typed ID number, phone and name (`Identify`).
@@ -333,7 +486,7 @@ pub struct ApplyView {
     pub item_department: String,
     pub item_time_limit: i32,
     pub materials: Vec<MaterialRow>,
-    pub materials_error: String,
+    pub materials_error: MaterialsError,
     pub capture_material: String,
     pub capture_index: i32,
     pub capture_count: i32,
@@ -366,7 +519,7 @@ pub struct SubmitView {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LookupView {
     pub lookup_code: FieldView,
-    pub lookup_error: String,
+    pub lookup_error: LookupError,
     pub case_code_grouped: String,
     pub case_item: String,
     pub case_stage: i32,
@@ -375,13 +528,11 @@ pub struct LookupView {
     /// Filled only once the applicant's ID card has matched (see `case_card`).
     pub case_applicant: String,
     pub case_project: String,
-    /// The applicant's card on the progress screen: "" (none placed), "checking", "shown",
-    /// "not-applicant", "limited", "failed".
-    pub case_card: String,
-    /// The cases listed for the ID card placed on the lookup screen, and what came of it: "",
-    /// "listed", "none", "limited", "failed".
+    /// The applicant's card on the progress screen, and what came of it.
+    pub case_card: CaseCard,
+    /// The cases listed for the ID card placed on the lookup screen, and what came of it.
     pub my_cases: Vec<CaseRow>,
-    pub my_cases_state: String,
+    pub my_cases_state: MyCasesState,
     pub nodes: Vec<NodeRow>,
     pub nodes_late: i32,
     pub case_notices: Vec<NoticeRow>,
@@ -391,7 +542,7 @@ pub struct LookupView {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PayView {
     pub pay_code: FieldView,
-    pub pay_error: String,
+    pub pay_error: PayError,
     pub notice_code_grouped: String,
     pub notice_agency: String,
     pub notice_payer: String,
@@ -404,7 +555,7 @@ pub struct PayView {
     pub pay_seconds_left: i32,
     /// The payer's time is nearly up; "more time" is offered.
     pub pay_time_warning: bool,
-    pub pay_failure: String,
+    pub pay_failure: PayFailure,
     pub pay_failure_detail: String,
     pub paid_transaction: String,
     pub paid_receipt_no: String,

@@ -9,19 +9,19 @@ use slint::{
 };
 
 use crate::session::Intent;
-use crate::session::view::{self as v, Lang, Screen as VScreen, ViewModel};
-use hall_domain::api::MaterialStatus;
+use crate::session::view::{self as v, ViewModel};
 use kiosk_drivers::camera::Still;
 
 slint::include_modules!();
 
 pub mod contrast;
+mod map;
 
 /// Selects the UI language. Chinese is the source language of every string.
-pub fn select_language(lang: Lang) {
+pub fn select_language(lang: v::Lang) {
     let code = match lang {
-        Lang::Zh => "",
-        Lang::En => "en",
+        v::Lang::Zh => "",
+        v::Lang::En => "en",
     };
     if let Err(e) = slint::select_bundled_translation(code) {
         tracing::error!("cannot select the {} translation: {e}", lang.code());
@@ -32,40 +32,16 @@ fn s(x: &str) -> SharedString {
     SharedString::from(x)
 }
 
-fn screen(x: VScreen) -> Screen {
-    match x {
-        VScreen::Home => Screen::Home,
-        VScreen::Identify => Screen::Identify,
-        VScreen::Items => Screen::Items,
-        VScreen::Materials => Screen::Materials,
-        VScreen::Capture => Screen::Capture,
-        VScreen::Form => Screen::Form,
-        VScreen::Review => Screen::Review,
-        VScreen::Submitted => Screen::Submitted,
-        VScreen::Lookup => Screen::Lookup,
-        VScreen::Progress => Screen::Progress,
-        VScreen::PayEntry => Screen::PayEntry,
-        VScreen::Payment => Screen::Payment,
-        VScreen::Paying => Screen::Paying,
-        VScreen::Paid => Screen::Paid,
-        VScreen::PayFailed => Screen::PayFailed,
-        VScreen::Offline => Screen::Offline,
-        VScreen::PrinterError => Screen::PrinterError,
-        VScreen::CameraError => Screen::CameraError,
-        VScreen::Maintenance => Screen::Maintenance,
-    }
-}
-
 fn field(f: &v::FieldView) -> FieldView {
     FieldView {
         value: s(&f.value),
         display: s(&f.display),
-        error: s(&f.error),
+        error: map::field_error(f.error),
         error_a: f.error_a,
         error_b: f.error_b,
         ok: f.ok,
         focused: f.focused,
-        keypad: s(&f.keypad),
+        keypad: map::keypad_kind(f.keypad),
         max_len: f.max_len,
     }
 }
@@ -122,7 +98,7 @@ fn still_image(still: &Still) -> Image {
 #[derive(Default)]
 pub struct Renderer {
     last: Option<ViewModel>,
-    lang: Option<Lang>,
+    lang: Option<v::Lang>,
     qr_cache: Vec<(String, Image)>,
     preview: Option<Arc<Still>>,
 }
@@ -155,13 +131,13 @@ impl Renderer {
         let old = self.last.take().unwrap_or_default();
         if first || old.chrome != vm.chrome {
             let chrome = window.global::<Chrome>();
-            chrome.set_screen(screen(vm.chrome.screen));
+            chrome.set_screen(map::screen(vm.chrome.screen));
             chrome.set_large_text(vm.chrome.large_text);
             chrome.set_high_contrast(vm.chrome.high_contrast);
             chrome.set_voice_volume(vm.chrome.voice_volume);
             chrome.set_speaking(vm.chrome.speaking);
             chrome.set_voice_rate(vm.chrome.voice_rate);
-            chrome.set_lang(s(vm.chrome.lang.code()));
+            chrome.set_lang(map::lang(vm.chrome.lang));
             chrome.set_printer_ok(vm.chrome.printer_ok);
             chrome.set_camera_ok(vm.chrome.camera_ok);
             chrome.set_scanner_ok(vm.chrome.scanner_ok);
@@ -176,26 +152,9 @@ impl Renderer {
             overlays.set_timeout_warning(vm.overlays.timeout_warning);
             overlays.set_timeout_seconds(vm.overlays.timeout_seconds);
             overlays.set_help_shown(vm.overlays.help_shown);
-            overlays.set_busy(match vm.overlays.busy {
-                v::Busy::None => Busy::None,
-                v::Busy::Submitting => Busy::Submitting,
-                v::Busy::LookingUp => Busy::LookingUp,
-                v::Busy::Printing => Busy::Printing,
-                v::Busy::FindingNotice => Busy::FindingNotice,
-                v::Busy::CreatingOrder => Busy::CreatingOrder,
-                v::Busy::Capturing => Busy::Capturing,
-                v::Busy::CheckingCard => Busy::CheckingCard,
-                v::Busy::FindingCases => Busy::FindingCases,
-                v::Busy::LoadingItems => Busy::LoadingItems,
-                v::Busy::Checking => Busy::Checking,
-            });
+            overlays.set_busy(map::busy(vm.overlays.busy));
             overlays.set_identify_id(s(&vm.overlays.identify_id));
-            overlays.set_take_reminder(match vm.overlays.take_reminder {
-                v::TakeReminder::None => TakeReminder::None,
-                v::TakeReminder::Card => TakeReminder::Card,
-                v::TakeReminder::Receipt => TakeReminder::Receipt,
-                v::TakeReminder::CardReceipt => TakeReminder::CardReceipt,
-            });
+            overlays.set_take_reminder(map::take_reminder(vm.overlays.take_reminder));
         }
         if first || old.staff != vm.staff {
             let staff = window.global::<Staff>();
@@ -203,7 +162,7 @@ impl Renderer {
             staff.set_pin_digits(vm.staff.pin_digits);
             staff.set_pin_wrong(vm.staff.pin_wrong);
             staff.set_pin_locked_seconds(vm.staff.pin_locked_seconds);
-            staff.set_maint_note(s(&vm.staff.maint_note));
+            staff.set_maint_note(map::maint_note(vm.staff.maint_note));
             staff.set_maint_card(s(&vm.staff.maint_card));
             staff.set_maint_scan(s(&vm.staff.maint_scan));
         }
@@ -215,7 +174,7 @@ impl Renderer {
             }
             entry.set_ime_has_prev(vm.entry.ime.has_prev);
             entry.set_ime_has_next(vm.entry.ime.has_next);
-            entry.set_focus(s(&vm.entry.focus));
+            entry.set_focus(map::field(vm.entry.focus));
         }
         if first || old.identify != vm.identify {
             let identify = window.global::<Identify>();
@@ -253,17 +212,12 @@ impl Renderer {
                     tolerable: m.tolerable,
                     tolerance_days: m.tolerance_days,
                     commitment_allowed: m.commitment_allowed,
-                    choice: match m.choice {
-                        None => MaterialChoice::None,
-                        Some(MaterialStatus::Provided) => MaterialChoice::Provided,
-                        Some(MaterialStatus::Tolerated) => MaterialChoice::Tolerated,
-                        Some(MaterialStatus::Committed) => MaterialChoice::Committed,
-                    },
+                    choice: map::material_choice(m.choice),
                     pages: m.pages,
                     deadline: s(&m.deadline),
                 }));
             }
-            apply.set_materials_error(s(&vm.apply.materials_error));
+            apply.set_materials_error(map::materials_error(vm.apply.materials_error));
             apply.set_capture_material(s(&vm.apply.capture_material));
             apply.set_capture_index(vm.apply.capture_index);
             apply.set_capture_count(vm.apply.capture_count);
@@ -305,19 +259,14 @@ impl Renderer {
                 let img = self.qr(&vm.submit.approval_code);
                 submit.set_approval_qr(img);
             }
-            submit.set_receipt_state(match vm.submit.receipt_state {
-                v::ReceiptState::None => ReceiptState::None,
-                v::ReceiptState::Printing => ReceiptState::Printing,
-                v::ReceiptState::Printed => ReceiptState::Printed,
-                v::ReceiptState::Failed => ReceiptState::Failed,
-            });
+            submit.set_receipt_state(map::receipt_state(vm.submit.receipt_state));
             submit.set_receipt_error(s(&vm.submit.receipt_error));
             submit.set_offline_accepted(vm.submit.offline_accepted);
         }
         if first || old.lookup != vm.lookup {
             let lookup = window.global::<Lookup>();
             lookup.set_lookup_code(field(&vm.lookup.lookup_code));
-            lookup.set_lookup_error(s(&vm.lookup.lookup_error));
+            lookup.set_lookup_error(map::lookup_error(vm.lookup.lookup_error));
             lookup.set_case_code_grouped(s(&vm.lookup.case_code_grouped));
             lookup.set_case_item(s(&vm.lookup.case_item));
             lookup.set_case_stage(vm.lookup.case_stage);
@@ -325,8 +274,8 @@ impl Renderer {
             lookup.set_case_submitted(s(&vm.lookup.case_submitted));
             lookup.set_case_applicant(s(&vm.lookup.case_applicant));
             lookup.set_case_project(s(&vm.lookup.case_project));
-            lookup.set_case_card(s(&vm.lookup.case_card));
-            lookup.set_my_cases_state(s(&vm.lookup.my_cases_state));
+            lookup.set_case_card(map::case_card(vm.lookup.case_card));
+            lookup.set_my_cases_state(map::my_cases_state(vm.lookup.my_cases_state));
             if first || old.lookup.my_cases != vm.lookup.my_cases {
                 lookup.set_my_cases(model(&vm.lookup.my_cases, |c| CaseRow {
                     approval_code: s(&c.approval_code),
@@ -354,14 +303,14 @@ impl Renderer {
                 lookup.set_case_notices(model(&vm.lookup.case_notices, |n| NoticeRow {
                     payment_code: s(&n.payment_code),
                     total: s(&n.total),
-                    status: s(&n.status),
+                    status: map::notice_status(n.status),
                 }));
             }
         }
         if first || old.pay != vm.pay {
             let pay = window.global::<Pay>();
             pay.set_pay_code(field(&vm.pay.pay_code));
-            pay.set_pay_error(s(&vm.pay.pay_error));
+            pay.set_pay_error(map::pay_error(vm.pay.pay_error));
             pay.set_notice_code_grouped(s(&vm.pay.notice_code_grouped));
             pay.set_notice_agency(s(&vm.pay.notice_agency));
             pay.set_notice_payer(s(&vm.pay.notice_payer));
@@ -373,39 +322,20 @@ impl Renderer {
             }
             pay.set_notice_total(s(&vm.pay.notice_total));
             pay.set_notice_total_capitals(s(&vm.pay.notice_total_capitals));
-            pay.set_pay_method(match vm.pay.pay_method {
-                v::PayMethod::None => PayMethod::None,
-                v::PayMethod::Qr => PayMethod::Qr,
-                v::PayMethod::Scan => PayMethod::Scan,
-            });
+            pay.set_pay_method(map::pay_method(vm.pay.pay_method));
             if first || old.pay.pay_qr_payload != vm.pay.pay_qr_payload {
                 let img = self.qr(&vm.pay.pay_qr_payload);
                 pay.set_pay_qr(img);
             }
             pay.set_pay_seconds_left(vm.pay.pay_seconds_left);
             pay.set_pay_time_warning(vm.pay.pay_time_warning);
-            pay.set_pay_failure(s(&vm.pay.pay_failure));
+            pay.set_pay_failure(map::pay_failure(vm.pay.pay_failure));
             pay.set_pay_failure_detail(s(&vm.pay.pay_failure_detail));
             pay.set_paid_transaction(s(&vm.pay.paid_transaction));
             pay.set_paid_receipt_no(s(&vm.pay.paid_receipt_no));
             pay.set_paid_time(s(&vm.pay.paid_time));
         }
         self.last = Some(vm.clone());
-    }
-}
-
-/// The name the session gives a field (`Intent::Focus`).
-fn field_name(f: Field) -> &'static str {
-    match f {
-        Field::IdNumber => "id-number",
-        Field::Phone => "phone",
-        Field::ProjectCode => "project-code",
-        Field::CreditCode => "credit-code",
-        Field::ContactPhone => "contact-phone",
-        Field::ApprovalCode => "approval-code",
-        Field::PayCode => "pay-code",
-        Field::ApplicantName => "applicant-name",
-        Field::ProjectName => "project-name",
     }
 }
 
@@ -422,15 +352,6 @@ fn key_intent(kind: KeyKind, ch: &str) -> Option<Intent> {
                 _ => None,
             }
         }
-    }
-}
-
-fn material_status(choice: MaterialChoice) -> Option<MaterialStatus> {
-    match choice {
-        MaterialChoice::None => None,
-        MaterialChoice::Provided => Some(MaterialStatus::Provided),
-        MaterialChoice::Tolerated => Some(MaterialStatus::Tolerated),
-        MaterialChoice::Committed => Some(MaterialStatus::Committed),
     }
 }
 
@@ -466,11 +387,7 @@ pub fn on_intent(window: &AppWindow, handler: impl Fn(Intent) + 'static) {
     let hd = handler.clone();
     chrome.on_contrast(move |on| hd(Intent::HighContrast(on)));
     let hd = handler.clone();
-    chrome.on_choose_lang(move |lang| match lang.as_str() {
-        "zh" => hd(Intent::Lang(Lang::Zh)),
-        "en" => hd(Intent::Lang(Lang::En)),
-        other => tracing::warn!(lang = other, "unknown language from the screen"),
-    });
+    chrome.on_choose_lang(move |lang| hd(Intent::Lang(map::chosen_lang(lang))));
 
     let overlays = window.global::<Overlays>();
     overlays.on_staff(h(|| Intent::Staff));
@@ -484,7 +401,10 @@ pub fn on_intent(window: &AppWindow, handler: impl Fn(Intent) + 'static) {
 
     let entry = window.global::<Entry>();
     let hd = handler.clone();
-    entry.on_tap_field(move |f| hd(Intent::Focus(field_name(f).to_string())));
+    entry.on_tap_field(move |f| match map::tapped_field(f) {
+        Some(f) => hd(Intent::Focus(f)),
+        None => tracing::warn!("a tap on no field from the screen"),
+    });
     let hd = handler.clone();
     entry.on_key(move |kind, ch| match key_intent(kind, &ch) {
         Some(intent) => hd(intent),
@@ -508,7 +428,10 @@ pub fn on_intent(window: &AppWindow, handler: impl Fn(Intent) + 'static) {
     apply.on_pick_item(move |id| hd(Intent::PickItem(id.to_string())));
     let hd = handler.clone();
     apply.on_material(move |id, choice| {
-        hd(Intent::Material(id.to_string(), material_status(choice)))
+        hd(Intent::Material(
+            id.to_string(),
+            map::material_status(choice),
+        ))
     });
     apply.on_shoot(h(|| Intent::Shoot));
     apply.on_retake(h(|| Intent::Retake));
@@ -536,6 +459,8 @@ pub fn on_intent(window: &AppWindow, handler: impl Fn(Intent) + 'static) {
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
+
+    use hall_domain::api::MaterialStatus;
 
     use super::*;
 
@@ -574,14 +499,18 @@ mod tests {
         );
         expect(
             &|| entry.invoke_tap_field(Field::ContactPhone),
-            Some(Intent::Focus("contact-phone".into())),
+            Some(Intent::Focus(v::Field::ContactPhone)),
         );
+        expect(&|| entry.invoke_tap_field(Field::None), None);
         let chrome = window.global::<Chrome>();
         expect(
-            &|| chrome.invoke_choose_lang("en".into()),
-            Some(Intent::Lang(Lang::En)),
+            &|| chrome.invoke_choose_lang(Lang::En),
+            Some(Intent::Lang(v::Lang::En)),
         );
-        expect(&|| chrome.invoke_choose_lang("fr".into()), None);
+        expect(
+            &|| chrome.invoke_choose_lang(Lang::Zh),
+            Some(Intent::Lang(v::Lang::Zh)),
+        );
         expect(
             &|| chrome.invoke_contrast(true),
             Some(Intent::HighContrast(true)),

@@ -17,8 +17,11 @@ use kiosk_drivers::printer::receipt::SubmissionReceipt;
 use super::field::{Field, FieldKind, Problem};
 use super::text::TextField;
 use super::view::{
-    Busy, FieldView, ItemTile, MaterialRow, ReceiptState, Screen, StageGroup, ViewModel,
+    Busy, FieldError, FieldView, ItemTile, MaterialRow, MaterialsError, ReceiptState, Screen,
+    StageGroup, ViewModel,
 };
+// The field the keypad types into: one of the identify screen's or the form's.
+use super::view::Field as Focus;
 use super::{Ctx, Effect, Input, Receipt, Step, problem_lines};
 use crate::client::ApiError;
 
@@ -26,34 +29,6 @@ mod send;
 mod view;
 
 pub(super) use view::field_view;
-
-/// The field the keypad types into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Focus {
-    IdNumber,
-    Phone,
-    ProjectCode,
-    CreditCode,
-    ContactPhone,
-    /// The applicant's name, on the pinyin keyboard (identify by typing).
-    ApplicantName,
-    /// The project name, on the pinyin keyboard (the registry does not know the code).
-    ProjectName,
-}
-
-impl Focus {
-    fn name(self) -> &'static str {
-        match self {
-            Focus::IdNumber => "id-number",
-            Focus::Phone => "phone",
-            Focus::ProjectCode => "project-code",
-            Focus::CreditCode => "credit-code",
-            Focus::ContactPhone => "contact-phone",
-            Focus::ApplicantName => "applicant-name",
-            Focus::ProjectName => "project-name",
-        }
-    }
-}
 
 /// The longest name the pinyin keyboard takes (the platform takes 50).
 const NAME_CHARS: usize = 20;
@@ -74,7 +49,7 @@ pub(super) struct Submit {
     photos: BTreeMap<String, Vec<Arc<Still>>>,
     capture_idx: usize,
     camera_skipped: bool,
-    materials_error: String,
+    materials_error: MaterialsError,
     project_code: Field,
     project: Option<ProjectInfo>,
     /// The registry does not know the project code: the person may type the project's name.
@@ -113,7 +88,7 @@ impl Default for Submit {
             photos: BTreeMap::new(),
             capture_idx: 0,
             camera_skipped: false,
-            materials_error: String::new(),
+            materials_error: MaterialsError::None,
             project_code: Field::new(FieldKind::ProjectCode),
             project: None,
             project_unknown: false,
@@ -164,7 +139,7 @@ impl Submit {
             Focus::ProjectCode => Some(&mut self.project_code),
             Focus::CreditCode => Some(&mut self.credit_code),
             Focus::ContactPhone => Some(&mut self.contact_phone),
-            Focus::ApplicantName | Focus::ProjectName => None,
+            _ => None,
         }
     }
 
@@ -238,7 +213,7 @@ impl Submit {
                 None
             }
             (Screen::Identify, I::Focus(f)) => {
-                self.focus_named(&f, &[Focus::IdNumber, Focus::ApplicantName, Focus::Phone]);
+                self.focus_on(f, &[Focus::IdNumber, Focus::ApplicantName, Focus::Phone]);
                 None
             }
             (
@@ -308,7 +283,7 @@ impl Submit {
                     self.photos.clear();
                     self.item_id = Some(id);
                 }
-                self.materials_error.clear();
+                self.materials_error = MaterialsError::None;
                 Some(Step::Screen(Screen::Materials))
             }
 
@@ -331,7 +306,7 @@ impl Submit {
                     if status != Some(MaterialStatus::Provided) {
                         self.photos.remove(&id);
                     }
-                    self.materials_error.clear();
+                    self.materials_error = MaterialsError::None;
                 }
                 None
             }
@@ -342,7 +317,7 @@ impl Submit {
                     .iter()
                     .any(|m| m.required && !self.choices.contains_key(&m.id))
                 {
-                    self.materials_error = "required-missing".into();
+                    self.materials_error = MaterialsError::RequiredMissing;
                     return None;
                 }
                 self.capture_idx = 0;
@@ -383,10 +358,10 @@ impl Submit {
                 let list = self.to_photograph(catalogue);
                 let (id, _, _) = list.get(self.capture_idx)?;
                 if self.photos.get(id).is_none_or(|p| p.is_empty()) {
-                    self.materials_error = "no-pages".into();
+                    self.materials_error = MaterialsError::NoPages;
                     return None;
                 }
-                self.materials_error.clear();
+                self.materials_error = MaterialsError::None;
                 if self.capture_idx + 1 < list.len() {
                     self.capture_idx += 1;
                     None
@@ -412,7 +387,7 @@ impl Submit {
                 if self.project_name_shown() {
                     allowed.push(Focus::ProjectName);
                 }
-                self.focus_named(&f, &allowed);
+                self.focus_on(f, &allowed);
                 None
             }
             (Screen::Form, I::Next) => {
@@ -490,9 +465,10 @@ impl Submit {
         self.project.is_none() && (self.project_unknown || self.registry_offline)
     }
 
-    fn focus_named(&mut self, name: &str, allowed: &[Focus]) {
-        if let Some(k) = allowed.iter().find(|k| k.name() == name) {
-            self.focus = *k;
+    /// Moves the keypad to a field tapped, if it is one of the screen's.
+    fn focus_on(&mut self, field: Focus, allowed: &[Focus]) {
+        if allowed.contains(&field) {
+            self.focus = field;
         }
     }
 

@@ -216,7 +216,7 @@ impl Submit {
                     }
                     Err(ApiError::NotFound) => {
                         self.project_code
-                            .set_external(Some(Problem::new("unknown-project")));
+                            .set_external(Some(Problem::new(FieldError::UnknownProject)));
                         self.project_unknown = true;
                         None
                     }
@@ -241,7 +241,7 @@ impl Submit {
                     }
                     Err(ApiError::NotFound) => {
                         self.credit_code
-                            .set_external(Some(Problem::new("unknown-org")));
+                            .set_external(Some(Problem::new(FieldError::UnknownOrg)));
                         None
                     }
                     Err(e) if e.is_unreachable() && ctx.offline_intake => {
@@ -311,7 +311,7 @@ impl Submit {
                 let list = self.to_photograph(catalogue);
                 let (id, _, _) = list.get(self.capture_idx)?;
                 self.photos.entry(id.clone()).or_default().push(still);
-                self.materials_error.clear();
+                self.materials_error = MaterialsError::None;
                 None
             }
             Input::Photo(Err(reason)) => {

@@ -72,7 +72,7 @@ impl Submit {
                 })
                 .collect();
         }
-        vm.apply.materials_error = self.materials_error.clone();
+        vm.apply.materials_error = self.materials_error;
 
         let list = self.to_photograph(catalogue);
         vm.apply.capture_count = list.len() as i32;
@@ -99,7 +99,7 @@ impl Submit {
             .map(|o| o.name.clone())
             .unwrap_or_default();
         vm.apply.contact_phone = field_view(&self.contact_phone, self.focus == Focus::ContactPhone);
-        vm.entry.focus = self.focus.name().into();
+        vm.entry.focus = self.focus;
 
         // The review screen shows the person's own data unmasked; nowhere else does.
         if vm.chrome.screen == Screen::Review {
@@ -146,15 +146,12 @@ pub(in crate::session) fn field_view(f: &Field, focused: bool) -> FieldView {
     FieldView {
         value: f.value().to_string(),
         display: f.display(),
-        error: problem
-            .as_ref()
-            .map(|p| p.key.to_string())
-            .unwrap_or_default(),
+        error: problem.as_ref().map_or(FieldError::None, |p| p.error),
         error_a: problem.as_ref().map_or(0, |p| p.a),
         error_b: problem.as_ref().map_or(0, |p| p.b),
         ok: f.is_valid(),
         focused,
-        keypad: f.kind.keypad().into(),
+        keypad: f.kind.keypad(),
         max_len: f.kind.max_len() as i32,
     }
 }

@@ -10,7 +10,7 @@ fn lookup_typed_with_a_typo_is_caught_before_asking() {
     let c = if typo.ends_with('5') { "6" } else { "5" };
     typo.replace_range(15..16, c);
     r.typed(&typo);
-    assert_eq!(r.vm().lookup.lookup_code.error, "check");
+    assert_eq!(r.vm().lookup.lookup_code.error, view::FieldError::Check);
     assert!(
         r.act(Intent::Next).is_empty(),
         "no lookup with a bad check digit"
@@ -77,7 +77,7 @@ fn scanned_receipt_on_home_starts_a_lookup() {
     let fx = r.raw_input(Input::Case(Err(ApiError::NotFound)));
     assert_eq!(fx, vec![Effect::CameraScanning(true)]);
     assert_eq!(r.s.screen(), Screen::Lookup);
-    assert_eq!(r.vm().lookup.lookup_error, "not-found");
+    assert_eq!(r.vm().lookup.lookup_error, view::LookupError::NotFound);
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn qr_on_lookup_screen_turns_camera_on_and_reads() {
     r.act(Intent::StartLookup);
     let fx = r.input(Input::Device(DeviceEvent::QrSeen("\u{0}DROP TABLE".into())));
     assert!(fx.is_empty());
-    assert_eq!(r.vm().lookup.lookup_error, "not-a-code");
+    assert_eq!(r.vm().lookup.lookup_error, view::LookupError::NotACode);
 }
 
 #[test]

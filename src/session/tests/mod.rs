@@ -230,7 +230,7 @@ fn to_review(r: &mut Rig) {
             name: "襄阳市某建设有限公司".into(),
         }),
     ));
-    r.act(Intent::Focus("contact-phone".into()));
+    r.act(Intent::Focus(view::Field::ContactPhone));
     r.typed("13800138000");
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Review);
@@ -285,7 +285,7 @@ fn identify_typing(r: &mut Rig) {
     r.act(Intent::StartSubmit);
     r.act(Intent::IdentifyTyping);
     r.typed(&id_number());
-    r.act(Intent::Focus("applicant-name".into()));
+    r.act(Intent::Focus(view::Field::ApplicantName));
     assert_eq!(r.vm().entry.ime.letters, "");
     r.typed("zhangjianguo");
     assert_eq!(
@@ -295,17 +295,20 @@ fn identify_typing(r: &mut Rig) {
     );
     // 确定 while letters wait for a choice: said so, and the keys stay on the name.
     r.act(Intent::Done);
-    assert_eq!(r.vm().identify.applicant_name.error, "composing");
-    assert_eq!(r.vm().entry.focus, "applicant-name");
+    assert_eq!(
+        r.vm().identify.applicant_name.error,
+        view::FieldError::Composing
+    );
+    assert_eq!(r.vm().entry.focus, view::Field::ApplicantName);
     type_word(r, "", &["张", "建国"]);
     let vm = r.vm();
     assert_eq!(vm.identify.applicant_name.value, "张建国");
-    assert_eq!(vm.identify.applicant_name.error, "");
+    assert_eq!(vm.identify.applicant_name.error, view::FieldError::None);
     assert!(vm.identify.applicant_name.ok && vm.entry.ime.candidates.is_empty());
     r.act(Intent::Done);
     assert_eq!(
         r.vm().entry.focus,
-        "phone",
+        view::Field::Phone,
         "确定 moves on to the next field"
     );
     r.typed("13800138000");

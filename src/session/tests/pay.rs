@@ -49,7 +49,7 @@ fn scanned_wallet_code_that_never_confirms_is_cancelled() {
     // Not a wallet code: told, nothing sent.
     let fx = r.input(Input::Device(DeviceEvent::Scanned("12345".into())));
     assert!(fx.is_empty());
-    assert_eq!(r.vm().pay.pay_error, "not-a-wallet-code");
+    assert_eq!(r.vm().pay.pay_error, view::PayError::NotAWalletCode);
     let fx = r.input(Input::Device(DeviceEvent::Scanned(
         "134567890123459999".into(),
     )));
@@ -82,7 +82,7 @@ fn scanned_wallet_code_that_never_confirms_is_cancelled() {
     );
     r.input(Input::Order(Ok(order(OrderStatus::Cancelled))));
     assert_eq!(r.s.screen(), Screen::PayFailed);
-    assert_eq!(r.vm().pay.pay_failure, "cancelled");
+    assert_eq!(r.vm().pay.pay_failure, view::PayFailure::Cancelled);
     r.act(Intent::Retry);
     assert_eq!(r.s.screen(), Screen::Payment);
 }
@@ -168,7 +168,7 @@ fn paid_notice_is_not_paid_again() {
     n.status = NoticeStatus::Paid;
     r.input(Input::Notice(Ok(n)));
     assert_eq!(r.s.screen(), Screen::PayEntry);
-    assert_eq!(r.vm().pay.pay_error, "already-paid");
+    assert_eq!(r.vm().pay.pay_error, view::PayError::AlreadyPaid);
 }
 
 #[test]
@@ -187,5 +187,5 @@ fn pay_by_approval_code_finds_the_unpaid_notice() {
     r.typed(approval_code().as_str());
     r.act(Intent::Next);
     r.input(Input::Case(Ok(no_fee)));
-    assert_eq!(r.vm().pay.pay_error, "no-fee");
+    assert_eq!(r.vm().pay.pay_error, view::PayError::NoFee);
 }

@@ -49,7 +49,7 @@ fn full_name_and_id_number_only_on_the_review_of_ones_own_submission() {
             }),
         ),
     );
-    act(&mut r, &mut w, Intent::Focus("contact-phone".into()));
+    act(&mut r, &mut w, Intent::Focus(view::Field::ContactPhone));
     for c in "13800138000".chars() {
         act(&mut r, &mut w, Intent::Key(c));
     }
@@ -120,7 +120,7 @@ fn the_details_need_the_applicants_card() {
     r.act(Intent::Next);
     r.input(Input::Case(Ok(case())));
     let vm = r.vm();
-    assert_eq!(vm.lookup.case_card, "");
+    assert_eq!(vm.lookup.case_card, view::CaseCard::None);
     assert_eq!(
         (
             vm.lookup.case_applicant.as_str(),
@@ -146,7 +146,7 @@ fn the_details_need_the_applicants_card() {
     r.input(Input::Details(Err(refused)));
     let vm = r.vm();
     assert_eq!(vm.chrome.screen, Screen::Progress);
-    assert_eq!(vm.lookup.case_card, "not-applicant");
+    assert_eq!(vm.lookup.case_card, view::CaseCard::NotApplicant);
     assert_eq!(vm.lookup.case_applicant, "");
     assert!(vm.lookup.nodes.iter().all(|n| n.opinion.is_empty()));
     assert_eq!(vm.lookup.nodes.len(), 2);
@@ -161,12 +161,12 @@ fn the_details_need_the_applicants_card() {
         errors: Vec::new(),
     });
     r.input(Input::Details(Err(limited)));
-    assert_eq!(r.vm().lookup.case_card, "limited");
+    assert_eq!(r.vm().lookup.case_card, view::CaseCard::Limited);
     // The applicant's card: the details, opinions by node.
     r.input(Input::Device(DeviceEvent::CardRead(card())));
     r.input(Input::Details(Ok(details())));
     let vm = r.vm();
-    assert_eq!(vm.lookup.case_card, "shown");
+    assert_eq!(vm.lookup.case_card, view::CaseCard::Shown);
     assert_eq!(vm.lookup.case_applicant, "张**");
     assert_eq!(vm.lookup.nodes[0].opinion, "请补充总平面图");
     assert_eq!(vm.lookup.nodes[1].opinion, "");
@@ -204,7 +204,7 @@ fn a_card_on_the_lookup_screen_lists_ones_own_cases() {
     };
     r.input(Input::MyCases(Ok(vec![summary])));
     let vm = r.vm();
-    assert_eq!(vm.lookup.my_cases_state, "listed");
+    assert_eq!(vm.lookup.my_cases_state, view::MyCasesState::Listed);
     assert_eq!(
         vm.lookup.my_cases[0].code_grouped,
         approval_code().grouped()
@@ -222,20 +222,20 @@ fn a_card_on_the_lookup_screen_lists_ones_own_cases() {
         "{fx:?}"
     );
     r.input(Input::Details(Ok(details())));
-    assert_eq!(r.vm().lookup.case_card, "shown");
+    assert_eq!(r.vm().lookup.case_card, view::CaseCard::Shown);
     assert_eq!(r.vm().lookup.case_project, "邻里中心项目");
     // Back to the list, back to typing, back home.
     r.act(Intent::Back);
-    assert_eq!(r.vm().lookup.my_cases_state, "listed");
+    assert_eq!(r.vm().lookup.my_cases_state, view::MyCasesState::Listed);
     r.act(Intent::Back);
     assert_eq!(
-        (r.s.screen(), r.vm().lookup.my_cases_state.as_str()),
-        (Screen::Lookup, "")
+        (r.s.screen(), r.vm().lookup.my_cases_state),
+        (Screen::Lookup, view::MyCasesState::None)
     );
     // No cases, or too many lists: said, and typing the code still works.
     r.input(Input::Device(DeviceEvent::CardRead(card())));
     r.input(Input::MyCases(Ok(Vec::new())));
-    assert_eq!(r.vm().lookup.my_cases_state, "none");
+    assert_eq!(r.vm().lookup.my_cases_state, view::MyCasesState::Empty);
     r.input(Input::Device(DeviceEvent::CardRead(card())));
     r.input(Input::MyCases(Err(ApiError::Refused(Problem {
         kind: "https://platform.hall.example/problems/too-many-attempts".into(),
@@ -244,7 +244,7 @@ fn a_card_on_the_lookup_screen_lists_ones_own_cases() {
         detail: None,
         errors: Vec::new(),
     }))));
-    assert_eq!(r.vm().lookup.my_cases_state, "limited");
+    assert_eq!(r.vm().lookup.my_cases_state, view::MyCasesState::Limited);
     r.act(Intent::Back);
     r.act(Intent::Back);
     assert_eq!(r.s.screen(), Screen::Home);
@@ -384,8 +384,8 @@ fn nothing_of_a_session_is_left_for_the_next() {
     let vm = r.vm();
     assert_eq!(vm.lookup.lookup_code.value, "");
     assert_eq!(
-        (vm.lookup.case_item.as_str(), vm.lookup.case_card.as_str()),
-        ("", "")
+        (vm.lookup.case_item.as_str(), vm.lookup.case_card),
+        ("", view::CaseCard::None)
     );
     r.act(Intent::Back);
     r.act(Intent::StartPay);

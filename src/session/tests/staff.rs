@@ -100,9 +100,9 @@ fn maintenance_effects_and_device_checks() {
     r.typed(PIN);
     r.act(Intent::Next);
     assert_eq!(r.act(Intent::TestPrint), vec![Effect::TestPrint]);
-    assert_eq!(r.vm().staff.maint_note, "printing");
+    assert_eq!(r.vm().staff.maint_note, view::MaintNote::Printing);
     r.input(Input::Printed(Err("out of paper".into())));
-    assert_eq!(r.vm().staff.maint_note, "print-failed");
+    assert_eq!(r.vm().staff.maint_note, view::MaintNote::PrintFailed);
     assert_eq!(
         r.vm().chrome.screen,
         Screen::Maintenance,
@@ -110,7 +110,7 @@ fn maintenance_effects_and_device_checks() {
     );
     r.act(Intent::TestPrint);
     r.input(Input::Printed(Ok(())));
-    assert_eq!(r.vm().staff.maint_note, "printed");
+    assert_eq!(r.vm().staff.maint_note, view::MaintNote::Printed);
     assert_eq!(r.act(Intent::PaperReplaced), vec![Effect::PaperReplaced]);
 
     // a card and a scan are tested here, not taken into a journey; the card is masked
@@ -135,13 +135,13 @@ fn maintenance_effects_and_device_checks() {
 
     // the camera: a picture shown, or a failure said; nothing of it outlives maintenance
     assert_eq!(r.act(Intent::Shoot), vec![Effect::CaptureStill]);
-    assert_eq!(r.vm().staff.maint_note, "capturing");
+    assert_eq!(r.vm().staff.maint_note, view::MaintNote::Capturing);
     r.input(Input::Photo(Err("no frame".into())));
-    assert_eq!(r.vm().staff.maint_note, "photo-failed");
+    assert_eq!(r.vm().staff.maint_note, view::MaintNote::PhotoFailed);
     assert!(r.vm().apply.capture_preview.is_none());
     r.act(Intent::Shoot);
     r.input(Input::Photo(Ok(still())));
-    assert_eq!(r.vm().staff.maint_note, "photo");
+    assert_eq!(r.vm().staff.maint_note, view::MaintNote::Photo);
     assert!(r.vm().apply.capture_preview.is_some());
 
     assert_eq!(r.act(Intent::Restart), vec![Effect::RestartApp]);

@@ -177,7 +177,7 @@ fn typed_identity_is_checked_before_going_on() {
     let last = if wrong.ends_with('1') { "2" } else { "1" };
     wrong.replace_range(17..18, last);
     r.typed(&wrong);
-    assert_eq!(r.vm().identify.id_number.error, "check");
+    assert_eq!(r.vm().identify.id_number.error, view::FieldError::Check);
     r.act(Intent::Backspace);
     r.typed(&id_number()[17..]);
     assert!(r.vm().identify.id_number.ok);
@@ -187,13 +187,16 @@ fn typed_identity_is_checked_before_going_on() {
         Screen::Identify,
         "name and phone still missing"
     );
-    assert_eq!(r.vm().entry.focus, "applicant-name");
-    assert_eq!(r.vm().identify.applicant_name.error, "empty");
-    assert_eq!(r.vm().identify.phone.error, "empty");
+    assert_eq!(r.vm().entry.focus, view::Field::ApplicantName);
+    assert_eq!(
+        r.vm().identify.applicant_name.error,
+        view::FieldError::Empty
+    );
+    assert_eq!(r.vm().identify.phone.error, view::FieldError::Empty);
     type_word(&mut r, "zhangsan", &["张", "三"]);
     let fx = r.act(Intent::Next);
     assert!(fx.is_empty());
-    assert_eq!(r.vm().entry.focus, "phone");
+    assert_eq!(r.vm().entry.focus, view::Field::Phone);
     r.typed("13800138000");
     let fx = r.act(Intent::Next);
     assert_eq!(fx, vec![Effect::LoadItems]);
@@ -205,8 +208,11 @@ fn pinyin_keyboard_edits_the_name() {
     let mut r = Rig::new();
     r.act(Intent::StartSubmit);
     r.act(Intent::IdentifyTyping);
-    r.act(Intent::Focus("applicant-name".into()));
-    assert_eq!(r.vm().identify.applicant_name.keypad, "pinyin");
+    r.act(Intent::Focus(view::Field::ApplicantName));
+    assert_eq!(
+        r.vm().identify.applicant_name.keypad,
+        view::KeypadKind::Pinyin
+    );
     type_word(&mut r, "lixiu", &["李"]);
     assert_eq!(r.vm().entry.ime.letters, "xiu");
     r.act(Intent::Backspace);
@@ -301,7 +307,10 @@ fn unknown_project_code_goes_on_with_the_name_typed() {
         Err(crate::client::ApiError::NotFound),
     ));
     let vm = r.vm();
-    assert_eq!(vm.apply.project_code.error, "unknown-project");
+    assert_eq!(
+        vm.apply.project_code.error,
+        view::FieldError::UnknownProject
+    );
     assert!(
         vm.apply.project_name_shown,
         "the registry does not know it: type the name"
@@ -319,7 +328,7 @@ fn unknown_project_code_goes_on_with_the_name_typed() {
         Err(crate::client::ApiError::NotFound),
     ));
     assert!(r.vm().apply.project_name_shown);
-    r.act(Intent::Focus("credit-code".into()));
+    r.act(Intent::Focus(view::Field::CreditCode));
     r.typed(&credit_code());
     r.input(Input::Organization(
         credit_code(),
@@ -330,8 +339,11 @@ fn unknown_project_code_goes_on_with_the_name_typed() {
     ));
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Form);
-    assert_eq!(r.vm().entry.focus, "project-name");
-    assert_eq!(r.vm().apply.project_name_typed.error, "empty");
+    assert_eq!(r.vm().entry.focus, view::Field::ProjectName);
+    assert_eq!(
+        r.vm().apply.project_name_typed.error,
+        view::FieldError::Empty
+    );
     type_word(&mut r, "laojiuxiaoqugaizao", &["老旧小区", "改造"]);
     assert_eq!(r.vm().apply.project_name_typed.value, "老旧小区改造");
     let fx = r.act(Intent::Next);
@@ -368,7 +380,10 @@ fn materials_rules() {
     r.act(Intent::Material("m1".into(), None));
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Materials);
-    assert_eq!(r.vm().apply.materials_error, "required-missing");
+    assert_eq!(
+        r.vm().apply.materials_error,
+        view::MaterialsError::RequiredMissing
+    );
     r.act(Intent::Material(
         "m3".into(),
         Some(MaterialStatus::Committed),
@@ -465,20 +480,23 @@ fn registry_unreachable_the_project_name_may_be_typed() {
         r.vm().apply.project_name_shown,
         "no registry: the name can be typed"
     );
-    r.act(Intent::Focus("credit-code".into()));
+    r.act(Intent::Focus(view::Field::CreditCode));
     r.typed(&credit_code());
-    r.act(Intent::Focus("contact-phone".into()));
+    r.act(Intent::Focus(view::Field::ContactPhone));
     r.act(Intent::Clear);
     r.typed("13800138000");
     // Optional: the platform fills the name in on delivery when it is not typed.
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Review);
     r.act(Intent::Back);
-    r.act(Intent::Focus("project-name".into()));
+    r.act(Intent::Focus(view::Field::ProjectName));
     r.typed("zongheloux");
     r.act(Intent::Next);
     assert_eq!(r.s.screen(), Screen::Form, "letters left without a choice");
-    assert_eq!(r.vm().apply.project_name_typed.error, "composing");
+    assert_eq!(
+        r.vm().apply.project_name_typed.error,
+        view::FieldError::Composing
+    );
     r.act(Intent::Backspace);
     type_word(&mut r, "", &["综合楼"]);
     r.act(Intent::Next);

@@ -105,7 +105,10 @@ async fn a_schema_1_sqlite_file_is_migrated_in_place() {
         health["schema_version"],
         hall_platform::store::latest_version()
     );
-    let case: CaseView = reqwest::get(format!("{base}{}", api::case_path("2026110200000126")))
+    let kiosk = common::client_with(&server.enrol_kiosk("K-OLD", "测试大厅").await.unwrap());
+    let case: CaseView = kiosk
+        .get(format!("{base}{}", api::case_path("2026110200000126")))
+        .send()
         .await
         .unwrap()
         .json()
@@ -122,9 +125,25 @@ async fn a_schema_1_sqlite_file_is_migrated_in_place() {
         .unwrap();
     assert_eq!(items.len(), 12);
     server.shutdown().await;
+    // The applicant an earlier version wrote in the clear is sealed now, in the file and its WAL.
+    let hall_platform::DbUrl::Sqlite(path) = &db.url else {
+        unreachable!()
+    };
+    let mut files = std::fs::read(path).unwrap();
+    if let Ok(wal) = std::fs::read(format!("{}-wal", path.display())) {
+        files.extend(wal);
+    }
+    for needle in ["420602195803120011", "13800138000", "张建国"] {
+        let n = needle.as_bytes();
+        assert!(
+            !files.windows(n.len()).any(|w| w == n),
+            "{needle} still in the clear"
+        );
+    }
     let (ok, out) = tokio::task::spawn_blocking(move || audit_verify(&db))
         .await
         .unwrap();
+    // The rows from before are bound to the chain from now on (one baseline entry each).
     assert!(ok, "{out}");
 }
 
@@ -193,6 +212,7 @@ async fn two_instances_share_one_postgresql_database() {
         .await
         .unwrap();
     assert!(ok, "{out}");
-    // catalogue + demo + 48 cases
-    assert!(out.contains("intact: 50 entries"), "{out}");
+    // catalogue, the demo's four cases and two notices (each with its state) and the demo, the
+    // kiosk's enrolment (token, enrolled), 48 cases
+    assert!(out.contains("intact: 58 entries"), "{out}");
 }

@@ -63,12 +63,16 @@ async fn conflict_code(resp: reqwest::Response) -> String {
     p.errors.first().map(|e| e.code.clone()).unwrap_or_default()
 }
 
+/// The store, with the key file the platform made (it reads applicants).
 async fn store(db: &TestDb) -> Store {
     let url = db.url.clone();
-    tokio::task::spawn_blocking(move || Store::open(&url))
-        .await
-        .unwrap()
-        .unwrap()
+    tokio::task::spawn_blocking(move || {
+        let keys = hall_platform::seal::Sealer::load(&hall_platform::SealKeys::made_for(&url))?;
+        Store::open(&url)?.with_sealer(std::sync::Arc::new(keys))
+    })
+    .await
+    .unwrap()
+    .unwrap()
 }
 
 async fn act(db: &TestDb, code: &str, department: &str, action: NodeAction) {

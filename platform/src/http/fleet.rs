@@ -137,8 +137,10 @@ async fn help(
 
 /// `?wait=N`: seconds to wait for a command (0 to 30).
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PollParams {
     #[serde(default)]
+    #[param(minimum = 0, maximum = 30)]
     pub wait: Option<u64>,
 }
 

@@ -164,9 +164,20 @@ impl Store {
         self.db.write(|c| rewrap(sealer, c))
     }
 
-    /// Seals what an earlier version stored in the clear. Blocking.
+    /// Seals what an earlier version stored in the clear. Blocking. On SQLite the WAL is then
+    /// checkpointed into the file and truncated, so that the pages holding the clear text are
+    /// overwritten (with `secure_delete`) rather than left in the WAL or the file.
     pub(super) fn seal_legacy_blocking(&self) -> Result<usize, StoreError> {
         let sealer = self.sealer()?;
-        self.db.write(|c| seal_legacy(sealer, c))
+        let n = self.db.write(|c| seal_legacy(sealer, c))?;
+        if n > 0 {
+            self.db.with_conn(|c| {
+                if c.dialect() == crate::db::Dialect::Sqlite {
+                    c.batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(n)
     }
 }

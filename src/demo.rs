@@ -55,7 +55,7 @@ pub fn enrol_demo_kiosk(
             )
         })?;
     }
-    rt.block_on(server.enrolment_token(&config.kiosk.id, "演示大厅 demo hall"))
+    rt.block_on(server.enrolment_token(&config.kiosk.id, &config.kiosk.hall))
         .context("the embedded platform cannot enrol the demo kiosk")
 }
 

@@ -24,19 +24,25 @@ pub(super) fn seal_case(sealer: &Sealer, k: &mut NewCase) -> Result<(), StoreErr
     Ok(())
 }
 
-/// A stored applicant name, opened (a value from before sealing is returned as it is).
+/// A stored value opened where it was sealed (a value from before sealing is returned as it is).
+fn open_at(store: &Store, at: &str, stored: &str) -> Result<String, StoreError> {
+    if !Sealer::is_sealed(stored) {
+        return Ok(stored.to_string());
+    }
+    Ok(store.sealer()?.open(at, stored)?.as_str().to_string())
+}
+
+/// A stored applicant name, opened.
 pub(super) fn open_name(
     store: &Store,
     approval_code: &str,
     stored: &str,
 ) -> Result<String, StoreError> {
-    if !Sealer::is_sealed(stored) {
-        return Ok(stored.to_string());
-    }
-    let plain = store
-        .sealer()?
-        .open(&place("cases", "applicant_name", approval_code), stored)?;
-    Ok(plain.as_str().to_string())
+    open_at(
+        store,
+        &place("cases", "applicant_name", approval_code),
+        stored,
+    )
 }
 
 /// A fee notice's payer sealed.
@@ -54,13 +60,7 @@ pub(super) fn open_payer(
     payment_code: &str,
     stored: &str,
 ) -> Result<String, StoreError> {
-    if !Sealer::is_sealed(stored) {
-        return Ok(stored.to_string());
-    }
-    let plain = store
-        .sealer()?
-        .open(&place("fee_notices", "payer", payment_code), stored)?;
-    Ok(plain.as_str().to_string())
+    open_at(store, &place("fee_notices", "payer", payment_code), stored)
 }
 
 /// Seals every applicant and payer still in the clear; how many rows. Idempotent.

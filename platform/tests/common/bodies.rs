@@ -26,3 +26,12 @@ pub fn planning_permit(kiosk_id: &str) -> Value {
         "kiosk_id": kiosk_id
     })
 }
+
+/// A complete application for the engineering planning permit (two departments, one
+/// tolerable material that is tolerated).
+pub fn planning_permit_application() -> Value {
+    let mut body = planning_permit("K-01");
+    body["project"]["code"] = json!("20264206004701000123");
+    body["identified_by"] = json!("id_card");
+    body
+}

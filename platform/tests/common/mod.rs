@@ -11,10 +11,12 @@
 mod bodies;
 mod certs;
 mod hall;
+mod problems;
 
-pub use bodies::planning_permit;
+pub use bodies::{planning_permit, planning_permit_application};
 pub use certs::make_certs;
 pub use hall::{Hall, KIOSK, client_with, today};
+pub use problems::{has_error, problem};
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -219,4 +221,14 @@ pub fn cli(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).to_string(),
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
+}
+
+/// [`cli`] off the async runtime's threads.
+pub async fn cli_async(args: Vec<String>) -> (bool, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(&refs)
+    })
+    .await
+    .unwrap()
 }

@@ -64,6 +64,45 @@ impl Limiters {
     }
 }
 
+/// How long a kiosk credential found in the database is taken on trust without asking again: a
+/// revoked credential stops working within this time.
+pub const CREDENTIAL_TRUST: Duration = Duration::from_secs(5);
+
+/// Kiosk credentials recently found valid (by the SHA-256 of the credential), so that a kiosk's
+/// every request does not cost a database read.
+#[derive(Default)]
+pub struct KnownCredentials {
+    known: std::sync::Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>,
+}
+
+impl KnownCredentials {
+    /// The kiosk of a credential found valid less than [`CREDENTIAL_TRUST`] ago.
+    pub fn kiosk(&self, sha: &str) -> Option<String> {
+        let known = self.known.lock().ok()?;
+        known
+            .get(sha)
+            .filter(|(_, at)| at.elapsed() < CREDENTIAL_TRUST)
+            .map(|(k, _)| k.clone())
+    }
+
+    /// Forgets the credentials of a kiosk (revoked).
+    pub fn forget_kiosk(&self, kiosk: &str) {
+        if let Ok(mut known) = self.known.lock() {
+            known.retain(|_, (k, _)| k != kiosk);
+        }
+    }
+
+    /// Remembers a credential just found valid.
+    pub fn found(&self, sha: String, kiosk: String) {
+        if let Ok(mut known) = self.known.lock() {
+            if known.len() > PRUNE_PAST {
+                known.retain(|_, (_, at)| at.elapsed() < CREDENTIAL_TRUST);
+            }
+            known.insert(sha, (kiosk, std::time::Instant::now()));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -225,6 +225,7 @@ struct Inner {
     /// Becomes true when the server stops: long-polls answer at once.
     stopping: tokio::sync::watch::Sender<bool>,
     limiters: crate::limits::Limiters,
+    credentials: crate::limits::KnownCredentials,
 }
 
 /// The built-in holiday calendar with the arrangements of `files` added.
@@ -329,6 +330,7 @@ impl AppState {
                 wallet_query_every: config.wallet_query_every,
                 last_queries: std::sync::Mutex::new(std::collections::HashMap::new()),
                 limiters: crate::limits::Limiters::new(config.kiosk_rate),
+                credentials: Default::default(),
             }),
         })
     }
@@ -338,6 +340,9 @@ impl AppState {
     }
     pub(crate) fn limiters(&self) -> &crate::limits::Limiters {
         &self.inner.limiters
+    }
+    pub(crate) fn known_credentials(&self) -> &crate::limits::KnownCredentials {
+        &self.inner.credentials
     }
     pub(crate) fn calendar(&self) -> &Calendar {
         &self.inner.calendar

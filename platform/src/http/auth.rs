@@ -49,10 +49,20 @@ impl FromRequestParts<AppState> for KioskAuth {
             )
         };
         let sha = crate::staff::token_hash(bearer(parts).ok_or_else(unauthorised)?);
-        let found = st
-            .store()
-            .read(move |_, c| fleet_rows::kiosk_by_credential(c, &sha))
-            .await?;
+        let found = match st.known_credentials().kiosk(&sha) {
+            Some(k) => Some(k),
+            None => {
+                let key = sha.clone();
+                let found = st
+                    .store()
+                    .read(move |_, c| fleet_rows::kiosk_by_credential(c, &key))
+                    .await?;
+                if let Some(k) = &found {
+                    st.known_credentials().found(sha, k.clone());
+                }
+                found
+            }
+        };
         let Some(kiosk) = found else {
             tracing::warn!("a request with an unknown or revoked kiosk credential");
             return Err(unauthorised());

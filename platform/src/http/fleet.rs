@@ -90,6 +90,8 @@ async fn enrol(
             "The enrolment token is unknown, used or expired; ask an admin for a new one",
         ));
     };
+    // Its earlier credential is replaced: no longer trusted here.
+    st.known_credentials().forget_kiosk(&kiosk_id);
     tracing::info!(%kiosk_id, %hall, "kiosk enrolled");
     Ok(Json(Enrolled {
         kiosk_id,
@@ -374,6 +376,8 @@ async fn revoke(
     if !found {
         return Err(kiosk_not_found());
     }
+    // At once on this instance; other instances stop trusting it within CREDENTIAL_TRUST.
+    st.known_credentials().forget_kiosk(&id);
     tracing::warn!(kiosk = %id, by = %auth.label, "kiosk revoked");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,12 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::state::Rate;
+/// A rate: `per_second` sustained, up to `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub per_second: u32,
+    pub burst: u32,
+}
 
 /// Lists of one ID number's cases: ten at once, then one every 90 s (so a real applicant who
 /// ran into it waits a minute and a half at most; someone trying numbers gets 40 an hour).

@@ -75,12 +75,7 @@ pub enum SealKeys {
     MadeAt(PathBuf),
 }
 
-/// A rate: `per_second` sustained, up to `burst` at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    pub per_second: u32,
-    pub burst: u32,
-}
+pub use crate::limits::Rate;
 
 impl SealKeys {
     /// The key file [`ServerConfig::with_database`] makes for a database: beside a SQLite file;

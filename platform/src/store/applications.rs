@@ -178,7 +178,11 @@ pub(super) fn create_application_sqlite(
             return Ok(Idempotent::ReferenceTaken);
         }
     }
-    super::sealing::seal_case(sealer, &mut case)?;
+    case.applicant_id_index = Some(super::sealing::seal_applicant(
+        sealer,
+        &case.approval_code,
+        &mut case.applicant,
+    )?);
     insert_case(c, &case, None)?;
     let entry = audit::append(
         c,
@@ -264,7 +268,11 @@ pub(super) fn create_application_pg(
             "no free approval code in {SERIAL_DRAWS} random draws"
         )));
     }
-    super::sealing::seal_case(sealer, &mut case)?;
+    case.applicant_id_index = Some(super::sealing::seal_applicant(
+        sealer,
+        &case.approval_code,
+        &mut case.applicant,
+    )?);
     let answer = Created {
         created,
         verification_code: None,

@@ -134,6 +134,39 @@ pub(super) fn unbound(
     Ok(out)
 }
 
+/// The chain walked ([`audit::verify`]), then every row checked against the state its latest
+/// entry recorded.
+pub(super) fn verify(c: &mut dyn Conn) -> Result<crate::audit::Verdict, StoreError> {
+    let verdict = audit::verify(c)?;
+    let crate::audit::Verdict::Intact { entries, .. } = &verdict else {
+        return Ok(verdict);
+    };
+    let recorded = recorded(c)?;
+    let rows = unbound(c, &recorded, 20)?;
+    if rows.is_empty() {
+        return Ok(verdict);
+    }
+    Ok(crate::audit::Verdict::Unbound {
+        entries: *entries,
+        rows,
+    })
+}
+
+/// The state each entry recorded, the latest for each row.
+fn recorded(c: &mut dyn Conn) -> Result<HashMap<(Kind, String), String>, StoreError> {
+    let mut out = HashMap::new();
+    for r in c.query(
+        "SELECT action, subject, detail FROM audit_log ORDER BY seq",
+        params![],
+    )? {
+        let (action, subject, detail) = (r.text(0)?, r.text(1)?, r.text(2)?);
+        if let (Some(kind), Some(state)) = (Kind::of_action(&action), recorded_state(&detail)) {
+            out.insert((kind, subject), state);
+        }
+    }
+    Ok(out)
+}
+
 /// Whether an entry's detail records a state; which.
 pub(super) fn recorded_state(detail: &str) -> Option<String> {
     if !detail.contains("\"state\"") {
@@ -152,16 +185,7 @@ fn baseline(c: &mut dyn Conn, now: NaiveDateTime) -> Result<usize, StoreError> {
     if meta(c, "states_bound")?.is_some() {
         return Ok(0);
     }
-    let mut recorded: HashMap<(Kind, String), String> = HashMap::new();
-    for r in c.query(
-        "SELECT action, subject, detail FROM audit_log ORDER BY seq",
-        params![],
-    )? {
-        let (action, subject, detail) = (r.text(0)?, r.text(1)?, r.text(2)?);
-        if let (Some(kind), Some(state)) = (Kind::of_action(&action), recorded_state(&detail)) {
-            recorded.insert((kind, subject), state);
-        }
-    }
+    let recorded = recorded(c)?;
     let mut n = 0;
     let mut rows: Vec<_> = states(c)?.into_iter().collect();
     rows.sort();
@@ -189,6 +213,11 @@ fn baseline(c: &mut dyn Conn, now: NaiveDateTime) -> Result<usize, StoreError> {
 }
 
 impl Store {
+    /// Walks the audit chain and checks every case, notice and order against it. Blocking.
+    pub fn audit_verify_blocking(&self) -> Result<crate::audit::Verdict, StoreError> {
+        self.db.read(verify)
+    }
+
     /// Records the state of rows from before states were recorded (once). Blocking.
     pub(crate) fn baseline_blocking(&self, now: NaiveDateTime) -> Result<usize, StoreError> {
         self.db.write(|c| baseline(c, now))

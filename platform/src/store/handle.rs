@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use hall_domain::Calendar;
 
 use super::{audit, migrate};
-use crate::audit::{Entry, Verdict};
+use crate::audit::Entry;
 use crate::catalogue::Catalogue;
 use crate::db::{Conn, Database, DbUrl, Dialect};
 use crate::error::StoreError;
@@ -54,11 +54,6 @@ impl Links {
 const LINK_BATCH: i64 = 2048;
 
 impl Store {
-    /// Walks the audit chain. Blocking.
-    pub fn audit_verify_blocking(&self) -> Result<Verdict, StoreError> {
-        self.db.read(audit::verify)
-    }
-
     /// The hash of entry `seq`, if the chain has it. Blocking.
     pub fn audit_hash_at_blocking(&self, seq: i64) -> Result<Option<String>, StoreError> {
         self.db.read(|c| {

@@ -3,25 +3,29 @@
 
 use zeroize::Zeroizing;
 
-use super::cases::NewCase;
+use hall_domain::api::Applicant;
+
 use super::handle::Store;
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::params;
 use crate::seal::{Sealer, place};
 
-/// The case's applicant sealed, and the keyed index of their ID number set.
-pub(super) fn seal_case(sealer: &Sealer, k: &mut NewCase) -> Result<(), StoreError> {
-    let row = k.approval_code.clone();
-    let a = &mut k.applicant;
-    k.applicant_id_index = Some(sealer.index(&a.id_number));
+/// A case's applicant sealed in place (`row`: its approval code); the keyed index of their ID
+/// number returned.
+pub(super) fn seal_applicant(
+    sealer: &Sealer,
+    row: &str,
+    a: &mut Applicant,
+) -> Result<String, StoreError> {
+    let index = sealer.index(&a.id_number);
     let id_number = Zeroizing::new(std::mem::take(&mut a.id_number));
-    a.id_number = sealer.seal(&place("cases", "applicant_id_number", &row), &id_number)?;
+    a.id_number = sealer.seal(&place("cases", "applicant_id_number", row), &id_number)?;
     let name = Zeroizing::new(std::mem::take(&mut a.name));
-    a.name = sealer.seal(&place("cases", "applicant_name", &row), &name)?;
+    a.name = sealer.seal(&place("cases", "applicant_name", row), &name)?;
     let phone = Zeroizing::new(std::mem::take(&mut a.phone));
-    a.phone = sealer.seal(&place("cases", "applicant_phone", &row), &phone)?;
-    Ok(())
+    a.phone = sealer.seal(&place("cases", "applicant_phone", row), &phone)?;
+    Ok(index)
 }
 
 /// A stored value opened where it was sealed (a value from before sealing is returned as it is).

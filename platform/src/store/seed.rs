@@ -71,7 +71,11 @@ impl Store {
                     for case in &demo.cases {
                         let mut case = case.clone();
                         case.catalogue_version = version;
-                        super::sealing::seal_case(sealer, &mut case)?;
+                        case.applicant_id_index = Some(super::sealing::seal_applicant(
+        sealer,
+        &case.approval_code,
+        &mut case.applicant,
+    )?);
                         insert_case(c, &case, None)?;
                         let state = super::bound::case_state(c, &case.approval_code)?;
                         audit::append(

@@ -46,9 +46,9 @@ pub fn hash_pin(pin: &str) -> Result<String, PinHashError> {
         .map_err(|e| PinHashError(e.to_string()))
 }
 
-/// Whether `stored` is a usable PIN hash: an argon2id PHC string. The configuration check
-/// refuses anything else (an old unsalted SHA-256 among them).
-pub fn check_pin_hash(stored: &str) -> Result<(), String> {
+/// `stored` read as a usable PIN hash: an argon2id PHC string. The configuration check refuses
+/// anything else (an old unsalted SHA-256 among them).
+fn pin_hash(stored: &str) -> Result<argon2::PasswordHash<'_>, String> {
     let hash = argon2::PasswordHash::new(stored.trim()).map_err(|e| {
         format!("not an argon2id PHC string ({e}); make one with `hall-kiosk hash-pin`")
     })?;
@@ -59,23 +59,24 @@ pub fn check_pin_hash(stored: &str) -> Result<(), String> {
         ));
     }
     argon2::Params::try_from(&hash)
-        .map(|_| ())
-        .map_err(|e| format!("the PIN hash's parameters are not usable ({e})"))
+        .map_err(|e| format!("the PIN hash's parameters are not usable ({e})"))?;
+    Ok(hash)
+}
+
+/// Whether `stored` is a usable PIN hash (see [`verify_pin`]).
+pub fn check_pin_hash(stored: &str) -> Result<(), String> {
+    pin_hash(stored).map(|_| ())
 }
 
 /// Whether `pin` is the PIN behind `stored` (compared by the hash's own parameters, in constant
 /// time); `false` for a hash that cannot be read.
 pub fn verify_pin(stored: &str, pin: &str) -> bool {
     use argon2::password_hash::PasswordVerifier;
-    if check_pin_hash(stored).is_err() {
-        return false;
-    }
-    match argon2::PasswordHash::new(stored.trim()) {
-        Ok(hash) => argon2::Argon2::default()
+    pin_hash(stored).is_ok_and(|hash| {
+        argon2::Argon2::default()
             .verify_password(pin.as_bytes(), &hash)
-            .is_ok(),
-        Err(_) => false,
-    }
+            .is_ok()
+    })
 }
 
 /// What a touch on the PIN pad led to.

@@ -77,28 +77,33 @@ fn seal_legacy(sealer: &Sealer, c: &mut dyn Conn) -> Result<usize, StoreError> {
     )?;
     for r in &rows {
         let code = r.text(0)?;
-        let (name, id, phone) = (
-            Zeroizing::new(r.text(1)?),
-            Zeroizing::new(r.text(2)?),
-            Zeroizing::new(r.text(3)?),
-        );
-        if Sealer::is_sealed(&id) {
+        let mut applicant = Applicant {
+            name: r.text(1)?,
+            id_number: r.text(2)?,
+            phone: r.text(3)?,
+        };
+        if Sealer::is_sealed(&applicant.id_number) {
             continue;
         }
+        let index = seal_applicant(sealer, &code, &mut applicant)?;
         c.execute(
             "UPDATE cases SET applicant_name = $2, applicant_id_number = $3, applicant_phone = $4,
                applicant_id_index = $5 WHERE approval_code = $1",
             params![
                 code,
-                sealer.seal(&place("cases", "applicant_name", &code), &name)?,
-                sealer.seal(&place("cases", "applicant_id_number", &code), &id)?,
-                sealer.seal(&place("cases", "applicant_phone", &code), &phone)?,
-                sealer.index(&id),
+                applicant.name,
+                applicant.id_number,
+                applicant.phone,
+                index
             ],
         )?;
         n += 1;
     }
-    let rows = c.query("SELECT payment_code, payer FROM fee_notices", params![])?;
+    // Only payers in the clear are read (a start reads nothing once everything is sealed).
+    let rows = c.query(
+        "SELECT payment_code, payer FROM fee_notices WHERE payer NOT LIKE 's1:%'",
+        params![],
+    )?;
     for r in &rows {
         let (code, payer) = (r.text(0)?, Zeroizing::new(r.text(1)?));
         if Sealer::is_sealed(&payer) {

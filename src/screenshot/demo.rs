@@ -202,6 +202,7 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
 
     let submit_steps = [
         "identify",
+        "identify-invalid-card",
         "identify-name",
         "identify-name-composing",
         "form-project-name",
@@ -219,6 +220,14 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
     if submit_steps.contains(&screen) {
         act(&mut s, Intent::StartSubmit);
         if screen == "identify" {
+            return Ok(s.view());
+        }
+        if screen == "identify-invalid-card" {
+            // A resident card whose number fails its check digit (the last digit changed).
+            let mut card = kiosk_drivers::sim::demo_card();
+            let last = card.id_number.pop().unwrap_or('0');
+            card.id_number.push(if last == '1' { '2' } else { '1' });
+            feed(&mut s, Input::Device(DeviceEvent::CardRead(card)));
             return Ok(s.view());
         }
         if screen.starts_with("identify-name") {

@@ -20,6 +20,7 @@ pub use demo::{Modes, demo_view, demo_view_with};
 pub const SCREENS: &[&str] = &[
     "home",
     "identify",
+    "identify-invalid-card",
     "identify-name",
     "identify-name-composing",
     "items",

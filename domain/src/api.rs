@@ -10,6 +10,7 @@ mod payments;
 mod problem;
 #[cfg(test)]
 mod tests;
+pub mod time;
 
 pub use applications::*;
 pub use cases::*;

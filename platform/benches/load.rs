@@ -5,12 +5,17 @@
 //! `cargo bench -p hall-platform --bench load`. Bounded in requests and in time per phase:
 //! `HALL_BENCH_CLIENTS` (64), `HALL_BENCH_LOOKUPS` (40000), `HALL_BENCH_SUBMISSIONS` (6000),
 //! `HALL_BENCH_SECONDS` (10, per phase), `HALL_BENCH_ONLY` (`sqlite` or `postgres`). PostgreSQL: `HALL_TEST_POSTGRES`, or a cluster started
-//! with `platform/scripts/test-postgres`. Every request goes to 127.0.0.1.
+//! with `platform/scripts/test-postgres`. Every request goes to 127.0.0.1, over TLS with a private
+//! CA as in a hall (`HALL_BENCH_TLS=0`: in clear); the cost of a TLS handshake is measured apart,
+//! beside a kiosk that keeps its connection.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+#[path = "../tests/common/certs.rs"]
+mod certs;
 
 use hall_domain::api;
 use hall_platform::{DbUrl, ServerConfig, demo, spawn};
@@ -116,16 +121,86 @@ fn application(n: usize) -> Value {
     })
 }
 
-async fn bench_backend(label: &str, url: DbUrl, clients: usize) -> Vec<Phase> {
+/// TLS as a hall has it: the server's certificate and the private CA the kiosks trust.
+struct Tls {
+    ca: reqwest::Certificate,
+    files: hall_platform::tls::TlsFiles,
+}
+
+fn tls(dir: &std::path::Path) -> Option<Tls> {
+    if std::env::var("HALL_BENCH_TLS").is_ok_and(|v| v == "0") {
+        return None;
+    }
+    let (ca, files) = certs::make_certs(dir);
+    let pem = std::fs::read(ca).expect("the CA certificate");
+    Some(Tls {
+        ca: reqwest::Certificate::from_pem(&pem).expect("a PEM certificate"),
+        files,
+    })
+}
+
+fn client(tls: Option<&Tls>) -> reqwest::ClientBuilder {
+    let b = reqwest::Client::builder();
+    match tls {
+        Some(t) => b.tls_certs_only([t.ca.clone()]),
+        None => b,
+    }
+}
+
+/// A kiosk's request on a connection it keeps, beside the same request on a new connection
+/// each time (TCP and, with TLS, the handshake): medians over `n` sequential requests.
+async fn handshake(base: &str, tls: Option<&Tls>, n: usize) -> (f64, f64) {
+    let url = format!("{base}{}", api::HEALTH);
+    let median = |mut v: Vec<u64>| {
+        v.sort_unstable();
+        percentile(&v, 0.5)
+    };
+    let kept = client(tls).build().expect("client");
+    let mut warm = Vec::new();
+    for _ in 0..n {
+        let t = Instant::now();
+        if kept.get(&url).send().await.is_ok_and(|r| r.status() == 200) {
+            warm.push(t.elapsed().as_micros() as u64);
+        }
+    }
+    let mut cold = Vec::new();
+    for _ in 0..n {
+        let fresh = client(tls)
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("client");
+        let t = Instant::now();
+        if fresh
+            .get(&url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            cold.push(t.elapsed().as_micros() as u64);
+        }
+    }
+    (median(warm), median(cold))
+}
+
+async fn bench_backend(
+    label: &str,
+    url: DbUrl,
+    clients: usize,
+    tls: Option<&Tls>,
+) -> (Vec<Phase>, (f64, f64)) {
     let mut config = ServerConfig::with_database(url, "127.0.0.1:0".parse().expect("addr"));
     config.demo = true;
+    config.tls = tls.map(|t| t.files.clone());
     // The clients stand for a whole hall's kiosks at once: no per-kiosk rate in the way.
     config.kiosk_rate = hall_platform::Rate {
         per_second: 1_000_000,
         burst: 1_000_000,
     };
     let server = spawn(config).await.expect("the platform starts");
-    let base = format!("http://{}", server.addr);
+    let base = match tls {
+        Some(_) => format!("https://localhost:{}", server.addr.port()),
+        None => format!("http://{}", server.addr),
+    };
     // Eight enrolled kiosks share the clients; every request carries one's credential.
     let mut kiosks = Vec::new();
     for k in 0..8 {
@@ -139,7 +214,7 @@ async fn bench_backend(label: &str, url: DbUrl, clients: usize) -> Vec<Phase> {
             format!("Bearer {credential}").parse().expect("header"),
         );
         kiosks.push(
-            reqwest::Client::builder()
+            client(tls)
                 .pool_max_idle_per_host(clients)
                 .default_headers(headers)
                 .build()
@@ -222,8 +297,9 @@ async fn bench_backend(label: &str, url: DbUrl, clients: usize) -> Vec<Phase> {
         },
     )
     .await;
+    let connections = handshake(&base, tls, 200).await;
     server.shutdown().await;
-    vec![lookup, submit]
+    (vec![lookup, submit], connections)
 }
 
 fn postgres_url() -> Option<String> {
@@ -301,9 +377,13 @@ fn main() {
     // HALL_BENCH_ONLY=sqlite or postgres measures one backend.
     let only = std::env::var("HALL_BENCH_ONLY").unwrap_or_default();
     let dir = tempfile::tempdir().expect("temp dir");
+    let tls = tls(dir.path());
+    let mut connections = Vec::new();
     if only != "postgres" {
         let sqlite = DbUrl::Sqlite(dir.path().join("bench.sqlite3"));
-        phases.extend(rt.block_on(bench_backend("SQLite", sqlite, clients)));
+        let (p, c) = rt.block_on(bench_backend("SQLite", sqlite, clients, tls.as_ref()));
+        phases.extend(p);
+        connections.push(("SQLite", c));
     }
 
     let mut pg_rows = Vec::new();
@@ -314,7 +394,9 @@ fn main() {
             admin(&admin_url, &format!("CREATE DATABASE {db}"));
             admin(&admin_url, &format!("CREATE DATABASE {pb}"));
             let url = DbUrl::Postgres(with_db(&admin_url, &db));
-            phases.extend(rt.block_on(bench_backend("PostgreSQL", url, clients)));
+            let (p, c) = rt.block_on(bench_backend("PostgreSQL", url, clients, tls.as_ref()));
+            phases.extend(p);
+            connections.push(("PostgreSQL", c));
             let pb_url = with_db(&admin_url, &pb);
             let init = std::process::Command::new("pgbench")
                 .args(["-i", "-s", "10", "-q", &pb_url])
@@ -336,7 +418,12 @@ fn main() {
 
     println!();
     println!(
-        "hall-platform load bench: {clients} concurrent clients, loopback, at most {seconds} s per phase"
+        "hall-platform load bench: {clients} concurrent clients, loopback, {}, at most {seconds} s per phase",
+        if tls.is_some() {
+            "TLS (rustls, P-256, private CA)"
+        } else {
+            "in clear"
+        }
     );
     println!();
     println!(
@@ -367,6 +454,19 @@ fn main() {
             tps,
             format!("{lat:.2} avg"),
             ""
+        );
+    }
+    println!();
+    for (label, (kept, fresh)) in &connections {
+        println!(
+            "{label}: one request on a kept connection {kept:.2} ms, on a new connection {fresh:.2} ms \
+             (median of 200): a {} costs {:.2} ms, paid once by a kiosk that keeps its connection",
+            if tls.is_some() {
+                "TLS handshake"
+            } else {
+                "TCP connection"
+            },
+            fresh - kept
         );
     }
     let rate = |n: &str| phases.iter().find(|p| p.name == n).map(Phase::rate);

@@ -39,6 +39,7 @@ pub struct Extras {
     /// The kiosk's own reference for a submission it took while the platform was unreachable;
     /// the case can be looked up by it (`GET /api/v1/cases/by-reference/{ref}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[A-Za-z0-9_-]{0,64}$")]
     pub local_reference: Option<String>,
     /// What the ID card reader read, when the applicant identified with the card.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,7 +49,9 @@ pub struct Extras {
 /// The fields of an ID card that the form must agree with.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct IdCardRead {
+    #[schema(max_length = 50, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub name: String,
+    #[schema(format = "id-number", pattern = r"^[0-9]{17}[0-9Xx]$")]
     pub id_number: String,
     /// `YYYY-MM-DD`, or absent for a card valid for life (长期).
     #[serde(default, skip_serializing_if = "Option::is_none")]

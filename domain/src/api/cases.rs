@@ -22,6 +22,7 @@ pub struct CaseView {
     pub stage: u8,
     pub status: Blzt,
     pub status_text: String,
+    #[serde(with = "crate::api::time::local")]
     pub submitted_at: NaiveDateTime,
     pub nodes: Vec<Node>,
     #[serde(default)]
@@ -53,6 +54,10 @@ pub struct Node {
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseDetailsRequest {
     /// The 18-character ID number read from the card.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(format = "id-number", pattern = r"^[0-9]{17}[0-9Xx]$")
+    )]
     pub id_number: String,
 }
 
@@ -90,6 +95,7 @@ pub struct CaseSummary {
     pub item_en: String,
     pub status: Blzt,
     pub status_text: String,
+    #[serde(with = "crate::api::time::local")]
     pub submitted_at: NaiveDateTime,
 }
 

@@ -165,7 +165,9 @@ pub struct FleetCommand {
     /// Restart or reboot now, even while a citizen is using the kiosk.
     pub force: bool,
     pub issued_by: String,
+    #[serde(with = "crate::api::time::local")]
     pub issued_at: NaiveDateTime,
+    #[serde(with = "crate::api::time::local")]
     pub expires_at: NaiveDateTime,
     pub status: CommandStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -187,13 +189,23 @@ pub struct CommandAck {
 pub struct IssueCommand {
     pub kind: CommandKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._-]{1,64}$"))]
     pub kiosk_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub hall: Option<String>,
     #[serde(default)]
     pub force: bool,
     /// How long the command may wait to be fetched (default 300 s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 86400))]
     pub ttl_secs: Option<u32>,
 }
 
@@ -207,7 +219,7 @@ pub struct KioskStatus {
     pub revoked: bool,
     /// A heartbeat arrived within the platform's offline limit.
     pub online: bool,
-    #[serde(default)]
+    #[serde(default, with = "crate::api::time::local_opt")]
     pub last_seen: Option<NaiveDateTime>,
     #[serde(default)]
     pub last_seen_secs_ago: Option<u64>,
@@ -225,7 +237,7 @@ pub struct KioskStatus {
     pub needs_help: bool,
     #[serde(default)]
     pub help_note: Option<String>,
-    #[serde(default)]
+    #[serde(default, with = "crate::api::time::local_opt")]
     pub help_since: Option<NaiveDateTime>,
     /// The latest commands (for `show`), newest first.
     #[serde(default)]

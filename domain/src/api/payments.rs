@@ -34,7 +34,7 @@ pub struct FeeNotice {
     pub status: NoticeStatus,
     #[serde(default)]
     pub receipt_no: Option<String>,
-    #[serde(default)]
+    #[serde(default, with = "crate::api::time::local_opt")]
     pub paid_at: Option<NaiveDateTime>,
 }
 
@@ -52,7 +52,14 @@ pub enum OrderRequest {
     /// The kiosk shows a QR for the payer's phone.
     Qr,
     /// The scanner read the payer's phone payment code.
-    Scan { auth_code: String },
+    Scan {
+        /// WeChat: 18 digits from 10 to 15; Alipay: 16 to 24 digits from 25 to 30.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(pattern = r"^(1[0-5][0-9]{16}|(2[5-9]|30)[0-9]{14,22})$")
+        )]
+        auth_code: String,
+    },
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -86,9 +93,9 @@ pub struct Order {
     pub transaction_id: Option<String>,
     #[serde(default)]
     pub receipt_no: Option<String>,
-    #[serde(default)]
+    #[serde(default, with = "crate::api::time::local_opt")]
     pub paid_at: Option<NaiveDateTime>,
-    #[serde(default)]
+    #[serde(default, with = "crate::api::time::local_opt")]
     pub expires_at: Option<NaiveDateTime>,
     /// Why it failed, in words (Chinese).
     #[serde(default)]

@@ -29,6 +29,18 @@ pub(super) fn router() -> Router<AppState> {
 
 /// An application's body: the request and the optional fields beside it.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "item_id": "project-filing",
+    "applicant": {"name": "张建国", "id_number": "11010519491231002X", "phone": "13800138000"},
+    "organization": {"name": "襄阳市示例建设有限公司", "credit_code": "91350100M000100Y43"},
+    "project": {"code": "2026-420600-47-01-000123", "name": "襄阳市示例产业园一期"},
+    "materials": [
+        {"material_id": "filing-form", "status": "provided", "pages": 2},
+        {"material_id": "business-licence", "status": "provided", "pages": 1},
+        {"material_id": "compliance-pledge", "status": "committed", "pages": 0}
+    ],
+    "identified_by": "typed"
+}))]
 pub struct ApplicationBody {
     #[serde(flatten)]
     pub request: ApplicationRequest,

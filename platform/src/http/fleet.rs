@@ -28,6 +28,8 @@ pub const MAX_WAIT_SECS: u64 = 30;
 /// How often a waiting long-poll looks at the database.
 const POLL_EVERY: Duration = Duration::from_millis(200);
 const MAX_ID_CHARS: usize = 64;
+/// The longest an enrolment token may wait to be used: 30 days.
+const MAX_ENROL_TTL_HOURS: u32 = 24 * 30;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -53,6 +55,25 @@ fn id_param(p: Result<Path<String>, PathRejection>, field: &str) -> Result<Strin
             "invalid",
             "编号无效",
             "The id is not valid",
+        )));
+    }
+    Ok(id)
+}
+
+/// A kiosk id in a path: the shape enrolment gives ids (1 to 64 letters, digits, '-', '_', '.').
+fn kiosk_param(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    let id = path_param(p)?;
+    let ok = !id.is_empty()
+        && id.len() <= MAX_ID_CHARS
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !ok {
+        return Err(ApiError::bad_request(field_error(
+            "kiosk_id",
+            "invalid",
+            "终端编号须为1至64个字母、数字、“-”、“_”或“.”",
+            "A kiosk id is 1 to 64 letters, digits, '-', '_' or '.'",
         )));
     }
     Ok(id)
@@ -286,7 +307,7 @@ async fn show(
     _auth: FleetAuth,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<KioskStatus>, ApiError> {
-    let id = id_param(id, "kiosk_id")?;
+    let id = kiosk_param(id)?;
     let (now_ms, offline) = (st.clock().millis(), st.offline_after_ms());
     st.store()
         .read(move |_, c| fleet_rows::show(c, &id, now_ms, offline))
@@ -343,7 +364,7 @@ async fn clear_help(
     auth: FleetAuth,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let id = id_param(id, "kiosk_id")?;
+    let id = kiosk_param(id)?;
     let (actor, now) = (auth.actor(), st.clock().now());
     let found = st
         .store()
@@ -366,7 +387,7 @@ async fn revoke(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     auth.admin()?;
-    let id = id_param(id, "kiosk_id")?;
+    let id = kiosk_param(id)?;
     let (actor, now) = (auth.actor(), st.clock().now());
     let k = id.clone();
     let found = st
@@ -385,10 +406,17 @@ async fn revoke(
 /// `POST /api/v1/fleet/enrol-tokens` (admin).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct EnrolTokenRequest {
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub kiosk_id: String,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub hall: String,
-    /// How long the token may wait to be used (default 72 hours).
+    /// How long the token may wait to be used (default 72 hours, at most 30 days).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 720)]
     pub ttl_hours: Option<u32>,
 }
 
@@ -427,10 +455,19 @@ async fn enrol_token(
     ApiJson(req): ApiJson<EnrolTokenRequest>,
 ) -> Result<(StatusCode, Json<EnrolToken>), ApiError> {
     auth.admin()?;
-    let (kiosk_id, hall) = (req.kiosk_id.trim().to_string(), req.hall.trim().to_string());
+    let (kiosk_id, hall) = (req.kiosk_id.clone(), req.hall.trim().to_string());
     check_kiosk(&kiosk_id, &hall)
         .map_err(|e| ApiError::validation(vec![field_error("kiosk_id", "invalid", &e, &e)]))?;
-    let ttl_ms = i64::from(req.ttl_hours.unwrap_or(72).clamp(1, 24 * 30)) * 3_600_000;
+    let ttl_hours = req.ttl_hours.unwrap_or(72);
+    if !(1..=MAX_ENROL_TTL_HOURS).contains(&ttl_hours) {
+        return Err(ApiError::validation(vec![field_error(
+            "ttl_hours",
+            "range",
+            &format!("有效时长须为1至{MAX_ENROL_TTL_HOURS}小时"),
+            &format!("ttl_hours must be 1 to {MAX_ENROL_TTL_HOURS}"),
+        )]));
+    }
+    let ttl_ms = i64::from(ttl_hours) * 3_600_000;
     let (actor, now, now_ms) = (auth.actor(), st.clock().now(), st.clock().millis());
     let (k, h) = (kiosk_id.clone(), hall.clone());
     let token = st
@@ -473,13 +510,20 @@ impl From<KeyedCase> for KioskCase {
 
 #[utoipa::path(get, path = api::FLEET_KIOSK_APPLICATIONS, tag = "fleet", security(("fleet_token" = [])),
     params(("kiosk_id" = String, Path)),
-    responses((status = 200, description = "Every case the kiosk submitted; active = not withdrawn", body = Vec<KioskCase>)))]
+    responses((status = 200, description = "Every case the kiosk submitted; active = not withdrawn", body = Vec<KioskCase>),
+        (status = 404, description = "No kiosk has this id", body = crate::problem::ProblemDoc)))]
 async fn applications(
     State(st): State<AppState>,
     _auth: FleetAuth,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Vec<KioskCase>>, ApiError> {
-    let id = id_param(id, "kiosk_id")?;
+    let id = kiosk_param(id)?;
+    let (now_ms, offline) = (st.clock().millis(), st.offline_after_ms());
+    let known = id.clone();
+    st.store()
+        .read(move |_, c| fleet_rows::show(c, &known, now_ms, offline))
+        .await?
+        .ok_or_else(kiosk_not_found)?;
     let cases = st.store().cases_by_kiosk(id).await?;
     Ok(Json(cases.into_iter().map(KioskCase::from).collect()))
 }

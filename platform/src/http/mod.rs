@@ -6,6 +6,7 @@ mod applications;
 mod auth;
 mod cases;
 mod catalogue;
+mod contract;
 mod extract;
 mod fleet;
 mod health;

@@ -101,10 +101,16 @@ pub struct ApiDoc;
 
 /// The document, as JSON.
 pub fn json() -> serde_json::Value {
-    serde_json::to_value(ApiDoc::openapi()).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "the OpenAPI document could not be serialised");
-        serde_json::Value::Null
-    })
+    match serde_json::to_value(ApiDoc::openapi()) {
+        Ok(mut doc) => {
+            super::contract::refine(&mut doc);
+            doc
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the OpenAPI document could not be serialised");
+            serde_json::Value::Null
+        }
+    }
 }
 
 pub(super) fn router() -> Router<AppState> {
@@ -184,5 +190,52 @@ mod tests {
         assert_eq!(blzt["type"], "integer");
         assert_eq!(blzt["maximum"], 15);
         assert!(doc["components"]["securitySchemes"]["staff_token"].is_object());
+    }
+
+    #[test]
+    fn errors_are_problems_and_every_refusal_an_operation_can_give_is_declared() {
+        let doc = json();
+        let mut operations = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                operations += 1;
+                let responses = op["responses"].as_object().unwrap();
+                for (status, answer) in responses {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        let content = answer["content"].as_object().unwrap();
+                        assert_eq!(
+                            content.keys().collect::<Vec<_>>(),
+                            ["application/problem+json"],
+                            "{method} {path} {status}"
+                        );
+                    }
+                }
+                let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+                assert!(
+                    !secured || responses.contains_key("401"),
+                    "{method} {path}: 401"
+                );
+                if op.get("requestBody").is_some() {
+                    for status in ["400", "413", "415", "422"] {
+                        assert!(responses.contains_key(status), "{method} {path}: {status}");
+                    }
+                }
+                if let Some(params) = op["parameters"].as_array() {
+                    for p in params {
+                        assert!(
+                            p["schema"]["pattern"].is_string() || p["in"] == "query",
+                            "{method} {path}: parameter {} has no pattern",
+                            p["name"]
+                        );
+                    }
+                }
+            }
+        }
+        assert!(operations >= 33, "{operations} operations");
+        let code = &doc["paths"]["/api/v1/cases/{approval_code}"]["get"]["parameters"][0]["schema"];
+        assert_eq!(code["format"], "approval-code");
+        let kiosk = &doc["components"]["schemas"]["KioskStatus"]["properties"]["last_seen"];
+        assert!(kiosk.to_string().contains("date-time"), "{kiosk}");
+        assert!(doc["components"]["schemas"]["IssueCommand"]["oneOf"].is_array());
     }
 }

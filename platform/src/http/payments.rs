@@ -393,7 +393,9 @@ pub(super) async fn cancel_order(
 /// The demo "phone": the payer confirms a QR order.
 #[utoipa::path(post, path = api::SIM_ORDER_PAY, tag = "payments",
     params(("order_id" = String, Path)),
-    responses((status = 200, description = "The demo phone confirmed; paid through a signed callback", body = Order), (status = 409, body = crate::problem::ProblemDoc)))]
+    responses((status = 200, description = "The demo phone confirmed; paid through a signed callback", body = Order),
+        (status = 404, description = "No such order; and on a platform started without --demo, this route does not exist", body = crate::problem::ProblemDoc),
+        (status = 409, body = crate::problem::ProblemDoc)))]
 pub(super) async fn sim_pay(
     State(st): State<AppState>,
     id: Result<Path<String>, PathRejection>,

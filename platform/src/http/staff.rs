@@ -116,8 +116,13 @@ pub(super) async fn staff_case(
 pub struct StaffActionRequest {
     /// accept, refuse, ask_corrections, answer_corrections, start, approve, approve_pending,
     /// reject or withdraw.
+    #[schema(
+        pattern = r"^(accept|refuse|ask_corrections|answer_corrections|start|approve|approve_pending|reject|withdraw)$"
+    )]
     pub action: String,
+    /// Required to refuse, ask for corrections or reject.
     #[serde(default)]
+    #[schema(max_length = 500, pattern = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$")]
     pub opinion: Option<String>,
 }
 

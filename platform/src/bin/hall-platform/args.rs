@@ -98,6 +98,10 @@ pub(crate) enum Command {
         /// The private key of --tls-cert (PEM; readable by the platform's user only).
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Requests per second one kiosk may send, sustained; it may send six times as many at
+        /// once (429 with Retry-After beyond). A kiosk in use sends about one a second.
+        #[arg(long, default_value_t = 10)]
+        kiosk_rate: u32,
     },
     /// The holiday calendar: which years it holds and which it lacks.
     #[command(subcommand)]

@@ -401,6 +401,7 @@ fn main() -> anyhow::Result<()> {
             holidays,
             tls_cert,
             tls_key,
+            kiosk_rate,
         } => {
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(hall_platform::tls::TlsFiles { cert, key }),
@@ -416,6 +417,10 @@ fn main() -> anyhow::Result<()> {
                 (15..=120).contains(&payer_confirm_secs),
                 "--payer-confirm-secs must be 15 to 120: a wallet payment is never reversed \
                  within 15 s of the debit"
+            );
+            anyhow::ensure!(
+                (1..=10_000).contains(&kiosk_rate),
+                "--kiosk-rate must be 1 to 10000 requests per second"
             );
             anyhow::ensure!(
                 (1..=60).contains(&wallet_query_secs),
@@ -442,6 +447,10 @@ fn main() -> anyhow::Result<()> {
             config.sim_payer_delay = std::time::Duration::from_secs_f64(sim_payer_delay);
             config.payer_confirm_limit = std::time::Duration::from_secs(payer_confirm_secs);
             config.wallet_query_every = std::time::Duration::from_secs(wallet_query_secs);
+            config.kiosk_rate = hall_platform::Rate {
+                per_second: kiosk_rate,
+                burst: kiosk_rate.saturating_mul(6),
+            };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

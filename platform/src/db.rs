@@ -17,7 +17,7 @@ mod pool;
 mod sqlite;
 mod value;
 
-pub use conn::{Conn, Dialect};
+pub use conn::{AuditKey, Conn, Dialect};
 pub use pg::PgConn;
 pub use pool::{Pool, Pooled};
 pub use sqlite::SqliteConn;
@@ -109,10 +109,12 @@ pub enum Database {
         path: PathBuf,
         writer: Pool<SqliteConn>,
         readers: Pool<SqliteConn>,
+        audit: std::sync::Arc<AuditKey>,
     },
     Postgres {
         url: String,
         pool: Pool<PgConn>,
+        audit: std::sync::Arc<AuditKey>,
     },
 }
 
@@ -121,14 +123,19 @@ impl Database {
     pub fn open(url: &DbUrl) -> Result<Self, StoreError> {
         match url {
             DbUrl::Sqlite(path) => {
+                let audit = std::sync::Arc::new(AuditKey::default());
                 // Open once now so that a bad path fails here, not at the first request.
-                let first = SqliteConn::open(path)?;
-                let p1 = path.clone();
-                let p2 = path.clone();
-                let writer = Pool::new(1, Box::new(move || SqliteConn::open(&p1)), |_| true);
+                let first = SqliteConn::open(path)?.keyed(audit.clone());
+                let (p1, a1) = (path.clone(), audit.clone());
+                let (p2, a2) = (path.clone(), audit.clone());
+                let writer = Pool::new(
+                    1,
+                    Box::new(move || SqliteConn::open(&p1).map(|c| c.keyed(a1.clone()))),
+                    |_| true,
+                );
                 let readers = Pool::new(
                     SQLITE_READERS,
-                    Box::new(move || SqliteConn::open(&p2)),
+                    Box::new(move || SqliteConn::open(&p2).map(|c| c.keyed(a2.clone()))),
                     |_| true,
                 );
                 {
@@ -140,16 +147,18 @@ impl Database {
                     path: path.clone(),
                     writer,
                     readers,
+                    audit,
                 })
             }
             DbUrl::Postgres(url) => {
-                let first = PgConn::connect(url)?;
-                let u = url.clone();
+                let audit = std::sync::Arc::new(AuditKey::default());
+                let first = PgConn::connect(url)?.keyed(audit.clone());
+                let (u, a) = (url.clone(), audit.clone());
                 // One client more than requests are let through (see `slots`): the one that links
                 // pending audit entries never queues behind the requests waiting for it.
                 let pool = Pool::new(
                     PG_CONNECTIONS + 1,
-                    Box::new(move || PgConn::connect(&u)),
+                    Box::new(move || PgConn::connect(&u).map(|c| c.keyed(a.clone()))),
                     PgConn::healthy,
                 );
                 {
@@ -160,8 +169,16 @@ impl Database {
                 Ok(Database::Postgres {
                     url: url.clone(),
                     pool,
+                    audit,
                 })
             }
+        }
+    }
+
+    /// The key that signs audit entries (set once, from the store's key file).
+    pub fn audit_key(&self) -> &AuditKey {
+        match self {
+            Database::Sqlite { audit, .. } | Database::Postgres { audit, .. } => audit,
         }
     }
 

@@ -27,6 +27,11 @@ pub enum StoreError {
     Catalogue(#[from] catalogue::CatalogueError),
     #[error("personal data: {0}")]
     Seal(#[from] crate::seal::SealError),
+    #[error(
+        "the audit log is keyed and no audit key was given: nothing was written (give \
+         --seal-keys FILE, the key file with its audit_key)"
+    )]
+    AuditUnkeyed,
 }
 
 impl StoreError {

@@ -201,9 +201,10 @@ async fn a_status_changed_in_the_database_fails_verify(kind: Kind) {
 
 both!(a_status_changed_in_the_database_fails_verify);
 
-/// Whoever can write the database can recompute the whole chain, but not the signature of a
-/// checkpoint kept elsewhere: `audit verify --checkpoint` fails once the chain was rewritten,
-/// and refuses a checkpoint not signed with the audit key.
+/// Whoever can write the database can recompute the whole chain, but neither the entries' MACs
+/// nor the signature of a checkpoint kept elsewhere, both made with the audit key outside the
+/// database: `audit verify` with the key fails at the first rewritten entry, `--checkpoint`
+/// fails once the chain was rewritten, and a checkpoint not signed with the key is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rewritten_chain_no_longer_extends_its_signed_checkpoint() {
     let db = TestDb::fresh(Kind::Sqlite).await.unwrap();
@@ -216,7 +217,11 @@ async fn a_rewritten_chain_no_longer_extends_its_signed_checkpoint() {
     let hall_platform::DbUrl::Sqlite(path) = &db.url else {
         unreachable!()
     };
-    let keys = format!("{}.keys.toml", path.display());
+    // The key file kept away from the database (where a command would find it by itself).
+    let keydir = tempfile::tempdir().unwrap();
+    let moved = keydir.path().join("seal-keys.toml");
+    std::fs::rename(format!("{}.keys.toml", path.display()), &moved).unwrap();
+    let keys = moved.display().to_string();
     let dbarg = db.arg();
     let (ok, checkpoint, err) =
         common::cli(&["audit", "checkpoint", "--db", &dbarg, "--seal-keys", &keys]);
@@ -283,10 +288,30 @@ async fn a_rewritten_chain_no_longer_extends_its_signed_checkpoint() {
     }
     conn.execute("UPDATE audit_head SET hash = ?1 WHERE id = 1", [&prev])
         .unwrap();
-    drop(conn);
-    // The chain alone looks intact; against the checkpoint it is not.
+    // The hashes alone hold again: without the key, verify cannot tell.
+    let (ok, out, err) = common::cli(&["audit", "verify", "--db", &dbarg]);
+    assert!(
+        ok && out.contains("not checked"),
+        "a recomputed chain holds by itself: {out}{err}"
+    );
+    // Every entry is keyed: the first rewritten one's MAC no longer holds under the audit key.
     let (ok, out, err) = verify(&[]);
-    assert!(ok, "a recomputed chain holds by itself: {out}{err}");
+    assert!(
+        !ok && err.contains("entry 2") && err.contains("MAC does not match"),
+        "{out}{err}"
+    );
+    // Stripping the MACs from there on does not help.
+    conn.execute("UPDATE audit_log SET mac = NULL WHERE seq >= 2", [])
+        .unwrap();
+    let (ok, out, err) = verify(&[]);
+    assert!(
+        !ok && err.contains("entry 2") && err.contains("no MAC"),
+        "{out}{err}"
+    );
+    // Stripping every MAC leaves an unkeyed chain that holds by itself; against the checkpoint
+    // (kept off the machine) it does not.
+    conn.execute("UPDATE audit_log SET mac = NULL", []).unwrap();
+    drop(conn);
     let (ok, _, err) = verify(&["--checkpoint", cp]);
     assert!(!ok && err.contains("rewritten"), "{err}");
     // A checkpoint whose signature was not made with the audit key is refused.
@@ -294,4 +319,35 @@ async fn a_rewritten_chain_no_longer_extends_its_signed_checkpoint() {
     std::fs::write(&cp_file, forged).unwrap();
     let (ok, _, err) = verify(&["--checkpoint", cp]);
     assert!(!ok && err.contains("not signed"), "{err}");
+}
+
+/// Without the audit key nothing is written after keyed entries: a command run without
+/// `--seal-keys` is refused, and the chain stays keyed to its end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_unkeyed_is_written_after_keyed_entries() {
+    let db = TestDb::fresh(Kind::Sqlite).await.unwrap();
+    let hall = common::Hall::start(&db.url).await;
+    let r = hall.apply("keyed-1", &planning_permit("")).await;
+    assert_eq!(r.status(), 201);
+    hall.server.shutdown().await;
+    let hall_platform::DbUrl::Sqlite(path) = &db.url else {
+        unreachable!()
+    };
+    // The key file moved away from beside the database, where a command would find it.
+    let keydir = tempfile::tempdir().unwrap();
+    let moved = keydir.path().join("seal-keys.toml");
+    std::fs::rename(format!("{}.keys.toml", path.display()), &moved).unwrap();
+    let keys = moved.display().to_string();
+    let dbarg = db.arg();
+    let token = [
+        "fleet", "token", "create", "--role", "helpdesk", "--db", &dbarg,
+    ];
+    let (ok, out, err) = common::cli(&token);
+    assert!(!ok && err.contains("audit log is keyed"), "{out}{err}");
+    let mut with_keys = token.to_vec();
+    with_keys.extend(["--seal-keys", &keys]);
+    let (ok, out, err) = common::cli(&with_keys);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = common::cli(&["audit", "verify", "--db", &dbarg, "--seal-keys", &keys]);
+    assert!(ok && out.contains("MAC holds"), "{out}{err}");
 }

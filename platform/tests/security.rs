@@ -74,8 +74,14 @@ impl Hall {
         format!("{}{path}", self.base)
     }
 
+    /// The store with the platform's keys (its audit entries are keyed).
     fn store(&self) -> Store {
-        Store::open(&DbUrl::Sqlite(self.db.clone())).unwrap()
+        let url = DbUrl::Sqlite(self.db.clone());
+        let keys = hall_platform::seal::Sealer::load(&hall_platform::SealKeys::made_for(&url));
+        Store::open(&url)
+            .unwrap()
+            .with_sealer(std::sync::Arc::new(keys.unwrap()))
+            .unwrap()
     }
 
     fn count(&self, sql: &str) -> i64 {

@@ -10,6 +10,7 @@ use crate::error::StoreError;
 pub struct PgConn {
     client: postgres::Client,
     prepared: HashMap<String, postgres::Statement>,
+    audit: std::sync::Arc<super::conn::AuditKey>,
 }
 
 mod pg_value {
@@ -48,6 +49,12 @@ mod pg_value {
 }
 
 impl PgConn {
+    /// This connection signs audit entries with the database's audit key.
+    pub(super) fn keyed(mut self, audit: std::sync::Arc<super::conn::AuditKey>) -> Self {
+        self.audit = audit;
+        self
+    }
+
     pub(super) fn connect(url: &str) -> Result<Self, StoreError> {
         let mut client = postgres::Client::connect(url, postgres::NoTls)?;
         // Dates are text on both backends; the session speaks UTC so nothing depends on the
@@ -56,6 +63,7 @@ impl PgConn {
         Ok(Self {
             client,
             prepared: HashMap::new(),
+            audit: Default::default(),
         })
     }
 
@@ -103,6 +111,10 @@ fn pg_value(row: &postgres::Row, i: usize) -> Result<Value, StoreError> {
 }
 
 impl Conn for PgConn {
+    fn audit_mac(&self, hash: &str) -> Option<String> {
+        self.audit.mac(hash)
+    }
+
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }

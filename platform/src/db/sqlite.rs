@@ -27,6 +27,7 @@ fn sqlite_sql(sql: &str) -> String {
 pub struct SqliteConn {
     conn: rusqlite::Connection,
     translated: HashMap<String, String>,
+    audit: std::sync::Arc<super::conn::AuditKey>,
 }
 
 impl rusqlite::ToSql for Value {
@@ -41,6 +42,12 @@ impl rusqlite::ToSql for Value {
 }
 
 impl SqliteConn {
+    /// This connection signs audit entries with the database's audit key.
+    pub(super) fn keyed(mut self, audit: std::sync::Arc<super::conn::AuditKey>) -> Self {
+        self.audit = audit;
+        self
+    }
+
     pub(super) fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = rusqlite::Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
@@ -59,6 +66,7 @@ impl SqliteConn {
         Ok(Self {
             conn,
             translated: HashMap::new(),
+            audit: Default::default(),
         })
     }
 
@@ -73,6 +81,10 @@ impl SqliteConn {
 }
 
 impl Conn for SqliteConn {
+    fn audit_mac(&self, hash: &str) -> Option<String> {
+        self.audit.mac(hash)
+    }
+
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
     }

@@ -29,19 +29,23 @@ pub fn append(
     let actor = actor.label();
     let detail = detail.to_string();
     let hash = entry_hash(seq, &at, &actor, action, subject, &detail, &prev);
+    let mac = c.audit_mac(&hash);
+    if mac.is_none() {
+        refuse_unkeyed_after_keyed(c, seq - 1)?;
+    }
     if c.dialect() == Dialect::Postgres {
         // One round trip while the head is locked.
         c.execute(
             "WITH head AS (UPDATE audit_head SET seq = $1, hash = $8 WHERE id = 1)
-             INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            params![seq, at, actor, action, subject, detail, prev, hash],
+             INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash, mac)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            params![seq, at, actor, action, subject, detail, prev, hash, mac],
         )?;
     } else {
         c.execute(
-            "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            params![seq, at, actor, action, subject, detail, prev, hash],
+            "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash, mac)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            params![seq, at, actor, action, subject, detail, prev, hash, mac],
         )?;
         c.execute(
             "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
@@ -110,6 +114,9 @@ pub fn link_pending(c: &mut dyn Conn, limit: i64) -> Result<Vec<(i64, String)>, 
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    if c.audit_mac(GENESIS).is_none() {
+        refuse_unkeyed_after_keyed(c, seq)?;
+    }
     let mut pending = Vec::with_capacity(rows.len());
     for r in rows.drain(..) {
         pending.push((
@@ -126,18 +133,18 @@ pub fn link_pending(c: &mut dyn Conn, limit: i64) -> Result<Vec<(i64, String)>, 
     for chunk in pending.chunks(LINK_CHUNK) {
         let mut sql = String::from(
             "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash, \
-             pending_id) VALUES ",
+             pending_id, mac) VALUES ",
         );
-        let mut values: Vec<crate::db::Value> = Vec::with_capacity(chunk.len() * 9);
+        let mut values: Vec<crate::db::Value> = Vec::with_capacity(chunk.len() * 10);
         for (i, (id, at, actor, action, subject, detail)) in chunk.iter().enumerate() {
             seq += 1;
             let hash = entry_hash(seq, at, actor, action, subject, detail, &prev);
             if i > 0 {
                 sql.push_str(", ");
             }
-            let b = i * 9;
+            let b = i * 10;
             sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
                 b + 1,
                 b + 2,
                 b + 3,
@@ -146,8 +153,10 @@ pub fn link_pending(c: &mut dyn Conn, limit: i64) -> Result<Vec<(i64, String)>, 
                 b + 6,
                 b + 7,
                 b + 8,
-                b + 9
+                b + 9,
+                b + 10
             ));
+            let mac = c.audit_mac(&hash).map_or(Value::Null, Value::Text);
             use crate::db::Value;
             values.extend([
                 Value::Int(seq),
@@ -159,6 +168,7 @@ pub fn link_pending(c: &mut dyn Conn, limit: i64) -> Result<Vec<(i64, String)>, 
                 Value::Text(prev.clone()),
                 Value::Text(hash.clone()),
                 Value::Int(*id),
+                mac,
             ]);
             linked.push((*id, hash.clone()));
             prev = hash;
@@ -211,9 +221,12 @@ const PAGE: i64 = 2000;
 pub fn verify(c: &mut dyn Conn) -> Result<Verdict, StoreError> {
     let mut expected_seq = 1;
     let mut prev = GENESIS.to_string();
+    // With the audit key: every entry from the first keyed one on carries the MAC of its hash.
+    let keyed = c.audit_mac(GENESIS).is_some();
+    let mut first_keyed: Option<i64> = None;
     loop {
         let rows = c.query(
-            "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log
+            "SELECT seq, at, actor, action, subject, detail, prev_hash, hash, mac FROM audit_log
              WHERE seq >= $1 ORDER BY seq LIMIT $2",
             params![expected_seq, PAGE],
         )?;
@@ -250,6 +263,12 @@ pub fn verify(c: &mut dyn Conn) -> Result<Verdict, StoreError> {
                     problem: "its content does not match its hash (it was edited)".into(),
                 });
             }
+            if keyed && let Some(problem) = mac_problem(c, &e, r.opt_text(8)?, &mut first_keyed) {
+                return Ok(Verdict::Broken {
+                    seq: e.seq,
+                    problem,
+                });
+            }
             prev = e.hash;
             expected_seq += 1;
         }
@@ -279,6 +298,50 @@ pub fn verify(c: &mut dyn Conn) -> Result<Verdict, StoreError> {
         entries: last,
         head: prev,
     })
+}
+
+/// Without the audit key, no entry goes after a keyed one: it would break the chain's keying.
+fn refuse_unkeyed_after_keyed(c: &mut dyn Conn, last: i64) -> Result<(), StoreError> {
+    let keyed = c
+        .query_opt("SELECT mac FROM audit_log WHERE seq = $1", params![last])?
+        .map(|r| r.opt_text(0))
+        .transpose()?
+        .flatten()
+        .is_some();
+    if keyed {
+        return Err(StoreError::AuditUnkeyed);
+    }
+    Ok(())
+}
+
+/// What is wrong with an entry's MAC, if anything: it must be the MAC of its hash under the
+/// audit key, and once one entry has a MAC, every later one must have one.
+fn mac_problem(
+    c: &dyn Conn,
+    e: &Entry,
+    mac: Option<String>,
+    first_keyed: &mut Option<i64>,
+) -> Option<String> {
+    match (mac, *first_keyed) {
+        (None, None) => None,
+        (None, Some(from)) => Some(format!(
+            "it has no MAC although every entry from {from} on has one (it was written \
+             without the audit key)"
+        )),
+        (Some(mac), _) => {
+            first_keyed.get_or_insert(e.seq);
+            let want = c.audit_mac(&e.hash)?;
+            let same = mac.len() == want.len()
+                && mac
+                    .bytes()
+                    .zip(want.bytes())
+                    .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+                    == 0;
+            (!same).then(|| {
+                "its MAC does not match (it was written or rewritten without the audit key)".into()
+            })
+        }
+    }
 }
 
 /// The entries about one subject (a case's approval code, a payment code, an order id), oldest

@@ -104,6 +104,7 @@ impl Store {
     /// The same store sealing personal data with `sealer`'s keys, and first sealing what an
     /// earlier version left in the clear. Blocking.
     pub fn with_sealer(mut self, sealer: Arc<crate::seal::Sealer>) -> Result<Self, StoreError> {
+        self.db.audit_key().set(sealer.clone());
         self.sealer = Some(sealer);
         let sealed = self.seal_legacy_blocking()?;
         if sealed > 0 {
@@ -113,6 +114,12 @@ impl Store {
             );
         }
         Ok(self)
+    }
+
+    /// Whether audit entries are keyed (the key file has an audit key): they are signed as they
+    /// are written, and `audit verify` checks each one's MAC.
+    pub fn audit_is_keyed(&self) -> bool {
+        self.db.audit_key().mac(crate::audit::GENESIS).is_some()
     }
 
     /// The keys of personal data at rest.

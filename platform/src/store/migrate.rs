@@ -65,6 +65,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0008_sealed_applicants.sql"),
         postgres: include_str!("../../migrations/postgres/0008_sealed_applicants.sql"),
     },
+    Migration {
+        version: 9,
+        name: "audit entries keyed one by one (HMAC under the key file's audit key)",
+        sqlite: include_str!("../../migrations/sqlite/0009_keyed_audit.sql"),
+        postgres: include_str!("../../migrations/postgres/0009_keyed_audit.sql"),
+    },
 ];
 
 /// The schema version this program writes.

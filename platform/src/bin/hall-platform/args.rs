@@ -26,7 +26,8 @@ pub(crate) struct DbArg {
     #[arg(long, default_value = "sqlite://hall-platform.sqlite3")]
     pub(crate) db: String,
     /// The key file of personal data at rest (`hall-platform seal keygen`); default: the
-    /// systemd credential `seal-keys` ($CREDENTIALS_DIRECTORY/seal-keys) when there is one.
+    /// systemd credential `seal-keys` ($CREDENTIALS_DIRECTORY/seal-keys) when there is one, else
+    /// the keys a demo platform made for this database (beside an SQLite file: `DB.keys.toml`).
     #[arg(long, value_name = "FILE")]
     pub(crate) seal_keys: Option<PathBuf>,
 }
@@ -36,13 +37,20 @@ impl DbArg {
         DbUrl::parse(&self.db).context("--db")
     }
 
-    /// The key file given, or the systemd credential.
+    /// The key file given, or the systemd credential, or the keys a demo platform made for this
+    /// database.
     pub(crate) fn seal_keys(&self) -> Option<PathBuf> {
-        self.seal_keys.clone().or_else(|| {
-            let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
-            let path = PathBuf::from(dir).join("seal-keys");
-            path.exists().then_some(path)
-        })
+        self.seal_keys
+            .clone()
+            .or_else(|| {
+                let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
+                let path = PathBuf::from(dir).join("seal-keys");
+                path.exists().then_some(path)
+            })
+            .or_else(|| {
+                let path = hall_platform::SealKeys::made_for(&self.url().ok()?);
+                path.exists().then_some(path)
+            })
     }
 
     /// The store, with the keys of personal data when they were given (commands that read a

@@ -339,6 +339,14 @@ fn run_blocking(command: Command) -> anyhow::Result<()> {
             match store.audit_verify_blocking()? {
                 Verdict::Intact { entries, head } => {
                     println!("audit log intact: {entries} entries, head {head}");
+                    if store.audit_is_keyed() {
+                        println!("every keyed entry's MAC holds under the audit key");
+                    } else {
+                        println!(
+                            "the entries' MACs were not checked: give --seal-keys FILE (with its \
+                             audit_key) to check them"
+                        );
+                    }
                     if let Some(path) = &checkpoint {
                         println!("it extends the checkpoint {}", path.display());
                     }

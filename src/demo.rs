@@ -17,8 +17,12 @@ use crate::config::Config;
 use crate::devices::KioskHardware;
 use crate::ui::SimPanel;
 
+/// The demo console accounts' password (the demo only: a hall's accounts are made with
+/// `hall-platform console user add`).
+pub const DEMO_CONSOLE_PASSWORD: &str = "hall-demo-console";
+
 /// Starts the reference platform on loopback with the demo data, its database where the
-/// configuration says.
+/// configuration says, and prints where its console is.
 pub fn start_embedded_platform(
     rt: &tokio::runtime::Runtime,
     config: &Config,
@@ -34,6 +38,24 @@ pub fn start_embedded_platform(
         ))
         .with_context(|| format!("cannot start the embedded platform on {}", db.display()))?;
     tracing::info!(addr = %server.addr, "embedded platform running");
+    // The help desk's side of the demo: the console, with an account of each kind.
+    for (name, role) in [
+        (
+            "helpdesk",
+            hall_platform::console_rules::ConsoleRole::Helpdesk,
+        ),
+        (
+            "manager",
+            hall_platform::console_rules::ConsoleRole::Manager,
+        ),
+    ] {
+        rt.block_on(server.console_user(name, role, DEMO_CONSOLE_PASSWORD))
+            .context("cannot make the demo's console accounts")?;
+    }
+    println!(
+        "The help desk's console: http://{}/console/  (user helpdesk or manager, password {})",
+        server.addr, DEMO_CONSOLE_PASSWORD
+    );
     Ok(server)
 }
 

@@ -11,6 +11,7 @@ mod application;
 pub mod audit;
 pub mod catalogue;
 pub mod clock;
+pub mod console_rules;
 pub mod db;
 pub mod demo;
 mod error;
@@ -94,6 +95,29 @@ impl RunningServer {
         enrolled
             .map(|(_, _, credential)| credential)
             .ok_or_else(|| PlatformError::Enrolment("a fresh enrolment token was refused".into()))
+    }
+
+    /// Adds (or resets) a console user with this password (no change forced): the demo's help
+    /// desk and tests.
+    pub async fn console_user(
+        &self,
+        name: &str,
+        role: console_rules::ConsoleRole,
+        password: &str,
+    ) -> Result<(), PlatformError> {
+        if !console_rules::valid_name(name) {
+            return Err(PlatformError::ConsoleUser(format!(
+                "{name:?} is not a user name"
+            )));
+        }
+        let phc = console_rules::hash_password(password)
+            .map_err(|e| PlatformError::ConsoleUser(e.to_string()))?;
+        let (n, now) = (name.to_string(), self.state.clock().now());
+        Ok(self
+            .state
+            .store()
+            .write(move |_, c| store::console::put_user(c, &n, role, &phc, false, now))
+            .await?)
     }
 
     /// Stops accepting connections, lets requests in flight finish, and closes the database.

@@ -193,6 +193,8 @@ pub enum PlatformError {
     Tls(#[from] crate::tls::TlsError),
     #[error("kiosk enrolment: {0}")]
     Enrolment(String),
+    #[error("console user: {0}")]
+    ConsoleUser(String),
 }
 
 /// Everything a request handler needs. Cheap to clone.
@@ -219,6 +221,10 @@ struct Inner {
     offline_after: Duration,
     /// Becomes true when the server stops: long-polls answer at once.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// A kiosk's state, help call or commands changed: the console's pages fetch them again.
+    fleet_changes: tokio::sync::broadcast::Sender<()>,
+    /// A command was issued to this kiosk (its id): its waiting poll looks at once.
+    commands_issued: tokio::sync::broadcast::Sender<String>,
     limiters: crate::limits::Limiters,
     credentials: crate::limits::KnownCredentials,
 }
@@ -317,6 +323,8 @@ impl AppState {
                 heartbeat_secs: config.fleet_heartbeat_secs.max(1),
                 offline_after: config.fleet_offline_after,
                 stopping: tokio::sync::watch::Sender::new(false),
+                fleet_changes: tokio::sync::broadcast::Sender::new(64),
+                commands_issued: tokio::sync::broadcast::Sender::new(1024),
                 clock,
                 provider: sim.clone().map(|p| p as Arc<dyn PaymentProvider>),
                 sim,
@@ -350,6 +358,21 @@ impl AppState {
     }
     pub(crate) fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
         self.inner.stopping.subscribe()
+    }
+    /// Tells every watching console that the fleet changed.
+    pub(crate) fn fleet_changed(&self) {
+        // Nobody watching is no error.
+        let _ = self.inner.fleet_changes.send(());
+    }
+    pub(crate) fn fleet_changes(&self) -> tokio::sync::broadcast::Receiver<()> {
+        self.inner.fleet_changes.subscribe()
+    }
+    /// Wakes the waiting poll of a kiosk that was sent a command on this instance.
+    pub(crate) fn command_issued(&self, kiosk: &str) {
+        let _ = self.inner.commands_issued.send(kiosk.to_string());
+    }
+    pub(crate) fn commands_issued(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.inner.commands_issued.subscribe()
     }
     pub(crate) fn stop_waiting(&self) {
         self.inner.stopping.send_replace(true);

@@ -198,7 +198,13 @@ impl Hall {
         let base = format!("http://{}", server.addr);
 
         // The admin makes a help-desk token and the kiosk's enrolment token.
-        let store = Store::open(&DbUrl::Sqlite(db_path.clone())).expect("store");
+        // With the platform's keys: its audit entries are keyed, and so must these be.
+        let url = DbUrl::Sqlite(db_path.clone());
+        let keys = hall_platform::seal::Sealer::load(&hall_platform::SealKeys::made_for(&url))
+            .expect("the platform's key file");
+        let store = Store::open(&url)
+            .and_then(|s| s.with_sealer(std::sync::Arc::new(keys)))
+            .expect("store");
         let now = chrono::Local::now().naive_local();
         let helpdesk = store
             .write_blocking(|c| fleet::create_fleet_token(c, fleet::Role::Helpdesk, "desk-1", now))

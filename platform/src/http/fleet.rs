@@ -79,6 +79,19 @@ fn kiosk_param(p: Result<Path<String>, PathRejection>) -> Result<String, ApiErro
     Ok(id)
 }
 
+/// Returns when a command for `kiosk` was issued on this instance (or some may have been missed).
+async fn issued_here(issued: &mut tokio::sync::broadcast::Receiver<String>, kiosk: &str) {
+    loop {
+        match issued.recv().await {
+            Ok(k) if k == kiosk => return,
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+            // Never while the platform runs: the sender lives in its state.
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending().await,
+        }
+    }
+}
+
 fn kiosk_not_found() -> ApiError {
     ApiError::not_found(
         "kiosk_id",
@@ -135,6 +148,7 @@ async fn heartbeat(
         .store()
         .write(move |_, c| fleet_rows::heartbeat(c, &kiosk, &hb, now, now_ms))
         .await?;
+    st.fleet_changed();
     Ok(Json(HeartbeatAnswer {
         heartbeat_secs: st.heartbeat_secs(),
         commands_pending: pending,
@@ -154,6 +168,7 @@ async fn help(
     st.store()
         .write(move |_, c| fleet_rows::help(c, &k, req.needs_help, req.note.as_deref(), now))
         .await?;
+    st.fleet_changed();
     tracing::info!(%kiosk, "kiosk help request changed");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -187,6 +202,7 @@ async fn poll(
     let wait = Duration::from_secs(params.wait.unwrap_or(0).min(MAX_WAIT_SECS));
     let deadline = tokio::time::Instant::now() + wait;
     let mut stopping = st.stopping();
+    let mut issued = st.commands_issued();
     let poll_id = uuid::Uuid::new_v4().to_string();
     {
         let (k, p) = (kiosk.clone(), poll_id.clone());
@@ -217,6 +233,7 @@ async fn poll(
                 .write(move |_, c| fleet_rows::take_command(c, &k, &p, now, now_ms))
                 .await?;
             if let Some(cmd) = taken {
+                st.fleet_changed();
                 tracing::info!(kiosk = %cmd.kiosk_id, command = %cmd.id, kind = cmd.kind.as_str(),
                     "command delivered");
                 return Ok(Json(cmd).into_response());
@@ -227,9 +244,12 @@ async fn poll(
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
         let nap = POLL_EVERY.min(deadline - now);
+        // A command issued on this instance wakes the poll at once; one issued on another
+        // instance is seen at the next look.
         tokio::select! {
             _ = tokio::time::sleep(nap) => {}
             _ = stopping.changed() => {}
+            _ = issued_here(&mut issued, &kiosk) => {}
         }
     }
 }
@@ -250,6 +270,7 @@ async fn ack(
         .store()
         .write(move |_, c| fleet_rows::ack(c, &kiosk, &id, req.ok, req.result.as_deref(), now))
         .await?;
+    st.fleet_changed();
     match outcome {
         Ok(cmd) => Ok(Json(cmd)),
         Err(AckRefusal::NotFound) => Err(ApiError::not_found(
@@ -334,7 +355,9 @@ async fn issue(
         .await?;
     match outcome {
         Ok(cmds) => {
+            st.fleet_changed();
             for c in &cmds {
+                st.command_issued(&c.kiosk_id);
                 tracing::info!(kiosk = %c.kiosk_id, command = %c.id, kind = c.kind.as_str(),
                     force = c.force, by = %auth.label, "command issued");
             }
@@ -370,6 +393,7 @@ async fn clear_help(
         .store()
         .write(move |_, c| fleet_rows::clear_help(c, &id, &actor, now))
         .await?;
+    st.fleet_changed();
     if found {
         Ok(StatusCode::NO_CONTENT)
     } else {

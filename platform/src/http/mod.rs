@@ -6,6 +6,7 @@ mod applications;
 mod auth;
 mod cases;
 mod catalogue;
+mod console;
 mod contract;
 mod extract;
 mod fleet;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::router())
         .merge(payments::router())
         .merge(fleet::router())
+        .merge(console::router())
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -250,7 +250,8 @@ pub fn help(
         )?;
     } else {
         c.execute(
-            "UPDATE fleet_kiosks SET help_since = NULL, help_note = NULL WHERE kiosk_id = $1",
+            "UPDATE fleet_kiosks SET help_since = NULL, help_note = NULL, help_taken_by = NULL, \
+             help_taken_at = NULL WHERE kiosk_id = $1",
             params![kiosk_id],
         )?;
     }
@@ -287,7 +288,8 @@ pub fn clear_help(
     };
     if r.opt_text(0)?.is_some() {
         c.execute(
-            "UPDATE fleet_kiosks SET help_since = NULL, help_note = NULL WHERE kiosk_id = $1",
+            "UPDATE fleet_kiosks SET help_since = NULL, help_note = NULL, help_taken_by = NULL, \
+             help_taken_at = NULL WHERE kiosk_id = $1",
             params![kiosk_id],
         )?;
         audit::append(

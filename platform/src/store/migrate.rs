@@ -71,6 +71,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0009_keyed_audit.sql"),
         postgres: include_str!("../../migrations/postgres/0009_keyed_audit.sql"),
     },
+    Migration {
+        version: 10,
+        name: "the web console: users, sessions, who took a help call",
+        sqlite: include_str!("../../migrations/sqlite/0010_console.sql"),
+        postgres: include_str!("../../migrations/postgres/0010_console.sql"),
+    },
 ];
 
 /// The schema version this program writes.

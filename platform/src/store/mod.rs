@@ -16,6 +16,7 @@ pub mod audit;
 mod bound;
 mod cases;
 mod catalogue;
+pub mod console;
 pub mod fleet;
 mod handle;
 mod migrate;

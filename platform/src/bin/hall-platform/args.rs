@@ -134,6 +134,38 @@ pub(crate) enum Command {
     /// Fleet control: help-desk and admin tokens, kiosk enrolment tokens.
     #[command(subcommand)]
     Fleet(FleetCommand),
+    /// The web console (/console/): its users.
+    #[command(subcommand)]
+    Console(ConsoleCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ConsoleCommand {
+    /// Accounts of the help desk, the hall's managers and admins.
+    #[command(subcommand)]
+    User(ConsoleUserCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ConsoleUserCommand {
+    /// Add a user, or reset one (a new password, its sessions ended, unlocked). Without
+    /// --password-stdin a first password is printed, to be changed at the first sign-in.
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["helpdesk", "manager", "admin"])]
+        role: String,
+        /// Read the password from the first line of standard input (no change forced).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Every user, with its role and whether it is locked.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+    },
 }
 
 #[derive(Subcommand)]

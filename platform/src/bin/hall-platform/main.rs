@@ -1,6 +1,7 @@
 //! `hall-platform serve`: runs the reference approval platform alone.
 
 mod args;
+mod console;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -282,6 +283,7 @@ fn run_blocking(command: Command) -> anyhow::Result<()> {
             eprintln!("enrolment token for {kiosk} ({hall}), valid {ttl_hours} h; shown only now:");
             println!("{token}");
         }
+        Command::Console(args::ConsoleCommand::User(cmd)) => console::run(cmd)?,
         Command::Seal(SealCommand::Keygen) => {
             print!("{}", hall_platform::seal::Sealer::generate());
         }

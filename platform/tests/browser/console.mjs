@@ -1,0 +1,127 @@
+// The console in a real browser (Debian's Chromium, driven by playwright-core): a help-desk
+// person signs in, sees the kiosks, a help call appears highlighted without a reload, a restart is
+// clicked and confirmed, and the kiosk's acknowledgement shows on the page by itself; a manager
+// sees no action. Screenshots of each page, in Chinese and English, go to SHOTS.
+//
+// Run by platform/scripts/console-browser, which starts the platform and passes:
+//   BASE (http://127.0.0.1:PORT), KIOSK (id), CREDENTIAL (the kiosk's), DESK and BOSS
+//   (user names; password PASSWORD), SHOTS (directory), CHROMIUM (executable).
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+const BASE = env("BASE"), KIOSK = env("KIOSK"), CREDENTIAL = env("CREDENTIAL");
+const DESK = env("DESK"), BOSS = env("BOSS"), PASSWORD = env("PASSWORD"), SHOTS = env("SHOTS");
+
+async function kioskApi(path, body) {
+  const r = await fetch(BASE + path, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { authorization: `Bearer ${CREDENTIAL}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return r;
+}
+
+async function heartbeat(printer) {
+  const r = await kioskApi("/api/v1/fleet/heartbeat", {
+    version: "0.1.0", uptime_secs: 120, boot_id: "browser-test", in_use: false,
+    devices: { printer, reader: "ok", camera: "ok", scanner: "ok" },
+  });
+  assert.ok(r.ok, `heartbeat: ${r.status}`);
+}
+
+async function signIn(page, name, lang) {
+  await page.goto(`${BASE}/console/login?lang=${lang}`);
+  await page.getByLabel(lang === "en" ? "User name" : "用户名").fill(name);
+  await page.getByLabel(lang === "en" ? "Password" : "密码", { exact: true }).fill(PASSWORD);
+  await page.getByRole("button", { name: lang === "en" ? "Sign in" : "登录" }).click();
+  await page.waitForURL(`${BASE}/console/`);
+}
+
+const browser = await chromium.launch({ executablePath: env("CHROMIUM"), args: ["--no-sandbox"] });
+try {
+  for (const lang of ["zh", "en"]) {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 },
+      locale: lang === "en" ? "en-GB" : "zh-CN" });
+    const page = await context.newPage();
+    page.on("dialog", (d) => d.accept());
+
+    // Signing in: a wrong password is refused with a message.
+    await page.goto(`${BASE}/console/login?lang=${lang}`);
+    await page.screenshot({ path: `${SHOTS}/login-${lang}.png` });
+    await page.getByLabel(lang === "en" ? "User name" : "用户名").fill(DESK);
+    await page.getByLabel(lang === "en" ? "Password" : "密码", { exact: true }).fill("not the password");
+    await page.getByRole("button", { name: lang === "en" ? "Sign in" : "登录" }).click();
+    await page.getByRole("alert").waitFor();
+    assert.match(await page.getByRole("alert").innerText(),
+      lang === "en" ? /Wrong user name or password/ : /用户名或密码不正确/);
+    await signIn(page, DESK, lang);
+
+    // The kiosk is listed within 5 s of a heartbeat, without a reload.
+    await heartbeat(lang === "en" ? "paper_low" : "ok");
+    const row = page.locator("tbody#kiosks tr", { hasText: KIOSK });
+    await row.waitFor({ timeout: 5000 });
+    if (lang === "en") {
+      await page.locator("tbody#kiosks", { hasText: "Paper low" }).waitFor({ timeout: 5000 });
+    }
+
+    // A help call: highlighted, first, announced, without a reload.
+    const loads = [];
+    page.on("load", () => loads.push(Date.now()));
+    const r = await kioskApi("/api/v1/fleet/help", { needs_help: true, note: "老人不会操作" });
+    assert.ok(r.ok, `help: ${r.status}`);
+    await page.locator("tbody#kiosks tr.help", { hasText: KIOSK }).waitFor({ timeout: 5000 });
+    await page.locator("#announce").waitFor({ state: "visible", timeout: 5000 });
+    assert.equal(loads.length, 0, "the page was not reloaded");
+    assert.match(await page.title(), /^\(1\) /);
+    await page.screenshot({ path: `${SHOTS}/kiosks-help-${lang}.png`, fullPage: true });
+
+    // One kiosk: restart after the citizen, confirmed; the kiosk fetches and acknowledges it.
+    await page.getByRole("link", { name: KIOSK }).click();
+    await page.waitForURL(`${BASE}/console/kiosks/${KIOSK}`);
+    const restart = lang === "en" ? "Restart (after the citizen)" : "重启程序（本次服务结束后）";
+    await page.getByRole("button", { name: restart }).click();
+    await page.waitForURL(`${BASE}/console/kiosks/${KIOSK}`);
+    // The newest command comes first: this one, waiting until the kiosk acknowledges it.
+    const newest = page.locator("table.commands tbody tr").first();
+    await newest.getByText(lang === "en" ? "Waiting for the kiosk" : "等待终端领取").waitFor();
+    const before = await page.locator("table.commands tbody tr").count();
+    const loadsBefore = loads.length;
+    const poll = await kioskApi("/api/v1/fleet/commands?wait=0");
+    assert.equal(poll.status, 200, "the kiosk's poll gets the command");
+    const cmd = await poll.json();
+    const ack = await kioskApi(`/api/v1/fleet/commands/${cmd.id}/ack`, { ok: true, result: "restarted" });
+    assert.ok(ack.ok, `ack: ${ack.status}`);
+    await newest.getByText(lang === "en" ? "Done" : "已完成", { exact: true })
+      .waitFor({ timeout: 5000 });
+    assert.equal(await page.locator("table.commands tbody tr").count(), before);
+    assert.match(await newest.innerText(), /restarted/);
+    assert.equal(loads.length, loadsBefore, "the acknowledgement came without a reload");
+    await page.screenshot({ path: `${SHOTS}/kiosk-${lang}.png`, fullPage: true });
+
+    // The call is dealt with.
+    await page.getByRole("button", { name: lang === "en" ? "Help done" : "求助已处理" }).click();
+    await page.waitForURL(`${BASE}/console/kiosks/${KIOSK}`);
+    assert.equal(await page.locator("tbody#kiosks tr.help").count(), 0);
+
+    // The keyboard reaches every control: tabbing from the top lands on the actions.
+    await page.keyboard.press("Tab");
+    assert.ok(await page.evaluate(() => document.activeElement && document.activeElement !== document.body));
+    await context.close();
+
+    // A manager sees the kiosk but no action.
+    const mctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+    const mpage = await mctx.newPage();
+    await signIn(mpage, BOSS, lang);
+    await mpage.goto(`${BASE}/console/kiosks/${KIOSK}`);
+    assert.equal(await mpage.locator("form[action$='/command']").count(), 0, "no action for a manager");
+    await mctx.close();
+  }
+  console.log("console browser test: passed");
+} finally {
+  await browser.close();
+}

@@ -19,6 +19,7 @@ pub mod fleet;
 pub(crate) mod fleet_rules;
 mod http;
 mod limits;
+pub mod notify;
 pub mod payment;
 mod problem;
 pub use hall_seal as seal;
@@ -149,6 +150,9 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, PlatformError>
             addr: config.listen,
             source,
         })?;
+    if let Some(url) = state.store().postgres_url() {
+        notify::listen(url, state.local_changes(), state.stopping());
+    }
     let (stop, stopped) = oneshot::channel::<()>();
     let app = router(state.clone());
     let kept = state.clone();

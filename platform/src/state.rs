@@ -221,10 +221,10 @@ struct Inner {
     offline_after: Duration,
     /// Becomes true when the server stops: long-polls answer at once.
     stopping: tokio::sync::watch::Sender<bool>,
-    /// A kiosk's state, help call or commands changed: the console's pages fetch them again.
-    fleet_changes: tokio::sync::broadcast::Sender<()>,
-    /// A command was issued to this kiosk (its id): its waiting poll looks at once.
-    commands_issued: tokio::sync::broadcast::Sender<String>,
+    /// The fleet's changes on this instance: a kiosk's state, help call or commands changed (the
+    /// console's pages fetch them again), a command was issued to a kiosk (its waiting poll looks
+    /// at once). On PostgreSQL they arrive from every instance through LISTEN/NOTIFY.
+    changes: crate::notify::Local,
     limiters: crate::limits::Limiters,
     credentials: crate::limits::KnownCredentials,
 }
@@ -323,8 +323,7 @@ impl AppState {
                 heartbeat_secs: config.fleet_heartbeat_secs.max(1),
                 offline_after: config.fleet_offline_after,
                 stopping: tokio::sync::watch::Sender::new(false),
-                fleet_changes: tokio::sync::broadcast::Sender::new(64),
-                commands_issued: tokio::sync::broadcast::Sender::new(1024),
+                changes: crate::notify::Local::new(),
                 clock,
                 provider: sim.clone().map(|p| p as Arc<dyn PaymentProvider>),
                 sim,
@@ -359,20 +358,52 @@ impl AppState {
     pub(crate) fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
         self.inner.stopping.subscribe()
     }
-    /// Tells every watching console that the fleet changed.
+    /// Tells every watching console, on every instance, that the fleet changed.
     pub(crate) fn fleet_changed(&self) {
-        // Nobody watching is no error.
-        let _ = self.inner.fleet_changes.send(());
+        self.tell("fleet".to_string());
     }
     pub(crate) fn fleet_changes(&self) -> tokio::sync::broadcast::Receiver<()> {
-        self.inner.fleet_changes.subscribe()
+        self.inner.changes.fleet.subscribe()
     }
-    /// Wakes the waiting poll of a kiosk that was sent a command on this instance.
+    /// Wakes the waiting poll of a kiosk that was sent a command, on whichever instance it is.
     pub(crate) fn command_issued(&self, kiosk: &str) {
-        let _ = self.inner.commands_issued.send(kiosk.to_string());
+        self.tell(format!("cmd:{kiosk}"));
     }
     pub(crate) fn commands_issued(&self) -> tokio::sync::broadcast::Receiver<String> {
-        self.inner.commands_issued.subscribe()
+        self.inner.changes.commands.subscribe()
+    }
+    /// Whether changes on other instances reach this one at once (PostgreSQL's NOTIFY): polls
+    /// then look at the database only as a safety net.
+    pub(crate) fn hears_other_instances(&self) -> bool {
+        self.inner.store.dialect() == crate::db::Dialect::Postgres
+    }
+    pub(crate) fn local_changes(&self) -> crate::notify::Local {
+        self.inner.changes.clone()
+    }
+    fn tell(&self, payload: String) {
+        if !self.hears_other_instances() {
+            self.inner.changes.deliver(&payload);
+            return;
+        }
+        // Through the database, to every instance (this one's listener included).
+        let store = self.inner.store.clone();
+        let local = self.inner.changes.clone();
+        tokio::spawn(async move {
+            let p = payload.clone();
+            let sent = store
+                .read(move |_, c| {
+                    // pg_notify answers `void`, which no row type reads: executed, not queried.
+                    c.execute(
+                        "SELECT pg_notify($1, $2)",
+                        crate::params![crate::notify::CHANNEL, p],
+                    )
+                })
+                .await;
+            if let Err(e) = sent {
+                tracing::warn!(error = %e, "the fleet's change could not be told to other instances");
+                local.deliver(&payload);
+            }
+        });
     }
     pub(crate) fn stop_waiting(&self) {
         self.inner.stopping.send_replace(true);

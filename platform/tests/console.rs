@@ -520,5 +520,33 @@ async fn a_help_call_reaches_a_watching_page_and_is_taken_and_done() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, live, _) = desk.get("/console/kiosks/live").await;
     assert!(live.contains("data-help=\"0\""), "{live}");
+
+    // The kiosk's last seven days: its start, its printer out of paper, the call and its answer.
+    let hb = json!({
+        "version": "0.1.0", "uptime_secs": 60, "boot_id": "b-1", "in_use": false,
+        "devices": { "printer": "paper_out", "reader": "ok", "camera": "ok", "scanner": "ok" },
+    });
+    for _ in 0..2 {
+        let r = hall
+            .http
+            .post(format!("{}{}", hall.base, api::FLEET_HEARTBEAT))
+            .json(&hb)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+    let (_, page, _) = desk.get("/console/kiosks/K-TEST").await;
+    let history = &page[page.find("最近7天").expect("the history section")..];
+    for said in [
+        "开机，版本 0.1.0",
+        "打印机：缺纸",
+        "求助：读卡器没有反应",
+        "求助已处理",
+    ] {
+        assert!(history.contains(said), "{said} in {history}");
+    }
+    // A second heartbeat with the same state adds nothing.
+    assert_eq!(history.matches("打印机：缺纸").count(), 1, "{history}");
     hall.server.shutdown().await;
 }

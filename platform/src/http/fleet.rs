@@ -26,7 +26,11 @@ use crate::store::fleet as fleet_rows;
 /// The longest a long-poll waits.
 pub const MAX_WAIT_SECS: u64 = 30;
 /// How often a waiting long-poll looks at the database.
+/// How often a waiting poll looks at the database: on SQLite (one instance, or several on one file
+/// that cannot tell each other), and on PostgreSQL only as a safety net, since every instance
+/// hears of a new command at once there (LISTEN/NOTIFY).
 const POLL_EVERY: Duration = Duration::from_millis(200);
+const POLL_EVERY_NOTIFIED: Duration = Duration::from_secs(5);
 const MAX_ID_CHARS: usize = 64;
 /// The longest an enrolment token may wait to be used: 30 days.
 const MAX_ENROL_TTL_HOURS: u32 = 24 * 30;
@@ -83,7 +87,7 @@ fn kiosk_param(p: Result<Path<String>, PathRejection>) -> Result<String, ApiErro
 async fn issued_here(issued: &mut tokio::sync::broadcast::Receiver<String>, kiosk: &str) {
     loop {
         match issued.recv().await {
-            Ok(k) if k == kiosk => return,
+            Ok(k) if k == kiosk || k == crate::notify::EVERY_KIOSK => return,
             Ok(_) => {}
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
             // Never while the platform runs: the sender lives in its state.
@@ -143,10 +147,10 @@ async fn heartbeat(
     KioskAuth(kiosk): KioskAuth,
     ApiJson(hb): ApiJson<Heartbeat>,
 ) -> Result<Json<HeartbeatAnswer>, ApiError> {
-    let (now, now_ms) = (st.clock().now(), st.clock().millis());
+    let (now, now_ms, offline) = (st.clock().now(), st.clock().millis(), st.offline_after_ms());
     let pending = st
         .store()
-        .write(move |_, c| fleet_rows::heartbeat(c, &kiosk, &hb, now, now_ms))
+        .write(move |_, c| fleet_rows::heartbeat(c, &kiosk, &hb, now, now_ms, offline))
         .await?;
     st.fleet_changed();
     Ok(Json(HeartbeatAnswer {
@@ -163,10 +167,12 @@ async fn help(
     KioskAuth(kiosk): KioskAuth,
     ApiJson(req): ApiJson<HelpRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let now = st.clock().now();
+    let (now, now_ms) = (st.clock().now(), st.clock().millis());
     let k = kiosk.clone();
     st.store()
-        .write(move |_, c| fleet_rows::help(c, &k, req.needs_help, req.note.as_deref(), now))
+        .write(move |_, c| {
+            fleet_rows::help(c, &k, req.needs_help, req.note.as_deref(), now, now_ms)
+        })
         .await?;
     st.fleet_changed();
     tracing::info!(%kiosk, "kiosk help request changed");
@@ -243,7 +249,12 @@ async fn poll(
         if now >= deadline || *stopping.borrow() {
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
-        let nap = POLL_EVERY.min(deadline - now);
+        let every = if st.hears_other_instances() {
+            POLL_EVERY_NOTIFIED
+        } else {
+            POLL_EVERY
+        };
+        let nap = every.min(deadline - now);
         // A command issued on this instance wakes the poll at once; one issued on another
         // instance is seen at the next look.
         tokio::select! {
@@ -388,10 +399,10 @@ async fn clear_help(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let id = kiosk_param(id)?;
-    let (actor, now) = (auth.actor(), st.clock().now());
+    let (actor, now, now_ms) = (auth.actor(), st.clock().now(), st.clock().millis());
     let found = st
         .store()
-        .write(move |_, c| fleet_rows::clear_help(c, &id, &actor, now))
+        .write(move |_, c| fleet_rows::clear_help(c, &id, &actor, now, now_ms))
         .await?;
     st.fleet_changed();
     if found {

@@ -8,6 +8,7 @@ use hall_domain::api::{
 use serde_json::json;
 
 use super::audit;
+use super::fleet_history::{self as history, Happened};
 use crate::audit::Actor;
 use crate::db::{Conn, Dialect, Row};
 use crate::error::StoreError;
@@ -201,7 +202,11 @@ pub fn heartbeat(
     hb: &Heartbeat,
     now: NaiveDateTime,
     now_ms: i64,
+    offline_after_ms: i64,
 ) -> Result<bool, StoreError> {
+    if let Some(before) = history::before(c, kiosk_id)? {
+        history::after_heartbeat(c, kiosk_id, &before, hb, now, now_ms, offline_after_ms)?;
+    }
     let devices = serde_json::to_string(&hb.devices)?;
     let uptime = i64::try_from(hb.uptime_secs).unwrap_or(i64::MAX);
     c.execute(
@@ -235,6 +240,7 @@ pub fn help(
     needs_help: bool,
     note: Option<&str>,
     now: NaiveDateTime,
+    now_ms: i64,
 ) -> Result<(), StoreError> {
     let was = c
         .query_one(
@@ -256,6 +262,12 @@ pub fn help(
         )?;
     }
     if was.is_some() != needs_help {
+        let what = if needs_help {
+            Happened::Help(note.map(str::to_string))
+        } else {
+            Happened::HelpDone
+        };
+        history::record(c, kiosk_id, &what, now, now_ms)?;
         audit::append(
             c,
             now,
@@ -278,6 +290,7 @@ pub fn clear_help(
     kiosk_id: &str,
     actor: &Actor,
     now: NaiveDateTime,
+    now_ms: i64,
 ) -> Result<bool, StoreError> {
     let Some(r) = c.query_opt(
         "SELECT help_since FROM fleet_kiosks WHERE kiosk_id = $1",
@@ -300,6 +313,7 @@ pub fn clear_help(
             &kiosk_subject(kiosk_id),
             json!({}),
         )?;
+        history::record(c, kiosk_id, &Happened::HelpDone, now, now_ms)?;
     }
     Ok(true)
 }

@@ -234,6 +234,14 @@ impl Store {
         Self::open(&DbUrl::Sqlite(path.to_path_buf()))
     }
 
+    /// The PostgreSQL server's URL (for a connection of its own: the fleet's change listener).
+    pub fn postgres_url(&self) -> Option<String> {
+        match &*self.db {
+            crate::db::Database::Postgres { url, .. } => Some(url.clone()),
+            crate::db::Database::Sqlite { .. } => None,
+        }
+    }
+
     pub fn dialect(&self) -> Dialect {
         self.db.dialect()
     }

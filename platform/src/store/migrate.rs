@@ -77,6 +77,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0010_console.sql"),
         postgres: include_str!("../../migrations/postgres/0010_console.sql"),
     },
+    Migration {
+        version: 11,
+        name: "each kiosk's history: devices, errors, boots, time offline, help calls",
+        sqlite: include_str!("../../migrations/sqlite/0011_fleet_history.sql"),
+        postgres: include_str!("../../migrations/postgres/0011_fleet_history.sql"),
+    },
 ];
 
 /// The schema version this program writes.

@@ -18,6 +18,7 @@ mod cases;
 mod catalogue;
 pub mod console;
 pub mod fleet;
+pub mod fleet_history;
 mod handle;
 mod migrate;
 mod payments;

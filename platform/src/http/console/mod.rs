@@ -26,6 +26,7 @@ use crate::fleet_rules::new_secret;
 use crate::state::AppState;
 use crate::store::console as rows;
 use crate::store::fleet as fleet_rows;
+use crate::store::fleet_history as history;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -365,7 +366,17 @@ async fn rows_of(st: &AppState, one: Option<String>) -> Result<Vec<pages::Row>, 
                 } else {
                     None
                 };
-                out.push(pages::Row { kiosk, taken_by });
+                // A kiosk's own page: its last seven days.
+                let history = if one.is_some() {
+                    history::since(c, &kiosk.kiosk_id, now_ms - 7 * 86_400_000, 500)?
+                } else {
+                    Vec::new()
+                };
+                out.push(pages::Row {
+                    kiosk,
+                    taken_by,
+                    history,
+                });
             }
             // Help calls first, the longest waiting first; then by hall and id.
             out.sort_by(|a, b| {
@@ -564,10 +575,10 @@ async fn help_done(
         return (StatusCode::NOT_FOUND, "no such kiosk").into_response();
     };
     let actor = crate::audit::Actor::Fleet(format!("console:{}", s.user.name));
-    let (k, now) = (id.clone(), st.clock().now());
+    let (k, now, now_ms) = (id.clone(), st.clock().now(), st.clock().millis());
     match st
         .store()
-        .write(move |_, c| fleet_rows::clear_help(c, &k, &actor, now))
+        .write(move |_, c| fleet_rows::clear_help(c, &k, &actor, now, now_ms))
         .await
     {
         Ok(_) => {

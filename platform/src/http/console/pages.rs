@@ -7,6 +7,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::session::Lang;
 use crate::console_rules::{ConsoleRole, User};
+use crate::store::fleet_history::Happened;
 
 fn role_name(lang: Lang, role: ConsoleRole) -> &'static str {
     match role {
@@ -140,10 +141,56 @@ fn minutes(lang: Lang, secs: i64) -> String {
     }
 }
 
-/// A kiosk as the list shows it, with who took its help call.
+/// A kiosk as the list shows it, with who took its help call (and, on its own page, what
+/// happened to it over the last seven days, newest first).
 pub(super) struct Row {
     pub(super) kiosk: KioskStatus,
     pub(super) taken_by: Option<String>,
+    pub(super) history: Vec<(String, Happened)>,
+}
+
+/// One entry of a kiosk's history, in words; `None` for those said by another (back online).
+fn happened(lang: Lang, at: &str, h: &Happened) -> Option<(Markup, &'static str)> {
+    Some(match h {
+        Happened::Offline { since } => (
+            html! { (lang.t("离线：", "Offline: ")) (short_time(since)) " – " (short_time(at)) },
+            "bad",
+        ),
+        Happened::Online => return None,
+        Happened::Devices(d) => {
+            let all = [
+                (lang.t("打印机", "Printer"), d.printer),
+                (lang.t("读卡器", "Reader"), d.reader),
+                (lang.t("摄像头", "Camera"), d.camera),
+                (lang.t("扫码器", "Scanner"), d.scanner),
+            ];
+            let faults: Vec<String> = all
+                .iter()
+                .filter(|(_, s)| !matches!(s, DeviceState::Ok | DeviceState::None))
+                .map(|(n, s)| format!("{n}{}{}", lang.t("：", ": "), device(lang, *s).0))
+                .collect();
+            if faults.is_empty() {
+                (html! { (lang.t("设备全部正常", "Every device OK")) }, "ok")
+            } else {
+                (html! { (faults.join(lang.t("；", "; "))) }, "warn")
+            }
+        }
+        Happened::Error(e) => (html! { (lang.t("错误：", "Error: ")) (e) }, "bad"),
+        Happened::Boot { version } => (
+            html! { (lang.t("开机，版本 ", "Started, version ")) (version) },
+            "none",
+        ),
+        Happened::Help(note) => (
+            html! { (lang.t("求助", "Help call")) @if let Some(n) = note { "：" (n) } },
+            "warn",
+        ),
+        Happened::HelpDone => (html! { (lang.t("求助已处理", "Help call answered")) }, "ok"),
+    })
+}
+
+/// `2026-12-05 07:21:46.123` → `12-05 07:21`.
+fn short_time(t: &str) -> &str {
+    t.get(5..16).unwrap_or(t)
 }
 
 /// The rows of the kiosk list: help calls first (longest waiting first), then by hall and id.
@@ -301,6 +348,26 @@ pub(super) fn kiosk_live(lang: Lang, row: &Row, now: NaiveDateTime) -> Markup {
         table.kiosks {
             thead { (header_row(lang)) }
             (kiosk_rows(lang, std::slice::from_ref(row), now))
+        }
+        section.card {
+            h2 { (lang.t("最近7天", "The last 7 days")) }
+            @if row.history.is_empty() {
+                p { (lang.t("7天内没有变化。", "Nothing changed in 7 days.")) }
+            } @else {
+                table.history {
+                    thead { tr {
+                        th scope="col" { (lang.t("时间", "When")) }
+                        th scope="col" { (lang.t("发生了什么", "What happened")) }
+                    } }
+                    tbody {
+                        @for (at, h) in &row.history {
+                            @if let Some((text, class)) = happened(lang, at, h) {
+                                tr { td { (short_time(at)) } td class=(class) { (text) } }
+                            }
+                        }
+                    }
+                }
+            }
         }
         section.card {
             h2 { (lang.t("最近的指令", "Recent commands")) }

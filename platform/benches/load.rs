@@ -9,13 +9,15 @@
 //! CA as in a hall (`HALL_BENCH_TLS=0`: in clear); the cost of a TLS handshake is measured apart,
 //! beside a kiosk that keeps its connection.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 #[path = "../tests/common/certs.rs"]
 mod certs;
+mod support;
+
+use support::{admin, postgres_url, with_db};
 
 use hall_domain::api;
 use hall_platform::{DbUrl, ServerConfig, demo, spawn};
@@ -300,37 +302,6 @@ async fn bench_backend(
     let connections = handshake(&base, tls, 200).await;
     server.shutdown().await;
     (vec![lookup, submit], connections)
-}
-
-fn postgres_url() -> Option<String> {
-    if let Ok(v) = std::env::var("HALL_TEST_POSTGRES")
-        && !v.trim().is_empty()
-        && v.trim() != "skip"
-    {
-        return Some(v.trim().to_string());
-    }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/test-postgres");
-    let out = std::process::Command::new("bash")
-        .arg(&script)
-        .arg("start")
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("export HALL_TEST_POSTGRES="))
-        .map(|v| v.trim_matches('\'').to_string())
-}
-
-fn with_db(url: &str, db: &str) -> String {
-    match url.rfind('/') {
-        Some(i) => format!("{}/{db}", &url[..i]),
-        None => format!("{url}/{db}"),
-    }
-}
-
-fn admin(url: &str, sql: &str) {
-    let mut c = postgres::Client::connect(url, postgres::NoTls).expect("PostgreSQL");
-    c.batch_execute(sql).expect("SQL");
 }
 
 /// pgbench on the same server: tps and mean latency.

@@ -30,7 +30,7 @@ pub const MAX_WAIT_SECS: u64 = 30;
 /// that cannot tell each other), and on PostgreSQL only as a safety net, since every instance
 /// hears of a new command at once there (LISTEN/NOTIFY).
 const POLL_EVERY: Duration = Duration::from_millis(200);
-const POLL_EVERY_NOTIFIED: Duration = Duration::from_secs(5);
+const POLL_EVERY_NOTIFIED: Duration = Duration::from_secs(15);
 const MAX_ID_CHARS: usize = 64;
 /// The longest an enrolment token may wait to be used: 30 days.
 const MAX_ENROL_TTL_HOURS: u32 = 24 * 30;

@@ -550,3 +550,87 @@ async fn a_help_call_reaches_a_watching_page_and_is_taken_and_done() {
     assert_eq!(history.matches("打印机：缺纸").count(), 1, "{history}");
     hall.server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_users_enrols_and_revokes_kiosks_in_the_browser_and_nobody_else_can() {
+    let (db, hall) = hall().await;
+    let mut desk = signed_in(&db, &hall, "desk", "helpdesk").await;
+    let (status, _, _) = desk.get("/console/admin").await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the help desk has no admin page"
+    );
+    let (_, page, _) = desk.get("/console/kiosks/K-TEST").await;
+    assert!(!page.contains("/revoke"), "nor a revoke button");
+    let token = Browser::token(&page);
+    let (status, _, _) = desk
+        .post("/console/kiosks/K-TEST/revoke", &[("csrf", &token)])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let mut admin = signed_in(&db, &hall, "root", "admin").await;
+    let (status, page, _) = admin.get("/console/admin").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("desk") && page.contains("运维值守"), "{page}");
+    let token = Browser::token(&page);
+    // A user added here gets a first password, shown once, that signs in (and must be changed).
+    let (status, page, _) = admin
+        .post(
+            "/console/admin/users",
+            &[("csrf", &token), ("name", "zhou"), ("role", "manager")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let at = page.find("class=\"secret\">").expect("the password shown") + 15;
+    let first = page[at..].split('<').next().unwrap().to_string();
+    assert_eq!(first.len(), 16, "{first}");
+    let mut zhou = Browser::new(&hall.base);
+    let (status, _, to) = zhou.sign_in("zhou", &first).await;
+    assert_eq!(
+        (status, to.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/console/password"))
+    );
+    let (_, page, _) = admin.get("/console/admin").await;
+    assert!(
+        page.contains("zhou") && !page.contains(&first),
+        "shown only once"
+    );
+    // An enrolment token made here enrols a kiosk.
+    let (status, page, _) = admin
+        .post(
+            "/console/admin/enrol-tokens",
+            &[("csrf", &token), ("kiosk", "K-NEW"), ("hall", "二楼")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let at = page.find("class=\"secret\">").expect("the token shown") + 15;
+    let enrolment = page[at..].split('<').next().unwrap().to_string();
+    let r = reqwest::Client::new()
+        .post(format!("{}{}", hall.base, api::FLEET_ENROL))
+        .json(&json!({ "enrolment_token": enrolment }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Revoking: confirmed on the page; the kiosk's credential stops working at once.
+    let (_, page, _) = admin.get("/console/kiosks/K-TEST").await;
+    assert!(page.contains("/console/kiosks/K-TEST/revoke") && page.contains("data-confirm"));
+    let (status, _, _) = admin
+        .post("/console/kiosks/K-TEST/revoke", &[("csrf", "forged")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = admin
+        .post("/console/kiosks/K-TEST/revoke", &[("csrf", &token)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let r = hall
+        .http
+        .post(format!("{}{}", hall.base, api::FLEET_HELP))
+        .json(&json!({ "needs_help": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    hall.server.shutdown().await;
+}

@@ -197,15 +197,20 @@ async fn poll(
     KioskAuth(kiosk): KioskAuth,
     params: Result<Query<PollParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|_| {
+    let bad_wait = || {
         ApiError::bad_request(field_error(
             "wait",
             "invalid",
             "wait 须为0至30的整数（秒）",
             "wait must be a whole number of seconds from 0 to 30",
         ))
-    })?;
-    let wait = Duration::from_secs(params.wait.unwrap_or(0).min(MAX_WAIT_SECS));
+    };
+    let Query(params) = params.map_err(|_| bad_wait())?;
+    let wait = params.wait.unwrap_or(0);
+    if wait > MAX_WAIT_SECS {
+        return Err(bad_wait());
+    }
+    let wait = Duration::from_secs(wait);
     let deadline = tokio::time::Instant::now() + wait;
     let mut stopping = st.stopping();
     let mut issued = st.commands_issued();

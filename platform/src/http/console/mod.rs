@@ -3,6 +3,7 @@
 //! its commands and the help desk's actions. Same process and TLS as the API; every state in the
 //! database.
 
+mod admin;
 mod assets;
 mod pages;
 mod session;
@@ -46,6 +47,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/console/kiosks/{id}/help/done", post(help_done))
         .route("/console/events", get(events))
         .route("/console/assets/{name}", get(assets::asset))
+        .merge(admin::router())
         .layer(middleware::map_response(security_headers))
 }
 

@@ -40,6 +40,9 @@ pub(super) fn layout(lang: Lang, title: &str, who: Option<(&User, &str)>, body: 
                         }
                         @if let Some((user, csrf)) = who {
                             span.who { (user.name) " · " (role_name(lang, user.role)) }
+                            @if user.role == ConsoleRole::Admin {
+                                a href="/console/admin" { (lang.t("管理", "Administration")) }
+                            }
                             a href="/console/password" { (lang.t("修改密码", "Change password")) }
                             form.inline method="post" action="/console/logout" {
                                 input type="hidden" name="csrf" value=(csrf);
@@ -405,6 +408,14 @@ pub(super) fn kiosk(lang: Lang, user: &User, csrf: &str, row: &Row, now: NaiveDa
         h1 { (k.kiosk_id) " " small { (k.hall) } }
         @if user.role.acts_on_kiosks() && !k.revoked {
             (actions(lang, k, csrf, row.taken_by.is_some()))
+        }
+        @if user.role == ConsoleRole::Admin && !k.revoked {
+            form method="post" action=(format!("/console/kiosks/{}/revoke", k.kiosk_id))
+                data-confirm=(format!("{}{}", k.kiosk_id, lang.t("：注销后该终端的凭据立即失效，确定？",
+                    ": its credential stops working at once. Revoke it?"))) {
+                input type="hidden" name="csrf" value=(csrf);
+                button.danger type="submit" { (lang.t("注销此终端", "Revoke this kiosk")) }
+            }
         }
         div #live data-live=(format!("/console/kiosks/{}/live", k.kiosk_id)) { (kiosk_live(lang, row, now)) }
     };

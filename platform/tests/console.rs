@@ -74,10 +74,9 @@ impl Browser {
         set
     }
 
-    async fn get(&mut self, path: &str) -> (StatusCode, String, Option<String>) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
+    /// Sends a request with the kept cookies, keeps the ones it sets: (status, body, Location).
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> (StatusCode, String, Option<String>) {
+        let r = req
             .header("cookie", self.cookie_header())
             .send()
             .await
@@ -90,26 +89,22 @@ impl Browser {
         (r.status(), r.text().await.unwrap(), location)
     }
 
+    async fn get(&mut self, path: &str) -> (StatusCode, String, Option<String>) {
+        let req = self.http.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
     async fn post(
         &mut self,
         path: &str,
         form: &[(&str, &str)],
     ) -> (StatusCode, String, Option<String>) {
-        let r = self
+        let req = self
             .http
             .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(encode(form))
-            .send()
-            .await
-            .unwrap();
-        self.keep(&r);
-        let location = r
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_string());
-        (r.status(), r.text().await.unwrap(), location)
+            .body(encode(form));
+        self.send(req).await
     }
 
     /// The hidden form token of a page.

@@ -538,24 +538,30 @@ async fn command(
     }
 }
 
-async fn take_help(
-    State(st): State<AppState>,
+/// A help-desk change to one kiosk's help call: checked, written, told to every console, and the
+/// person taken back to the kiosk's page.
+async fn on_help_call<F>(
+    st: AppState,
     s: Signed,
-    Path(id): Path<String>,
-    Form(f): Form<TokenForm>,
-) -> Response {
-    if let Some(r) = may_act(&s, &f.csrf) {
+    id: String,
+    token: String,
+    mut write: F,
+) -> Response
+where
+    F: FnMut(&mut dyn crate::db::Conn, &str, &str) -> Result<bool, crate::error::StoreError>
+        + Send
+        + 'static,
+{
+    if let Some(r) = may_act(&s, &token) {
         return r;
     }
     let Some(id) = kiosk_id(&id) else {
         return (StatusCode::NOT_FOUND, "no such kiosk").into_response();
     };
-    let (k, by, now) = (id.clone(), s.user.name.clone(), st.clock().now());
-    match st
-        .store()
-        .write(move |_, c| rows::take_help(c, &k, &by, now))
-        .await
-    {
+    let (k, by) = (id.clone(), s.user.name.clone());
+    // Run again as a whole if PostgreSQL aborts it for a conflict: the closure is FnMut.
+    let written = st.store().write(move |_, c| write(c, &k, &by)).await;
+    match written {
         Ok(_) => {
             st.fleet_changed();
             back_to(&id)
@@ -564,31 +570,31 @@ async fn take_help(
     }
 }
 
+async fn take_help(
+    State(st): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<TokenForm>,
+) -> Response {
+    let now = st.clock().now();
+    on_help_call(st, s, id, f.csrf, move |c, k, by| {
+        rows::take_help(c, k, by, now)
+    })
+    .await
+}
+
 async fn help_done(
     State(st): State<AppState>,
     s: Signed,
     Path(id): Path<String>,
     Form(f): Form<TokenForm>,
 ) -> Response {
-    if let Some(r) = may_act(&s, &f.csrf) {
-        return r;
-    }
-    let Some(id) = kiosk_id(&id) else {
-        return (StatusCode::NOT_FOUND, "no such kiosk").into_response();
-    };
-    let actor = crate::audit::Actor::Fleet(format!("console:{}", s.user.name));
-    let (k, now, now_ms) = (id.clone(), st.clock().now(), st.clock().millis());
-    match st
-        .store()
-        .write(move |_, c| fleet_rows::clear_help(c, &k, &actor, now, now_ms))
-        .await
-    {
-        Ok(_) => {
-            st.fleet_changed();
-            back_to(&id)
-        }
-        Err(e) => failure(e),
-    }
+    let (now, now_ms) = (st.clock().now(), st.clock().millis());
+    on_help_call(st, s, id, f.csrf, move |c, k, by| {
+        let actor = crate::audit::Actor::Fleet(format!("console:{by}"));
+        fleet_rows::clear_help(c, k, &actor, now, now_ms)
+    })
+    .await
 }
 
 /// Server-sent events: `fleet` whenever a kiosk's state, help call or commands changed, so the

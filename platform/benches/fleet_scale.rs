@@ -148,6 +148,18 @@ async fn console(base: &str) -> (String, String) {
     (session, csrf)
 }
 
+/// One kiosk's live part of the console, as the page fetches it.
+async fn live(http: &reqwest::Client, base: &str, session: &str, id: &str) -> String {
+    http.get(format!("{base}/console/kiosks/{id}/live"))
+        .header("cookie", session)
+        .send()
+        .await
+        .expect("live")
+        .text()
+        .await
+        .expect("text")
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(0.0)
@@ -247,16 +259,10 @@ async fn run(url: String, kiosks: usize, idle_secs: u64) {
         let id = format!("K{k:04}");
         loop {
             let _ = tokio::time::timeout(Duration::from_secs(5), events.chunk()).await;
-            let live = http
-                .get(format!("{base_a}/console/kiosks/{id}/live"))
-                .header("cookie", &session)
-                .send()
+            if live(&http, &base_a, &session, &id)
                 .await
-                .expect("live")
-                .text()
-                .await
-                .expect("text");
-            if live.contains("class=\"help\"") {
+                .contains("class=\"help\"")
+            {
                 break;
             }
             assert!(
@@ -283,16 +289,7 @@ async fn run(url: String, kiosks: usize, idle_secs: u64) {
             .expect("command");
         assert_eq!(r.status(), 303, "the console took the click");
         loop {
-            let page = http
-                .get(format!("{base_a}/console/kiosks/{id}/live"))
-                .header("cookie", &session)
-                .send()
-                .await
-                .expect("live")
-                .text()
-                .await
-                .expect("text");
-            if page.contains("已完成") {
+            if live(&http, &base_a, &session, &id).await.contains("已完成") {
                 break;
             }
             assert!(

@@ -201,6 +201,16 @@ async fn a_status_changed_in_the_database_fails_verify(kind: Kind) {
 
 both!(a_status_changed_in_the_database_fails_verify);
 
+/// The platform's key file moved away from beside its database (where a command would find it by
+/// itself): its new place, and the directory that holds it.
+fn keys_moved_away(db: &std::path::Path) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let moved = dir.path().join("seal-keys.toml");
+    std::fs::rename(format!("{}.keys.toml", db.display()), &moved).unwrap();
+    let keys = moved.display().to_string();
+    (dir, keys)
+}
+
 /// Whoever can write the database can recompute the whole chain, but neither the entries' MACs
 /// nor the signature of a checkpoint kept elsewhere, both made with the audit key outside the
 /// database: `audit verify` with the key fails at the first rewritten entry, `--checkpoint`
@@ -217,11 +227,7 @@ async fn a_rewritten_chain_no_longer_extends_its_signed_checkpoint() {
     let hall_platform::DbUrl::Sqlite(path) = &db.url else {
         unreachable!()
     };
-    // The key file kept away from the database (where a command would find it by itself).
-    let keydir = tempfile::tempdir().unwrap();
-    let moved = keydir.path().join("seal-keys.toml");
-    std::fs::rename(format!("{}.keys.toml", path.display()), &moved).unwrap();
-    let keys = moved.display().to_string();
+    let (_keydir, keys) = keys_moved_away(path);
     let dbarg = db.arg();
     let (ok, checkpoint, err) =
         common::cli(&["audit", "checkpoint", "--db", &dbarg, "--seal-keys", &keys]);
@@ -333,11 +339,7 @@ async fn nothing_unkeyed_is_written_after_keyed_entries() {
     let hall_platform::DbUrl::Sqlite(path) = &db.url else {
         unreachable!()
     };
-    // The key file moved away from beside the database, where a command would find it.
-    let keydir = tempfile::tempdir().unwrap();
-    let moved = keydir.path().join("seal-keys.toml");
-    std::fs::rename(format!("{}.keys.toml", path.display()), &moved).unwrap();
-    let keys = moved.display().to_string();
+    let (_keydir, keys) = keys_moved_away(path);
     let dbarg = db.arg();
     let token = [
         "fleet", "token", "create", "--role", "helpdesk", "--db", &dbarg,

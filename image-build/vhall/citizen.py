@@ -16,6 +16,7 @@ PAYMENT_CODE = "42060026110200000183"
 PAYMENT_TOTAL_FEN = 56_000
 WALLET_OK = "134567890123456789"
 ITEM = "建设工程规划许可证"
+CASE_LATE = "2026110200000118"
 
 
 class Failed(Exception):
@@ -219,6 +220,21 @@ def check_submission(hall, receipt, key):
             raise Failed(f"the submission's key {key} is not on the platform once")
     return {"approval_code": code, "masked_name": True, "masked_id_printed": masked_id,
             "qr": True, "platform_rows": 1, "receipt_bytes": len(receipt)}
+
+
+def run_lookup(hall):
+    """One lookup: a demo case's code scanned on the home screen opens its progress."""
+    c = Citizen(hall)
+    c.go_home()
+    t0 = time.monotonic()
+    mark = c.console.mark()
+    c.scan(CASE_LATE)
+    c.wait_screen("Progress", 120, since=mark)
+    c.shot("lookup-progress")
+    seconds = round(time.monotonic() - t0, 1)
+    c.press("progress", "结束办理", then="Home", timeout=120)
+    hall.result["phases"]["lookup"] = {"approval_code": CASE_LATE, "seconds": seconds}
+    log(f"lookup: {CASE_LATE} scanned, its progress shown after {seconds} s")
 
 
 def run_journeys(hall):

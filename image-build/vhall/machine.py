@@ -41,7 +41,9 @@ class Binaries:
         if missing or rebuild:
             log(f"building {', '.join(sorted(need))} (release)")
             run(["cargo", "build", "--release", "-p", "hall-platform", "--bin", "hall-platform",
-                 "--bin", "kioskctl", "-p", "kiosk-sims", "--bin", "kiosk-sim-devices"], cwd=repo)
+                 "--bin", "kioskctl"], cwd=repo)
+            run(["cargo", "build", "--release", "-p", "kiosk-sims", "--bin", "kiosk-sim-devices"],
+                cwd=repo)
             # The demo build (default features): its `screenshot` lays the screens out.
             run(["cargo", "build", "--release", "-p", "hall-kiosk", "--bin", "hall-kiosk"],
                 cwd=repo)
@@ -234,22 +236,34 @@ class Vm:
 
     IDCARD_DEV = "driver=usb-serial,bus=xhci.0,chardev=idcard,serial=IDCARD,id=idcard-reader"
 
-    def __init__(self, out, disk, idcard_pty=None, mem=1536):
+    def __init__(self, out, disk, idcard_pty=None, mem=1536, arch="amd64", accel="tcg"):
         self.out = out
         self.serial = out / "serial.log"
         self.qmp_path = out / "qmp.sock"
         for p in (self.serial, self.qmp_path):
             if p.exists():
                 p.unlink()
-        shutil.copy("/usr/share/OVMF/OVMF_VARS_4M.fd", out / "vars.fd")
-        accel = "kvm" if os.access("/dev/kvm", os.W_OK) else "tcg"
+        # KVM only when asked: a /dev/kvm that opens may still fail to run a guest (nested).
+        native = os.uname().machine == ("x86_64" if arch == "amd64" else "aarch64")
+        if accel == "kvm" and not (native and os.access("/dev/kvm", os.W_OK)):
+            raise SystemExit("--accel kvm: no usable /dev/kvm for this architecture")
         self.accel = accel
         chardev = (f"serial,id=idcard,path={idcard_pty}" if idcard_pty
                    else "pty,id=idcard")
+        if arch == "amd64":
+            shutil.copy("/usr/share/OVMF/OVMF_VARS_4M.fd", out / "vars.fd")
+            machine = ["qemu-system-x86_64", "-machine", "q35", "-accel", accel, "-cpu", "max",
+                       "-drive", "if=pflash,format=raw,readonly=on,"
+                                 "file=/usr/share/OVMF/OVMF_CODE_4M.fd"]
+        else:
+            # AAVMF's variable store must be as large as its code (64 MiB).
+            shutil.copy("/usr/share/AAVMF/AAVMF_VARS.fd", out / "vars.fd")
+            machine = ["qemu-system-aarch64", "-machine", "virt", "-accel", accel,
+                       "-cpu", "max,pauth-impdef=on" if accel == "tcg" else "host",
+                       "-drive", "if=pflash,format=raw,readonly=on,"
+                                 "file=/usr/share/AAVMF/AAVMF_CODE.fd"]
         self.args = [
-            "qemu-system-x86_64", "-machine", "q35", "-accel", accel, "-cpu", "max",
-            "-smp", "2", "-m", str(mem),
-            "-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+            *machine, "-smp", "2", "-m", str(mem),
             "-drive", f"if=pflash,format=raw,file={out / 'vars.fd'}",
             "-drive", f"file={disk},format=raw,if=virtio,cache=writeback",
             "-vga", "none", "-device", "virtio-gpu-pci,xres=1920,yres=1080",

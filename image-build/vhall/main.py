@@ -16,7 +16,8 @@ from qemu import last_screen  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-PHASES = ["boot", "journeys", "faults", "cuts"]
+PHASES = ["boot", "lookup", "journeys", "faults", "cuts"]
+BOARDS = {"amd64": "x86-kiosk", "arm64": "arm64-virt"}
 # vivid: one device with one video capture node (/dev/video0), loaded at boot by
 # systemd-modules-load; the journal on the console for the harness.
 CMDLINE = ("systemd.journald.forward_to_console=1 modules-load=vivid vivid.n_devs=1 "
@@ -52,7 +53,8 @@ class Hall:
         kiosk_toml(toml, self.platform.url, token, self.printer_port)
         self.disk = self.out / "disk.img"
         provision(self.image, self.disk, toml, pki / "ca.pem", CMDLINE)
-        self.vm = Vm(self.out, self.disk, args.idcard_pty)
+        self.vm = Vm(self.out, self.disk, args.idcard_pty, mem=args.mem, arch=args.arch,
+                     accel=args.accel)
         self.reader = None
 
     def start_printer(self):
@@ -60,11 +62,12 @@ class Hall:
                                   "--capture", str(self.printed)], self.out / "printer.log")
 
     def build_image(self):
-        image = self.out / "hall-x86-kiosk.img"
-        cmd = [str(REPO / "image-build" / "build"), "--board", "x86-kiosk", "--out", str(image)]
+        board = BOARDS[self.args.arch]
+        image = self.out / f"hall-{board}.img"
+        cmd = [str(REPO / "image-build" / "build"), "--board", board, "--out", str(image)]
         if self.args.deb:
             cmd += ["--deb", self.args.deb]
-        log("building the x86 image")
+        log(f"building the {board} image")
         subprocess.run(cmd, check=True)
         return image
 
@@ -165,10 +168,16 @@ def main():
     ap.add_argument("--out", default=str(REPO / "target" / "virtual-hall"))
     ap.add_argument("--idcard-pty", help="the ID card reader's serial line: any emulator's or "
                                          "a real reader's pty (default: kiosk-sims' reader)")
-    ap.add_argument("--phases", default=",".join(PHASES))
+    ap.add_argument("--phases", default="boot,journeys,faults,cuts",
+                    help=f"of {','.join(PHASES)} (lookup: one scripted lookup of a demo case)")
     ap.add_argument("--cuts", type=int, default=10, help="power cuts in the cuts phase")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--timeout", type=int, default=600, help="seconds to READY")
+    ap.add_argument("--arch", choices=sorted(BOARDS), default="amd64",
+                    help="amd64: the x86-kiosk image; arm64: the arm64-virt image under TCG")
+    ap.add_argument("--accel", choices=["tcg", "kvm"], default="tcg",
+                    help="tcg (default; software emulation) or kvm where it works")
+    ap.add_argument("--mem", type=int, default=1536, help="the machine's memory, MiB")
     ap.add_argument("--rebuild", action="store_true", help="cargo build the host programs")
     args = ap.parse_args()
     phases = [p for p in args.phases.split(",") if p]
@@ -180,6 +189,9 @@ def main():
     failed = None
     try:
         phase_boot(hall)
+        if "lookup" in phases:
+            import citizen
+            citizen.run_lookup(hall)
         if "journeys" in phases:
             import citizen
             citizen.run_journeys(hall)

@@ -266,14 +266,19 @@ class Vm:
             *machine, "-smp", "2", "-m", str(mem),
             "-drive", f"if=pflash,format=raw,file={out / 'vars.fd'}",
             "-drive", f"file={disk},format=raw,if=virtio,cache=writeback",
-            "-vga", "none", "-device", "virtio-gpu-pci,xres=1920,yres=1080",
+            "-vga", "none", "-device", "virtio-gpu-pci,xres=1920,yres=1080,id=gpu",
             "-nic", "user,model=virtio-net-pci",
             "-device", "qemu-xhci,id=xhci",
             "-chardev", chardev,
             "-device", self.IDCARD_DEV.replace("driver=", ""),
-            "-device", "usb-kbd,bus=xhci.0,serial=SCANNER,id=scanner",
-            "-device", "usb-tablet,bus=xhci.0,id=touch",
-            "-display", "none", "-serial", f"file:{self.serial}",
+            # Bound to the display, so that QMP input events reach them (and not the PS/2
+            # keyboard): the scanner's keys and the touches.
+            "-device", "usb-kbd,bus=xhci.0,serial=SCANNER,id=scanner,display=gpu",
+            "-device", "usb-tablet,bus=xhci.0,id=touch,display=gpu",
+            # No text consoles (qemu's default monitor and parallel port are text consoles
+            # with -display none): screendump and input go to the one graphic console.
+            "-display", "none", "-monitor", "none", "-parallel", "none",
+            "-serial", f"file:{self.serial}",
             "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
         ]
         self.proc = None

@@ -203,6 +203,8 @@ def main():
             powercut.run(hall, args.cuts, args.seed)
     except (SystemExit, Exception) as e:  # noqa: BLE001 - reported, then torn down
         failed = str(e) or type(e).__name__
+        import traceback
+        traceback.print_exc()
         log(f"FAIL: {failed}")
         try:
             hall.shot("failure")

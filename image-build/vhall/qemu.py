@@ -71,23 +71,23 @@ class Qmp:
     def screendump(self, path):
         self.call("screendump", filename=str(path), format="png")
 
-    # --- the touchscreen (usb-tablet, id "touch") -------------------------------------------
-    def touch(self, x, y, hold=0.08):
+    # --- the touchscreen (usb-tablet bound to the display "gpu") ---------------------------
+    def touch(self, x, y, hold=0.15):
         ax = round(max(0, min(SCREEN_W - 1, x)) * ABS_MAX / (SCREEN_W - 1))
         ay = round(max(0, min(SCREEN_H - 1, y)) * ABS_MAX / (SCREEN_H - 1))
         move = [
             {"type": "abs", "data": {"axis": "x", "value": ax}},
             {"type": "abs", "data": {"axis": "y", "value": ay}},
         ]
-        self.call("input-send-event", device="touch", events=move)
+        self.call("input-send-event", device="gpu", events=move)
         time.sleep(0.05)
-        self.call("input-send-event", device="touch",
+        self.call("input-send-event", device="gpu",
                   events=move + [{"type": "btn", "data": {"down": True, "button": "left"}}])
         time.sleep(hold)
-        self.call("input-send-event", device="touch",
+        self.call("input-send-event", device="gpu",
                   events=[{"type": "btn", "data": {"down": False, "button": "left"}}])
 
-    # --- the scanner (usb-kbd, id "scanner") ------------------------------------------------
+    # --- the scanner (usb-kbd bound to the display "gpu") ----------------------------------
     def scan(self, payload, gap=0.03):
         """Types `payload` and Enter as a keyboard-wedge scanner does."""
         for ch in payload + "\n":
@@ -97,10 +97,10 @@ class Qmp:
             keys = [{"type": "qcode", "data": "shift"}] if ch.isupper() else []
             keys.append({"type": "qcode", "data": code})
             for k in keys:
-                self.call("input-send-event", device="scanner",
+                self.call("input-send-event", device="gpu",
                           events=[{"type": "key", "data": {"down": True, "key": k}}])
             for k in reversed(keys):
-                self.call("input-send-event", device="scanner",
+                self.call("input-send-event", device="gpu",
                           events=[{"type": "key", "data": {"down": False, "key": k}}])
             time.sleep(gap)
 

@@ -51,6 +51,7 @@ def back_home(c):
             continue
     if c.console.wait(r"screen shown.*screen=Home", 20, since=mark) is None:
         c.wait_screen("Home", 200, since=mark)
+    c.take_card_closes()
 
 
 def printer_gone(hall, c, code):

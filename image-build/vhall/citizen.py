@@ -64,8 +64,8 @@ class Citizen:
                             f"{self.screen()}")
         time.sleep(0.8)  # the frame after the change is on the display
 
-    def wait_log(self, pattern, timeout=60, since=None):
-        line = self.console.wait(pattern, self._left(timeout), since=since)
+    def wait_log(self, pattern, timeout=60, since=None, poll=0.1):
+        line = self.console.wait(pattern, self._left(timeout), since=since, poll=poll)
         if line is None:
             self._timed_out(f"waited {timeout} s for the kiosk to log {pattern!r}")
         return line
@@ -168,7 +168,7 @@ class Citizen:
         printed_at = self.printed_len()
         self.press("review", "提交申请")
         if until_sent:
-            self.wait_log(r"submission sent", 120, since=mark)
+            self.wait_log(r"submission sent", 120, since=mark, poll=0.01)
             return None, None, pages
         shown = self.wait_log(r"submission shown to the applicant", 120, since=mark)
         key = re.search(r"key=\"?([0-9a-f-]{36})", shown)

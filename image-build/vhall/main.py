@@ -16,7 +16,7 @@ from qemu import last_screen  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-PHASES = ["boot", "lookup", "journeys", "faults", "cuts"]
+PHASES = ["boot", "lookup", "journeys", "faults", "cuts", "soak"]
 BOARDS = {"amd64": "x86-kiosk", "arm64": "arm64-virt"}
 # vivid: one device with one video capture node (/dev/video0), loaded at boot by
 # systemd-modules-load; the journal on the console for the harness.
@@ -53,6 +53,9 @@ class Hall:
         kiosk_toml(toml, self.platform.url, token, self.printer_port)
         self.disk = self.out / "disk.img"
         provision(self.image, self.disk, toml, pki / "ca.pem", CMDLINE)
+        if "soak" in args.phases:
+            import soak
+            soak.root_before(self)
         self.vm = Vm(self.out, self.disk, args.idcard_pty, mem=args.mem, arch=args.arch,
                      accel=args.accel)
         self.reader = None
@@ -95,6 +98,11 @@ class Hall:
                     log(f"stopping {type(part).__name__}: {e}")
         (self.out / "result.json").write_text(json.dumps(self.result, indent=2,
                                                          ensure_ascii=False))
+        # The figures scripts/bench-image reads.
+        ready = self.result["figures"].get("power_on_to_ready_s")
+        if ready is not None:
+            (self.out / "result.env").write_text(
+                f"IMAGE_BYTES={self.image.stat().st_size}\nBOOT_TO_READY_S={ready}\n")
 
 
 class Layout:
@@ -169,9 +177,12 @@ def main():
     ap.add_argument("--idcard-pty", help="the ID card reader's serial line: any emulator's or "
                                          "a real reader's pty (default: kiosk-sims' reader)")
     ap.add_argument("--phases", default="boot,journeys,faults,cuts",
-                    help=f"of {','.join(PHASES)} (lookup: one scripted lookup of a demo case)")
+                    help=f"of {','.join(PHASES)} (lookup: one scripted lookup of a demo case; "
+                         "soak: the boot test's checks, then a clean power-off)")
     ap.add_argument("--cuts", type=int, default=10, help="power cuts in the cuts phase")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--soak", type=int, default=35,
+                    help="soak phase: seconds the kiosk must keep running (over WatchdogSec)")
     ap.add_argument("--timeout", type=int, default=600, help="seconds to READY")
     ap.add_argument("--arch", choices=sorted(BOARDS), default="amd64",
                     help="amd64: the x86-kiosk image; arm64: the arm64-virt image under TCG")
@@ -201,6 +212,9 @@ def main():
         if "cuts" in phases:
             import powercut
             powercut.run(hall, args.cuts, args.seed)
+        elif "soak" in phases:
+            import soak
+            soak.run(hall, args.soak)
     except (SystemExit, Exception) as e:  # noqa: BLE001 - reported, then torn down
         failed = str(e) or type(e).__name__
         import traceback

@@ -134,7 +134,7 @@ class Console:
         self.poll()
         return len(self.lines)
 
-    def wait(self, pattern, timeout, since=None, fail=None):
+    def wait(self, pattern, timeout, since=None, fail=None, poll=0.1):
         """The first line from `since` (a mark) matching `pattern`; None on timeout.
         `fail`: a pattern that ends the wait at once (returned as ("fail", line))."""
         rx = re.compile(pattern)
@@ -152,7 +152,7 @@ class Console:
                     return ("fail", line)
             if time.monotonic() > deadline:
                 return None
-            time.sleep(0.1)
+            time.sleep(poll)
 
     def since(self, mark):
         self.poll()

@@ -113,7 +113,10 @@ fn buttons(app: &AppWindow) -> Vec<ButtonBox> {
         .filter_map(|e| {
             let (p, z) = (e.absolute_position(), e.size());
             (z.width > 0.0 && z.height > 0.0).then(|| ButtonBox {
-                label: e.accessible_label().map(|l| l.to_string()).unwrap_or_default(),
+                label: e
+                    .accessible_label()
+                    .map(|l| l.to_string())
+                    .unwrap_or_default(),
                 x: p.x,
                 y: p.y,
                 w: z.width,

@@ -130,9 +130,9 @@ class Citizen:
         if self.screen() != "Home":
             self.wait_screen("Home", 60)
 
-    def submit(self, shots=True, tag="", until_sent=False):
+    def submit(self, shots=True, tag="", until_submit=False):
         """A submission with the ID card; returns (receipt bytes, idempotency key, pages), or
-        with `until_sent` returns as soon as the kiosk logged sending it."""
+        with `until_submit` returns the moment 提交申请 was touched."""
         mark = self.console.mark()
         self.press("home", "办理申请", then="Identify")
         if shots:
@@ -167,8 +167,7 @@ class Citizen:
             self.shot(f"review{tag}")
         printed_at = self.printed_len()
         self.press("review", "提交申请")
-        if until_sent:
-            self.wait_log(r"submission sent", 120, since=mark, poll=0.01)
+        if until_submit:
             return None, None, pages
         shown = self.wait_log(r"submission shown to the applicant", 120, since=mark)
         key = re.search(r"key=\"?([0-9a-f-]{36})", shown)

@@ -334,8 +334,16 @@ def run_journeys(hall):
     results["restart"] = {"seconds_to_home": round(time.monotonic() - t0, 1)}
     log(f"help-desk restart: the kiosk was back home in {results['restart']['seconds_to_home']} s")
     results["touches"] = c.touches
-    time.sleep(20)
-    results["devices_seen_by_help_desk"] = json.loads(
-        hall.kioskctl("--json", "show", KIOSK_ID)).get("devices")
+    # The help desk sees every device working (a heartbeat every 30 s; a new process's first
+    # one may come before its devices reported).
+    deadline = time.monotonic() + 90
+    while True:
+        devices = json.loads(hall.kioskctl("--json", "show", KIOSK_ID)).get("devices") or {}
+        if devices and all(v == "ok" for v in devices.values()):
+            break
+        if time.monotonic() > deadline:
+            raise Failed(f"the help desk sees the devices as {devices}")
+        time.sleep(3)
+    results["devices_seen_by_help_desk"] = devices
     hall.result["phases"]["journeys"] = results
     return results

@@ -56,9 +56,12 @@ def run(hall, cuts, seed=None):
         t_cut = time.monotonic()
         vm.qmp.call("system_reset")
         after = vm.console.mark()
+        sent, telling, shown = told_sets(vm.console.lines[mark:after])
+        outcome = ("shown" if shown else "told, not yet shown" if telling
+                   else "sent, not told" if sent else "not sent")
         if hall.reader:
             hall.reader.send("remove")
-        log(f"cut {n + 1}/{cuts}: {where}")
+        log(f"cut {n + 1}/{cuts}: {where} ({outcome})")
         ready = vm.console.wait(r"Started hall-kiosk\.service", 300, since=after)
         if ready is None:
             raise Failed(f"cut {n + 1}: the kiosk did not start again")
@@ -71,7 +74,7 @@ def run(hall, cuts, seed=None):
             raise Failed(f"cut {n + 1}: file system trouble after the cut: {trouble[:3]}")
         replay = any("recovery complete" in line or "recovering journal" in line
                      for line in vm.console.since(after))
-        rounds.append({"where": where, "back_home_s": round(back_s, 1),
+        rounds.append({"where": where, "submission": outcome, "back_home_s": round(back_s, 1),
                        "journal_replayed": replay})
         time.sleep(1)
         if n == 0:

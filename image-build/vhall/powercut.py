@@ -49,9 +49,9 @@ def run(hall, cuts, seed=None):
         mark = vm.console.mark()
         # Most cuts land around the sending, timed from the release of 提交申请: the outbox,
         # the request, the platform's commit, the answer, the outbox again, the screen (under
-        # emulation some 0.3 s in all); the others anywhere in the journey.
+        # emulation often under 0.1 s in all); the others anywhere in the journey.
         near_send = rng.random() < 0.75
-        delay = rng.uniform(0.0, 0.35) if near_send else rng.uniform(5.0, 60.0)
+        delay = rng.uniform(0.0, 0.15) if near_send else rng.uniform(5.0, 60.0)
         where = cut_during_submission(c, hall, mark, near_send, delay)
         t_cut = time.monotonic()
         vm.qmp.call("system_reset")

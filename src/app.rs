@@ -65,6 +65,8 @@ pub struct Kiosk {
     camera_scanning: bool,
     /// The submission whose outcome the screen last showed (logged once).
     shown: Option<String>,
+    /// The screen last named in the log.
+    logged_screen: Option<crate::session::Screen>,
     fleet: Option<Fleet>,
     exit: Option<Exit>,
     /// Spoken guidance (silent until [`Kiosk::set_voice`]).
@@ -105,6 +107,7 @@ impl Kiosk {
             outbox: None,
             camera_scanning: false,
             shown: None,
+            logged_screen: None,
             fleet: None,
             exit: None,
             voice: crate::voice::Voice::silent(),
@@ -313,6 +316,14 @@ impl Kiosk {
         fx.extend(self.session.handle(Input::Tick, now));
         self.run(fx);
         self.render();
+        let screen = self.session.screen();
+        if self.logged_screen != Some(screen) {
+            // The screen's name only (never what it shows): for the journal and for a harness
+            // following the kiosk on its console.
+            let (rss_kib, peak_kib) = memory_kib();
+            tracing::info!(screen = ?screen, rss_kib, peak_kib, "screen shown");
+            self.logged_screen = Some(screen);
+        }
         if self.fleet.is_some() {
             self.fleet_tick(now);
         }
@@ -603,4 +614,18 @@ fn test_receipt(kiosk_id: &str) -> crate::session::Receipt {
         nodes: Vec::new(),
         printed_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
     })
+}
+
+/// The process's resident memory and its peak, in KiB (0 where /proc does not say).
+fn memory_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }

@@ -85,6 +85,45 @@ pub struct ScreenshotArgs {
     pub size: String,
     #[arg(long)]
     pub out: PathBuf,
+    /// Also write the screen's buttons (accessible label and box in physical pixels) as JSON
+    /// here: where a touch lands on each, for a harness driving the kiosk on its display.
+    #[arg(long, value_name = "FILE")]
+    pub buttons: Option<PathBuf>,
+}
+
+/// One button as laid out on the screen.
+#[derive(serde::Serialize)]
+struct ButtonBox {
+    label: String,
+    x: f32,
+    y: f32,
+    w: f32,
+    h: f32,
+}
+
+/// The visible buttons of the window now shown, in layout order.
+fn buttons(app: &AppWindow) -> Vec<ButtonBox> {
+    use i_slint_backend_testing::{AccessibleRole, ElementRoot};
+    app.root_element()
+        .query_descendants()
+        .find_all()
+        .into_iter()
+        .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+        .filter(|e| e.computed_opacity() > 0.0)
+        .filter_map(|e| {
+            let (p, z) = (e.absolute_position(), e.size());
+            (z.width > 0.0 && z.height > 0.0).then(|| ButtonBox {
+                label: e
+                    .accessible_label()
+                    .map(|l| l.to_string())
+                    .unwrap_or_default(),
+                x: p.x,
+                y: p.y,
+                w: z.width,
+                h: z.height,
+            })
+        })
+        .collect()
 }
 
 fn parse_size(s: &str) -> anyhow::Result<(u32, u32)> {
@@ -116,5 +155,9 @@ pub fn run(args: &ScreenshotArgs) -> anyhow::Result<()> {
     app.show().context("cannot show the window")?;
     Renderer::default().render(&app, &vm);
     screen.draw(true);
+    if let Some(path) = &args.buttons {
+        let json = serde_json::to_string_pretty(&buttons(&app))?;
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     screen.write_png(&args.out)
 }

@@ -1,0 +1,102 @@
+"""Device faults in the real stack: the USB ID card reader unplugged and plugged in again
+mid-session (QMP device_del / device_add: the guest's USB and ftdi_sio drivers, udev's
+/dev/hall/idcard), and the network printer's TCP peer gone (the kiosk's printer-error path)."""
+
+import json
+import time
+
+from citizen import Citizen, Failed
+from machine import KIOSK_ID, Vm, log
+
+
+def device_health(hall):
+    k = json.loads(hall.kioskctl("--json", "show", KIOSK_ID))
+    return k.get("devices") or {}
+
+
+def reader_unplugged(hall, c):
+    vm = hall.vm
+    c.go_home()
+    c.press("home", "办理申请", then="Identify")
+    mark = vm.console.mark()
+    vm.qmp.call("device_del", id="idcard-reader")
+    absent = c.wait_log(r"device absent.*(idcard|ID card|reader)|"
+                        r"(idcard|ID card|reader).*device absent", 60, since=mark)
+    time.sleep(1.5)
+    c.shot("reader-unplugged")
+    log(f"reader unplugged: {absent.strip()[-120:]}")
+    mark = vm.console.mark()
+    args = dict(kv.split("=", 1) for kv in Vm.IDCARD_DEV.split(","))
+    vm.qmp.call("device_add", **args)
+    ok = c.wait_log(r"device ok.*(idcard|ID card|reader)|(idcard|ID card|reader).*device ok",
+                    90, since=mark)
+    log(f"reader plugged in again: {ok.strip()[-120:]}")
+    # Recovered by itself: the card is read on the same screen.
+    hall.reader.send("place")
+    c.wait_screen("Items", 90, since=mark)
+    c.shot("reader-recovered")
+    hall.reader.send("remove")
+    back_home(c)
+    return {"absent_logged": True, "recovered_and_read": True}
+
+
+def back_home(c):
+    """Ends a session the way a citizen walks away: the inactivity limit, or 结束办理."""
+    mark = c.console.mark()
+    for screen in ("items", "identify"):
+        try:
+            c.press(screen, "结束办理")
+            break
+        except KeyError:
+            continue
+    if c.console.wait(r"screen shown.*screen=Home", 20, since=mark) is None:
+        c.wait_screen("Home", 200, since=mark)
+    c.take_card_closes()
+
+
+def printer_gone(hall, c, code):
+    vm = hall.vm
+    c.go_home()
+    hall.printer.stop()
+    log("printer: its TCP peer is gone")
+    mark = vm.console.mark()
+    c.scan(code)
+    c.wait_screen("Progress", 60, since=mark)
+    c.press("progress", "打印进度单")
+    c.wait_screen("PrinterError", 90, since=mark)
+    c.shot("printer-error")
+    log("printer: the kiosk shows the printer-error screen")
+    # The printer comes back; the session ends normally.
+    hall.printer = hall.start_printer()
+    mark = vm.console.mark()
+    for label in ("不打印了", "结束办理", "返回"):
+        try:
+            c.press("printer-error", label)
+            break
+        except KeyError:
+            continue
+    if c.console.wait(r"screen shown.*screen=Home", 15, since=mark) is None:
+        try:
+            c.press("progress", "结束办理")
+        except KeyError:
+            pass
+        c.wait_screen("Home", 200, since=mark)
+    return {"printer_error_screen": True}
+
+
+def run(hall):
+    c = Citizen(hall)
+    results = {}
+    if hall.reader is None:
+        log("faults: the reader is an outside one (--idcard-pty); unplugging it is skipped")
+    else:
+        results["reader_unplugged"] = reader_unplugged(hall, c)
+    code = (hall.result["phases"].get("journeys", {}).get("submission", {})
+            .get("approval_code"))
+    if code is None:
+        raise Failed("the printer fault needs a case: run the journeys phase first")
+    results["printer_gone"] = printer_gone(hall, c, code)
+    results["camera_removed"] = ("not run: removing the vivid module needs a shell in the "
+                                 "guest, which the appliance has none of")
+    hall.result["phases"]["faults"] = results
+    return results

@@ -36,6 +36,9 @@ class Hall:
         self.result = {"phases": {}, "figures": {}}
         self.bins = Binaries(REPO, args.rebuild)
         self.layout = Layout(self.bins, self.out / "layout")
+        # Before the image: its package build puts the appliance's hall-kiosk (no screenshot
+        # command) where the demo build was.
+        self.layout.prepare()
         self.image = Path(args.image) if args.image else self.build_image()
         pki = self.out / "pki"
         make_pki(pki)
@@ -109,10 +112,26 @@ class Layout:
     """Where each button of a screen is: the kiosk's own layout (its `screenshot --buttons`,
     the same Slint screens at 1920x1080), never guessed from pixels."""
 
+    SCREENS = ["home", "identify", "items", "materials", "capture", "form", "review",
+               "submitted", "progress", "payment", "paid", "help", "printer-error"]
+
     def __init__(self, bins, out):
         self.bins, self.out = bins, out
         out.mkdir(parents=True, exist_ok=True)
         self.cache = {}
+
+    def prepare(self):
+        """Every screen's buttons, laid out by the kiosk's demo build (built when the binary
+        there is the appliance's, which has no screenshot command)."""
+        if all((self.out / f"{s}.json").exists() for s in self.SCREENS):
+            return
+        probe = subprocess.run([self.bins["hall-kiosk"], "screenshot", "--help"],
+                               capture_output=True)
+        if probe.returncode != 0:
+            subprocess.run(["cargo", "build", "--release", "-p", "hall-kiosk", "--bin",
+                            "hall-kiosk"], cwd=self.bins.repo, check=True)
+        for screen in self.SCREENS:
+            self.buttons(screen)
 
     def buttons(self, screen):
         if screen not in self.cache:
@@ -151,8 +170,9 @@ def phase_boot(hall):
     time.sleep(2)
     hall.shot("home")
     status = wait_kiosk_online(hall)
-    hall.result["phases"]["boot"] = {"ready_s": round(ready_s, 1), "accel": vm.accel,
-                                     "devices": status.get("devices")}
+    # (The devices as the help desk sees them are checked after the journeys: the first
+    # heartbeat may come before the devices reported.)
+    hall.result["phases"]["boot"] = {"ready_s": round(ready_s, 1), "accel": vm.accel}
     return status
 
 

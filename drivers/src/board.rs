@@ -289,7 +289,7 @@ mod tests {
             }
         }
         names.sort();
-        assert_eq!(names, ["rk3568", "rpi4", "rpi5", "x86-kiosk"]);
+        assert_eq!(names, ["arm64-virt", "rk3568", "rpi4", "rpi5", "x86-kiosk"]);
         for (name, _) in BUILTIN {
             let p = BoardProfile::builtin(name).unwrap();
             assert_eq!(p.name, name);

@@ -10,8 +10,9 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::answers::{bad_form, failure, forbidden, kiosk_id};
+use super::pages;
 use super::session::{Lang, Signed};
-use super::{bad_form, failure, forbidden, kiosk_id, pages};
 use crate::audit::Actor;
 use crate::console_rules::{self as rules, ConsoleRole, User};
 use crate::state::AppState;
@@ -205,7 +206,7 @@ async fn enrol_token(State(st): State<AppState>, s: Signed, Form(f): Form<TokenF
         return r;
     }
     let (kiosk, hall) = (f.kiosk.trim().to_string(), f.hall.trim().to_string());
-    if let Err(e) = crate::http::check_kiosk(&kiosk, &hall) {
+    if let Err(e) = crate::http::fleet::check_kiosk(&kiosk, &hall) {
         return show(&st, &s, Shown::Problem(e), StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let actor = Actor::Fleet(format!("console:{}", s.user.name));

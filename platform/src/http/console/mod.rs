@@ -4,6 +4,7 @@
 //! database.
 
 mod admin;
+mod answers;
 mod assets;
 mod pages;
 mod session;
@@ -19,6 +20,7 @@ use axum::{Router, middleware};
 use hall_domain::api::{CommandKind, IssueCommand};
 use serde::Deserialize;
 
+use self::answers::{bad_form, failure, forbidden, kiosk_id};
 use self::session::{
     LOGIN_COOKIE, Lang, Signed, cleared_cookie, cookie, session_cookie, set_cookie,
 };
@@ -81,40 +83,6 @@ async fn security_headers(mut r: Response) -> Response {
         );
     }
     r
-}
-
-/// Something went wrong on the platform's side: said plainly, logged with its cause.
-fn failure(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "console request failed");
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "暂时无法完成，请稍后再试 / Not possible right now; please try again shortly",
-    )
-        .into_response()
-}
-
-fn forbidden(lang: Lang) -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        lang.t("没有此项权限", "Not allowed for your role")
-            .to_string(),
-    )
-        .into_response()
-}
-
-fn bad_form(lang: Lang) -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        lang.t(
-            "表单已失效，请返回后刷新页面重试",
-            "This form has expired: go back, reload the page and try again",
-        )
-        .to_string(),
-    )
-        .into_response()
 }
 
 /// `?lang=zh|en`: the choice, kept in a cookie for the next pages.
@@ -427,12 +395,6 @@ async fn kiosks_live(State(st): State<AppState>, s: Signed) -> Response {
         }
         Err(r) => r,
     }
-}
-
-fn kiosk_id(id: &str) -> Option<String> {
-    crate::http::check_kiosk(id, "-")
-        .ok()
-        .map(|()| id.to_string())
 }
 
 async fn one(st: &AppState, s: &Signed, id: &str) -> Result<pages::Row, Response> {

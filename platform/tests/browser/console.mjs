@@ -15,7 +15,8 @@ const env = (k) => {
   return v;
 };
 const BASE = env("BASE"), KIOSK = env("KIOSK"), CREDENTIAL = env("CREDENTIAL");
-const DESK = env("DESK"), BOSS = env("BOSS"), PASSWORD = env("PASSWORD"), SHOTS = env("SHOTS");
+const DESK = env("DESK"), BOSS = env("BOSS"), ADMIN = env("ADMIN"), PASSWORD = env("PASSWORD");
+const SHOTS = env("SHOTS");
 
 async function kioskApi(path, body) {
   const r = await fetch(BASE + path, {
@@ -120,6 +121,18 @@ try {
     await mpage.goto(`${BASE}/console/kiosks/${KIOSK}`);
     assert.equal(await mpage.locator("form[action$='/command']").count(), 0, "no action for a manager");
     await mctx.close();
+
+    // An admin makes a first password for a new colleague: shown once, on the page.
+    const actx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+    const apage = await actx.newPage();
+    await signIn(apage, ADMIN, lang);
+    await apage.getByRole("link", { name: lang === "en" ? "Administration" : "管理" }).click();
+    await apage.getByLabel(lang === "en" ? "User name (letters, digits, . - _ @)" : "用户名（字母、数字、. - _ @）")
+      .fill(`new.${lang}`);
+    await apage.getByRole("button", { name: lang === "en" ? "Make a first password" : "生成初始密码" }).click();
+    assert.match(await apage.locator("code.secret").innerText(), /^[A-Za-z2-9]{16}$/);
+    await apage.screenshot({ path: `${SHOTS}/admin-${lang}.png`, fullPage: true });
+    await actx.close();
   }
   console.log("console browser test: passed");
 } finally {

@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import (Binaries, Device, Kioskctl, Platform, Vm, kiosk_toml, log,  # noqa: E402
                      make_pki, provision)
 from qemu import last_screen  # noqa: E402
+import agent  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -34,10 +35,8 @@ class Hall:
         self.art = self.out / "screens"
         self.art.mkdir(exist_ok=True)
         self.result = {"phases": {}, "figures": {}}
-        self.bins = Binaries(REPO, args.rebuild)
+        self.bins = Binaries(REPO, args.release_host)
         self.layout = Layout(self.bins, self.out / "layout")
-        # Before the image: its package build puts the appliance's hall-kiosk (no screenshot
-        # command) where the demo build was.
         self.layout.prepare()
         self.image = Path(args.image) if args.image else self.build_image()
         pki = self.out / "pki"
@@ -56,11 +55,14 @@ class Hall:
         kiosk_toml(toml, self.platform.url, token, self.printer_port)
         self.disk = self.out / "disk.img"
         provision(self.image, self.disk, toml, pki / "ca.pem", CMDLINE)
+        # The camera is removed from inside (faults phase): the test agent, in this copy only.
+        agent.install(self.disk, self.out)
+        self.agent = agent.Agent(self.out / "agent.sock")
         if "soak" in args.phases:
             import soak
             soak.root_before(self)
         self.vm = Vm(self.out, self.disk, args.idcard_pty, mem=args.mem, arch=args.arch,
-                     accel=args.accel)
+                     accel=args.accel, extra=agent.qemu_args(self.out / "agent.sock"))
         self.reader = None
 
     def start_printer(self):
@@ -93,6 +95,8 @@ class Hall:
         return path
 
     def close(self):
+        if getattr(self, "agent", None):
+            self.agent.close()
         for part in (self.vm, self.reader, self.printer, self.platform):
             if part is not None:
                 try:
@@ -121,15 +125,10 @@ class Layout:
         self.cache = {}
 
     def prepare(self):
-        """Every screen's buttons, laid out by the kiosk's demo build (built when the binary
-        there is the appliance's, which has no screenshot command)."""
-        if all((self.out / f"{s}.json").exists() for s in self.SCREENS):
-            return
-        probe = subprocess.run([self.bins["hall-kiosk"], "screenshot", "--help"],
-                               capture_output=True)
-        if probe.returncode != 0:
-            subprocess.run(["cargo", "build", "--release", "-p", "hall-kiosk", "--bin",
-                            "hall-kiosk"], cwd=self.bins.repo, check=True)
+        """Every screen's buttons, laid out by the kiosk's demo build of this tree (never a
+        layout left from an earlier run)."""
+        for stale in self.out.glob("*.json"):
+            stale.unlink()
         for screen in self.SCREENS:
             self.buttons(screen)
 
@@ -209,7 +208,8 @@ def main():
     ap.add_argument("--accel", choices=["tcg", "kvm"], default="tcg",
                     help="tcg (default; software emulation) or kvm where it works")
     ap.add_argument("--mem", type=int, default=1536, help="the machine's memory, MiB")
-    ap.add_argument("--rebuild", action="store_true", help="cargo build the host programs")
+    ap.add_argument("--release-host", action="store_true",
+                    help="the host programs (platform, simulators) in the release profile")
     args = ap.parse_args()
     phases = [p for p in args.phases.split(",") if p]
     for p in phases:

@@ -47,12 +47,16 @@ def run(hall, cuts, seed=None):
     for n in range(cuts):
         c.go_home()
         mark = vm.console.mark()
-        # Most cuts land around the sending, timed from the release of 提交申请: the outbox,
-        # the request, the platform's commit, the answer, the outbox again, the screen (under
-        # emulation often under 0.1 s in all); the others anywhere in the journey.
-        near_send = rng.random() < 0.75
-        delay = rng.uniform(0.0, 0.15) if near_send else rng.uniform(5.0, 60.0)
-        where = cut_during_submission(c, hall, mark, near_send, delay)
+        # Most cuts land around the sending: some on the kiosk's own "submission sent" line
+        # (the request is on its way; the outbox holds the entry; the screen is not yet told:
+        # the window the outbox exists for), some timed from the release of 提交申请 (the
+        # outbox, the request, the platform's commit, the answer, the outbox again, the screen;
+        # under emulation often under 0.1 s in all); the others anywhere in the journey.
+        r = rng.random()
+        mode = "on_sent" if r < 0.35 else "near_send" if r < 0.75 else "anywhere"
+        delay = (rng.uniform(0.0, 0.05) if mode == "on_sent" else
+                 rng.uniform(0.0, 0.15) if mode == "near_send" else rng.uniform(5.0, 60.0))
+        where = cut_during_submission(c, hall, mark, mode, delay)
         t_cut = time.monotonic()
         vm.qmp.call("system_reset")
         after = vm.console.mark()
@@ -89,11 +93,17 @@ def run(hall, cuts, seed=None):
     return verdict
 
 
-def cut_during_submission(c, hall, mark, near_send, delay):
+def cut_during_submission(c, hall, mark, mode, delay):
     """Walks a submission and returns at the moment of the cut: `delay` s after the kiosk
-    logged sending it (near_send), or `delay` s into the journey."""
+    logged sending it (on_sent), after touching 提交申请 (near_send), or into the journey."""
     start = time.monotonic()
-    if near_send:
+    if mode == "on_sent":
+        c.submit(shots=False, until_submit=True)
+        if c.console.wait(r"submission sent", 60, since=mark, poll=0.005) is None:
+            return "no 'submission sent' line within 60 s of touching 提交申请"
+        time.sleep(delay)
+        return f"{delay:.3f} s after the kiosk logged sending"
+    if mode == "near_send":
         c.submit(shots=False, until_submit=True)
         time.sleep(delay)
         return f"{delay:.2f} s after touching 提交申请"

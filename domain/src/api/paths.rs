@@ -88,6 +88,8 @@ pub const FLEET_HELP: &str = "/api/v1/fleet/help";
 pub const FLEET_COMMANDS: &str = "/api/v1/fleet/commands";
 pub const FLEET_COMMAND_ACK: &str = "/api/v1/fleet/commands/{id}/ack";
 pub const FLEET_ME: &str = "/api/v1/fleet/me";
+/// What people did at the kiosk (journey events, 好差评), with the kiosk's credential.
+pub const FLEET_JOURNEYS: &str = "/api/v1/fleet/journeys";
 pub const FLEET_KIOSKS: &str = "/api/v1/fleet/kiosks";
 pub const FLEET_KIOSK: &str = "/api/v1/fleet/kiosks/{kiosk_id}";
 pub const FLEET_KIOSK_HELP_CLEAR: &str = "/api/v1/fleet/kiosks/{kiosk_id}/help/clear";

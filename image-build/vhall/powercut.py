@@ -47,14 +47,17 @@ def run(hall, cuts, seed=None):
     for n in range(cuts):
         c.go_home()
         mark = vm.console.mark()
-        # Most cuts land around the sending: some on the kiosk's own "submission sent" line
+        # Most cuts land around the sending: some the moment the platform has committed the
+        # application (its log, on the host: the answer is on its way, the kiosk has not told
+        # anyone yet), some on the kiosk's own "submission sent" line
         # (the request is on its way; the outbox holds the entry; the screen is not yet told:
         # the window the outbox exists for), some timed from the release of 提交申请 (the
         # outbox, the request, the platform's commit, the answer, the outbox again, the screen;
         # under emulation often under 0.1 s in all); the others anywhere in the journey.
         r = rng.random()
-        mode = "on_sent" if r < 0.35 else "near_send" if r < 0.75 else "anywhere"
-        delay = (rng.uniform(0.0, 0.05) if mode == "on_sent" else
+        mode = ("on_commit" if r < 0.3 else "on_sent" if r < 0.45 else
+                "near_send" if r < 0.75 else "anywhere")
+        delay = (rng.uniform(0.0, 0.05) if mode in ("on_commit", "on_sent") else
                  rng.uniform(0.0, 0.15) if mode == "near_send" else rng.uniform(5.0, 60.0))
         where = cut_during_submission(c, hall, mark, mode, delay)
         t_cut = time.monotonic()
@@ -97,6 +100,21 @@ def cut_during_submission(c, hall, mark, mode, delay):
     """Walks a submission and returns at the moment of the cut: `delay` s after the kiosk
     logged sending it (on_sent), after touching 提交申请 (near_send), or into the journey."""
     start = time.monotonic()
+    if mode == "on_commit":
+        log_path = hall.out / "platform.log"
+        offset = log_path.stat().st_size
+        c.submit(shots=False, until_submit=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with open(log_path, "rb") as f:
+                f.seek(offset)
+                if b"application accepted" in f.read():
+                    break
+            time.sleep(0.002)
+        else:
+            return "the platform logged no accepted application within 60 s"
+        time.sleep(delay)
+        return f"{delay:.3f} s after the platform committed the application"
     if mode == "on_sent":
         c.submit(shots=False, until_submit=True)
         if c.console.wait(r"submission sent", 60, since=mark, poll=0.005) is None:

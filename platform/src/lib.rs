@@ -12,6 +12,7 @@ pub mod audit;
 pub mod catalogue;
 pub mod clock;
 pub mod console_rules;
+pub mod dashboard;
 pub mod db;
 pub mod demo;
 mod error;

@@ -53,6 +53,8 @@ pub struct ServerConfig {
     pub fleet_heartbeat_secs: u32,
     /// A kiosk whose last heartbeat is older than this is shown offline.
     pub fleet_offline_after: Duration,
+    /// The hall's opening hours on working days (the dashboard's availability is of these).
+    pub opening_hours: crate::dashboard::OpeningHours,
     /// Serve HTTPS with this certificate and key; `None`: plain HTTP, for loopback only (the
     /// embedded demo, tests, behind a TLS-terminating proxy on the same machine).
     pub tls: Option<crate::tls::TlsFiles>,
@@ -127,6 +129,7 @@ impl ServerConfig {
             holiday_files: Vec::new(),
             fleet_heartbeat_secs: fleet::HEARTBEAT_SECS,
             fleet_offline_after: Duration::from_secs(3 * u64::from(fleet::HEARTBEAT_SECS)),
+            opening_hours: crate::dashboard::OpeningHours::default(),
             tls: None,
             limits: crate::serve::Limits::default(),
             seal_keys: SealKeys::MadeAt(keys_beside(&db_path)),
@@ -219,6 +222,7 @@ struct Inner {
     coverage: Arc<workdays::Coverage>,
     heartbeat_secs: u32,
     offline_after: Duration,
+    opening_hours: crate::dashboard::OpeningHours,
     /// Becomes true when the server stops: long-polls answer at once.
     stopping: tokio::sync::watch::Sender<bool>,
     /// The fleet's changes on this instance: a kiosk's state, help call or commands changed (the
@@ -322,6 +326,7 @@ impl AppState {
                 coverage,
                 heartbeat_secs: config.fleet_heartbeat_secs.max(1),
                 offline_after: config.fleet_offline_after,
+                opening_hours: config.opening_hours,
                 stopping: tokio::sync::watch::Sender::new(false),
                 changes: crate::notify::Local::new(),
                 clock,
@@ -351,6 +356,9 @@ impl AppState {
     }
     pub(crate) fn heartbeat_secs(&self) -> u32 {
         self.inner.heartbeat_secs
+    }
+    pub(crate) fn opening_hours(&self) -> crate::dashboard::OpeningHours {
+        self.inner.opening_hours
     }
     pub(crate) fn offline_after_ms(&self) -> i64 {
         i64::try_from(self.inner.offline_after.as_millis()).unwrap_or(i64::MAX)

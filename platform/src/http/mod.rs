@@ -11,6 +11,7 @@ mod contract;
 mod extract;
 mod fleet;
 mod health;
+mod journeys;
 mod openapi;
 mod payments;
 mod staff;
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::router())
         .merge(payments::router())
         .merge(fleet::router())
+        .merge(journeys::router())
         .merge(console::router())
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })

@@ -13,7 +13,7 @@ use hall_domain::api::{
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{applications, cases, catalogue, fleet, health, payments, staff};
+use super::{applications, cases, catalogue, fleet, health, journeys, payments, staff};
 use crate::application::{Extras, IdCardRead};
 use crate::payment::Callback;
 use crate::state::AppState;
@@ -78,7 +78,7 @@ impl Modify for StaffToken {
         fleet::poll, fleet::ack, fleet::me,
         fleet::list, fleet::show, fleet::issue,
         fleet::clear_help, fleet::revoke, fleet::enrol_token,
-        fleet::applications,
+        fleet::applications, journeys::report,
     ),
     components(schemas(
         health::Health, staff::StaffMe, applications::ApplicationBody, Extras, IdCardRead, Created, Callback,
@@ -88,6 +88,9 @@ impl Modify for StaffToken {
         hall_domain::api::DeviceHealth, hall_domain::api::Heartbeat, hall_domain::api::HeartbeatAnswer,
         hall_domain::api::HelpRequest, hall_domain::api::CommandKind, hall_domain::api::CommandStatus,
         hall_domain::api::FleetCommand, hall_domain::api::CommandAck, hall_domain::api::IssueCommand,
+        hall_domain::api::JourneyReport, hall_domain::api::JourneyReportAnswer, hall_domain::api::JourneyEvent,
+        hall_domain::api::JourneyKind, hall_domain::api::JourneyStep, hall_domain::api::JourneyEventKind,
+        hall_domain::api::Rating, hall_domain::api::RatingReason,
         hall_domain::api::KioskStatus, crate::store::KeyState, crate::store::KeyedCase, fleet::KioskCase,
         staff::StaffActionRequest, Item, Material, ProjectInfo, OrganizationInfo,
         ApplicationRequest, Applicant, Organization, Project, MaterialStatus, MaterialSubmission,
@@ -175,6 +178,7 @@ mod tests {
             "/api/v1/fleet/kiosks/{kiosk_id}/revoke",
             "/api/v1/fleet/kiosks/{kiosk_id}/applications",
             "/api/v1/fleet/enrol-tokens",
+            "/api/v1/fleet/journeys",
         ] {
             assert!(paths.iter().any(|x| *x == p), "{p} is not documented");
         }

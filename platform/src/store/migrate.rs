@@ -83,6 +83,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0011_fleet_history.sql"),
         postgres: include_str!("../../migrations/postgres/0011_fleet_history.sql"),
     },
+    Migration {
+        version: 12,
+        name: "journey events and ratings (好差评) for the hall manager's dashboard",
+        sqlite: include_str!("../../migrations/sqlite/0012_journeys.sql"),
+        postgres: include_str!("../../migrations/postgres/0012_journeys.sql"),
+    },
 ];
 
 /// The schema version this program writes.

@@ -20,6 +20,7 @@ pub mod console;
 pub mod fleet;
 pub mod fleet_history;
 mod handle;
+pub mod journeys;
 mod migrate;
 mod payments;
 mod sealing;

@@ -9,11 +9,13 @@
 #![allow(dead_code, unused_imports)]
 
 mod bodies;
+mod browser;
 mod certs;
 mod hall;
 mod problems;
 
 pub use bodies::{planning_permit, planning_permit_application};
+pub use browser::{Browser, add_user, encode};
 pub use certs::make_certs;
 pub use hall::{Hall, KIOSK, client_with, today};
 pub use problems::{has_error, problem};

@@ -110,6 +110,10 @@ pub(crate) enum Command {
         /// once (429 with Retry-After beyond). A kiosk in use sends about one a second.
         #[arg(long, default_value_t = 10)]
         kiosk_rate: u32,
+        /// The hall's opening hours on working days (the holiday calendar's), HH:MM-HH:MM: the
+        /// dashboard's availability is the share of these a kiosk could serve.
+        #[arg(long, default_value = "09:00-17:00")]
+        opening_hours: hall_platform::dashboard::OpeningHours,
     },
     /// The holiday calendar: which years it holds and which it lacks.
     #[command(subcommand)]

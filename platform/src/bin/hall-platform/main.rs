@@ -412,6 +412,7 @@ fn main() -> anyhow::Result<()> {
             tls_cert,
             tls_key,
             kiosk_rate,
+            opening_hours,
         } => {
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(hall_platform::tls::TlsFiles { cert, key }),
@@ -457,6 +458,7 @@ fn main() -> anyhow::Result<()> {
             config.sim_payer_delay = std::time::Duration::from_secs_f64(sim_payer_delay);
             config.payer_confirm_limit = std::time::Duration::from_secs(payer_confirm_secs);
             config.wallet_query_every = std::time::Duration::from_secs(wallet_query_secs);
+            config.opening_hours = opening_hours;
             config.kiosk_rate = hall_platform::Rate {
                 per_second: kiosk_rate,
                 burst: kiosk_rate.saturating_mul(6),

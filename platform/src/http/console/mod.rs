@@ -6,6 +6,9 @@
 mod admin;
 mod answers;
 mod assets;
+mod charts;
+mod dashboard;
+mod dashboard_page;
 mod pages;
 mod session;
 
@@ -50,6 +53,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/console/events", get(events))
         .route("/console/assets/{name}", get(assets::asset))
         .merge(admin::router())
+        .merge(dashboard::router())
         .layer(middleware::map_response(security_headers))
 }
 

@@ -40,6 +40,8 @@ pub(super) fn layout(lang: Lang, title: &str, who: Option<(&User, &str)>, body: 
                         }
                         @if let Some((user, csrf)) = who {
                             span.who { (user.name) " · " (role_name(lang, user.role)) }
+                            a href="/console/" { (lang.t("终端", "Kiosks")) }
+                            a href="/console/dashboard" { (lang.t("运行监测", "Dashboard")) }
                             @if user.role == ConsoleRole::Admin {
                                 a href="/console/admin" { (lang.t("管理", "Administration")) }
                             }

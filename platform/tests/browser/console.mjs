@@ -43,6 +43,29 @@ async function signIn(page, name, lang) {
   await page.waitForURL(`${BASE}/console/`);
 }
 
+// A few journeys at the kiosk, reported as the kiosk reports them: the dashboard's figures.
+async function journeys() {
+  const now = Date.now();
+  const midnight = new Date(); midnight.setHours(0, 0, 1, 0);
+  const start = Math.max(now - 50_000, midnight.getTime());
+  const at = (s) => new Date(Math.min(start + s * 1000, now)).toISOString();
+  const events = [];
+  const journey = (kind, steps, end, rating) => {
+    const id = crypto.randomUUID();
+    const ev = (event, extra, s) => events.push({ id: crypto.randomUUID(), journey: id, kind, event, at: at(s), ...extra });
+    ev("started", {}, 0);
+    steps.forEach((step, i) => ev("step", { step }, i + 1));
+    if (end === "finished") ev("finished", {}, 20); else ev("abandoned", { step: end }, 20);
+    if (rating) ev("rated", rating, 25);
+  };
+  journey("submission", ["identify", "items", "materials", "form", "review", "submitted"], "finished", { rating: "very_satisfied" });
+  journey("lookup", ["lookup"], "lookup");
+  journey("payment", ["pay_entry", "payment", "paid"], "finished", { rating: "dissatisfied", reason: "too_slow" });
+  const r = await kioskApi("/api/v1/fleet/journeys", { events });
+  assert.equal(r.status, 200, `journeys: ${r.status}`);
+}
+
+await journeys();
 const browser = await chromium.launch({ executablePath: env("CHROMIUM"), args: ["--no-sandbox"] });
 try {
   for (const lang of ["zh", "en"]) {
@@ -120,6 +143,38 @@ try {
     await signIn(mpage, BOSS, lang);
     await mpage.goto(`${BASE}/console/kiosks/${KIOSK}`);
     assert.equal(await mpage.locator("form[action$='/command']").count(), 0, "no action for a manager");
+
+    // The manager's dashboard: today's journeys, charts, nothing wider than the screen.
+    await mpage.getByRole("link", { name: lang === "en" ? "Dashboard" : "运行监测" }).click();
+    await mpage.waitForURL(`${BASE}/console/dashboard`);
+    const figure = (name) => mpage.locator(`[data-figure=${name}] .tvalue`).innerText();
+    assert.equal(await figure("sessions"), "3");
+    assert.equal(await figure("submissions"), "1");
+    assert.equal(await figure("abandoned"), "1");
+    assert.equal(await figure("satisfaction"), "50.0%");
+    assert.ok(await mpage.locator("svg[role=img]").count() >= 3, "the charts are drawn");
+    assert.equal(await mpage.locator(`tr[data-kiosk="${KIOSK}"]`).count(), 1);
+    assert.ok(await mpage.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+      "nothing wider than 1366 px");
+    await mpage.getByRole("link", { name: lang === "en" ? "Last 7 days" : "近7天" }).click();
+    await mpage.waitForURL(/period=7d/);
+    assert.equal(await figure("sessions"), "3");
+    await mpage.screenshot({ path: `${SHOTS}/dashboard-${lang}.png`, fullPage: true });
+    // The period's figures as CSV, with the session's cookie.
+    const [download] = await Promise.all([
+      mpage.waitForEvent("download"),
+      mpage.getByRole("link", { name: lang === "en" ? "Export CSV" : "导出CSV" }).click(),
+    ]);
+    const { readFile } = await import("node:fs/promises");
+    const csv = await readFile(await download.path());
+    assert.deepEqual([...csv.subarray(0, 3)], [0xef, 0xbb, 0xbf], "UTF-8 with a byte-order mark");
+    assert.ok(csv.toString("utf8").includes(`,${KIOSK},3,1,0,`), "the CSV holds the kiosk's figures");
+    // The wall display, at the size of a hall's screen.
+    await mpage.setViewportSize({ width: 1920, height: 1080 });
+    await mpage.getByRole("link", { name: lang === "en" ? "Wall display" : "大屏模式" }).click();
+    await mpage.waitForURL(/wall=1/);
+    assert.equal(await mpage.locator("form").count(), 0, "no controls on the wall");
+    await mpage.screenshot({ path: `${SHOTS}/dashboard-wall-${lang}.png` });
     await mctx.close();
 
     // An admin makes a first password for a new colleague: shown once, on the page.

@@ -21,16 +21,18 @@ const PAD_L: u32 = 44;
 const PAD_B: u32 = 28;
 const PAD_T: u32 = 12;
 
+/// The top of the axis: four equal steps of 1, 2 or 5 times a power of ten.
 fn nice_max(max: u32) -> u32 {
-    let mut step = 1;
-    while step * 5 < max {
-        step = match step.to_string().as_bytes().first() {
-            Some(b'1') => step * 2,
-            Some(b'2') => step * 5 / 2,
-            _ => step * 2,
-        };
+    let need = max.div_ceil(4).max(1);
+    let mut unit = 1u32;
+    loop {
+        for m in [1, 2, 5] {
+            if unit.saturating_mul(m) >= need {
+                return unit.saturating_mul(m).saturating_mul(4);
+            }
+        }
+        unit = unit.saturating_mul(10);
     }
-    (step * 5).max(5)
 }
 
 /// Stacked vertical bars over time, with a legend.
@@ -93,29 +95,49 @@ pub(super) fn stacked(title: &str, series: &[Series<'_>], bars: &[Bar]) -> Marku
 /// Horizontal bars, as given (largest first): `(label, value)`.
 pub(super) fn horizontal(title: &str, class: &str, rows: &[(String, u32)]) -> Markup {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
-    const ROW: u32 = 34;
-    const LABEL_W: u32 = 330;
-    const BAR_W: u32 = 560;
-    let h = u32::try_from(rows.len()).unwrap_or(0).max(1) * ROW + 8;
+    // A label above each bar: long step names never run off the drawing.
+    const HW: u32 = 520;
+    const ROW: u32 = 44;
+    const BAR_W: u32 = 460;
+    let h = u32::try_from(rows.len()).unwrap_or(0).max(1) * ROW + 4;
     html! {
         figure.chart {
             @if rows.is_empty() {
                 p.none { "—" }
             } @else {
-                svg viewBox=(format!("0 0 {W} {h}")) role="img" aria-label=(title) {
+                svg viewBox=(format!("0 0 {HW} {h}")) role="img" aria-label=(title) {
                     @for (i, (label, v)) in rows.iter().enumerate() {
-                        @let y = u32::try_from(i).unwrap_or(0) * ROW + 4;
-                        text.axis.hlabel x=(LABEL_W - 10) y=(y + 21) text-anchor="end" { (label) }
-                        rect.track x=(LABEL_W) y=(y + 4) width=(BAR_W) height=(ROW - 10) {}
-                        rect class=(class) x=(LABEL_W) y=(y + 4)
-                            width=(u64::from(*v) * u64::from(BAR_W) / u64::from(max)) height=(ROW - 10) {
+                        @let y = u32::try_from(i).unwrap_or(0) * ROW;
+                        text.axis x="0" y=(y + 16) { (label) }
+                        rect.track x="0" y=(y + 22) width=(BAR_W) height="16" {}
+                        rect class=(class) x="0" y=(y + 22)
+                            width=(u64::from(*v) * u64::from(BAR_W) / u64::from(max)) height="16" {
                             title { (label) ": " (v) }
                         }
-                        text.axis x=(LABEL_W + BAR_W + 10) y=(y + 21) { (v) }
+                        text.axis x=(BAR_W + 8) y=(y + 35) { (v) }
                     }
                 }
             }
             figcaption { (title) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn axes_end_on_four_even_steps() {
+        for (max, top) in [
+            (0, 4),
+            (3, 4),
+            (5, 8),
+            (9, 20),
+            (37, 40),
+            (41, 80),
+            (400, 400),
+            (401, 800),
+        ] {
+            assert_eq!(super::nice_max(max), top, "{max}");
         }
     }
 }

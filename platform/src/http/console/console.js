@@ -75,6 +75,13 @@ window.addEventListener("DOMContentLoaded", () => {
       pending = setTimeout(refresh, 250);
     }
   });
-  events.addEventListener("open", () => document.body.classList.remove("disconnected"));
+  // Connected (or again, after a break): what changed since the page was drawn, or while the
+  // connection was down, was announced to nobody; fetch the region once.
+  events.addEventListener("open", () => {
+    document.body.classList.remove("disconnected");
+    if (!pending) {
+      pending = setTimeout(refresh, 0);
+    }
+  });
   events.addEventListener("error", () => document.body.classList.add("disconnected"));
 });

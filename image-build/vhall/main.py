@@ -105,6 +105,16 @@ class Hall:
                     log(f"stopping {type(part).__name__}: {e}")
         (self.out / "result.json").write_text(json.dumps(self.result, indent=2,
                                                          ensure_ascii=False))
+        # The kiosk's memory on the appliance, as it logs it with each screen: on the home
+        # screen after boot, and the most it ever held (a submission with photos).
+        import re
+        rss = [(m.group(1), int(m.group(2)), int(m.group(3))) for m in
+               (re.search(r"screen shown screen=(\w+) rss_kib=(\d+) peak_kib=(\d+)", line)
+                for line in self.vm.console.lines) if m]
+        if rss:
+            self.result["figures"]["kiosk_rss_home_kib"] = next(
+                (r for s, r, _ in rss if s == "Home"), None)
+            self.result["figures"]["kiosk_peak_rss_kib"] = max(p for _, _, p in rss)
         # The figures scripts/bench-image reads.
         ready = self.result["figures"].get("power_on_to_ready_s")
         if ready is not None:

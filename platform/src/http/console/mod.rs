@@ -11,6 +11,7 @@ mod dashboard;
 mod dashboard_page;
 mod pages;
 mod session;
+mod timeline;
 
 use std::convert::Infallible;
 

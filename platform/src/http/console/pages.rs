@@ -356,6 +356,8 @@ pub(super) fn kiosk_live(lang: Lang, row: &Row, now: NaiveDateTime) -> Markup {
         }
         section.card {
             h2 { (lang.t("最近7天", "The last 7 days")) }
+            (super::timeline::timeline(lang, &row.history, now,
+                if k.online { None } else { k.last_seen }))
             @if row.history.is_empty() {
                 p { (lang.t("7天内没有变化。", "Nothing changed in 7 days.")) }
             } @else {

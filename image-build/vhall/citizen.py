@@ -34,6 +34,7 @@ class Citizen:
         self.console = hall.vm.console
         self.layout = hall.layout
         self.touches = 0
+        self.rated = []
         # A power cut's moment (time.monotonic()); a walk stops there with CutNow.
         self.cut_at = None
 
@@ -193,12 +194,31 @@ class Citizen:
             self._left(1)
         raise Failed("no photo")
 
-    def finish(self, layout_screen):
+    def finish(self, layout_screen, rating="非常满意", reason=None, label="完成"):
+        """Ends a completed journey: 完成 (or `label`), then the 好差评 screen: a rating (and for
+        a poor one a reason), or 跳过."""
         mark = self.console.mark()
-        self.press(layout_screen, "完成")
-        self.hall.reader.send("remove")
-        self.wait_screen("Home", 40, since=mark)
+        self.press(layout_screen, label)
+        if self.hall.reader:
+            self.hall.reader.send("remove")
+        self.rate(mark, rating, reason)
         self.take_card_closes()
+
+    def rate(self, mark, rating="跳过", reason=None):
+        """On the rating screen that follows a completed journey (since `mark`): touches the
+        rating, and the reason when asked; then waits for the home screen."""
+        line = self.console.wait(r"screen shown.*screen=(Rating|Home)\b", self._left(40),
+                                 since=mark)
+        if line is None:
+            self._timed_out(f"no rating or home screen; the kiosk shows {self.screen()}")
+        if "screen=Rating" in line:
+            time.sleep(0.8)
+            self.rated.append(rating)
+            self.press("rating", rating)
+            if reason:
+                time.sleep(1.0)
+                self.press("rating-reason", reason)
+        self.wait_screen("Home", 40, since=mark)
 
     def take_card_closes(self):
         """The reminder to take card and receipt stays over the home screen for 8 s (a touch
@@ -234,6 +254,28 @@ def check_submission(hall, receipt, key):
             "qr": True, "platform_rows": 1, "receipt_bytes": len(receipt)}
 
 
+def check_journey_events(hall, timeout=120):
+    """What the citizen did reached the platform through the kiosk's outbox, nothing personal:
+    the three journeys started and finished, the submission rated 非常满意 (5), the payment
+    不满意 (2) for 等待时间太长, the lookup's rating skipped."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = hall.platform.query(
+            "SELECT kind, event, rating, reason FROM journey_events WHERE kiosk_id = ?",
+            (KIOSK_ID,))
+        finished = sorted(k for k, e, _, _ in rows if e == "finished")
+        rated = sorted((k, r, why) for k, e, r, why in rows if e == "rated")
+        if finished == ["lookup", "payment", "submission"] and len(rated) >= 2:
+            break
+        if time.monotonic() > deadline:
+            raise Failed(f"the platform holds these journey events: {rows}")
+        time.sleep(3)
+    if rated != [("payment", 2, "too_slow"), ("submission", 5, None)]:
+        raise Failed(f"the ratings on the platform: {rated}")
+    log(f"journey events: {len(rows)} on the platform (3 journeys finished, 2 rated)")
+    return {"events": len(rows), "finished": finished, "rated": rated}
+
+
 def run_lookup(hall):
     """One lookup: a demo case's code scanned on the home screen opens its progress."""
     c = Citizen(hall)
@@ -244,7 +286,7 @@ def run_lookup(hall):
     c.wait_screen("Progress", 120, since=mark)
     c.shot("lookup-progress")
     seconds = round(time.monotonic() - t0, 1)
-    c.press("progress", "结束办理", then="Home", timeout=120)
+    c.finish("progress", rating="跳过", label="结束办理")
     hall.result["phases"]["lookup"] = {"approval_code": CASE_LATE, "seconds": seconds}
     log(f"lookup: {CASE_LATE} scanned, its progress shown after {seconds} s")
 
@@ -273,7 +315,7 @@ def run_journeys(hall):
     c.shot("progress")
     results["lookup"] = {"approval_code": code, "seconds": round(time.monotonic() - t0, 1)}
     log("lookup: the scanned code opened its progress")
-    c.press("progress", "结束办理", then="Home")
+    c.finish("progress", rating="跳过", label="结束办理")
 
     # 3. A payment: the fee notice's code scanned, then a phone's payment code.
     t0 = time.monotonic()
@@ -301,7 +343,7 @@ def run_journeys(hall):
     results["payment"] = {"notice": "paid", "orders_paid": 1, "method": "scan",
                           "seconds": round(time.monotonic() - t0, 1)}
     log("payment: paid by a scanned payment code; notice paid once on the platform")
-    c.finish("paid")
+    c.finish("paid", rating="不满意", reason="等待时间太长")
 
     # 4. Help: the button raises a request the help desk sees, through the fleet path.
     mark = c.console.mark()
@@ -334,6 +376,7 @@ def run_journeys(hall):
     results["restart"] = {"seconds_to_home": round(time.monotonic() - t0, 1)}
     log(f"help-desk restart: the kiosk was back home in {results['restart']['seconds_to_home']} s")
     results["touches"] = c.touches
+    results["journey_events"] = check_journey_events(hall)
     # The help desk sees every device working (a heartbeat every 30 s; a new process's first
     # one may come before its devices reported).
     deadline = time.monotonic() + 90

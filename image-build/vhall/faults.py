@@ -106,11 +106,14 @@ def printer_gone(hall, c, code):
             break
         except KeyError:
             continue
-    if c.console.wait(r"screen shown.*screen=Home", 15, since=mark) is None:
-        try:
-            c.press("progress", "结束办理")
-        except KeyError:
-            pass
+    # Back on the progress screen, or asked for a rating, or home: the session ends.
+    line = c.console.wait(r"screen shown.*screen=(Rating|Home|Progress)\b", 20, since=mark)
+    if line is not None and "screen=Progress" in line:
+        time.sleep(0.8)
+        c.finish("progress", rating="跳过", label="结束办理")
+    elif line is not None and "screen=Rating" in line:
+        c.rate(mark)
+    else:
         c.wait_screen("Home", 200, since=mark)
     return {"printer_error_screen": True}
 

@@ -127,7 +127,8 @@ class Layout:
     the same Slint screens at 1920x1080), never guessed from pixels."""
 
     SCREENS = ["home", "identify", "items", "materials", "capture", "form", "review",
-               "submitted", "progress", "payment", "paid", "help", "printer-error"]
+               "submitted", "progress", "payment", "paid", "help", "printer-error", "rating",
+               "rating-reason"]
 
     def __init__(self, bins, out):
         self.bins, self.out = bins, out

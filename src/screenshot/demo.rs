@@ -480,6 +480,7 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
                 act(&mut s, Intent::PrintSlip);
                 feed(&mut s, Input::Printed(Ok(())));
                 act(&mut s, Intent::Finish);
+                act(&mut s, Intent::Skip);
             }
         }
         _ => {
@@ -508,7 +509,8 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
                 t += Duration::from_secs(8);
                 s.handle(Input::Tick, t);
             }
-            if matches!(screen, "paying" | "paying-warning" | "paid" | "pay-failed") {
+            let rating = matches!(screen, "rating" | "rating-reason" | "thanks");
+            if rating || matches!(screen, "paying" | "paying-warning" | "paid" | "pay-failed") {
                 act(&mut s, Intent::PayQr);
                 feed(&mut s, Input::Order(Ok(demo_order(OrderStatus::Pending))));
                 s.handle(Input::Tick, t);
@@ -519,9 +521,18 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
                 }
             }
             match screen {
-                "paid" => {
+                "paid" | "rating" | "rating-reason" | "thanks" => {
                     s.handle(Input::Order(Ok(demo_order(OrderStatus::Paid))), t);
                     s.handle(Input::Printed(Ok(())), t);
+                    if rating {
+                        act(&mut s, Intent::Finish);
+                    }
+                    if screen == "rating-reason" {
+                        act(&mut s, Intent::Rate(Rating::Dissatisfied));
+                    }
+                    if screen == "thanks" {
+                        act(&mut s, Intent::Rate(Rating::Satisfied));
+                    }
                 }
                 "pay-failed" => {
                     s.handle(Input::Order(Ok(demo_order(OrderStatus::Failed))), t);

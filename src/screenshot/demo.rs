@@ -438,7 +438,7 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
             feed(&mut s, Input::MyCases(Ok(mine)));
         }
         "lookup" | "progress" | "offline" | "progress-details" | "progress-refused"
-        | "take-card" => {
+        | "take-card" | "thanks-skipped" => {
             act(&mut s, Intent::StartLookup);
             for c in demo_code(17).as_str().chars().take(11) {
                 act(&mut s, Intent::Key(c));
@@ -475,6 +475,10 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
                     Ok(demo_details())
                 };
                 feed(&mut s, Input::Details(answer));
+            }
+            if screen == "thanks-skipped" {
+                act(&mut s, Intent::Finish);
+                act(&mut s, Intent::Skip);
             }
             if screen == "take-card" {
                 act(&mut s, Intent::PrintSlip);

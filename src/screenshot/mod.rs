@@ -56,6 +56,7 @@ pub const SCREENS: &[&str] = &[
     "rating",
     "rating-reason",
     "thanks",
+    "thanks-skipped",
 ];
 
 #[derive(Args, Debug, Clone)]
@@ -73,7 +74,8 @@ pub struct ScreenshotArgs {
     /// card matched), progress-refused (another card), take-card (the reminder to take the ID
     /// card and receipt at the end), lookup-mine (one's own cases listed for the ID card),
     /// rating (好差评 after a payment), rating-reason (the reasons after 不满意), thanks (the
-    /// thanks for the rating, and the receipt to take).
+    /// thanks for the rating, and the receipt to take), thanks-skipped (the rating skipped after
+    /// a lookup: nothing to take).
     #[arg(long)]
     pub screen: String,
     /// zh or en.

@@ -1,5 +1,6 @@
-//! The kiosk's side of fleet control: enrol once, then heartbeat, call for help, and long-poll
-//! for commands, acknowledging each with its result. Types are in [`hall_domain::api`].
+//! The kiosk's side of fleet control: enrol once, then heartbeat, call for help, report journey
+//! events, and long-poll for commands, acknowledging each with its result. Types are in
+//! [`hall_domain::api`].
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), hall_client::FleetError> {

@@ -149,6 +149,10 @@ impl Kiosk {
             },
             &self.rt,
         );
+        // Journey events go with the kiosk's credential, as heartbeats do.
+        if let Some(o) = &self.outbox {
+            crate::journeys::spawn_journey_sender(o.clone(), client.clone(), &self.rt);
+        }
         self.fleet = Some(Fleet {
             client,
             status,
@@ -580,6 +584,17 @@ impl Kiosk {
             }
             Effect::Speak(speech) => self.voice.say(speech),
             Effect::StopSpeech => self.voice.stop(),
+            Effect::Journey(note) => {
+                // Stamped here: the session reads no clock.
+                let event = crate::journeys::event(note, chrono::Local::now().naive_local());
+                tracing::debug!(kind = ?event.kind, event = ?event.event, step = ?event.step,
+                    "journey event");
+                if let Some(o) = &self.outbox
+                    && let Err(e) = o.put_journey_event(&event)
+                {
+                    tracing::error!(error = %e, "cannot keep a journey event in the outbox");
+                }
+            }
             Effect::SessionEnded { timed_out } => {
                 tracing::info!(timed_out, "session ended, personal data wiped");
             }

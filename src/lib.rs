@@ -20,6 +20,7 @@ pub mod drill;
 pub mod fleet;
 pub mod fonts;
 pub mod headless;
+pub mod journeys;
 pub mod logging;
 pub mod outbox;
 pub mod pinyin;

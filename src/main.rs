@@ -39,9 +39,26 @@ enum Command {
     /// again and again (against the configured platform), then exit.
     #[cfg(feature = "demo")]
     Drill {
-        /// Submissions to finish before exiting (default: until stopped).
+        /// Journeys to end (finished and rated, or given up) before exiting (default: until
+        /// stopped).
         #[arg(long)]
         journeys: Option<u32>,
+        /// What the citizen answers on the rating screen at the end of each finished journey,
+        /// in turn, comma-separated, starting again after the last: skip, a level
+        /// (very_satisfied, satisfied, basically_satisfied, dissatisfied, very_dissatisfied, or
+        /// its score 5 to 1), and for the two lowest a reason after a colon (hard_to_use,
+        /// too_slow, device_fault, unclear_guidance, not_done); e.g.
+        /// "5,4,skip,dissatisfied:too_slow,1". Default: skip.
+        #[arg(long, value_name = "LIST", value_parser = hall_kiosk::drill::parse_ratings)]
+        ratings: Option<hall_kiosk::drill::DrillRatings>,
+        /// Give up every N-th journey (the N-th, 2N-th, …) with 结束办理 at the step of
+        /// --abandon-at.
+        #[arg(long, value_name = "N")]
+        abandon_every: Option<u32>,
+        /// The step at which --abandon-every gives up: identify, items, materials, capture,
+        /// form or review.
+        #[arg(long, value_name = "STEP", default_value = "form", value_parser = hall_kiosk::drill::parse_step)]
+        abandon_at: hall_kiosk::session::Screen,
         /// Photograph only what must be (commit to or defer the materials that allow it).
         #[arg(long)]
         skip_photos: bool,
@@ -94,6 +111,9 @@ fn main() -> anyhow::Result<()> {
                 #[cfg(feature = "demo")]
                 Some(Command::Drill {
                     journeys,
+                    ratings,
+                    abandon_every,
+                    abandon_at,
                     skip_photos,
                     hold_secs,
                 }) => (
@@ -101,6 +121,8 @@ fn main() -> anyhow::Result<()> {
                     Some(
                         hall_kiosk::drill::Drill::new(journeys, skip_photos)
                             .holding(hold_secs.map(Duration::from_secs))
+                            .rating(ratings.map(|r| r.0).unwrap_or_default())
+                            .abandoning(abandon_every, abandon_at)
                             .into_hook(),
                     ),
                 ),

@@ -90,13 +90,15 @@ impl Outbox {
         if !has_abandoned {
             db.execute_batch("ALTER TABLE outbox ADD COLUMN abandoned INTEGER NOT NULL DEFAULT 0")?;
         }
+        // Added with the journey events: an outbox from before gains the table.
+        crate::journeys::create_table(&db)?;
         Ok(Outbox {
             db: Mutex::new(db),
             sealer,
         })
     }
 
-    fn db(&self) -> Result<std::sync::MutexGuard<'_, Connection>, OutboxError> {
+    pub(crate) fn db(&self) -> Result<std::sync::MutexGuard<'_, Connection>, OutboxError> {
         self.db.lock().map_err(|_| OutboxError::Poisoned)
     }
 

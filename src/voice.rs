@@ -294,6 +294,8 @@ mod tests {
             "take-card",
             "take-receipt",
             "take-card-receipt",
+            "rating-reason",
+            "thanks",
         ]);
         for k in &keys {
             for lang in [Lang::Zh, Lang::En] {

@@ -69,8 +69,11 @@ fn lookup_shows_details_only_to_the_applicants_card() {
     assert!(!h.shows_containing(demo::APPLICANT_NAME));
     assert!(!h.shows_containing(demo::APPLICANT_ID));
 
-    // Finishing with the card still on the reader: the reminder, until it is taken.
+    // Finishing with the card still on the reader: the rating (skipped), then the reminder,
+    // until the card is taken.
     h.press("结束办理");
+    assert_eq!(h.vm().chrome.screen, Screen::Rating);
+    h.press("跳过");
     assert_eq!(h.vm().chrome.screen, Screen::Home);
     assert_eq!(h.vm().overlays.take_reminder, TakeReminder::Card);
     assert!(h.shows("请取走您的身份证"));

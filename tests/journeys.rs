@@ -75,9 +75,16 @@ fn submit_with_the_id_card_end_to_end() {
     assert_eq!(case.item, "建设工程规划许可证");
     assert!(case.nodes.len() >= 2, "reviewed in parallel");
 
-    // Finish: personal data gone, back home.
+    // Finish: personal data gone, the rating, back home.
     h.press("完成");
+    assert_eq!(h.vm().chrome.screen, Screen::Rating);
+    assert!(
+        !h.shows_containing("张建国"),
+        "the rating screen holds nothing of it"
+    );
+    h.press("非常满意");
     assert_eq!(h.vm().chrome.screen, Screen::Home);
+    assert!(h.shows("感谢您的评价！"));
     assert_eq!(h.vm().submit.review_name, "");
     assert!(!h.shows("张建国"));
 }
@@ -193,6 +200,7 @@ fn typed_name_in_pinyin_reaches_the_platform() {
         "the typed name reached the platform"
     );
     h.press("完成");
+    h.press("跳过");
     assert_eq!(
         h.vm().identify.applicant_name.value,
         "",
@@ -221,12 +229,14 @@ fn lookup_typed_scanned_and_shown_as_qr() {
     h.wait("the slip", |vm| vm.overlays.busy == Busy::None);
     assert!(h.printed_text().contains("办理进度"));
     h.press("结束办理");
+    h.press("跳过");
 
     // Scanned from a receipt on the home screen.
     h.ctl().scan(demo::CASE_APPROVED).expect("scan");
     h.wait_screen(Screen::Progress);
     assert_eq!(h.vm().lookup.case_status, 11);
     h.press("结束办理");
+    h.press("跳过");
 
     // Shown as a QR to the camera on the lookup screen.
     h.press("查询进度");
@@ -291,6 +301,11 @@ fn pay_by_qr_and_by_phone_code() {
         "{printed}"
     );
     h.press("完成");
+    // A poor rating, and why.
+    h.press("不满意");
+    assert!(h.shows("请问哪里让您不满意？"));
+    h.press("等待时间太长");
+    assert_eq!(h.vm().chrome.screen, Screen::Home);
     // The same notice cannot be paid twice.
     h.press("缴费");
     h.type_keys(demo::PAYMENT_CODE);
@@ -500,6 +515,10 @@ fn touches_per_journey() {
         }),
     ];
     let mut rows = Vec::new();
+    // The end of every finished journey: 结束办理, then one touch on the rating screen (a rating
+    // or 跳过), taken in turn.
+    let answers = ["满意", "跳过", "非常满意", "基本满意", "跳过"];
+    let mut finishing = 0;
     let mut run = |journey: &str, paths: &[Path], digits: u32, target: u32| {
         let mut counts = Vec::new();
         for (name, path) in paths {
@@ -507,13 +526,18 @@ fn touches_per_journey() {
             path(&h);
             h.wait_screen(Screen::Progress);
             let t = h.touches.get().saturating_sub(digits);
-            rows.push(format!(
-                "  {journey:<8} {name:<42} {t:>2} (+{digits} digits)"
-            ));
             counts.push(t);
             h.ctl().show_qr(None).expect("qr away");
             h.press("结束办理");
+            h.wait_screen(Screen::Rating);
+            h.press(answers[finishing % answers.len()]);
+            finishing += 1;
             h.wait_screen(Screen::Home);
+            let end = h.touches.get().saturating_sub(digits);
+            assert_eq!(end, t + 2, "结束办理 and one touch to rate or skip");
+            rows.push(format!(
+                "  {journey:<8} {name:<42} {t:>2} (+{digits} digits), {end:>2} to the end"
+            ));
             // The next person: not within the scanner's burst window (more than four codes a
             // second are taken for a sheet of barcodes and dropped).
             std::thread::sleep(Duration::from_millis(400));
@@ -556,11 +580,16 @@ fn touches_per_journey() {
     h.press(&mine[0].item);
     h.wait_screen(Screen::Progress);
     let t = h.touches.get();
+    h.press("结束办理");
+    h.press("跳过");
+    h.wait_screen(Screen::Home);
+    let end = h.touches.get();
     rows.push(format!(
-        "  card     {:<42} {t:>2} (the card on the reader, no code)",
+        "  card     {:<42} {t:>2} (the card on the reader, no code), {end:>2} to the end",
         "opens lookup, places the card, touches a case"
     ));
     assert!(t <= 5, "progress by ID card: {t} touches");
+    assert_eq!(end, t + 2);
     println!("touches per first-time path\n{}", rows.join("\n"));
 }
 

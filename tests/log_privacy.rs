@@ -191,6 +191,7 @@ impl Hall {
             "the platform did not answer in time: the submission was taken offline ({code})"
         );
         self.press("完成");
+        self.press("满意");
         assert_eq!(self.vm().chrome.screen, Screen::Home);
         code
     }
@@ -241,6 +242,7 @@ fn no_personal_data_in_any_log_line_of_a_whole_journey() {
     h.type_keys(&by_card);
     h.wait_screen(Screen::Progress);
     h.press("结束办理");
+    h.press("跳过");
     let _ = h.devices.sim_control().map(|c| c.remove_card());
     drop(h);
 

@@ -1,5 +1,6 @@
-//! The kiosk's side of fleet control: enrol once, then heartbeat, call for help, and long-poll
-//! for commands, acknowledging each with its result. Types are in [`hall_domain::api`].
+//! The kiosk's side of fleet control: enrol once, then heartbeat, call for help, report journey
+//! events, and long-poll for commands, acknowledging each with its result. Types are in
+//! [`hall_domain::api`].
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), hall_client::FleetError> {
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use hall_domain::api::{
     self, CommandAck, EnrolRequest, Enrolled, FleetCommand, Heartbeat, HeartbeatAnswer,
-    HelpRequest, Problem,
+    HelpRequest, JourneyReport, JourneyReportAnswer, Problem,
 };
 
 /// Why a fleet call failed.
@@ -124,6 +125,24 @@ impl FleetClient {
             .post(self.url(api::FLEET_HEARTBEAT))
             .bearer_auth(&self.credential)
             .json(hb)
+            .send()
+            .await
+            .map_err(net)?;
+        json(resp).await
+    }
+
+    /// Reports journey events (at most [`api::JOURNEY_EVENTS_MAX`]); the platform counts an
+    /// event it already has once. `Refused` with status 422: an event does not make sense
+    /// ([`api::check_event`]), and the whole report was refused.
+    pub async fn journeys(
+        &self,
+        report: &JourneyReport,
+    ) -> Result<JourneyReportAnswer, FleetError> {
+        let resp = self
+            .http
+            .post(self.url(api::FLEET_JOURNEYS))
+            .bearer_auth(&self.credential)
+            .json(report)
             .send()
             .await
             .map_err(net)?;

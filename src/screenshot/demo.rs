@@ -438,7 +438,7 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
             feed(&mut s, Input::MyCases(Ok(mine)));
         }
         "lookup" | "progress" | "offline" | "progress-details" | "progress-refused"
-        | "take-card" => {
+        | "take-card" | "thanks-skipped" => {
             act(&mut s, Intent::StartLookup);
             for c in demo_code(17).as_str().chars().take(11) {
                 act(&mut s, Intent::Key(c));
@@ -476,10 +476,15 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
                 };
                 feed(&mut s, Input::Details(answer));
             }
+            if screen == "thanks-skipped" {
+                act(&mut s, Intent::Finish);
+                act(&mut s, Intent::Skip);
+            }
             if screen == "take-card" {
                 act(&mut s, Intent::PrintSlip);
                 feed(&mut s, Input::Printed(Ok(())));
                 act(&mut s, Intent::Finish);
+                act(&mut s, Intent::Skip);
             }
         }
         _ => {
@@ -508,7 +513,8 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
                 t += Duration::from_secs(8);
                 s.handle(Input::Tick, t);
             }
-            if matches!(screen, "paying" | "paying-warning" | "paid" | "pay-failed") {
+            let rating = matches!(screen, "rating" | "rating-reason" | "thanks");
+            if rating || matches!(screen, "paying" | "paying-warning" | "paid" | "pay-failed") {
                 act(&mut s, Intent::PayQr);
                 feed(&mut s, Input::Order(Ok(demo_order(OrderStatus::Pending))));
                 s.handle(Input::Tick, t);
@@ -519,9 +525,18 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
                 }
             }
             match screen {
-                "paid" => {
+                "paid" | "rating" | "rating-reason" | "thanks" => {
                     s.handle(Input::Order(Ok(demo_order(OrderStatus::Paid))), t);
                     s.handle(Input::Printed(Ok(())), t);
+                    if rating {
+                        act(&mut s, Intent::Finish);
+                    }
+                    if screen == "rating-reason" {
+                        act(&mut s, Intent::Rate(Rating::Dissatisfied));
+                    }
+                    if screen == "thanks" {
+                        act(&mut s, Intent::Rate(Rating::Satisfied));
+                    }
                 }
                 "pay-failed" => {
                     s.handle(Input::Order(Ok(demo_order(OrderStatus::Failed))), t);

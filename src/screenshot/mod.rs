@@ -53,6 +53,10 @@ pub const SCREENS: &[&str] = &[
     "progress-refused",
     "take-card",
     "lookup-mine",
+    "rating",
+    "rating-reason",
+    "thanks",
+    "thanks-skipped",
 ];
 
 #[derive(Args, Debug, Clone)]
@@ -68,7 +72,10 @@ pub struct ScreenshotArgs {
     /// pin (the staff PIN pad), maintenance, kiosk-id (a help-desk identify), home-speaking (the
     /// home screen while its prompt sounds: the stop button), progress-details (the applicant's
     /// card matched), progress-refused (another card), take-card (the reminder to take the ID
-    /// card and receipt at the end), lookup-mine (one's own cases listed for the ID card).
+    /// card and receipt at the end), lookup-mine (one's own cases listed for the ID card),
+    /// rating (好差评 after a payment), rating-reason (the reasons after 不满意), thanks (the
+    /// thanks for the rating, and the receipt to take), thanks-skipped (the rating skipped after
+    /// a lookup: nothing to take).
     #[arg(long)]
     pub screen: String,
     /// zh or en.

@@ -1,7 +1,7 @@
 //! What a person asks for, from the screens' typed callbacks (mapped in `src/ui`).
 
 use super::view::{Field, Lang};
-use hall_domain::api::MaterialStatus;
+use hall_domain::api::{MaterialStatus, Rating, RatingReason};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {
@@ -66,4 +66,8 @@ pub enum Intent {
     DismissReminder,
     /// Open one of the cases listed for the person's ID card (its approval code).
     OpenCase(String),
+    /// 好差评: one of the five levels.
+    Rate(Rating),
+    /// Why a poor rating was given (after 不满意 or 非常不满意).
+    RateReason(RatingReason),
 }

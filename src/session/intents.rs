@@ -30,7 +30,10 @@ impl Session {
             return;
         }
         match intent {
-            Intent::Finish => return self.end_session(false, fx),
+            Intent::Finish if self.rating_due() => return self.ask_rating(fx),
+            Intent::Finish if self.screen != Screen::Rating => {
+                return self.end_session(false, fx);
+            }
             Intent::DismissReminder => return,
             Intent::Repeat => {
                 fx.push(Effect::Speak(self.speech()));
@@ -81,6 +84,7 @@ impl Session {
         }
         match self.screen {
             Screen::Home => self.on_home(intent),
+            Screen::Rating => self.on_rating(intent, fx),
             Screen::Offline | Screen::PrinterError | Screen::CameraError => {
                 self.on_error_screen(intent, fx)
             }

@@ -12,7 +12,7 @@ use kiosk_drivers::DeviceEvent;
 use kiosk_drivers::camera::Still;
 use kiosk_drivers::printer::receipt::{PaymentReceipt, ProgressSlip, SubmissionReceipt};
 
-use super::{Intent, Lang};
+use super::{Intent, JourneyNote, Lang};
 use crate::client::ApiError;
 use kiosk_drivers::idcard::IdCard;
 
@@ -124,6 +124,9 @@ pub enum Effect {
     PaperReplaced,
     /// Maintenance: restart the kiosk program.
     RestartApp,
+    /// Something happened in a journey (nothing personal): the runtime stamps it with the local
+    /// time and keeps it in the outbox for the platform.
+    Journey(JourneyNote),
     /// The session ended (finish or timeout); personal data is gone.
     SessionEnded {
         timed_out: bool,

@@ -12,6 +12,7 @@ mod intents;
 mod io;
 mod lookup;
 mod pay;
+mod rating;
 mod render;
 mod staff;
 mod submit;
@@ -29,7 +30,8 @@ pub use field::{Field, FieldKind};
 pub use intent::Intent;
 pub use io::{Effect, Input, Receipt, SessionConfig, Speech};
 use io::{VOICE_RATE, VOICE_VOLUME};
-pub use view::{Busy, Lang, Screen, TakeReminder, ViewModel};
+pub use rating::{JourneyNote, journey_step};
+pub use view::{Busy, Lang, Screen, TakeReminder, Thanks, ViewModel};
 
 /// The three journeys; each keeps its own data, dropped (and wiped) when the session ends.
 #[derive(Debug, Default)]
@@ -92,6 +94,12 @@ pub struct Session {
     card_on_reader: bool,
     /// "Take your ID card and receipt", shown at the end of a journey.
     reminder: Option<Reminder>,
+    /// The journey under way as its events tell it (kept on the rating screen).
+    track: Option<rating::Tracker>,
+    /// On the rating screen: the poor rating chosen, whose reason is asked next.
+    rating: Option<hall_domain::api::Rating>,
+    /// The thanks the end of the session shows (after the rating screen).
+    thanks: Thanks,
 }
 
 /// The "take your ID card / receipt" reminder: no personal data, only what to take and how the
@@ -103,6 +111,8 @@ struct Reminder {
     lang: Lang,
     large: bool,
     high_contrast: bool,
+    /// Thanks for the rating (or for using the kiosk) above what to take.
+    thanks: Thanks,
     /// Shown until then...
     until: Instant,
     /// ...or, while the card is still on the reader, until it is taken, but never after this.
@@ -115,6 +125,7 @@ impl Reminder {
             (true, true) => TakeReminder::CardReceipt,
             (true, false) => TakeReminder::Card,
             (false, true) => TakeReminder::Receipt,
+            (false, false) if self.thanks != Thanks::None => TakeReminder::Nothing,
             (false, false) => TakeReminder::None,
         }
     }
@@ -123,6 +134,8 @@ impl Reminder {
 /// How long the reminder shows, and the longest it waits for a card left on the reader.
 pub const REMINDER: Duration = Duration::from_secs(8);
 pub const REMINDER_CARD_MAX: Duration = Duration::from_secs(30);
+/// How long the thanks shows when there is nothing to take.
+pub const THANKS: Duration = Duration::from_secs(4);
 
 pub use staff::{PIN_LOCKOUT, PIN_MAX, PIN_TRIES, check_pin_hash, hash_pin, verify_pin};
 
@@ -163,6 +176,9 @@ impl Session {
             printed: false,
             card_on_reader: false,
             reminder: None,
+            track: None,
+            rating: None,
+            thanks: Thanks::None,
         }
     }
 
@@ -254,6 +270,7 @@ impl Session {
                 self.on_reply(other, &mut fx);
             }
         }
+        self.track_journey(&mut fx);
         let scanning = self.wants_camera_scanning();
         if scanning != was_scanning {
             fx.push(Effect::CameraScanning(scanning));
@@ -274,6 +291,7 @@ impl Session {
             return match r.key() {
                 TakeReminder::CardReceipt => "take-card-receipt",
                 TakeReminder::Card => "take-card",
+                TakeReminder::Nothing => "thanks",
                 TakeReminder::Receipt | TakeReminder::None => "take-receipt",
             };
         }
@@ -283,6 +301,8 @@ impl Session {
             "timeout"
         } else if matches!(&self.journey, Journey::Pay(p) if p.time_warning()) {
             "pay-timeout"
+        } else if self.screen == Screen::Rating && self.rating.is_some() {
+            "rating-reason"
         } else {
             self.screen.prompt_key()
         }
@@ -427,27 +447,26 @@ impl Session {
     /// receipt.
     fn remind(&mut self, receipt: bool) {
         let card = self.card_read;
-        if !card && !receipt {
+        let thanks = std::mem::take(&mut self.thanks);
+        if !card && !receipt && thanks == Thanks::None {
             return;
         }
+        let shown = if card || receipt { REMINDER } else { THANKS };
         self.reminder = Some(Reminder {
             card,
             receipt,
             lang: self.lang,
             large: self.large,
             high_contrast: self.high_contrast,
-            until: self.now + REMINDER,
+            thanks,
+            until: self.now + shown,
             card_until: self.now + REMINDER_CARD_MAX,
         });
     }
 
-    fn end_session(&mut self, timed_out: bool, fx: &mut Vec<Effect>) {
-        // The reminder outlives the session: it holds nothing personal. Not after a timeout:
-        // the person has gone by then, and the next one must not find the screen taken.
-        self.reminder = None;
-        if !timed_out {
-            self.remind(self.printed);
-        }
+    /// Drops the journey, and with it the personal data it held (fields and cards zeroize);
+    /// an order still waiting is cancelled, a submission never told withdrawn.
+    fn drop_journey(&mut self, fx: &mut Vec<Effect>) {
         if let Journey::Pay(p) = &self.journey
             && let Some(order) = p.pending_order_id()
         {
@@ -460,8 +479,20 @@ impl Session {
                 idempotency_key: key.to_string(),
             });
         }
-        // Dropping the journey wipes the personal data it held (fields and cards zeroize).
         self.journey = Journey::None;
+    }
+
+    fn end_session(&mut self, timed_out: bool, fx: &mut Vec<Effect>) {
+        self.close_journey(timed_out, fx);
+        // The reminder outlives the session: it holds nothing personal. Not after a timeout:
+        // the person has gone by then, and the next one must not find the screen taken.
+        self.reminder = None;
+        if !timed_out {
+            self.remind(self.printed);
+        }
+        self.thanks = Thanks::None;
+        self.rating = None;
+        self.drop_journey(fx);
         self.generation += 1;
         self.screen = Screen::Home;
         self.resume = None;

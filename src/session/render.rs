@@ -36,6 +36,7 @@ impl Session {
                     String::new()
                 },
                 take_reminder: TakeReminder::None,
+                thanks: Thanks::None,
             },
             staff: StaffView {
                 pin_shown: self.pin.is_open(),
@@ -50,10 +51,14 @@ impl Session {
                 capture_preview: self.maint.photo.clone(),
                 ..ApplyView::default()
             },
+            rate: view::RateView {
+                chosen: self.rating,
+            },
             ..ViewModel::default()
         };
         if let Some(r) = &self.reminder {
             vm.overlays.take_reminder = r.key();
+            vm.overlays.thanks = r.thanks;
             vm.chrome.lang = r.lang;
             vm.chrome.large_text = r.large;
             vm.chrome.high_contrast = r.high_contrast;

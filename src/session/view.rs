@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use hall_domain::api::{MaterialStatus, NoticeStatus};
+use hall_domain::api::{MaterialStatus, NoticeStatus, Rating};
 use kiosk_drivers::camera::Still;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -29,10 +29,12 @@ pub enum Screen {
     CameraError,
     /// Staff only, behind the PIN: device self-tests, paper, restart.
     Maintenance,
+    /// 好差评: how the person found the service, at the end of a completed journey.
+    Rating,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 19] = [
+    pub const ALL: [Screen; 20] = [
         Screen::Home,
         Screen::Identify,
         Screen::Items,
@@ -52,6 +54,7 @@ impl Screen {
         Screen::PrinterError,
         Screen::CameraError,
         Screen::Maintenance,
+        Screen::Rating,
     ];
 
     /// The name of the spoken prompt of this screen (`ui/translations/prompts.toml`).
@@ -76,6 +79,7 @@ impl Screen {
             Screen::PrinterError => "printer-error",
             Screen::CameraError => "camera-error",
             Screen::Maintenance => "maintenance",
+            Screen::Rating => "rating",
         }
     }
 }
@@ -101,6 +105,20 @@ pub enum TakeReminder {
     Card,
     Receipt,
     CardReceipt,
+    /// Nothing to take: the thanks only.
+    Nothing,
+}
+
+/// The thanks at the end of a session that went through the rating screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Thanks {
+    /// None shown.
+    #[default]
+    None,
+    /// For the rating.
+    Rated,
+    /// For using the kiosk (the rating skipped).
+    Used,
 }
 
 /// A wait that the person should see.
@@ -402,6 +420,7 @@ pub struct ViewModel {
     pub submit: SubmitView,
     pub lookup: LookupView,
     pub pay: PayView,
+    pub rate: RateView,
 }
 
 /// The session: screen, display modes, spoken guidance, language, devices (`Chrome`).
@@ -437,6 +456,15 @@ pub struct OverlaysView {
     pub identify_id: String,
     /// "Take your ID card and receipt": what to take, or nothing shown.
     pub take_reminder: TakeReminder,
+    /// The thanks above it, after the rating screen.
+    pub thanks: Thanks,
+}
+
+/// 好差评 (`Rate`): the five levels, then for the two lowest the reasons.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RateView {
+    /// The poor rating chosen: its reasons are offered.
+    pub chosen: Option<Rating>,
 }
 
 /// The staff PIN pad and the maintenance screen (`Staff`).

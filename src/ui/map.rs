@@ -6,10 +6,11 @@ use hall_domain::api::{MaterialStatus, NoticeStatus as VNoticeStatus};
 
 use super::{
     Busy, CaseCard, Field, FieldError, KeypadKind, Lang, LookupError, MaintNote, MaterialChoice,
-    MaterialsError, MyCasesState, NoticeStatus, PayError, PayFailure, PayMethod, ReceiptState,
-    Screen, TakeReminder,
+    MaterialsError, MyCasesState, NoticeStatus, PayError, PayFailure, PayMethod, RatingLevel,
+    RatingReason, ReceiptState, Screen, TakeReminder, Thanks,
 };
 use crate::session::view as v;
+use hall_domain::api::{Rating as VRating, RatingReason as VRatingReason};
 
 pub(super) fn screen(x: v::Screen) -> Screen {
     match x {
@@ -32,6 +33,7 @@ pub(super) fn screen(x: v::Screen) -> Screen {
         v::Screen::PrinterError => Screen::PrinterError,
         v::Screen::CameraError => Screen::CameraError,
         v::Screen::Maintenance => Screen::Maintenance,
+        v::Screen::Rating => Screen::Rating,
     }
 }
 
@@ -72,6 +74,48 @@ pub(super) fn take_reminder(x: v::TakeReminder) -> TakeReminder {
         v::TakeReminder::Card => TakeReminder::Card,
         v::TakeReminder::Receipt => TakeReminder::Receipt,
         v::TakeReminder::CardReceipt => TakeReminder::CardReceipt,
+        v::TakeReminder::Nothing => TakeReminder::Nothing,
+    }
+}
+
+pub(super) fn thanks(x: v::Thanks) -> Thanks {
+    match x {
+        v::Thanks::None => Thanks::None,
+        v::Thanks::Rated => Thanks::Rated,
+        v::Thanks::Used => Thanks::Used,
+    }
+}
+
+pub(super) fn rating_level(x: Option<VRating>) -> RatingLevel {
+    match x {
+        None => RatingLevel::None,
+        Some(VRating::VerySatisfied) => RatingLevel::VerySatisfied,
+        Some(VRating::Satisfied) => RatingLevel::Satisfied,
+        Some(VRating::BasicallySatisfied) => RatingLevel::BasicallySatisfied,
+        Some(VRating::Dissatisfied) => RatingLevel::Dissatisfied,
+        Some(VRating::VeryDissatisfied) => RatingLevel::VeryDissatisfied,
+    }
+}
+
+/// The level touched on the rating screen (none is not a level).
+pub(super) fn rating(x: RatingLevel) -> Option<VRating> {
+    match x {
+        RatingLevel::None => None,
+        RatingLevel::VerySatisfied => Some(VRating::VerySatisfied),
+        RatingLevel::Satisfied => Some(VRating::Satisfied),
+        RatingLevel::BasicallySatisfied => Some(VRating::BasicallySatisfied),
+        RatingLevel::Dissatisfied => Some(VRating::Dissatisfied),
+        RatingLevel::VeryDissatisfied => Some(VRating::VeryDissatisfied),
+    }
+}
+
+pub(super) fn rating_reason(x: RatingReason) -> VRatingReason {
+    match x {
+        RatingReason::HardToUse => VRatingReason::HardToUse,
+        RatingReason::TooSlow => VRatingReason::TooSlow,
+        RatingReason::DeviceFault => VRatingReason::DeviceFault,
+        RatingReason::UnclearGuidance => VRatingReason::UnclearGuidance,
+        RatingReason::NotDone => VRatingReason::NotDone,
     }
 }
 

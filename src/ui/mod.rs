@@ -155,6 +155,11 @@ impl Renderer {
             overlays.set_busy(map::busy(vm.overlays.busy));
             overlays.set_identify_id(s(&vm.overlays.identify_id));
             overlays.set_take_reminder(map::take_reminder(vm.overlays.take_reminder));
+            overlays.set_thanks(map::thanks(vm.overlays.thanks));
+        }
+        if first || old.rate != vm.rate {
+            let rate = window.global::<Rate>();
+            rate.set_chosen(map::rating_level(vm.rate.chosen));
         }
         if first || old.staff != vm.staff {
             let staff = window.global::<Staff>();
@@ -454,6 +459,17 @@ pub fn on_intent(window: &AppWindow, handler: impl Fn(Intent) + 'static) {
     pay.on_pay_by_scan(h(|| Intent::PayScan));
     pay.on_cancel_payment(h(|| Intent::CancelPayment));
     pay.on_more_time(h(|| Intent::MoreTime));
+
+    let rate = window.global::<Rate>();
+    let hd = handler.clone();
+    rate.on_rate(move |level| {
+        if let Some(r) = map::rating(level) {
+            hd(Intent::Rate(r));
+        }
+    });
+    let hd = handler.clone();
+    rate.on_reason(move |reason| hd(Intent::RateReason(map::rating_reason(reason))));
+    rate.on_skip(h(|| Intent::Skip));
 }
 
 #[cfg(test)]
@@ -542,6 +558,26 @@ mod tests {
         expect(
             &|| window.global::<Pay>().invoke_pay_by_qr(),
             Some(Intent::PayQr),
+        );
+        expect(
+            &|| {
+                window
+                    .global::<Rate>()
+                    .invoke_rate(RatingLevel::Dissatisfied)
+            },
+            Some(Intent::Rate(hall_domain::api::Rating::Dissatisfied)),
+        );
+        expect(
+            &|| window.global::<Rate>().invoke_rate(RatingLevel::None),
+            None,
+        );
+        expect(
+            &|| window.global::<Rate>().invoke_reason(RatingReason::TooSlow),
+            Some(Intent::RateReason(hall_domain::api::RatingReason::TooSlow)),
+        );
+        expect(
+            &|| window.global::<Rate>().invoke_skip(),
+            Some(Intent::Skip),
         );
     }
 }

@@ -15,6 +15,7 @@ use super::*;
 mod lookup;
 mod pay;
 mod privacy;
+mod rating;
 mod session;
 mod staff;
 mod submit;
@@ -114,7 +115,10 @@ fn without_camera(fx: Vec<Effect>) -> Vec<Effect> {
         .filter(|e| {
             !matches!(
                 e,
-                Effect::CameraScanning(_) | Effect::Speak(_) | Effect::StopSpeech
+                Effect::CameraScanning(_)
+                    | Effect::Speak(_)
+                    | Effect::StopSpeech
+                    | Effect::Journey(_)
             )
         })
         .collect()
@@ -130,6 +134,8 @@ fn local_now() -> chrono::NaiveDateTime {
 struct Rig {
     s: Session,
     t: Instant,
+    /// Every journey event the session told, in order.
+    events: Vec<JourneyNote>,
 }
 
 impl Rig {
@@ -142,6 +148,7 @@ impl Rig {
         Rig {
             s: Session::new(cfg, t, local_now()),
             t,
+            events: Vec::new(),
         }
     }
     fn new() -> Self {
@@ -149,28 +156,36 @@ impl Rig {
         Rig {
             s: Session::new(SessionConfig::default(), t, local_now()),
             t,
+            events: Vec::new(),
         }
     }
     /// Effects other than camera switching (tested on their own with the raw calls).
     fn act(&mut self, i: Intent) -> Vec<Effect> {
-        without_camera(self.s.handle(Input::Act(i), self.t))
+        without_camera(self.raw_act(i))
     }
     fn input(&mut self, i: Input) -> Vec<Effect> {
-        without_camera(self.s.handle(i, self.t))
+        without_camera(self.raw_input(i))
     }
     fn raw_act(&mut self, i: Intent) -> Vec<Effect> {
-        self.s.handle(Input::Act(i), self.t)
+        self.raw_input(Input::Act(i))
     }
     fn raw_input(&mut self, i: Input) -> Vec<Effect> {
-        self.s.handle(i, self.t)
+        let fx = self.s.handle(i, self.t);
+        self.journal(&fx);
+        fx
     }
     fn raw_advance(&mut self, secs: u64) -> Vec<Effect> {
         self.t += Duration::from_secs(secs);
-        self.s.handle(Input::Tick, self.t)
+        self.raw_input(Input::Tick)
     }
     fn advance(&mut self, secs: u64) -> Vec<Effect> {
-        self.t += Duration::from_secs(secs);
-        self.s.handle(Input::Tick, self.t)
+        self.raw_advance(secs)
+    }
+    fn journal(&mut self, fx: &[Effect]) {
+        self.events.extend(fx.iter().filter_map(|e| match e {
+            Effect::Journey(n) => Some(n.clone()),
+            _ => None,
+        }));
     }
     fn typed(&mut self, text: &str) {
         for c in text.chars() {
@@ -447,6 +462,7 @@ fn staff_rig() -> Rig {
     Rig {
         s: Session::new(cfg, t, local_now()),
         t,
+        events: Vec::new(),
     }
 }
 
@@ -531,6 +547,7 @@ fn busy_session(r: &mut Rig) {
     r.input(Input::Submitted(Ok(created())));
     r.input(Input::Printed(Ok(())));
     r.act(Intent::Finish);
+    r.act(Intent::Skip);
     r.act(Intent::DismissReminder);
     r.act(Intent::Lang(Lang::En));
     r.act(Intent::StartLookup);

@@ -63,6 +63,7 @@ fn full_name_and_id_number_only_on_the_review_of_ones_own_submission() {
     act(&mut r, &mut w, Intent::Reprint);
     step(&mut r, &mut w, Input::Printed(Ok(())));
     act(&mut r, &mut w, Intent::Finish);
+    act(&mut r, &mut w, Intent::Skip);
     act(&mut r, &mut w, Intent::DismissReminder);
 
     // A lookup, with the applicant's card on the progress screen.
@@ -102,6 +103,7 @@ fn full_name_and_id_number_only_on_the_review_of_ones_own_submission() {
     assert_eq!(r.s.screen(), Screen::Paid);
     step(&mut r, &mut w, Input::Printed(Ok(())));
     act(&mut r, &mut w, Intent::Finish);
+    act(&mut r, &mut w, Intent::Rate(Rating::Satisfied));
 
     assert_eq!(w.receipts, 4, "two submission receipts, a slip, a payment");
     assert!(!w.seen_on.is_empty(), "the review shows one's own data");
@@ -263,7 +265,9 @@ fn take_your_card_and_receipt_at_the_end() {
     r.act(Intent::Submit);
     r.input(Input::Submitted(Ok(created())));
     r.input(Input::Printed(Ok(())));
-    let fx = r.raw_act(Intent::Finish);
+    r.act(Intent::Finish);
+    assert_eq!(r.s.screen(), Screen::Rating);
+    let fx = r.raw_act(Intent::Skip);
     assert!(fx.contains(&Effect::SessionEnded { timed_out: false }));
     assert!(
         fx.iter().any(|e| matches!(e, Effect::Speak(s) if s.prompt == "take-card-receipt" && s.lang == Lang::En)),
@@ -350,9 +354,13 @@ fn nothing_of_a_session_is_left_for_the_next() {
     let mut r = Rig::new();
     busy_session(&mut r);
     r.act(Intent::Finish);
+    // The rating screen holds nothing of the journey.
+    let rating = r.vm();
+    assert_eq!(rating.chrome.screen, Screen::Rating);
+    r.act(Intent::Rate(Rating::BasicallySatisfied));
     let reminder = r.vm();
     assert_eq!(reminder.overlays.take_reminder, TakeReminder::CardReceipt);
-    let all = format!("{reminder:?}");
+    let all = format!("{reminder:?}{rating:?}");
     for private in [
         "张",
         "邻里中心",

@@ -28,7 +28,11 @@ impl Console {
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join("; ");
-        let r = req.header("cookie", cookie).send().await.expect("the console answers");
+        let r = req
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("the console answers");
         for c in r.headers().get_all("set-cookie") {
             let c = c.to_str().unwrap_or_default();
             let kv = c.split(';').next().unwrap_or_default();
@@ -107,13 +111,18 @@ fn a_drilled_day_reaches_the_dashboard_exactly() {
             "very_satisfied,dissatisfied:too_slow,skip",
         ],
     );
-    let online = hall.desk.wait("the first heartbeat", Duration::from_secs(30), |s| s.online);
+    let online = hall
+        .desk
+        .wait("the first heartbeat", Duration::from_secs(30), |s| s.online);
     let listed = loop {
         let (_, page) = hall.rt.block_on(console.get("/console/kiosks/live"));
         if page.contains(KIOSK) {
             break Instant::now();
         }
-        assert!(online.elapsed() < Duration::from_secs(5), "not listed 5 s after its heartbeat");
+        assert!(
+            online.elapsed() < Duration::from_secs(5),
+            "not listed 5 s after its heartbeat"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     println!("listed {:?} after the first heartbeat", listed - online);
@@ -127,14 +136,19 @@ fn a_drilled_day_reaches_the_dashboard_exactly() {
     let _run = Kiosk::start(&hall.cfg, &["run", "--headless", "60"]);
     let deadline = Instant::now() + Duration::from_secs(60);
     let csv = loop {
-        let (status, csv) = hall.rt.block_on(console.get("/console/dashboard.csv?period=today"));
+        let (status, csv) = hall
+            .rt
+            .block_on(console.get("/console/dashboard.csv?period=today"));
         assert_eq!(status, reqwest::StatusCode::OK);
         if cell(&csv, "sessions", KIOSK).as_deref() == Some("6")
             && cell(&csv, "ratings", KIOSK).as_deref() == Some("3")
         {
             break csv;
         }
-        assert!(Instant::now() < deadline, "the day's journeys never arrived: {csv}");
+        assert!(
+            Instant::now() < deadline,
+            "the day's journeys never arrived: {csv}"
+        );
         std::thread::sleep(Duration::from_millis(500));
     };
     for (name, value) in [
@@ -149,12 +163,20 @@ fn a_drilled_day_reaches_the_dashboard_exactly() {
         ("satisfaction_pct", "66.7"),
         ("abandoned at: Application · Form", "2"),
     ] {
-        assert_eq!(cell(&csv, name, KIOSK).as_deref(), Some(value), "{name}: {csv}");
+        assert_eq!(
+            cell(&csv, name, KIOSK).as_deref(),
+            Some(value),
+            "{name}: {csv}"
+        );
     }
     // The page says the same.
-    let (_, page) = hall.rt.block_on(console.get("/console/dashboard?period=today"));
+    let (_, page) = hall
+        .rt
+        .block_on(console.get("/console/dashboard?period=today"));
     let tile = |figure: &str| {
-        let at = page.find(&format!("data-figure=\"{figure}\"")).expect("tile");
+        let at = page
+            .find(&format!("data-figure=\"{figure}\""))
+            .expect("tile");
         let v = page[at..].find("class=\"tvalue\">").expect("value") + at + 15;
         page[v..].split('<').next().unwrap_or_default().to_string()
     };

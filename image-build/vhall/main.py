@@ -103,8 +103,6 @@ class Hall:
                     part.stop()
                 except Exception as e:  # noqa: BLE001 - tear down the rest anyway
                     log(f"stopping {type(part).__name__}: {e}")
-        (self.out / "result.json").write_text(json.dumps(self.result, indent=2,
-                                                         ensure_ascii=False))
         # The kiosk's memory on the appliance, as it logs it with each screen: on the home
         # screen after boot, and the most it ever held (a submission with photos).
         import re
@@ -115,6 +113,8 @@ class Hall:
             self.result["figures"]["kiosk_rss_home_kib"] = next(
                 (r for s, r, _ in rss if s == "Home"), None)
             self.result["figures"]["kiosk_peak_rss_kib"] = max(p for _, _, p in rss)
+        (self.out / "result.json").write_text(json.dumps(self.result, indent=2,
+                                                         ensure_ascii=False))
         # The figures scripts/bench-image reads.
         ready = self.result["figures"].get("power_on_to_ready_s")
         if ready is not None:

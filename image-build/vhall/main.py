@@ -211,6 +211,9 @@ def main():
                          "soak: the boot test's checks, then a clean power-off)")
     ap.add_argument("--cuts", type=int, default=10, help="power cuts in the cuts phase")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--deadline", type=float, default=None,
+                    help="seconds since the epoch: no power cut starts that could not end "
+                         "before it (after the first three); CI's time limit")
     ap.add_argument("--soak", type=int, default=35,
                     help="soak phase: seconds the kiosk must keep running (over WatchdogSec)")
     ap.add_argument("--timeout", type=int, default=600, help="seconds to READY")
@@ -242,7 +245,7 @@ def main():
             faults.run(hall)
         if "cuts" in phases:
             import powercut
-            powercut.run(hall, args.cuts, args.seed)
+            powercut.run(hall, args.cuts, args.seed, args.deadline)
         elif "soak" in phases:
             import soak
             soak.run(hall, args.soak)

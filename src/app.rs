@@ -589,10 +589,14 @@ impl Kiosk {
                 let event = crate::journeys::event(note, chrono::Local::now().naive_local());
                 tracing::debug!(kind = ?event.kind, event = ?event.event, step = ?event.step,
                     "journey event");
-                if let Some(o) = &self.outbox
-                    && let Err(e) = o.put_journey_event(&event)
-                {
-                    tracing::error!(error = %e, "cannot keep a journey event in the outbox");
+                // Off the UI thread: the outbox syncs every write to disk, and nothing on the
+                // screen waits for this one.
+                if let Some(o) = self.outbox.clone() {
+                    self.rt.spawn_blocking(move || {
+                        if let Err(e) = o.put_journey_event(&event) {
+                            tracing::error!(error = %e, "cannot keep a journey event in the outbox");
+                        }
+                    });
                 }
             }
             Effect::SessionEnded { timed_out } => {

@@ -21,7 +21,7 @@ pub use conn::{AuditKey, Conn, Dialect};
 pub use pg::PgConn;
 pub use pool::{Pool, Pooled};
 pub use sqlite::SqliteConn;
-pub use value::{Row, ToValue, Value};
+pub use value::{Row, ToValue, Value, parse_datetime};
 
 use std::path::PathBuf;
 use std::time::Duration;

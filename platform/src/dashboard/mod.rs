@@ -21,6 +21,7 @@ use hall_domain::api::{
     DeviceHealth, DeviceState, JourneyEventKind, JourneyKind, JourneyStep, RatingReason,
 };
 
+use crate::db::parse_datetime;
 use crate::store::journeys::{EventRow, HistoryRow, local_ms};
 
 /// The periods a manager looks at.
@@ -288,25 +289,21 @@ fn add_journey(f: &mut Figures, j: &Journey<'_>, durations: &mut Vec<i64>) {
     }
 }
 
-/// Whether a kiosk with these devices can serve: reader and printer neither absent, in error nor
-/// out of paper.
-fn usable(d: &DeviceHealth) -> bool {
-    let bad = |s: DeviceState| {
-        matches!(
-            s,
-            DeviceState::Absent | DeviceState::Error | DeviceState::PaperOut
-        )
-    };
-    !bad(d.reader) && !bad(d.printer)
+/// A device state that stops the device from serving: absent, in error, out of paper.
+fn faulty(s: DeviceState) -> bool {
+    matches!(
+        s,
+        DeviceState::Absent | DeviceState::Error | DeviceState::PaperOut
+    )
 }
 
+/// Whether a kiosk with these devices can serve: reader and printer not faulty.
+fn usable(d: &DeviceHealth) -> bool {
+    !faulty(d.reader) && !faulty(d.printer)
+}
+
+/// Devices that became faulty between two states.
 fn faults(before: Option<&DeviceHealth>, now: &DeviceHealth) -> u32 {
-    let bad = |s: DeviceState| {
-        matches!(
-            s,
-            DeviceState::Absent | DeviceState::Error | DeviceState::PaperOut
-        )
-    };
     let pairs = [
         (before.map(|b| b.printer), now.printer),
         (before.map(|b| b.reader), now.reader),
@@ -315,7 +312,7 @@ fn faults(before: Option<&DeviceHealth>, now: &DeviceHealth) -> u32 {
     ];
     pairs
         .into_iter()
-        .filter(|(b, n)| bad(*n) && !b.is_some_and(bad))
+        .filter(|(b, n)| faulty(*n) && !b.is_some_and(faulty))
         .count() as u32
 }
 
@@ -340,12 +337,6 @@ fn overlap(iv: &[(i64, i64)], a: i64, b: i64) -> i64 {
     iv.iter().map(|&(x, y)| (y.min(b) - x.max(a)).max(0)).sum()
 }
 
-fn parse_local(s: &str) -> Option<NaiveDateTime> {
-    s.parse::<NaiveDateTime>()
-        .ok()
-        .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok())
-}
-
 /// Help calls, device faults and usable time of one kiosk from its history.
 fn from_history(
     f: &mut Figures,
@@ -365,7 +356,7 @@ fn from_history(
         match kind.as_str() {
             "help" if at_ms >= from_ms => f.help_calls += 1,
             "offline" => {
-                if let Some(since) = detail.as_deref().and_then(parse_local) {
+                if let Some(since) = detail.as_deref().and_then(parse_datetime) {
                     down.push((local_ms(since), at_ms));
                 }
             }

@@ -81,6 +81,14 @@ const DATE: &str = "%Y-%m-%d";
 /// As rusqlite wrote it in schema version 1, so older files read back the same.
 const DATETIME: &str = "%Y-%m-%d %H:%M:%S%.f";
 
+/// A date and time as the database keeps it in text (also inside text details, such as a
+/// kiosk's history).
+pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(s, DATETIME)
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"))
+        .ok()
+}
+
 /// Statement parameters: `params![a, b]`.
 #[macro_export]
 macro_rules! params {
@@ -156,9 +164,7 @@ impl Row {
     pub fn opt_datetime(&self, i: usize) -> Result<Option<NaiveDateTime>, StoreError> {
         self.opt_text(i)?
             .map(|s| {
-                NaiveDateTime::parse_from_str(&s, DATETIME)
-                    .or_else(|_| NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S%.f"))
-                    .map_err(|_| corrupt("a date and time", i, &Value::Text(s.clone())))
+                parse_datetime(&s).ok_or_else(|| corrupt("a date and time", i, &Value::Text(s)))
             })
             .transpose()
     }

@@ -128,12 +128,12 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// A condition on `column_hall` / `column_kiosk` and its parameter.
-    fn condition(&self, hall_col: &str, kiosk_col: &str) -> (String, Option<String>) {
+    /// A condition on `hall_col` / `kiosk_col`, with its parameter as `$n`.
+    fn condition(&self, hall_col: &str, kiosk_col: &str, n: usize) -> (String, Option<String>) {
         match self {
             Scope::All => ("1 = 1".into(), None),
-            Scope::Hall(h) => (format!("{hall_col} = $3"), Some(h.clone())),
-            Scope::Kiosk(k) => (format!("{kiosk_col} = $3"), Some(k.clone())),
+            Scope::Hall(h) => (format!("{hall_col} = ${n}"), Some(h.clone())),
+            Scope::Kiosk(k) => (format!("{kiosk_col} = ${n}"), Some(k.clone())),
         }
     }
 }
@@ -147,7 +147,7 @@ pub fn events(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<Vec<EventRow>, StoreError> {
-    let (cond, value) = scope.condition("e.hall", "e.kiosk_id");
+    let (cond, value) = scope.condition("e.hall", "e.kiosk_id", 3);
     let sql = format!(
         "SELECT e.kiosk_id, e.hall, e.journey, e.kind, e.event, e.step, e.rating, e.reason,
                 e.timed_out, e.at
@@ -186,8 +186,7 @@ pub fn events(
 
 /// A kiosk known to the fleet, with its hall.
 pub fn kiosks(c: &mut dyn Conn, scope: &Scope) -> Result<Vec<(String, String)>, StoreError> {
-    let (cond, value) = scope.condition("hall", "kiosk_id");
-    let cond = cond.replace("$3", "$1");
+    let (cond, value) = scope.condition("hall", "kiosk_id", 1);
     let sql =
         format!("SELECT kiosk_id, hall FROM fleet_kiosks WHERE {cond} ORDER BY hall, kiosk_id");
     let rows = match &value {
@@ -204,7 +203,7 @@ pub fn payments(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<Vec<(String, i64, i64)>, StoreError> {
-    let (cond, value) = scope.condition("k.hall", "o.kiosk_id");
+    let (cond, value) = scope.condition("k.hall", "o.kiosk_id", 3);
     let sql = format!(
         "SELECT o.kiosk_id, count(*), coalesce(sum(o.amount_fen), 0)
          FROM orders o JOIN fleet_kiosks k ON k.kiosk_id = o.kiosk_id
@@ -231,7 +230,7 @@ pub fn history(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<HistoryRow>, StoreError> {
-    let (cond, value) = scope.condition("k.hall", "h.kiosk_id");
+    let (cond, value) = scope.condition("k.hall", "h.kiosk_id", 3);
     let sql = format!(
         "SELECT h.kiosk_id, h.at_ms, h.kind, h.detail
          FROM fleet_history h JOIN fleet_kiosks k ON k.kiosk_id = h.kiosk_id
@@ -251,8 +250,7 @@ pub fn history(
 
 /// When each kiosk in scope was last heard from: `(kiosk, last_seen_ms)`.
 pub fn last_seen(c: &mut dyn Conn, scope: &Scope) -> Result<Vec<(String, i64)>, StoreError> {
-    let (cond, value) = scope.condition("hall", "kiosk_id");
-    let cond = cond.replace("$3", "$1");
+    let (cond, value) = scope.condition("hall", "kiosk_id", 1);
     let sql = format!(
         "SELECT kiosk_id, last_seen_ms FROM fleet_kiosks
          WHERE last_seen_ms IS NOT NULL AND {cond}"

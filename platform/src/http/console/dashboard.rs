@@ -114,8 +114,9 @@ async fn page(State(st): State<AppState>, s: Signed, Query(q): Query<DashQuery>)
     }
 }
 
+/// Yuan as a spreadsheet reads a number: no thousands separators.
 fn yuan(fen: i64) -> String {
-    format!("{}.{:02}", fen / 100, (fen % 100).abs())
+    hall_domain::money::yuan(fen).replace(',', "")
 }
 
 fn pct(v: Option<f64>) -> String {

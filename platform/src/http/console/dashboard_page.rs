@@ -6,7 +6,7 @@ use hall_domain::api::{JourneyKind, JourneyStep, Rating, RatingReason};
 use maud::{DOCTYPE, Markup, html};
 
 use super::charts::{self, Bar, Series};
-use super::pages::layout;
+use super::pages::{head, layout};
 use super::session::Lang;
 use crate::console_rules::User;
 use crate::dashboard::{Dashboard, Figures, Period};
@@ -22,28 +22,20 @@ pub(super) struct Filter {
 impl Filter {
     /// The query string of this filter with another period / mode.
     fn query(&self, period: Period, wall: bool) -> String {
-        let mut q = format!("?period={}", period.as_str());
-        let enc = |s: &str| {
-            s.bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                        (b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect::<String>()
-        };
+        let mut pairs = vec![("period", period.as_str())];
         if let Some(h) = &self.hall {
-            q.push_str(&format!("&hall={}", enc(h)));
+            pairs.push(("hall", h));
         }
         if let Some(k) = &self.kiosk {
-            q.push_str(&format!("&kiosk={}", enc(k)));
+            pairs.push(("kiosk", k));
         }
         if wall {
-            q.push_str("&wall=1");
+            pairs.push(("wall", "1"));
         }
-        q
+        format!(
+            "?{}",
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
     }
 }
 
@@ -123,7 +115,7 @@ fn pct(v: Option<f64>) -> String {
 }
 
 fn yuan(fen: i64) -> String {
-    format!("¥{}.{:02}", fen / 100, (fen % 100).abs())
+    format!("¥{}", hall_domain::money::yuan(fen))
 }
 
 fn tile(label: &str, value: &str, note: Option<String>, id: &str) -> Markup {
@@ -365,13 +357,7 @@ fn wall(lang: Lang, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta http-equiv="refresh" content="60";
-                title { (title) " · " (lang.t("监测大屏", "Wall display")) }
-                link rel="stylesheet" href="/console/assets/console.css";
-            }
+            (head(title, lang.t("监测大屏", "Wall display"), true))
             body.wall { main { (body) } }
         }
     }

@@ -17,18 +17,27 @@ fn role_name(lang: Lang, role: ConsoleRole) -> &'static str {
     }
 }
 
+/// A page's head: its title, the console's style sheet, and its script or (for the wall
+/// display, which runs none) a reload every minute.
+pub(super) fn head(title: &str, of: &str, wall: bool) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            @if wall { meta http-equiv="refresh" content="60"; }
+            title { (title) " · " (of) }
+            link rel="stylesheet" href="/console/assets/console.css";
+            @if !wall { script src="/console/assets/console.js" defer {} }
+        }
+    }
+}
+
 /// The frame of every page: title, the person signed in, the language switch, sign out.
 pub(super) fn layout(lang: Lang, title: &str, who: Option<(&User, &str)>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · " (lang.t("自助终端运维", "Kiosk console")) }
-                link rel="stylesheet" href="/console/assets/console.css";
-                script src="/console/assets/console.js" defer {}
-            }
+            (head(title, lang.t("自助终端运维", "Kiosk console"), false))
             body {
                 header.top {
                     a.brand href="/console/" { (lang.t("自助终端运维台", "Kiosk console")) }

@@ -7,6 +7,7 @@ use hall_domain::api::{DeviceHealth, DeviceState};
 use maud::{Markup, html};
 
 use super::session::Lang;
+use crate::db::parse_datetime as parse;
 use crate::store::fleet_history::Happened;
 
 const W: i64 = 960;
@@ -19,12 +20,6 @@ type Device = (&'static str, fn(&DeviceHealth) -> DeviceState);
 
 /// A stretch of one row: from, to, its class and what it says.
 type Piece = (NaiveDateTime, NaiveDateTime, &'static str, String);
-
-fn parse(at: &str) -> Option<NaiveDateTime> {
-    at.parse::<NaiveDateTime>()
-        .ok()
-        .or_else(|| NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S%.f").ok())
-}
 
 fn state(lang: Lang, s: DeviceState) -> (&'static str, &'static str) {
     match s {

@@ -181,6 +181,7 @@ pub fn spawn(
                     devices: st.devices,
                     in_use: st.in_use,
                     last_error: st.last_error,
+                    system: None,
                 }
             };
             match hb_client.heartbeat(&hb).await {

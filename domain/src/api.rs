@@ -9,6 +9,7 @@ mod journeys;
 mod paths;
 mod payments;
 mod problem;
+mod updates;
 #[cfg(test)]
 mod tests;
 pub mod time;
@@ -21,3 +22,4 @@ pub use journeys::*;
 pub use paths::*;
 pub use payments::*;
 pub use problem::*;
+pub use updates::*;

@@ -95,6 +95,7 @@ fn beat(in_use: bool) -> Heartbeat {
         },
         in_use,
         last_error: Some("printer: paper near end".into()),
+        system: None,
     }
 }
 

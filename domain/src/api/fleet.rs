@@ -63,6 +63,9 @@ pub struct Heartbeat {
     pub in_use: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The running system and where its update stands (absent from kiosks before field updates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<super::SystemReport>,
 }
 
 /// The platform's answer to a heartbeat.
@@ -73,6 +76,9 @@ pub struct HeartbeatAnswer {
     /// A command waits: poll now.
     #[serde(default)]
     pub commands_pending: bool,
+    /// A release rolled out to this kiosk that it does not run yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<super::UpdateOffer>,
 }
 
 /// `POST /api/v1/fleet/help`: the help button (`needs_help: true`), or the kiosk withdrawing

@@ -90,6 +90,8 @@ pub const FLEET_COMMAND_ACK: &str = "/api/v1/fleet/commands/{id}/ack";
 pub const FLEET_ME: &str = "/api/v1/fleet/me";
 /// What people did at the kiosk (journey events, 好差评), with the kiosk's credential.
 pub const FLEET_JOURNEYS: &str = "/api/v1/fleet/journeys";
+/// A release's RAUC bundle, for kiosks it is rolled out to (`Range` to resume).
+pub const FLEET_RELEASE_BUNDLE: &str = "/api/v1/fleet/releases/{release}/bundle";
 pub const FLEET_KIOSKS: &str = "/api/v1/fleet/kiosks";
 pub const FLEET_KIOSK: &str = "/api/v1/fleet/kiosks/{kiosk_id}";
 pub const FLEET_KIOSK_HELP_CLEAR: &str = "/api/v1/fleet/kiosks/{kiosk_id}/help/clear";
@@ -104,6 +106,10 @@ pub fn fleet_poll_path(wait_secs: u32) -> String {
 /// Where a kiosk acknowledges a command with its result.
 pub fn fleet_ack_path(command_id: &str) -> String {
     fill(FLEET_COMMAND_ACK, &[command_id])
+}
+/// Where a kiosk downloads a release's bundle.
+pub fn release_bundle_path(release: &str) -> String {
+    fill(FLEET_RELEASE_BUNDLE, &[release])
 }
 pub fn fleet_kiosk_path(kiosk_id: &str) -> String {
     fill(FLEET_KIOSK, &[kiosk_id])

@@ -156,6 +156,7 @@ async fn heartbeat(
     Ok(Json(HeartbeatAnswer {
         heartbeat_secs: st.heartbeat_secs(),
         commands_pending: pending,
+        update: None,
     }))
 }
 

@@ -86,6 +86,7 @@ impl Modify for StaffToken {
         fleet::FleetMe, fleet::EnrolTokenRequest, fleet::EnrolToken,
         hall_domain::api::EnrolRequest, hall_domain::api::Enrolled, hall_domain::api::DeviceState,
         hall_domain::api::DeviceHealth, hall_domain::api::Heartbeat, hall_domain::api::HeartbeatAnswer,
+        hall_domain::api::SystemReport, hall_domain::api::UpdateState, hall_domain::api::UpdateOffer,
         hall_domain::api::HelpRequest, hall_domain::api::CommandKind, hall_domain::api::CommandStatus,
         hall_domain::api::FleetCommand, hall_domain::api::CommandAck, hall_domain::api::IssueCommand,
         hall_domain::api::JourneyReport, hall_domain::api::JourneyReportAnswer, hall_domain::api::JourneyEvent,

@@ -15,6 +15,10 @@ pub struct SystemReport {
     /// The booted root slot (`A` or `B`); absent where the system is not an A/B image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slot: Option<String>,
+    /// RAUC's `compatible` of the running system (which bundles it takes); absent where the
+    /// system is not an A/B image, and then no update is offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compatible: Option<String>,
     /// SHA-256 (hex) of the running root file system's image, as published with its release.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_sha256: Option<String>,

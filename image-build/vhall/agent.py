@@ -8,12 +8,11 @@ the root file system's copy, written with debugfs before the first boot), never 
 hall gets; it reads one word per line from a virtio serial port whose other end is a socket of
 the harness, and does nothing else."""
 
-import json
 import socket
 import subprocess
 import time
 
-from machine import log
+from machine import log, partition
 
 PORT = "hall.vhall-agent"
 
@@ -60,12 +59,8 @@ def qemu_args(sock):
 
 def install(disk, work):
     """Writes the agent and its unit into the root partition of the VM's disk copy."""
-    table = json.loads(subprocess.run(["sfdisk", "-J", str(disk)], check=True, text=True,
-                                      capture_output=True).stdout)
-    parts = [p for p in table["partitiontable"]["partitions"] if p.get("name") == "hall-root"]
-    if len(parts) != 1:
-        raise SystemExit("agent: the disk has no single hall-root partition")
-    offset = parts[0]["start"] * table["partitiontable"].get("sectorsize", 512)
+    # Slot A, the factory slot (an update to slot B is the image under test and gets no agent).
+    offset = partition(disk, "hall-root-a")["offset"]
     script, unit = work / "vhall-agent", work / "vhall-agent.service"
     script.write_text(SCRIPT)
     script.chmod(0o755)

@@ -187,19 +187,40 @@ class Device:
                 self.proc.kill()
 
 
+def partition(disk, name):
+    """The partition of that GPT name (hall-boot, hall-env, hall-root-a, hall-root-b, hall-data)
+    in sfdisk's terms, with its byte offset and length."""
+    table = json.loads(subprocess.run(["sfdisk", "-J", str(disk)], check=True, text=True,
+                                      capture_output=True).stdout)["partitiontable"]
+    parts = [p for p in table["partitions"] if p.get("name") == name]
+    if len(parts) != 1:
+        raise SystemExit(f"{disk} has no single partition named {name}")
+    sector = table.get("sectorsize", 512)
+    return dict(parts[0], offset=parts[0]["start"] * sector, length=parts[0]["size"] * sector)
+
+
+def extract(disk, name, dest):
+    """A copy of one partition of the disk, as a file."""
+    p = partition(disk, name)
+    run(["dd", f"if={disk}", f"of={dest}", "bs=512", f"skip={p['start']}", f"count={p['size']}",
+         "conv=sparse", "status=none"])
+    return dest
+
+
 def provision(image, disk, kiosk_toml, ca_pem, cmdline_extra):
     """A copy of the image with kiosk.toml and the hall's CA on its boot partition, the way an
-    operator provisions a kiosk, and the console options for the harness."""
+    operator provisions a kiosk, and the console options for the harness (GRUB's hall_extra)."""
     run(["cp", "--sparse=always", str(image), str(disk)])
     env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
     esp = f"{disk}@@1M"
-    conf = disk.parent / "hall.conf"
+    conf = disk.parent / "grub.cfg"
     with open(conf, "w") as f:
-        run(["mtype", "-i", esp, "::/loader/entries/hall.conf"], stdout=f, env=env)
-    text = conf.read_text().splitlines()
-    text = [(line + " " + cmdline_extra) if line.startswith("options ") else line for line in text]
-    conf.write_text("\n".join(text) + "\n")
-    run(["mcopy", "-o", "-i", esp, str(conf), "::/loader/entries/hall.conf"], env=env)
+        run(["mtype", "-i", esp, "::/EFI/hall/grub.cfg"], stdout=f, env=env)
+    text = conf.read_text()
+    if 'set hall_extra=""' not in text:
+        raise SystemExit("the image's grub.cfg has no hall_extra line to add console options to")
+    conf.write_text(text.replace('set hall_extra=""', f'set hall_extra="{cmdline_extra}"'))
+    run(["mcopy", "-o", "-i", esp, str(conf), "::/EFI/hall/grub.cfg"], env=env)
     run(["mcopy", "-o", "-i", esp, str(kiosk_toml), "::/kiosk.toml"], env=env)
     run(["mcopy", "-o", "-i", esp, str(ca_pem), "::/hall-ca.pem"], env=env)
 

@@ -192,14 +192,8 @@ def invariant(hall):
 
 
 def data_partition(hall):
-    import json
-    table = json.loads(subprocess.run(["sfdisk", "-J", str(hall.disk)], check=True, text=True,
-                                      capture_output=True).stdout)
-    p = table["partitiontable"]["partitions"][2]
-    data = hall.out / "data.fs"
-    subprocess.run(["dd", f"if={hall.disk}", f"of={data}", "bs=512", f"skip={p['start']}",
-                    f"count={p['size']}", "status=none"], check=True)
-    return data
+    from machine import extract
+    return extract(hall.disk, "hall-data", hall.out / "data.fs")
 
 
 def data_fsck(hall):

@@ -4,23 +4,18 @@ provisioning file are gone from the boot partition, and the configuration and ou
 data partition."""
 
 import hashlib
-import json
 import os
 import re
 import subprocess
 import time
 
-from machine import log
+from machine import extract, log, partition
 
 
 class Failed(Exception):
     pass
 
 
-def partitions(disk):
-    table = json.loads(subprocess.run(["sfdisk", "-J", str(disk)], check=True, text=True,
-                                      capture_output=True).stdout)
-    return table["partitiontable"]["partitions"]
 
 
 def part_sha256(disk, part):
@@ -39,7 +34,7 @@ def part_sha256(disk, part):
 
 def root_before(hall):
     """The root partition's digest before the boot (call before starting the machine)."""
-    hall.root_sha = part_sha256(hall.disk, partitions(hall.disk)[1])
+    hall.root_sha = part_sha256(hall.disk, partition(hall.disk, "hall-root-a"))
 
 
 def run(hall, soak_s):
@@ -70,12 +65,9 @@ def run(hall, soak_s):
     if "::/hall-ca.pem" in listing:
         raise Failed("the hall's CA was not taken off the boot partition")
     if getattr(hall, "root_sha", None) and \
-            part_sha256(hall.disk, partitions(hall.disk)[1]) != hall.root_sha:
+            part_sha256(hall.disk, partition(hall.disk, "hall-root-a")) != hall.root_sha:
         raise Failed("the root partition changed during the boot")
-    data = hall.out / "data.fs"
-    p = partitions(hall.disk)[2]
-    subprocess.run(["dd", f"if={hall.disk}", f"of={data}", "bs=512", f"skip={p['start']}",
-                    f"count={p['size']}", "status=none"], check=True)
+    data = extract(hall.disk, "hall-data", hall.out / "data.fs")
     fsck = subprocess.run(["e2fsck", "-fn", str(data)], text=True, capture_output=True)
     ls = subprocess.run(["debugfs", "-R", "ls -l /", str(data)], text=True,
                         capture_output=True).stdout

@@ -140,7 +140,7 @@ impl Rauc {
                 InstallLine::Error(e) => Some(e),
                 _ => None,
             })
-            .last();
+            .next_back();
         Err(RaucError::Failed {
             what: "install".into(),
             reason: last_error

@@ -23,18 +23,20 @@ enum Mode {
     IgnoreRange,
 }
 
+/// The `Range` header of each request, and whether it carried the credential.
+type Seen = Arc<Mutex<Vec<(Option<String>, bool)>>>;
+
 struct Server {
     base: String,
     mode: Arc<Mutex<Mode>>,
-    /// The `Range` header of each request, and whether it carried the credential.
-    seen: Arc<Mutex<Vec<(Option<String>, bool)>>>,
+    seen: Seen,
 }
 
 async fn serve(body: Vec<u8>) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mode = Arc::new(Mutex::new(Mode::CutHalfWay));
-    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
     let (m, sn) = (mode.clone(), seen.clone());
     let body = Arc::new(body);
     tokio::spawn(async move {

@@ -45,7 +45,6 @@ pub enum Exit {
 /// waiting for the citizen to finish.
 struct Fleet {
     client: hall_client::FleetClient,
-    status: crate::fleet::SharedStatus,
     waiting: Option<hall_domain::api::FleetCommand>,
     identify_until: Option<Instant>,
 }
@@ -68,6 +67,10 @@ pub struct Kiosk {
     /// The screen last named in the log.
     logged_screen: Option<crate::session::Screen>,
     fleet: Option<Fleet>,
+    /// What the heartbeat reports and the updater sees; the updater's system report in it.
+    status: crate::fleet::SharedStatus,
+    /// The system report last given to the session.
+    system: Option<hall_domain::api::SystemReport>,
     exit: Option<Exit>,
     /// Spoken guidance (silent until [`Kiosk::set_voice`]).
     voice: crate::voice::Voice,
@@ -109,6 +112,8 @@ impl Kiosk {
             shown: None,
             logged_screen: None,
             fleet: None,
+            status: crate::fleet::SharedStatus::default(),
+            system: None,
             exit: None,
             voice: crate::voice::Voice::silent(),
         }));
@@ -137,7 +142,7 @@ impl Kiosk {
 
     /// Joins the fleet: heartbeats report this kiosk's state, help-desk commands arrive here.
     pub fn set_fleet(&mut self, client: hall_client::FleetClient) {
-        let status = crate::fleet::SharedStatus::default();
+        let status = self.status.clone();
         let tx = std::sync::Mutex::new(self.tx.clone());
         crate::fleet::spawn(
             client.clone(),
@@ -155,11 +160,10 @@ impl Kiosk {
         }
         self.fleet = Some(Fleet {
             client,
-            status,
             waiting: None,
             identify_until: None,
         });
-        self.update_fleet_status();
+        self.update_fleet_status(Instant::now());
     }
 
     /// Set when a help-desk command ends the kiosk's run.
@@ -167,12 +171,28 @@ impl Kiosk {
         self.exit
     }
 
-    fn update_fleet_status(&self) {
-        let Some(f) = &self.fleet else { return };
+    /// What the heartbeat and the updater share with the UI thread.
+    pub fn status(&self) -> crate::fleet::SharedStatus {
+        self.status.clone()
+    }
+
+    /// Reports devices and use; passes the updater's system report on to the session.
+    fn update_fleet_status(&mut self, now: Instant) {
         let devices = self.devices.fleet_health();
-        if let Ok(mut st) = f.status.lock() {
-            st.devices = devices;
-            st.in_use = self.session.in_use();
+        let system = match self.status.lock() {
+            Ok(mut st) => {
+                st.devices = devices;
+                st.in_use = self.session.in_use();
+                st.system.clone()
+            }
+            Err(_) => None,
+        };
+        if system != self.system
+            && let Some(report) = system
+        {
+            self.system = Some(report.clone());
+            let fx = self.session.handle(Input::System(report), now);
+            self.run(fx);
         }
     }
 
@@ -328,6 +348,7 @@ impl Kiosk {
             tracing::info!(screen = ?screen, rss_kib, peak_kib, "screen shown");
             self.logged_screen = Some(screen);
         }
+        self.update_fleet_status(now);
         if self.fleet.is_some() {
             self.fleet_tick(now);
         }
@@ -345,7 +366,6 @@ impl Kiosk {
     /// Reports the state for the heartbeat; runs a waiting restart once the kiosk is free; ends
     /// identification.
     fn fleet_tick(&mut self, now: Instant) {
-        self.update_fleet_status();
         let in_use = self.session.in_use();
         let shown = self.session.identifying();
         let Some(f) = &mut self.fleet else { return };

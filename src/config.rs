@@ -37,6 +37,7 @@ pub struct Config {
     pub devices: DevicesSection,
     pub display: DisplaySection,
     pub fleet: FleetSection,
+    pub update: UpdateSection,
     /// The file this was read from (the enrolment token is erased from it once used).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -59,6 +60,47 @@ impl Default for FleetSection {
             enrolment_token: None,
             reboot_request: PathBuf::from("/run/hall-kiosk/reboot"),
         }
+    }
+}
+
+/// Field updates (RAUC A/B; see `src/update/`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpdateSection {
+    /// On by default where RAUC is configured (`/etc/rauc/system.conf` exists).
+    pub enabled: Option<bool>,
+    /// The download's cap, in kilobits per second (1000 bits).
+    pub max_download_kbps: u64,
+    /// If set, the kiosk restarts into an installed update only inside this window of the local
+    /// day (`"02:00-05:00"`; may cross midnight), and never while someone uses it.
+    pub night_window: Option<String>,
+    /// Nobody has used the kiosk for this long before it restarts into an update.
+    pub idle_secs_before_reboot: u64,
+    /// After restarting into an update: how long it has to show its screen, open its devices and
+    /// hear from the platform before it goes back to the old system.
+    pub health_secs: u64,
+    /// The rauc executable.
+    pub rauc: PathBuf,
+}
+
+impl Default for UpdateSection {
+    fn default() -> Self {
+        Self {
+            enabled: None,
+            max_download_kbps: 4096,
+            night_window: None,
+            idle_secs_before_reboot: 120,
+            health_secs: 300,
+            rauc: PathBuf::from("rauc"),
+        }
+    }
+}
+
+impl UpdateSection {
+    /// Whether field updates run: `enabled`, else whether RAUC is configured on this system.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+            .unwrap_or_else(|| Path::new(crate::update::RAUC_SYSTEM_CONF).exists())
     }
 }
 
@@ -264,6 +306,7 @@ impl Config {
                 "platform.url: {e}: give the platform's https:// address"
             )));
         }
+        self.check_update()?;
         use kiosk_drivers::DeviceKind;
         use kiosk_drivers::uri::DeviceUri;
         for (field, kind, uri) in [
@@ -283,6 +326,42 @@ impl Config {
                      appliance) does not contain: name the real device ({expected})"
                 )));
             }
+        }
+        Ok(())
+    }
+
+    fn check_update(&self) -> Result<(), ConfigError> {
+        let u = &self.update;
+        if !(64..=1_000_000).contains(&u.max_download_kbps) {
+            return Err(ConfigError::Invalid(
+                "update.max_download_kbps must be 64 to 1000000 (kilobits per second): a bundle \
+                 of several hundred MB must arrive within days, and the hall's line stay usable"
+                    .into(),
+            ));
+        }
+        if let Some(w) = &u.night_window
+            && let Err(e) = crate::update::plan::NightWindow::parse(w)
+        {
+            return Err(ConfigError::Invalid(format!("update.night_window: {e}")));
+        }
+        if !(30..=86_400).contains(&u.idle_secs_before_reboot) {
+            return Err(ConfigError::Invalid(
+                "update.idle_secs_before_reboot must be 30 to 86400: long enough that nobody is \
+                 about to use the kiosk"
+                    .into(),
+            ));
+        }
+        if !(60..=3600).contains(&u.health_secs) {
+            return Err(ConfigError::Invalid(
+                "update.health_secs must be 60 to 3600: the new system needs time to start its \
+                 screen and devices, and a failed one must not keep the kiosk out of service long"
+                    .into(),
+            ));
+        }
+        if u.rauc.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid(
+                "update.rauc must name the rauc executable (default \"rauc\")".into(),
+            ));
         }
         Ok(())
     }
@@ -381,6 +460,35 @@ mod tests {
         let e = cfg.check().unwrap_err().to_string();
         assert!(e.starts_with("devices.printer"), "{e}");
         assert!(e.contains("usb://, serial://, tcp:// or file://"), "{e}");
+    }
+
+    #[test]
+    fn update_settings() {
+        let cfg: Config = toml::from_str("").unwrap();
+        assert_eq!(cfg.update.max_download_kbps, 4096);
+        assert_eq!(cfg.update.health_secs, 300);
+        assert_eq!(cfg.update.idle_secs_before_reboot, 120);
+        let cfg: Config = toml::from_str(
+            "[update]\nenabled = false\nnight_window = \"02:00-05:00\"\nrauc = \"/usr/bin/rauc\"\n",
+        )
+        .unwrap();
+        assert!(!cfg.update.is_enabled());
+        assert!(cfg.check_update().is_ok());
+        for (bad, word) in [
+            ("night_window = \"2am-5am\"", "update.night_window"),
+            ("night_window = \"02:00-02:00\"", "same time"),
+            ("max_download_kbps = 0", "update.max_download_kbps"),
+            ("health_secs = 5", "update.health_secs"),
+            (
+                "idle_secs_before_reboot = 1",
+                "update.idle_secs_before_reboot",
+            ),
+            ("rauc = \"\"", "update.rauc"),
+        ] {
+            let cfg: Config = toml::from_str(&format!("[update]\n{bad}\n")).unwrap();
+            let e = cfg.check_update().unwrap_err().to_string();
+            assert!(e.contains(word) && !e.contains('\n'), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -12,14 +12,23 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hall_client::{FleetClient, FleetError};
-use hall_domain::api::{DeviceHealth, DeviceState, FleetCommand, Heartbeat};
+use hall_domain::api::{
+    DeviceHealth, DeviceState, FleetCommand, Heartbeat, SystemReport, UpdateOffer,
+};
 
-/// What the heartbeat reports, kept up to date by the UI thread.
+/// What the heartbeat reports, kept up to date by the UI thread (devices, in use) and the
+/// updater (the system); what the heartbeat's answers said, for the updater.
 #[derive(Debug, Clone)]
 pub struct FleetStatus {
     pub devices: DeviceHealth,
     pub in_use: bool,
     pub last_error: Option<String>,
+    /// The running system and its update (`crate::update`).
+    pub system: Option<SystemReport>,
+    /// The update offered in the last heartbeat answer.
+    pub offer: Option<UpdateOffer>,
+    /// The platform answered a heartbeat since the start.
+    pub platform_answered: bool,
 }
 
 impl Default for FleetStatus {
@@ -33,6 +42,9 @@ impl Default for FleetStatus {
             },
             in_use: false,
             last_error: None,
+            system: None,
+            offer: None,
+            platform_answered: false,
         }
     }
 }
@@ -181,12 +193,16 @@ pub fn spawn(
                     devices: st.devices,
                     in_use: st.in_use,
                     last_error: st.last_error,
-                    system: None,
+                    system: st.system,
                 }
             };
             match hb_client.heartbeat(&hb).await {
                 Ok(answer) => {
                     failures = 0;
+                    if let Ok(mut st) = hb_status.lock() {
+                        st.offer = answer.update.clone();
+                        st.platform_answered = true;
+                    }
                     every = Duration::from_secs(u64::from(answer.heartbeat_secs.clamp(2, 600)));
                 }
                 Err(e) => {

@@ -30,4 +30,5 @@ pub mod screenshot;
 pub mod session;
 pub mod systemd;
 pub mod ui;
+pub mod update;
 pub mod voice;

@@ -118,6 +118,7 @@ pub fn run(
     };
     #[cfg(not(feature = "demo"))]
     let enrolment_token = config.fleet.enrolment_token.clone();
+    let mut fleet_client = None;
     let credential = rt.block_on(crate::fleet::credential(
         &base_url,
         &data,
@@ -128,7 +129,10 @@ pub fn run(
         Ok(Some(c)) => {
             http.set_credential(&c);
             match hall_client::FleetClient::new(&base_url, &c) {
-                Ok(client) => kiosk.borrow_mut().set_fleet(client),
+                Ok(client) => {
+                    fleet_client = Some(client.clone());
+                    kiosk.borrow_mut().set_fleet(client);
+                }
                 Err(e) => tracing::error!(error = %e, "cannot set up the fleet client"),
             }
         }
@@ -140,6 +144,13 @@ pub fn run(
         Err(e) => tracing::error!(error = %e, "fleet enrolment failed"),
     }
     hardware.connect(kiosk.borrow().event_sink());
+    // Field updates (or, without RAUC, only the system's version for the heartbeat).
+    crate::update::spawn(
+        crate::update::Settings::from_config(&config),
+        kiosk.borrow().status(),
+        fleet_client,
+        rt.handle(),
+    );
 
     #[cfg(feature = "demo")]
     let panel = if config.display.sim_panel && headless.is_none() {

@@ -228,6 +228,13 @@ pub struct UiHooks {
     _watchdog: Option<slint::Timer>,
 }
 
+/// Whether the first frame is on the screen (READY), for the trial boot's health check.
+pub fn first_frame_shown() -> bool {
+    FIRST_FRAME.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+static FIRST_FRAME: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Installs the hooks in the UI event loop (call on the UI thread after the window is shown,
 /// before the event loop runs): `READY=1` with `ready_status` once the loop has drawn its first
 /// frame, and `WATCHDOG=1` at half the watchdog period from a timer of the same loop, so that
@@ -239,6 +246,7 @@ pub fn attach_ui(ready_status: String) -> UiHooks {
     first_frame.start(slint::TimerMode::SingleShot, Duration::ZERO, move || {
         let status = ready_status.clone();
         slint::Timer::single_shot(Duration::ZERO, move || {
+            FIRST_FRAME.store(true, std::sync::atomic::Ordering::Relaxed);
             if ready(&status) {
                 tracing::info!("systemd told: ready, first frame on screen");
             }

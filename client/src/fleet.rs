@@ -44,6 +44,9 @@ pub struct FleetClient {
     base: String,
     credential: String,
     http: reqwest::Client,
+    /// For bundles: no limit on the whole transfer (hundreds of MB at a capped rate), only on
+    /// each read.
+    download: reqwest::Client,
 }
 
 fn client(base_url: &str, timeout: Duration) -> Result<reqwest::Client, FleetError> {
@@ -110,6 +113,13 @@ impl FleetClient {
             credential: credential.trim().to_string(),
             // Longer than the longest long-poll.
             http: client(base_url, Duration::from_secs(45))?,
+            download: crate::link::builder(base_url)
+                .map_err(|e| FleetError::Protocol(e.to_string()))?
+                .connect_timeout(Duration::from_secs(10))
+                .read_timeout(Duration::from_secs(60))
+                .user_agent(concat!("hall-kiosk-fleet/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| FleetError::Protocol(format!("HTTP client: {e}")))?,
         })
     }
 
@@ -184,6 +194,36 @@ impl FleetClient {
             return Ok(None);
         }
         json(resp).await.map(Some)
+    }
+
+    /// Starts the download of a release's bundle: `bundle_path` is the offer's path on the
+    /// platform ([`api::release_bundle_path`]); from byte `from` on (`Range: bytes=from-`), the
+    /// answer then 206 with `Content-Range` (or 200 with the whole bundle when the platform
+    /// ignores the range). The caller reads the body. Any other answer is an error here.
+    pub async fn bundle(
+        &self,
+        bundle_path: &str,
+        from: u64,
+    ) -> Result<reqwest::Response, FleetError> {
+        // A path on the platform only: the credential goes nowhere else.
+        if !bundle_path.starts_with('/') || bundle_path.starts_with("//") {
+            return Err(FleetError::Protocol(format!(
+                "the bundle path {bundle_path:?} is not a path on the platform"
+            )));
+        }
+        let mut req = self
+            .download
+            .get(self.url(bundle_path))
+            .bearer_auth(&self.credential);
+        if from > 0 {
+            req = req.header(reqwest::header::RANGE, format!("bytes={from}-"));
+        }
+        let resp = req.send().await.map_err(net)?;
+        if resp.status().is_success() {
+            Ok(resp)
+        } else {
+            Err(refused(resp).await)
+        }
     }
 
     /// Reports what became of a command. For a restart or reboot, acknowledge after the restart

@@ -400,6 +400,23 @@ pub fn demo_view_with(screen: &str, lang: Lang, modes: Modes) -> anyhow::Result<
             }
             if screen == "maintenance" {
                 act(&mut s, Intent::Next);
+                // An A/B kiosk downloading its next release.
+                feed(
+                    &mut s,
+                    Input::System(hall_domain::api::SystemReport {
+                        os_version: "1.4.0+20261201.abc1234".into(),
+                        slot: Some("A".into()),
+                        compatible: Some("hall-kiosk-x86".into()),
+                        root_sha256: Some(
+                            "5e8a1f0c3b2d4e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f"
+                                .into(),
+                        ),
+                        update: hall_domain::api::UpdateState::Downloading {
+                            release: "1.5.0+20261210.def5678".into(),
+                            percent: 42,
+                        },
+                    }),
+                );
                 act(&mut s, Intent::Shoot);
                 feed(&mut s, Input::Photo(Ok(demo_still())));
                 act(&mut s, Intent::TestPrint);

@@ -172,4 +172,7 @@ pub enum Input {
     OfflineStored(Result<(), String>),
     /// A prompt started or stopped sounding (the stop button shows while one sounds).
     Speaking(bool),
+    /// The running system and where its update stands (from the updater; for the maintenance
+    /// screen).
+    System(hall_domain::api::SystemReport),
 }

@@ -83,6 +83,8 @@ pub struct Session {
     pin: staff::PinPad,
     /// The maintenance screen's self-tests.
     maint: staff::Maintenance,
+    /// The running system and its update, as the updater last reported it.
+    system: Option<hall_domain::api::SystemReport>,
     /// A help-desk identify: the kiosk's id is shown large until then.
     identify_until: Option<Instant>,
     /// An ID card was read into this session (identify, or the applicant's card on progress).
@@ -171,6 +173,7 @@ impl Session {
             generation: 0,
             pin: staff::PinPad::default(),
             maint: staff::Maintenance::default(),
+            system: None,
             identify_until: None,
             card_read: false,
             printed: false,
@@ -264,6 +267,7 @@ impl Session {
             }
             Input::Device(ev) => self.on_device(ev, &mut fx),
             Input::Speaking(on) => self.speaking = on,
+            Input::System(report) => self.system = Some(report),
             other => {
                 self.busy = None;
                 self.last_activity = now;

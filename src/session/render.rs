@@ -46,6 +46,7 @@ impl Session {
                 maint_note: self.maint.note,
                 maint_card: self.maint.card.clone(),
                 maint_scan: self.maint.scan.clone(),
+                ..staff::system_view(self.system.as_ref())
             },
             apply: ApplyView {
                 capture_preview: self.maint.photo.clone(),

@@ -11,7 +11,9 @@ use hall_domain::codes;
 use kiosk_drivers::camera::Still;
 use kiosk_drivers::idcard::IdCard;
 
-use super::view::MaintNote;
+use hall_domain::api::{SystemReport, UpdateState};
+
+use super::view::{MaintNote, StaffView, UpdatePhase};
 use super::{Effect, Input, Intent};
 
 /// Wrong PINs before the pad locks, and how long it stays locked.
@@ -269,5 +271,46 @@ impl Maintenance {
             }
             _ => {}
         }
+    }
+}
+
+/// The text of the maintenance screen's integrity QR: the running version, slot and root image
+/// digest, which a technician's phone compares with the published release.
+pub fn root_qr(version: &str, slot: Option<&str>, sha256: &str) -> String {
+    format!(
+        "HALL-ROOT version={version} slot={} sha256={sha256}",
+        slot.unwrap_or("-")
+    )
+}
+
+/// The system part of the staff view (the rest default).
+pub(super) fn system_view(system: Option<&SystemReport>) -> StaffView {
+    let Some(sys) = system else {
+        return StaffView::default();
+    };
+    let (phase, percent, reason) = match &sys.update {
+        UpdateState::Idle => (UpdatePhase::Idle, 0, ""),
+        UpdateState::Downloading { percent, .. } => (UpdatePhase::Downloading, *percent, ""),
+        UpdateState::Installing { percent, .. } => (UpdatePhase::Installing, *percent, ""),
+        UpdateState::Installed { .. } => (UpdatePhase::Installed, 0, ""),
+        UpdateState::Trying { .. } => (UpdatePhase::Trying, 0, ""),
+        UpdateState::Booted { .. } => (UpdatePhase::Booted, 0, ""),
+        UpdateState::RolledBack { reason, .. } => (UpdatePhase::RolledBack, 0, reason.as_str()),
+        UpdateState::Refused { reason, .. } => (UpdatePhase::Refused, 0, reason.as_str()),
+        UpdateState::Failed { reason, .. } => (UpdatePhase::Failed, 0, reason.as_str()),
+    };
+    StaffView {
+        sys_version: sys.os_version.clone(),
+        sys_slot: sys.slot.clone().unwrap_or_default(),
+        update_phase: phase,
+        update_release: sys.update.release().unwrap_or_default().to_string(),
+        update_percent: i32::from(percent),
+        update_reason: reason.chars().take(160).collect(),
+        root_qr: sys
+            .root_sha256
+            .as_deref()
+            .map(|h| root_qr(&sys.os_version, sys.slot.as_deref(), h))
+            .unwrap_or_default(),
+        ..StaffView::default()
     }
 }

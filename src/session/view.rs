@@ -222,6 +222,22 @@ pub enum MaintNote {
     PhotoFailed,
 }
 
+/// Where the kiosk's update stands, for the maintenance screen (the wire's `UpdateState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UpdatePhase {
+    /// No updater report (yet), or nothing to do.
+    #[default]
+    Idle,
+    Downloading,
+    Installing,
+    Installed,
+    Trying,
+    Booted,
+    RolledBack,
+    Refused,
+    Failed,
+}
+
 /// The ID card placed on the progress screen, and what came of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CaseCard {
@@ -480,6 +496,18 @@ pub struct StaffView {
     pub maint_note: MaintNote,
     pub maint_card: String,
     pub maint_scan: String,
+    /// The running system: its release version, its slot (`A`/`B`, "" without A/B).
+    pub sys_version: String,
+    pub sys_slot: String,
+    /// Where its update stands: the phase, the release it is about, the percentage (downloading,
+    /// installing) and the reason (rolled back, refused, failed).
+    pub update_phase: UpdatePhase,
+    pub update_release: String,
+    pub update_percent: i32,
+    pub update_reason: String,
+    /// The integrity QR's text (`HALL-ROOT version=… slot=… sha256=…`), "" when the root's
+    /// digest is not known.
+    pub root_qr: String,
 }
 
 /// Which field is typed into, and the pinyin keyboard (`Entry`).

@@ -7,7 +7,7 @@ use hall_domain::api::{MaterialStatus, NoticeStatus as VNoticeStatus};
 use super::{
     Busy, CaseCard, Field, FieldError, KeypadKind, Lang, LookupError, MaintNote, MaterialChoice,
     MaterialsError, MyCasesState, NoticeStatus, PayError, PayFailure, PayMethod, RatingLevel,
-    RatingReason, ReceiptState, Screen, TakeReminder, Thanks,
+    RatingReason, ReceiptState, Screen, TakeReminder, Thanks, UpdatePhase,
 };
 use crate::session::view as v;
 use hall_domain::api::{Rating as VRating, RatingReason as VRatingReason};
@@ -129,6 +129,20 @@ pub(super) fn maint_note(x: v::MaintNote) -> MaintNote {
         v::MaintNote::Capturing => MaintNote::Capturing,
         v::MaintNote::Photo => MaintNote::Photo,
         v::MaintNote::PhotoFailed => MaintNote::PhotoFailed,
+    }
+}
+
+pub(super) fn update_phase(x: v::UpdatePhase) -> UpdatePhase {
+    match x {
+        v::UpdatePhase::Idle => UpdatePhase::Idle,
+        v::UpdatePhase::Downloading => UpdatePhase::Downloading,
+        v::UpdatePhase::Installing => UpdatePhase::Installing,
+        v::UpdatePhase::Installed => UpdatePhase::Installed,
+        v::UpdatePhase::Trying => UpdatePhase::Trying,
+        v::UpdatePhase::Booted => UpdatePhase::Booted,
+        v::UpdatePhase::RolledBack => UpdatePhase::RolledBack,
+        v::UpdatePhase::Refused => UpdatePhase::Refused,
+        v::UpdatePhase::Failed => UpdatePhase::Failed,
     }
 }
 

@@ -170,6 +170,17 @@ impl Renderer {
             staff.set_maint_note(map::maint_note(vm.staff.maint_note));
             staff.set_maint_card(s(&vm.staff.maint_card));
             staff.set_maint_scan(s(&vm.staff.maint_scan));
+            staff.set_sys_version(s(&vm.staff.sys_version));
+            staff.set_sys_slot(s(&vm.staff.sys_slot));
+            staff.set_update_phase(map::update_phase(vm.staff.update_phase));
+            staff.set_update_release(s(&vm.staff.update_release));
+            staff.set_update_percent(vm.staff.update_percent);
+            staff.set_update_reason(s(&vm.staff.update_reason));
+            staff.set_has_root_qr(!vm.staff.root_qr.is_empty());
+            if first || old.staff.root_qr != vm.staff.root_qr {
+                let img = self.qr(&vm.staff.root_qr);
+                staff.set_root_qr(img);
+            }
         }
         if first || old.entry != vm.entry {
             let entry = window.global::<Entry>();

@@ -261,15 +261,12 @@ def run_updates(hall):
     if vm.console.wait(r"rauc.slot=B", 300, since=mark) is None:
         raise Failed("after the cut the machine did not boot v2's slot B")
     u.wait_home(mark)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        system = u.kiosk_system()
-        if system.get("os_version") == v2 and (system.get("update") or {}).get("state") != \
-                "installing":
-            break
-        time.sleep(3)
+    system = u.wait_update(v4, ["failed"], 300)
     if system.get("os_version") != v2 or system.get("slot") != "B":
         raise Failed(f"after the cut the kiosk reports {system}")
+    if "interrupted" not in system["update"].get("reason", ""):
+        raise Failed(f"after the cut the kiosk does not say the installation was interrupted: "
+                     f"{system['update']}")
     result["cut"] = {"after": system.get("update")}
     hall.shot("update-cut-home")
     log(f"updates: after the cut the kiosk runs v2 from slot B: {system.get('update')}")

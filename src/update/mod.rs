@@ -253,6 +253,16 @@ impl Updater {
         let trial = state::read_line(&self.files.trial());
         let reason = state::read_line(&self.files.rollback_reason());
         match state::classify(trial.as_deref(), &booted, reason.as_deref()) {
+            Boot::Normal if matches!(self.state.update, UpdateState::Installing { .. }) => {
+                // The machine stopped while RAUC wrote the other slot (a power cut, a restart):
+                // that slot was never activated, the running one is unchanged.
+                let release = self.state.update.release().unwrap_or_default().to_string();
+                tracing::warn!(%release, "the installation was interrupted; the running system is unchanged");
+                self.set(UpdateState::Failed {
+                    release,
+                    reason: "安装被中断（断电或重启），当前系统未变 / the installation was interrupted (power cut or restart); the running system is unchanged".into(),
+                });
+            }
             Boot::Normal => {
                 if matches!(self.state.update, UpdateState::Trying { .. }) {
                     // The trial file is gone but the verdict was not written: the guard or the

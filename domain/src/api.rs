@@ -9,10 +9,10 @@ mod journeys;
 mod paths;
 mod payments;
 mod problem;
-mod updates;
 #[cfg(test)]
 mod tests;
 pub mod time;
+mod updates;
 
 pub use applications::*;
 pub use cases::*;

@@ -26,6 +26,7 @@ mod payments;
 mod sealing;
 mod seed;
 mod staff;
+pub mod updates;
 
 pub use crate::error::StoreError;
 pub use applications::{Created, Idempotent, KeyState, KeyedCase, WITHDRAW_REASON, Withdrawal};

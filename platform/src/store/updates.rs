@@ -1,0 +1,679 @@
+//! Field updates' rows: releases, rollouts, where each kiosk stands in a rollout and every change
+//! of it; the offer a heartbeat answer carries (rules and files in [`crate::updates`]).
+
+use chrono::NaiveDateTime;
+use hall_domain::api::{
+    Release, Rollout, RolloutChange, RolloutKiosk, RolloutProgress, StartRollout, SystemReport,
+    UpdateOffer, UpdateState, release_bundle_path,
+};
+use serde_json::json;
+
+use super::audit;
+use crate::audit::Actor;
+use crate::db::{Conn, Row};
+use crate::error::StoreError;
+use crate::fleet_rules::clip;
+use crate::params;
+use crate::updates::{RolloutRefusal, Sidecar, bucket};
+
+/// The states that end a kiosk's part in a rollout as a failure.
+const FAILURES: &str = "('rolled_back', 'refused', 'failed')";
+
+fn release_subject(version: &str) -> String {
+    format!("release:{version}")
+}
+
+fn rollout_subject(id: &str) -> String {
+    format!("rollout:{id}")
+}
+
+/// Records a release whose bundle is stored as `bundle`. False when the version is taken.
+pub fn add_release(
+    c: &mut dyn Conn,
+    meta: &Sidecar,
+    bundle: &str,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let size = i64::try_from(meta.size).unwrap_or(i64::MAX);
+    let n = c.execute(
+        "INSERT INTO releases (version, compatible, root_sha256, bundle, size, sha256, added_at, added_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (version) DO NOTHING",
+        params![
+            meta.version,
+            meta.compatible,
+            meta.root_sha256,
+            bundle,
+            size,
+            meta.sha256,
+            now,
+            actor.label()
+        ],
+    )?;
+    if n == 0 {
+        return Ok(false);
+    }
+    audit::append(
+        c,
+        now,
+        actor,
+        "release.added",
+        &release_subject(&meta.version),
+        json!({ "compatible": meta.compatible, "size": meta.size, "sha256": meta.sha256,
+                "root_sha256": meta.root_sha256 }),
+    )?;
+    Ok(true)
+}
+
+const RELEASE_COLUMNS: &str =
+    "version, compatible, root_sha256, size, sha256, added_at, added_by, bundle";
+
+fn release_row(r: &Row) -> Result<(Release, String), StoreError> {
+    Ok((
+        Release {
+            version: r.text(0)?,
+            compatible: r.text(1)?,
+            root_sha256: r.text(2)?,
+            size: u64::try_from(r.i64(3)?).unwrap_or(0),
+            sha256: r.text(4)?,
+            added_at: r
+                .opt_datetime(5)?
+                .ok_or_else(|| StoreError::Corrupt("release without a time".into()))?,
+            added_by: r.text(6)?,
+        },
+        r.text(7)?,
+    ))
+}
+
+/// A release and its bundle's file name.
+pub fn release(c: &mut dyn Conn, version: &str) -> Result<Option<(Release, String)>, StoreError> {
+    c.query_opt(
+        &format!("SELECT {RELEASE_COLUMNS} FROM releases WHERE version = $1"),
+        params![version],
+    )?
+    .map(|r| release_row(&r))
+    .transpose()
+}
+
+/// Every release, newest first.
+pub fn releases(c: &mut dyn Conn) -> Result<Vec<Release>, StoreError> {
+    c.query(
+        &format!("SELECT {RELEASE_COLUMNS} FROM releases ORDER BY added_at DESC, version"),
+        params![],
+    )?
+    .iter()
+    .map(|r| release_row(r).map(|(r, _)| r))
+    .collect()
+}
+
+/// A rollout as stored.
+#[derive(Debug, Clone)]
+struct RolloutRow {
+    id: String,
+    release: String,
+    kiosk_id: Option<String>,
+    hall: Option<String>,
+    percent: u8,
+    stop_on_failure: bool,
+    state: String,
+    stop_reason: Option<String>,
+    stopped_by_kiosk: Option<String>,
+    started_at: String,
+    started_by: String,
+}
+
+const ROLLOUT_COLUMNS: &str = "r.id, r.release, r.kiosk_id, r.hall, r.percent, \
+    r.stop_on_failure, r.state, r.stop_reason, r.stopped_by_kiosk, r.started_at, r.started_by";
+
+fn rollout_row(r: &Row) -> Result<RolloutRow, StoreError> {
+    Ok(RolloutRow {
+        id: r.text(0)?,
+        release: r.text(1)?,
+        kiosk_id: r.opt_text(2)?,
+        hall: r.opt_text(3)?,
+        percent: u8::try_from(r.i64(4)?).unwrap_or(100),
+        stop_on_failure: r.bool(5)?,
+        state: r.text(6)?,
+        stop_reason: r.opt_text(7)?,
+        stopped_by_kiosk: r.opt_text(8)?,
+        started_at: r.text(9)?,
+        started_by: r.text(10)?,
+    })
+}
+
+impl RolloutRow {
+    fn targets(&self, kiosk_id: &str, hall: &str) -> bool {
+        match (&self.kiosk_id, &self.hall) {
+            (Some(k), _) => k == kiosk_id,
+            (None, Some(h)) => h == hall && bucket(&self.id, kiosk_id) < self.percent,
+            (None, None) => false,
+        }
+    }
+}
+
+/// Starts a rollout; its id.
+pub fn start_rollout(
+    c: &mut dyn Conn,
+    req: &StartRollout,
+    actor: &Actor,
+    now: NaiveDateTime,
+    now_ms: i64,
+) -> Result<Result<String, RolloutRefusal>, StoreError> {
+    let hall = req.hall.as_deref().map(str::trim).filter(|h| !h.is_empty());
+    let kiosk = req
+        .kiosk_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    let percent = match (kiosk, hall, req.percent) {
+        (Some(_), None, None | Some(100)) => 100,
+        (None, Some(_), None) => 100,
+        (None, Some(_), Some(p)) if (1..=100).contains(&p) => p,
+        (None, Some(_), Some(_)) => return Ok(Err(RolloutRefusal::Percent)),
+        _ => return Ok(Err(RolloutRefusal::Target)),
+    };
+    if release(c, &req.release)?.is_none() {
+        return Ok(Err(RolloutRefusal::NoRelease));
+    }
+    let found = match (kiosk, hall) {
+        (Some(k), _) => c.query_opt(
+            "SELECT 1 FROM fleet_kiosks WHERE kiosk_id = $1 AND revoked_at IS NULL",
+            params![k],
+        )?,
+        (_, Some(h)) => c.query_opt(
+            "SELECT 1 FROM fleet_kiosks WHERE hall = $1 AND revoked_at IS NULL LIMIT 1",
+            params![h],
+        )?,
+        _ => None,
+    };
+    if found.is_none() {
+        return Ok(Err(RolloutRefusal::NoKiosk));
+    }
+    let id = format!("ro-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    c.execute(
+        "INSERT INTO rollouts (id, release, kiosk_id, hall, percent, stop_on_failure, state,
+           started_at, started_ms, started_by)
+         VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9)",
+        params![
+            id,
+            req.release,
+            kiosk,
+            hall,
+            percent,
+            req.stop_on_failure,
+            now,
+            now_ms,
+            actor.label()
+        ],
+    )?;
+    audit::append(
+        c,
+        now,
+        actor,
+        "rollout.started",
+        &rollout_subject(&id),
+        json!({ "release": req.release, "kiosk_id": kiosk, "hall": hall, "percent": percent,
+                "stop_on_failure": req.stop_on_failure }),
+    )?;
+    Ok(Ok(id))
+}
+
+fn rollout_by_id(c: &mut dyn Conn, id: &str) -> Result<Option<RolloutRow>, StoreError> {
+    c.query_opt(
+        &format!("SELECT {ROLLOUT_COLUMNS} FROM rollouts r WHERE r.id = $1"),
+        params![id],
+    )?
+    .map(|r| rollout_row(&r))
+    .transpose()
+}
+
+/// Widens, stops or resumes a rollout.
+pub fn change_rollout(
+    c: &mut dyn Conn,
+    id: &str,
+    change: &RolloutChange,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> Result<Result<(), RolloutRefusal>, StoreError> {
+    let Some(r) = rollout_by_id(c, id)? else {
+        return Ok(Err(RolloutRefusal::NoRollout));
+    };
+    let detail = match change {
+        RolloutChange::Widen { percent } => {
+            if r.hall.is_none() {
+                return Ok(Err(RolloutRefusal::Target));
+            }
+            if !(r.percent..=100).contains(percent) {
+                return Ok(Err(RolloutRefusal::Percent));
+            }
+            c.execute(
+                "UPDATE rollouts SET percent = $2 WHERE id = $1",
+                params![id, *percent],
+            )?;
+            json!({ "action": "widen", "from": r.percent, "to": percent })
+        }
+        RolloutChange::Stop => {
+            let reason = format!("stopped by {}", actor.label());
+            c.execute(
+                "UPDATE rollouts SET state = 'stopped', stop_reason = $2, stopped_by_kiosk = NULL
+                 WHERE id = $1 AND state = 'running'",
+                params![id, reason],
+            )?;
+            json!({ "action": "stop" })
+        }
+        RolloutChange::Resume => {
+            c.execute(
+                "UPDATE rollouts SET state = 'running', stop_reason = NULL, stopped_by_kiosk = NULL
+                 WHERE id = $1",
+                params![id],
+            )?;
+            json!({ "action": "resume", "was": r.state })
+        }
+    };
+    audit::append(
+        c,
+        now,
+        actor,
+        "rollout.changed",
+        &rollout_subject(id),
+        detail,
+    )?;
+    Ok(Ok(()))
+}
+
+/// A kiosk as a rollout sees it.
+struct Candidate {
+    kiosk_id: String,
+    hall: String,
+    os_version: Option<String>,
+    compatible: Option<String>,
+}
+
+fn candidates(c: &mut dyn Conn, r: &RolloutRow) -> Result<Vec<Candidate>, StoreError> {
+    let rows = c.query(
+        "SELECT k.kiosk_id, k.hall, k.os_version, k.compatible FROM fleet_kiosks k
+         WHERE (k.revoked_at IS NULL AND (k.kiosk_id = $1 OR k.hall = $2))
+            OR k.kiosk_id IN (SELECT kiosk_id FROM rollout_kiosks WHERE rollout_id = $3)
+         ORDER BY k.hall, k.kiosk_id",
+        params![r.kiosk_id, r.hall, r.id],
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let k = Candidate {
+            kiosk_id: row.text(0)?,
+            hall: row.text(1)?,
+            os_version: row.opt_text(2)?,
+            compatible: row.opt_text(3)?,
+        };
+        out.push(k);
+    }
+    Ok(out)
+}
+
+fn summarise(
+    c: &mut dyn Conn,
+    r: RolloutRow,
+    compatible: &str,
+    with_kiosks: bool,
+) -> Result<Rollout, StoreError> {
+    let offered: Vec<(String, String, Option<i64>, Option<String>, String)> = c
+        .query(
+            "SELECT kiosk_id, state, percent, reason, since FROM rollout_kiosks WHERE rollout_id = $1",
+            params![r.id],
+        )?
+        .iter()
+        .map(|x| Ok((x.text(0)?, x.text(1)?, x.opt_i64(2)?, x.opt_text(3)?, x.text(4)?)))
+        .collect::<Result<_, StoreError>>()?;
+    let failed: Vec<String> = c
+        .query(
+            &format!(
+                "SELECT DISTINCT kiosk_id FROM rollout_events
+                 WHERE rollout_id = $1 AND state IN {FAILURES}"
+            ),
+            params![r.id],
+        )?
+        .iter()
+        .map(|x| x.text(0))
+        .collect::<Result<_, _>>()?;
+    let mut kiosks = Vec::new();
+    for k in candidates(c, &r)? {
+        let row = offered.iter().find(|o| o.0 == k.kiosk_id);
+        if row.is_none() && !r.targets(&k.kiosk_id, &k.hall) {
+            continue;
+        }
+        let progress = if k.os_version.as_deref() == Some(r.release.as_str()) {
+            RolloutProgress::Done
+        } else if failed.contains(&k.kiosk_id) {
+            RolloutProgress::Failed
+        } else if k.compatible.as_deref() != Some(compatible) {
+            RolloutProgress::NotCompatible
+        } else if row.is_some() {
+            RolloutProgress::InProgress
+        } else {
+            RolloutProgress::Waiting
+        };
+        kiosks.push(RolloutKiosk {
+            kiosk_id: k.kiosk_id,
+            hall: k.hall,
+            progress,
+            state: row.map(|o| o.1.clone()),
+            percent: row.and_then(|o| o.2).and_then(|p| u8::try_from(p).ok()),
+            reason: row.and_then(|o| o.3.clone()),
+            since: row.map(|o| o.4.clone()),
+            os_version: k.os_version,
+        });
+    }
+    let count = |p: RolloutProgress| {
+        u32::try_from(kiosks.iter().filter(|k| k.progress == p).count()).unwrap_or(u32::MAX)
+    };
+    Ok(Rollout {
+        done: count(RolloutProgress::Done),
+        in_progress: count(RolloutProgress::InProgress),
+        failed: count(RolloutProgress::Failed),
+        waiting: count(RolloutProgress::Waiting),
+        not_compatible: count(RolloutProgress::NotCompatible),
+        kiosks: if with_kiosks { kiosks } else { Vec::new() },
+        id: r.id,
+        release: r.release,
+        kiosk_id: r.kiosk_id,
+        hall: r.hall,
+        percent: r.percent,
+        stop_on_failure: r.stop_on_failure,
+        state: r.state,
+        stop_reason: r.stop_reason,
+        stopped_by_kiosk: r.stopped_by_kiosk,
+        started_at: r.started_at,
+        started_by: r.started_by,
+    })
+}
+
+/// Every rollout, newest first, with its counts.
+pub fn rollouts(c: &mut dyn Conn) -> Result<Vec<Rollout>, StoreError> {
+    let rows = c.query(
+        &format!(
+            "SELECT {ROLLOUT_COLUMNS}, rel.compatible FROM rollouts r
+             JOIN releases rel ON rel.version = r.release ORDER BY r.started_ms DESC, r.id"
+        ),
+        params![],
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let r = rollout_row(row)?;
+        let compatible = row.text(11)?;
+        out.push(summarise(c, r, &compatible, false)?);
+    }
+    Ok(out)
+}
+
+/// One rollout with each of its kiosks.
+pub fn rollout(c: &mut dyn Conn, id: &str) -> Result<Option<Rollout>, StoreError> {
+    let Some(row) = c.query_opt(
+        &format!(
+            "SELECT {ROLLOUT_COLUMNS}, rel.compatible FROM rollouts r
+             JOIN releases rel ON rel.version = r.release WHERE r.id = $1"
+        ),
+        params![id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let r = rollout_row(&row)?;
+    let compatible = row.text(11)?;
+    summarise(c, r, &compatible, true).map(Some)
+}
+
+/// A change of a kiosk's state in a rollout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolloutEvent {
+    pub at: String,
+    pub kiosk_id: String,
+    pub state: String,
+    pub reason: Option<String>,
+}
+
+/// A rollout's changes, newest first (at most `limit`).
+pub fn rollout_events(
+    c: &mut dyn Conn,
+    id: &str,
+    limit: i64,
+) -> Result<Vec<RolloutEvent>, StoreError> {
+    c.query(
+        "SELECT at, kiosk_id, state, reason FROM rollout_events WHERE rollout_id = $1
+         ORDER BY at_ms DESC LIMIT $2",
+        params![id, limit],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(RolloutEvent {
+            at: r.text(0)?,
+            kiosk_id: r.text(1)?,
+            state: r.text(2)?,
+            reason: r.opt_text(3)?,
+        })
+    })
+    .collect()
+}
+
+fn record_event(
+    c: &mut dyn Conn,
+    rollout_id: &str,
+    kiosk_id: &str,
+    state: &str,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO rollout_events (rollout_id, kiosk_id, state, reason, at, at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        params![rollout_id, kiosk_id, state, reason, now, now_ms],
+    )?;
+    Ok(())
+}
+
+fn reason_of(u: &UpdateState) -> Option<&str> {
+    match u {
+        UpdateState::RolledBack { reason, .. }
+        | UpdateState::Refused { reason, .. }
+        | UpdateState::Failed { reason, .. } => Some(reason),
+        _ => None,
+    }
+}
+
+fn percent_of(u: &UpdateState) -> Option<u8> {
+    match u {
+        UpdateState::Downloading { percent, .. } | UpdateState::Installing { percent, .. } => {
+            Some((*percent).min(100))
+        }
+        _ => None,
+    }
+}
+
+/// Records what a kiosk reports of a release in every rollout that offered it to the kiosk; a
+/// failure stops a running rollout that says so.
+fn record_report(
+    c: &mut dyn Conn,
+    kiosk_id: &str,
+    update: &UpdateState,
+    now: NaiveDateTime,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let Some(release) = update.release() else {
+        return Ok(());
+    };
+    let rows = c.query(
+        "SELECT rk.rollout_id, rk.state, rk.reason, r.state, r.stop_on_failure
+         FROM rollout_kiosks rk JOIN rollouts r ON r.id = rk.rollout_id
+         WHERE rk.kiosk_id = $1 AND r.release = $2",
+        params![kiosk_id, release],
+    )?;
+    let (state, reason, percent) = (
+        update.name(),
+        reason_of(update).map(clip),
+        percent_of(update),
+    );
+    for row in &rows {
+        let (rollout_id, was, was_reason) = (row.text(0)?, row.text(1)?, row.opt_text(2)?);
+        let (running, stop_on_failure) = (row.text(3)? == "running", row.bool(4)?);
+        if was == state && was_reason == reason {
+            c.execute(
+                "UPDATE rollout_kiosks SET percent = $3 WHERE rollout_id = $1 AND kiosk_id = $2",
+                params![rollout_id, kiosk_id, percent],
+            )?;
+            continue;
+        }
+        c.execute(
+            "UPDATE rollout_kiosks SET state = $3, percent = $4, reason = $5, since = $6, since_ms = $7
+             WHERE rollout_id = $1 AND kiosk_id = $2",
+            params![rollout_id, kiosk_id, state, percent, reason, now, now_ms],
+        )?;
+        record_event(
+            c,
+            &rollout_id,
+            kiosk_id,
+            state,
+            reason.as_deref(),
+            now,
+            now_ms,
+        )?;
+        tracing::info!(rollout = %rollout_id, kiosk = %kiosk_id, state, "update state changed");
+        if update.is_failure() && running && stop_on_failure {
+            let why = format!(
+                "{kiosk_id}: {state}: {}",
+                reason.as_deref().unwrap_or_default()
+            );
+            c.execute(
+                "UPDATE rollouts SET state = 'stopped', stop_reason = $2, stopped_by_kiosk = $3
+                 WHERE id = $1 AND state = 'running'",
+                params![rollout_id, why, kiosk_id],
+            )?;
+            audit::append(
+                c,
+                now,
+                &Actor::Kiosk(Some(kiosk_id.to_string())),
+                "rollout.stopped",
+                &rollout_subject(&rollout_id),
+                json!({ "kiosk_id": kiosk_id, "state": state, "reason": reason }),
+            )?;
+            tracing::warn!(rollout = %rollout_id, kiosk = %kiosk_id, state, "rollout stopped by a failure");
+        }
+    }
+    Ok(())
+}
+
+/// After a heartbeat: records the kiosk's update state in its rollouts and answers with the
+/// release to offer it, if any: the newest running rollout that targets it, of a release its
+/// system takes, that it does not run yet and did not fail in that rollout.
+pub fn on_heartbeat(
+    c: &mut dyn Conn,
+    kiosk_id: &str,
+    system: Option<&SystemReport>,
+    now: NaiveDateTime,
+    now_ms: i64,
+) -> Result<Option<UpdateOffer>, StoreError> {
+    let Some(system) = system else {
+        return Ok(None);
+    };
+    record_report(c, kiosk_id, &system.update, now, now_ms)?;
+    let Some(compatible) = system.compatible.as_deref() else {
+        return Ok(None);
+    };
+    let Some(hall) = c
+        .query_opt(
+            "SELECT hall FROM fleet_kiosks WHERE kiosk_id = $1",
+            params![kiosk_id],
+        )?
+        .map(|r| r.text(0))
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    let running = c.query(
+        &format!(
+            "SELECT {ROLLOUT_COLUMNS}, rel.compatible, rel.root_sha256, rel.size, rel.sha256
+             FROM rollouts r JOIN releases rel ON rel.version = r.release
+             WHERE r.state = 'running' AND rel.compatible = $1 AND r.release <> $2
+             ORDER BY r.started_ms DESC, r.id"
+        ),
+        params![compatible, system.os_version],
+    )?;
+    for row in &running {
+        let r = rollout_row(row)?;
+        if !r.targets(kiosk_id, &hall) {
+            continue;
+        }
+        let failed = c
+            .query_opt(
+                &format!(
+                    "SELECT 1 FROM rollout_events
+                     WHERE rollout_id = $1 AND kiosk_id = $2 AND state IN {FAILURES} LIMIT 1"
+                ),
+                params![r.id, kiosk_id],
+            )?
+            .is_some();
+        if failed {
+            continue;
+        }
+        let new = c.execute(
+            "INSERT INTO rollout_kiosks (rollout_id, kiosk_id, state, since, since_ms)
+             VALUES ($1, $2, 'offered', $3, $4) ON CONFLICT (rollout_id, kiosk_id) DO NOTHING",
+            params![r.id, kiosk_id, now, now_ms],
+        )?;
+        if new > 0 {
+            record_event(c, &r.id, kiosk_id, "offered", None, now, now_ms)?;
+            tracing::info!(rollout = %r.id, kiosk = %kiosk_id, release = %r.release, "update offered");
+        }
+        return Ok(Some(UpdateOffer {
+            bundle_path: release_bundle_path(&r.release),
+            release: r.release,
+            rollout: r.id,
+            compatible: row.text(11)?,
+            root_sha256: row.text(12)?,
+            size: u64::try_from(row.i64(13)?).unwrap_or(0),
+            sha256: row.text(14)?,
+        }));
+    }
+    Ok(None)
+}
+
+/// The bundle a kiosk may download: a release offered to it (in any rollout), or one a running
+/// rollout targets it with. `(file name, size, sha256)`; `None` for anyone else.
+pub fn bundle_for(
+    c: &mut dyn Conn,
+    kiosk_id: &str,
+    version: &str,
+) -> Result<Option<(String, u64, String)>, StoreError> {
+    let Some((rel, bundle)) = release(c, version)? else {
+        return Ok(None);
+    };
+    let offered = c
+        .query_opt(
+            "SELECT 1 FROM rollout_kiosks rk JOIN rollouts r ON r.id = rk.rollout_id
+             WHERE rk.kiosk_id = $1 AND r.release = $2 LIMIT 1",
+            params![kiosk_id, version],
+        )?
+        .is_some();
+    let allowed = offered
+        || {
+            let hall = c
+                .query_opt(
+                    "SELECT hall FROM fleet_kiosks WHERE kiosk_id = $1",
+                    params![kiosk_id],
+                )?
+                .map(|r| r.text(0))
+                .transpose()?
+                .unwrap_or_default();
+            let running = c.query(
+            &format!(
+                "SELECT {ROLLOUT_COLUMNS} FROM rollouts r WHERE r.state = 'running' AND r.release = $1"
+            ),
+            params![version],
+        )?;
+            let mut any = false;
+            for row in &running {
+                any |= rollout_row(row)?.targets(kiosk_id, &hall);
+            }
+            any
+        };
+    Ok(allowed.then_some((bundle, rel.size, rel.sha256)))
+}

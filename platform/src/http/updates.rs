@@ -156,6 +156,25 @@ async fn upload(
     auth: FleetAuth,
     params: Result<Query<UploadParams>, QueryRejection>,
     body: Body,
+) -> Response {
+    match store_upload(st, auth, params, body).await {
+        Ok(stored) => stored.into_response(),
+        Err(e) => {
+            // Refused, perhaps before the body was read: a client still sending must not send
+            // its next request on this connection.
+            let mut r = e.into_response();
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
+        }
+    }
+}
+
+async fn store_upload(
+    st: AppState,
+    auth: FleetAuth,
+    params: Result<Query<UploadParams>, QueryRejection>,
+    body: Body,
 ) -> Result<(StatusCode, Json<Release>), ApiError> {
     admin_only(&auth)?;
     let Query(p) = params.map_err(|e| {

@@ -310,13 +310,16 @@ fn candidates(c: &mut dyn Conn, r: &RolloutRow) -> Result<Vec<Candidate>, StoreE
     Ok(out)
 }
 
+/// A kiosk offered a rollout: its id, state, percent, reason, since.
+type Offered = (String, String, Option<i64>, Option<String>, String);
+
 fn summarise(
     c: &mut dyn Conn,
     r: RolloutRow,
     compatible: &str,
     with_kiosks: bool,
 ) -> Result<Rollout, StoreError> {
-    let offered: Vec<(String, String, Option<i64>, Option<String>, String)> = c
+    let offered: Vec<Offered> = c
         .query(
             "SELECT kiosk_id, state, percent, reason, since FROM rollout_kiosks WHERE rollout_id = $1",
             params![r.id],

@@ -458,7 +458,94 @@ async fn only_admins_roll_out(kind: Kind) {
     u.server.shutdown().await;
 }
 
+async fn kioskctl(base: &str, token: &str, args: &[&str]) -> (bool, String, String) {
+    let mut all = vec![
+        "--platform".to_string(),
+        base.to_string(),
+        "--token".into(),
+        token.into(),
+    ];
+    all.extend(args.iter().map(|a| a.to_string()));
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kioskctl"))
+            .args(&all)
+            .env_remove("KIOSKCTL_TOKEN")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+async fn kioskctl_rolls_out(kind: Kind) {
+    let db = fresh!(kind);
+    let u = Updates::start(&db).await;
+    let admin = u.token("admin", "admin").await;
+    let desk = u.token("helpdesk", "desk").await;
+    u.add_release("2026.12.8", 4096).await;
+    let a = u.kiosk("K-A", HALL).await;
+    let (ok, _, err) = kioskctl(
+        &u.base,
+        &desk,
+        &["rollout", "start", "2026.12.8", "--kiosk", "K-A"],
+    )
+    .await;
+    assert!(!ok && err.contains("403"), "{err}");
+    let (ok, out, err) = kioskctl(
+        &u.base,
+        &admin,
+        &[
+            "rollout",
+            "start",
+            "2026.12.8",
+            "--hall",
+            HALL,
+            "--percent",
+            "100",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let id = out.split_whitespace().next().unwrap().to_string();
+    assert!(id.starts_with("ro-"), "{out}");
+    u.beat(&a, Some(system("2026.11.1", UpdateState::Idle))).await;
+    u.beat(
+        &a,
+        Some(system(
+            "2026.11.1",
+            UpdateState::Downloading {
+                release: "2026.12.8".into(),
+                percent: 30,
+            },
+        )),
+    )
+    .await;
+    let (ok, out, err) = kioskctl(&u.base, &desk, &["rollout", "show", &id]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("K-A") && out.contains("in_progress") && out.contains("downloading 30%"),
+        "{out}"
+    );
+    let (ok, out, _) = kioskctl(&u.base, &admin, &["rollout", "stop", &id]).await;
+    assert!(ok && out.contains("stopped"), "{out}");
+    let (ok, out, _) = kioskctl(&u.base, &desk, &["rollout", "list"]).await;
+    assert!(
+        ok && out.contains(&id) && out.contains("stopped by fleet:admin:admin"),
+        "{out}"
+    );
+    let (ok, out, _) = kioskctl(&u.base, &admin, &["--json", "rollout", "resume", &id]).await;
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(ok && v["state"] == "running", "{out}");
+    u.server.shutdown().await;
+}
+
 both!(
+    kioskctl_rolls_out,
     rollouts_reach_the_kiosks_they_name,
     a_rollback_stops_the_rollout,
     without_stop_on_failure_it_goes_on,

@@ -513,7 +513,8 @@ async fn kioskctl_rolls_out(kind: Kind) {
     assert!(ok, "{err}");
     let id = out.split_whitespace().next().unwrap().to_string();
     assert!(id.starts_with("ro-"), "{out}");
-    u.beat(&a, Some(system("2026.11.1", UpdateState::Idle))).await;
+    u.beat(&a, Some(system("2026.11.1", UpdateState::Idle)))
+        .await;
     u.beat(
         &a,
         Some(system(

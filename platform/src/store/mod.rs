@@ -26,6 +26,7 @@ mod payments;
 mod sealing;
 mod seed;
 mod staff;
+mod update_offers;
 pub mod updates;
 
 pub use crate::error::StoreError;

@@ -326,6 +326,30 @@ async fn a_rollback_stops_the_rollout(kind: Kind) {
             .is_none()
     );
     assert_eq!(progress_of(&u.rollout(&admin, &id).await, "K-B"), "done");
+    // A new rollout of the release to K-A, which still says it rolled back (from the first):
+    // offered again, and that old ending is no news of the new rollout, which goes on.
+    let again = u
+        .start_rollout(&admin, json!({"release": "2026.12.5", "kiosk_id": "K-A"}))
+        .await;
+    let again_id = again["id"].as_str().unwrap().to_string();
+    let back = UpdateState::RolledBack {
+        release: rel(),
+        reason: "health check: printer absent".into(),
+    };
+    for _ in 0..2 {
+        let answer = u.beat(&a, Some(system("2026.11.1", back.clone()))).await;
+        assert_eq!(answer.update.map(|o| o.rollout), Some(again_id.clone()));
+    }
+    let shown = u.rollout(&admin, &again_id).await;
+    assert_eq!(shown["state"], "running");
+    assert_eq!(progress_of(&shown, "K-A"), "in_progress");
+    let downloading = UpdateState::Downloading {
+        release: rel(),
+        percent: 5,
+    };
+    u.beat(&a, Some(system("2026.11.1", downloading))).await;
+    let shown = u.rollout(&admin, &again_id).await;
+    assert_eq!(shown["kiosks"][0]["state"], "downloading");
     u.server.shutdown().await;
 }
 

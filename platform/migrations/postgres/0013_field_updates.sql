@@ -29,15 +29,17 @@ CREATE TABLE rollouts (
 );
 CREATE INDEX rollouts_running ON rollouts (state, started_ms);
 
--- Where each kiosk offered a rollout stands ('offered' until it reports).
+-- Where each kiosk offered a rollout stands ('offered' until it reports), and what it reported
+-- of the release when it was offered (a state left from an earlier rollout, not news of this one).
 CREATE TABLE rollout_kiosks (
-    rollout_id TEXT NOT NULL REFERENCES rollouts (id),
-    kiosk_id   TEXT NOT NULL,
-    state      TEXT NOT NULL,
-    percent    BIGINT,
-    reason     TEXT,
-    since      TEXT NOT NULL,
-    since_ms   BIGINT NOT NULL,
+    rollout_id   TEXT NOT NULL REFERENCES rollouts (id),
+    kiosk_id     TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    percent      BIGINT,
+    reason       TEXT,
+    since        TEXT NOT NULL,
+    since_ms     BIGINT NOT NULL,
+    offered_over TEXT,
     PRIMARY KEY (rollout_id, kiosk_id)
 );
 CREATE INDEX rollout_kiosks_by_kiosk ON rollout_kiosks (kiosk_id);

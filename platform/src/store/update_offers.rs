@@ -62,7 +62,7 @@ fn record_report(
         return Ok(());
     };
     let rows = c.query(
-        "SELECT rk.rollout_id, rk.state, rk.reason, r.state, r.stop_on_failure
+        "SELECT rk.rollout_id, rk.state, rk.reason, r.state, r.stop_on_failure, rk.offered_over
          FROM rollout_kiosks rk JOIN rollouts r ON r.id = rk.rollout_id
          WHERE rk.kiosk_id = $1 AND r.release = $2",
         params![kiosk_id, release],
@@ -72,9 +72,15 @@ fn record_report(
         reason_of(update).map(clip),
         percent_of(update),
     );
+    let reported = serde_json::to_string(update)?;
     for row in &rows {
         let (rollout_id, was, was_reason) = (row.text(0)?, row.text(1)?, row.opt_text(2)?);
         let (running, stop_on_failure) = (row.text(3)? == "running", row.bool(4)?);
+        if was == "offered" && row.opt_text(5)?.as_deref() == Some(reported.as_str()) {
+            // What it said before this rollout offered it the release (an earlier rollout's
+            // ending): no news of this one yet.
+            continue;
+        }
         if was == state && was_reason == reason {
             c.execute(
                 "UPDATE rollout_kiosks SET percent = $3 WHERE rollout_id = $1 AND kiosk_id = $2",
@@ -174,10 +180,13 @@ pub fn on_heartbeat(
         if failed {
             continue;
         }
+        let over = (system.update.release() == Some(r.release.as_str()))
+            .then(|| serde_json::to_string(&system.update))
+            .transpose()?;
         let new = c.execute(
-            "INSERT INTO rollout_kiosks (rollout_id, kiosk_id, state, since, since_ms)
-             VALUES ($1, $2, 'offered', $3, $4) ON CONFLICT (rollout_id, kiosk_id) DO NOTHING",
-            params![r.id, kiosk_id, now, now_ms],
+            "INSERT INTO rollout_kiosks (rollout_id, kiosk_id, state, since, since_ms, offered_over)
+             VALUES ($1, $2, 'offered', $3, $4, $5) ON CONFLICT (rollout_id, kiosk_id) DO NOTHING",
+            params![r.id, kiosk_id, now, now_ms, over],
         )?;
         if new > 0 {
             record_event(c, &r.id, kiosk_id, "offered", None, now, now_ms)?;

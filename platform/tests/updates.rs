@@ -240,7 +240,78 @@ async fn a_kiosk_resumes_its_download(kind: Kind) {
     u.server.shutdown().await;
 }
 
+async fn an_upload_cut_off_stores_nothing(kind: Kind) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = fresh!(kind);
+    let u = Updates::start(&db).await;
+    let admin = u.token("admin", "admin").await;
+    let (_, bytes) = release_files(u.work.path(), "2026.12.5", 1024 * 1024);
+    let sha = hex(&Sha256::digest(&bytes));
+    let mut tcp = tokio::net::TcpStream::connect(u.server.addr).await.unwrap();
+    let head = format!(
+        "POST {}?version=2026.12.5&compatible={COMPATIBLE}&root_sha256={}&size={}&sha256={sha} HTTP/1.1\r\n\
+         Host: {}\r\nAuthorization: Bearer {admin}\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {}\r\n\r\n",
+        api::FLEET_RELEASES,
+        "cd".repeat(32),
+        bytes.len(),
+        u.server.addr,
+        bytes.len()
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    tcp.write_all(&bytes[..bytes.len() / 2]).await.unwrap();
+    tcp.flush().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let during = files_in(u.releases.path());
+    assert!(
+        during.len() == 1 && during[0].starts_with(".incoming-"),
+        "half of it is being written to a temporary file: {during:?}"
+    );
+    // The connection drops half-way.
+    tcp.shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tcp.read_to_end(&mut rest),
+    )
+    .await;
+    drop(tcp);
+    // Nothing named, nothing left half-written, nothing recorded.
+    for _ in 0..50 {
+        if files_in(u.releases.path()).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        files_in(u.releases.path()).is_empty(),
+        "{:?}",
+        files_in(u.releases.path())
+    );
+    assert_eq!(db.scalar("SELECT count(*) FROM releases").await, 0);
+    // The same release sent whole afterwards is stored.
+    let r = u
+        .http
+        .post(format!(
+            "{}{}?version=2026.12.5&compatible={COMPATIBLE}&root_sha256={}&size={}&sha256={sha}",
+            u.base,
+            api::FLEET_RELEASES,
+            "cd".repeat(32),
+            bytes.len()
+        ))
+        .bearer_auth(&admin)
+        .header("content-type", "application/octet-stream")
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(files_in(u.releases.path()), vec!["2026.12.5.raucb"]);
+    u.server.shutdown().await;
+}
+
 both!(
+    an_upload_cut_off_stores_nothing,
     releases_are_stored_checked_and_never_twice,
     an_admin_uploads_a_bundle,
     a_kiosk_resumes_its_download,

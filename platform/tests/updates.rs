@@ -310,7 +310,45 @@ async fn an_upload_cut_off_stores_nothing(kind: Kind) {
     u.server.shutdown().await;
 }
 
+async fn a_slow_download_is_not_cut_by_the_timeouts(kind: Kind) {
+    let db = fresh!(kind);
+    let u = Updates::start_with(&db, |c| {
+        c.limits.header_read_timeout = std::time::Duration::from_millis(500);
+        c.limits.body_read_timeout = std::time::Duration::from_millis(500);
+    })
+    .await;
+    let admin = u.token("admin", "admin").await;
+    let bytes = u.add_release("2026.12.6", 16 * 1024 * 1024).await;
+    let k = u.kiosk("K-01", HALL).await;
+    u.start_rollout(&admin, json!({"release": "2026.12.6", "kiosk_id": "K-01"}))
+        .await;
+    u.beat(&k, Some(system("2026.11.1", UpdateState::Idle)))
+        .await;
+    let started = std::time::Instant::now();
+    let mut r = u.get(&k, &api::release_bundle_path("2026.12.6")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut got = Vec::with_capacity(bytes.len());
+    while let Some(chunk) = r.chunk().await.unwrap() {
+        got.extend_from_slice(&chunk);
+        // A kiosk at a bounded rate (6 MB/s): the whole takes several times the server's
+        // timeouts.
+        let due = std::time::Duration::from_secs_f64(got.len() as f64 / 6e6);
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+    assert!(
+        started.elapsed() > std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(got.len(), bytes.len());
+    assert!(got == bytes);
+    u.server.shutdown().await;
+}
+
 both!(
+    a_slow_download_is_not_cut_by_the_timeouts,
     an_upload_cut_off_stores_nothing,
     releases_are_stored_checked_and_never_twice,
     an_admin_uploads_a_bundle,

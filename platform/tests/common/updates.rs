@@ -52,10 +52,16 @@ pub struct Updates {
 
 impl Updates {
     pub async fn start(db: &TestDb) -> Updates {
+        Self::start_with(db, |_| {}).await
+    }
+
+    /// [`Self::start`] with the configuration changed first.
+    pub async fn start_with(db: &TestDb, change: impl FnOnce(&mut ServerConfig)) -> Updates {
         let releases = tempfile::tempdir().unwrap();
         let mut config =
             ServerConfig::with_database(db.url.clone(), "127.0.0.1:0".parse().unwrap());
         config.releases_dir = releases.path().to_path_buf();
+        change(&mut config);
         let server = spawn(config).await.unwrap();
         let base = format!("http://{}", server.addr);
         Updates {

@@ -30,6 +30,7 @@ pub mod staff;
 mod state;
 pub mod store;
 pub mod tls;
+pub mod updates;
 pub mod workdays;
 
 use std::net::SocketAddr;

@@ -65,6 +65,8 @@ pub struct ServerConfig {
     pub kiosk_rate: Rate,
     /// The keys of personal data at rest (see [`crate::seal`]).
     pub seal_keys: SealKeys,
+    /// Where release bundles are kept (see [`crate::updates::releases_dir_for`]).
+    pub releases_dir: PathBuf,
 }
 
 /// Where the keys of personal data at rest come from.
@@ -133,6 +135,7 @@ impl ServerConfig {
             tls: None,
             limits: crate::serve::Limits::default(),
             seal_keys: SealKeys::MadeAt(keys_beside(&db_path)),
+            releases_dir: crate::updates::releases_dir_for(&DbUrl::Sqlite(db_path.clone())),
             kiosk_rate: Rate {
                 per_second: 10,
                 burst: 60,
@@ -154,6 +157,7 @@ impl ServerConfig {
         let mut config = Self::new(PathBuf::new(), listen);
         // Instances sharing a database share its made key file.
         config.seal_keys = SealKeys::MadeAt(SealKeys::made_for(&url));
+        config.releases_dir = crate::updates::releases_dir_for(&url);
         match url {
             DbUrl::Sqlite(path) => config.db_path = path,
             other => config.database = Some(other),
@@ -221,6 +225,7 @@ struct Inner {
     last_queries: std::sync::Mutex<std::collections::HashMap<String, i64>>,
     coverage: Arc<workdays::Coverage>,
     heartbeat_secs: u32,
+    releases_dir: PathBuf,
     offline_after: Duration,
     opening_hours: crate::dashboard::OpeningHours,
     /// Becomes true when the server stops: long-polls answer at once.
@@ -325,6 +330,7 @@ impl AppState {
                 calendar,
                 coverage,
                 heartbeat_secs: config.fleet_heartbeat_secs.max(1),
+                releases_dir: config.releases_dir.clone(),
                 offline_after: config.fleet_offline_after,
                 opening_hours: config.opening_hours,
                 stopping: tokio::sync::watch::Sender::new(false),
@@ -354,6 +360,11 @@ impl AppState {
     pub(crate) fn calendar(&self) -> &Calendar {
         &self.inner.calendar
     }
+    /// Where release bundles are kept.
+    pub(crate) fn releases_dir(&self) -> &std::path::Path {
+        &self.inner.releases_dir
+    }
+
     pub(crate) fn heartbeat_secs(&self) -> u32 {
         self.inner.heartbeat_secs
     }

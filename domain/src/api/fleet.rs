@@ -245,6 +245,9 @@ pub struct KioskStatus {
     pub help_note: Option<String>,
     #[serde(default, with = "crate::api::time::local_opt")]
     pub help_since: Option<NaiveDateTime>,
+    /// The running system and where its update stands, as its latest heartbeat said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<super::SystemReport>,
     /// The latest commands (for `show`), newest first.
     #[serde(default)]
     pub commands: Vec<FleetCommand>,

@@ -92,6 +92,12 @@ pub const FLEET_ME: &str = "/api/v1/fleet/me";
 pub const FLEET_JOURNEYS: &str = "/api/v1/fleet/journeys";
 /// A release's RAUC bundle, for kiosks it is rolled out to (`Range` to resume).
 pub const FLEET_RELEASE_BUNDLE: &str = "/api/v1/fleet/releases/{release}/bundle";
+/// The releases the platform stores (GET: help desk; POST: an admin uploads a bundle).
+pub const FLEET_RELEASES: &str = "/api/v1/fleet/releases";
+/// Rollouts of releases (GET: help desk; POST: an admin starts one).
+pub const FLEET_ROLLOUTS: &str = "/api/v1/fleet/rollouts";
+/// One rollout with its kiosks (GET), changed by an admin (POST: widen, stop, resume).
+pub const FLEET_ROLLOUT: &str = "/api/v1/fleet/rollouts/{rollout_id}";
 pub const FLEET_KIOSKS: &str = "/api/v1/fleet/kiosks";
 pub const FLEET_KIOSK: &str = "/api/v1/fleet/kiosks/{kiosk_id}";
 pub const FLEET_KIOSK_HELP_CLEAR: &str = "/api/v1/fleet/kiosks/{kiosk_id}/help/clear";
@@ -110,6 +116,10 @@ pub fn fleet_ack_path(command_id: &str) -> String {
 /// Where a kiosk downloads a release's bundle.
 pub fn release_bundle_path(release: &str) -> String {
     fill(FLEET_RELEASE_BUNDLE, &[release])
+}
+/// One rollout.
+pub fn fleet_rollout_path(rollout_id: &str) -> String {
+    fill(FLEET_ROLLOUT, &[rollout_id])
 }
 pub fn fleet_kiosk_path(kiosk_id: &str) -> String {
     fill(FLEET_KIOSK, &[kiosk_id])

@@ -118,3 +118,137 @@ pub struct UpdateOffer {
     /// SHA-256 (hex) of the release's root file system image, for the kiosk's integrity QR.
     pub root_sha256: String,
 }
+
+/// A release the platform stores: a RAUC bundle and what its release script published beside it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    /// RAUC's manifest `version`, which is also the release's id.
+    pub version: String,
+    /// RAUC's `compatible` of the bundle.
+    pub compatible: String,
+    /// SHA-256 (hex) of the release's root file system image.
+    pub root_sha256: String,
+    /// The bundle's size in bytes and SHA-256 (hex).
+    pub size: u64,
+    pub sha256: String,
+    /// When it was stored, and by whom.
+    #[serde(with = "crate::api::time::local")]
+    pub added_at: chrono::NaiveDateTime,
+    pub added_by: String,
+}
+
+/// What a rollout is sent to: one kiosk, or a share of a hall's kiosks.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartRollout {
+    /// The release's version.
+    pub release: String,
+    /// One kiosk (then no `hall`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kiosk_id: Option<String>,
+    /// Or the kiosks of a hall (then no `kiosk_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hall: Option<String>,
+    /// With a hall: the share of its kiosks, 1 to 100 (default 100). Which kiosks is decided by a
+    /// hash of the kiosk's id and the rollout's, so a wider share keeps the kiosks it had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
+    pub percent: Option<u8>,
+    /// Stop the rollout the first time a kiosk reports `rolled_back`, `refused` or `failed` for
+    /// it (default true).
+    #[serde(default = "yes")]
+    pub stop_on_failure: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A change to a running or stopped rollout.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum RolloutChange {
+    /// A wider share of the hall (never narrower: kiosks already offered it keep it).
+    Widen {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
+        percent: u8,
+    },
+    /// No more offers (kiosks already downloading may finish the download).
+    Stop,
+    /// Offers again (kiosks that reported a failure in it are not offered it again).
+    Resume,
+}
+
+/// Where one kiosk stands in a rollout.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RolloutProgress {
+    /// Runs the release.
+    Done,
+    /// Offered it, and the kiosk is on its way (downloading, installing, installed, trying).
+    InProgress,
+    /// Reported `rolled_back`, `refused` or `failed` for it.
+    Failed,
+    /// Not offered it yet (no heartbeat since, or the rollout is stopped).
+    Waiting,
+    /// Its system takes other bundles (or reported none): never offered.
+    NotCompatible,
+}
+
+/// One kiosk of a rollout.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutKiosk {
+    pub kiosk_id: String,
+    pub hall: String,
+    pub progress: RolloutProgress,
+    /// The state it last reported for the release (`offered` before its first report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u8>,
+    /// Why it rolled back, refused or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Since when it is in that state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// The version it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
+}
+
+/// A rollout of a release.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rollout {
+    pub id: String,
+    pub release: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kiosk_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hall: Option<String>,
+    pub percent: u8,
+    pub stop_on_failure: bool,
+    /// `running` or `stopped`.
+    pub state: String,
+    /// Why it stopped: who stopped it, or the kiosk whose failure did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by_kiosk: Option<String>,
+    pub started_at: String,
+    pub started_by: String,
+    /// Counts of its kiosks by progress.
+    pub done: u32,
+    pub in_progress: u32,
+    pub failed: u32,
+    pub waiting: u32,
+    pub not_compatible: u32,
+    /// Its kiosks (in the list of rollouts: empty).
+    #[serde(default)]
+    pub kiosks: Vec<RolloutKiosk>,
+}

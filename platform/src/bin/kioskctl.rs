@@ -12,6 +12,10 @@
 //! kioskctl enrol --kiosk K-09 --hall 大厅    # admin: a one-time enrolment token
 //! kioskctl revoke K-09                      # admin
 //! kioskctl cases K-01                       # cases the kiosk submitted (active = not withdrawn)
+//! kioskctl rollout list                     # field updates: rollouts and their progress
+//! kioskctl rollout show ro-…                # each kiosk's progress
+//! kioskctl rollout start 2026.12.1 --hall 大厅 --percent 10   # admin (or --kiosk K-01)
+//! kioskctl rollout widen ro-… --percent 50  # admin; also stop, resume
 //! ```
 //!
 //! `--platform` defaults to `$KIOSKCTL_PLATFORM`, then `http://127.0.0.1:8780` (`http://` to
@@ -103,6 +107,140 @@ enum Command {
     Cases { kiosk: String },
     /// Who the token is.
     Whoami,
+    /// Field updates: rollouts of releases (start, widen, stop, resume: admin).
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
+}
+
+#[derive(Subcommand)]
+enum RolloutCommand {
+    /// Every rollout with its counts.
+    List,
+    /// One rollout with each of its kiosks.
+    Show { rollout: String },
+    /// Roll a release out to one kiosk, or to a hall (or a percentage of it).
+    Start {
+        release: String,
+        #[arg(long)]
+        kiosk: Option<String>,
+        #[arg(long)]
+        hall: Option<String>,
+        /// With --hall: the share of its kiosks (1 to 100).
+        #[arg(long)]
+        percent: Option<u8>,
+        /// Go on when a kiosk rolls back, refuses or fails (default: stop at the first).
+        #[arg(long)]
+        no_stop_on_failure: bool,
+    },
+    /// Reach a wider share of the hall (the kiosks already reached keep it).
+    Widen {
+        rollout: String,
+        #[arg(long)]
+        percent: u8,
+    },
+    /// No more offers.
+    Stop { rollout: String },
+    /// Offers again.
+    Resume { rollout: String },
+}
+
+fn print_rollout(r: &api::Rollout) {
+    let to = match (&r.kiosk_id, &r.hall) {
+        (Some(k), _) => k.clone(),
+        (None, Some(h)) => format!("{h} {}%", r.percent),
+        _ => "-".into(),
+    };
+    println!(
+        "{}  {}  {}  {}  done {} / in progress {} / failed {} / waiting {} / not compatible {}",
+        r.id, r.release, to, r.state, r.done, r.in_progress, r.failed, r.waiting, r.not_compatible
+    );
+    if let Some(why) = &r.stop_reason {
+        println!("  stopped: {why}");
+    }
+}
+
+async fn rollout(p: &Platform, json: bool, cmd: RolloutCommand) -> anyhow::Result<()> {
+    let v = match cmd {
+        RolloutCommand::List => p.get(api::FLEET_ROLLOUTS).await?,
+        RolloutCommand::Show { rollout } => p.get(&api::fleet_rollout_path(&rollout)).await?,
+        RolloutCommand::Start {
+            release,
+            kiosk,
+            hall,
+            percent,
+            no_stop_on_failure,
+        } => {
+            let body = api::StartRollout {
+                release,
+                kiosk_id: kiosk,
+                hall,
+                percent,
+                stop_on_failure: !no_stop_on_failure,
+            };
+            p.post(api::FLEET_ROLLOUTS, &body).await?
+        }
+        RolloutCommand::Widen { rollout, percent } => {
+            let change = api::RolloutChange::Widen { percent };
+            p.post(&api::fleet_rollout_path(&rollout), &change).await?
+        }
+        RolloutCommand::Stop { rollout } => {
+            p.post(
+                &api::fleet_rollout_path(&rollout),
+                &api::RolloutChange::Stop,
+            )
+            .await?
+        }
+        RolloutCommand::Resume { rollout } => {
+            p.post(
+                &api::fleet_rollout_path(&rollout),
+                &api::RolloutChange::Resume,
+            )
+            .await?
+        }
+    }
+    .unwrap_or_default();
+    if json {
+        println!("{v:#}");
+        return Ok(());
+    }
+    if v.is_array() {
+        let all: Vec<api::Rollout> = serde_json::from_value(v).context("unexpected answer")?;
+        all.iter().for_each(print_rollout);
+        return Ok(());
+    }
+    let r: api::Rollout = serde_json::from_value(v).context("unexpected answer")?;
+    print_rollout(&r);
+    let mut rows = vec![vec![
+        "kiosk".to_string(),
+        "hall".into(),
+        "progress".into(),
+        "state".into(),
+        "since".into(),
+        "running".into(),
+        "reason".into(),
+    ]];
+    for k in &r.kiosks {
+        let progress = serde_json::to_value(k.progress)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let state = match (&k.state, k.percent) {
+            (Some(s), Some(p)) => format!("{s} {p}%"),
+            (Some(s), None) => s.clone(),
+            _ => "-".into(),
+        };
+        rows.push(vec![
+            k.kiosk_id.clone(),
+            k.hall.clone(),
+            progress,
+            state,
+            k.since.clone().unwrap_or_default(),
+            k.os_version.clone().unwrap_or_default(),
+            k.reason.clone().unwrap_or_default(),
+        ]);
+    }
+    table(&rows);
+    Ok(())
 }
 
 struct Platform {
@@ -470,6 +608,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             table(&rows);
         }
+        Command::Rollout(cmd) => rollout(&p, json, cmd).await?,
         Command::Whoami => {
             let v = p.get(api::FLEET_ME).await?.unwrap_or_default();
             if json {

@@ -28,6 +28,14 @@ const CROSS_FIELD_RULES: &[(&str, &str)] = &[
             {"required": ["hall"], "properties": {"hall": {"type": "string"}, "kiosk_id": {"type": "null"}}}
         ]}"#,
     ),
+    // A rollout goes to one kiosk or to one hall (a share of it), never both.
+    (
+        "StartRollout",
+        r#"{"oneOf": [
+            {"required": ["kiosk_id"], "properties": {"kiosk_id": {"type": "string"}, "hall": {"type": "null"}}},
+            {"required": ["hall"], "properties": {"hall": {"type": "string"}, "kiosk_id": {"type": "null"}}}
+        ]}"#,
+    ),
     // Refusing, asking for corrections and rejecting say why.
     (
         "StaffActionRequest",
@@ -55,7 +63,10 @@ fn parameter_schema(name: &str) -> Option<Value> {
             "type": "string", "minLength": 1, "maxLength": MAX_KEY_CHARS,
             "pattern": format!("^[!-~]{{1,{MAX_KEY_CHARS}}}$"),
         }),
-        "kiosk_id" | "order_id" | "id" => id(),
+        "kiosk_id" | "order_id" | "id" | "rollout_id" => id(),
+        "release" => json!({"type": "string", "minLength": 1, "maxLength": 64,
+            "pattern": "^[A-Za-z0-9][A-Za-z0-9._+~-]{0,63}$"}),
+        "Range" => json!({"type": "string", "pattern": "^bytes=[0-9]*-[0-9]*$"}),
         "X-Hall-Signature" => json!({"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"}),
         _ => return None,
     })

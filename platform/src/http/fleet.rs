@@ -148,15 +148,20 @@ async fn heartbeat(
     ApiJson(hb): ApiJson<Heartbeat>,
 ) -> Result<Json<HeartbeatAnswer>, ApiError> {
     let (now, now_ms, offline) = (st.clock().now(), st.clock().millis(), st.offline_after_ms());
-    let pending = st
+    let (pending, update) = st
         .store()
-        .write(move |_, c| fleet_rows::heartbeat(c, &kiosk, &hb, now, now_ms, offline))
+        .write(move |_, c| {
+            let pending = fleet_rows::heartbeat(c, &kiosk, &hb, now, now_ms, offline)?;
+            let offer =
+                crate::store::updates::on_heartbeat(c, &kiosk, hb.system.as_ref(), now, now_ms)?;
+            Ok((pending, offer))
+        })
         .await?;
     st.fleet_changed();
     Ok(Json(HeartbeatAnswer {
         heartbeat_secs: st.heartbeat_secs(),
         commands_pending: pending,
-        update: None,
+        update,
     }))
 }
 

@@ -15,6 +15,7 @@ mod journeys;
 mod openapi;
 mod payments;
 mod staff;
+mod updates;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::router())
         .merge(payments::router())
         .merge(fleet::router())
+        .merge(updates::router())
         .merge(journeys::router())
         .merge(console::router())
         .fallback(|| async { ApiError::route_not_found() })

@@ -13,7 +13,7 @@ use hall_domain::api::{
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{applications, cases, catalogue, fleet, health, journeys, payments, staff};
+use super::{applications, cases, catalogue, fleet, health, journeys, payments, staff, updates};
 use crate::application::{Extras, IdCardRead};
 use crate::payment::Callback;
 use crate::state::AppState;
@@ -79,6 +79,8 @@ impl Modify for StaffToken {
         fleet::list, fleet::show, fleet::issue,
         fleet::clear_help, fleet::revoke, fleet::enrol_token,
         fleet::applications, journeys::report,
+        updates::releases, updates::upload, updates::bundle,
+        updates::rollouts, updates::start, updates::rollout, updates::change,
     ),
     components(schemas(
         health::Health, staff::StaffMe, applications::ApplicationBody, Extras, IdCardRead, Created, Callback,
@@ -87,6 +89,8 @@ impl Modify for StaffToken {
         hall_domain::api::EnrolRequest, hall_domain::api::Enrolled, hall_domain::api::DeviceState,
         hall_domain::api::DeviceHealth, hall_domain::api::Heartbeat, hall_domain::api::HeartbeatAnswer,
         hall_domain::api::SystemReport, hall_domain::api::UpdateState, hall_domain::api::UpdateOffer,
+        hall_domain::api::Release, hall_domain::api::StartRollout, hall_domain::api::RolloutChange,
+        hall_domain::api::Rollout, hall_domain::api::RolloutKiosk, hall_domain::api::RolloutProgress,
         hall_domain::api::HelpRequest, hall_domain::api::CommandKind, hall_domain::api::CommandStatus,
         hall_domain::api::FleetCommand, hall_domain::api::CommandAck, hall_domain::api::IssueCommand,
         hall_domain::api::JourneyReport, hall_domain::api::JourneyReportAnswer, hall_domain::api::JourneyEvent,
@@ -180,6 +184,10 @@ mod tests {
             "/api/v1/fleet/kiosks/{kiosk_id}/applications",
             "/api/v1/fleet/enrol-tokens",
             "/api/v1/fleet/journeys",
+            "/api/v1/fleet/releases",
+            "/api/v1/fleet/releases/{release}/bundle",
+            "/api/v1/fleet/rollouts",
+            "/api/v1/fleet/rollouts/{rollout_id}",
         ] {
             assert!(paths.iter().any(|x| *x == p), "{p} is not documented");
         }

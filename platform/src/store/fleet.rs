@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use hall_domain::api::{
     CommandKind, CommandStatus, DeviceHealth, FleetCommand, Heartbeat, IssueCommand, KioskStatus,
+    SystemReport, UpdateState,
 };
 use serde_json::json;
 
@@ -209,6 +210,21 @@ pub fn heartbeat(
     }
     let devices = serde_json::to_string(&hb.devices)?;
     let uptime = i64::try_from(hb.uptime_secs).unwrap_or(i64::MAX);
+    if let Some(system) = &hb.system {
+        c.execute(
+            "UPDATE fleet_kiosks SET os_version = $2, slot = $3, compatible = $4,
+               root_sha256 = $5, update_state = $6
+             WHERE kiosk_id = $1",
+            params![
+                kiosk_id,
+                clip(&system.os_version),
+                system.slot.as_deref().map(clip),
+                system.compatible.as_deref().map(clip),
+                system.root_sha256.as_deref().map(clip),
+                serde_json::to_string(&clipped(&system.update))?
+            ],
+        )?;
+    }
     c.execute(
         "UPDATE fleet_kiosks SET last_seen_ms = $2, last_seen_at = $3, version = $4,
            uptime_secs = $5, boot_id = $6, devices = $7, in_use = $8, last_error = $9
@@ -231,6 +247,29 @@ pub fn heartbeat(
         params![kiosk_id, now_ms],
     )?
     .is_some())
+}
+
+/// An update state with its words cut to the length the platform keeps.
+pub(crate) fn clipped(u: &UpdateState) -> UpdateState {
+    let mut u = u.clone();
+    match &mut u {
+        UpdateState::Idle => {}
+        UpdateState::Downloading { release, percent }
+        | UpdateState::Installing { release, percent } => {
+            *release = clip(release);
+            *percent = (*percent).min(100);
+        }
+        UpdateState::Installed { release }
+        | UpdateState::Trying { release }
+        | UpdateState::Booted { release } => *release = clip(release),
+        UpdateState::RolledBack { release, reason }
+        | UpdateState::Refused { release, reason }
+        | UpdateState::Failed { release, reason } => {
+            *release = clip(release);
+            *reason = clip(reason);
+        }
+    }
+    u
 }
 
 /// A kiosk raises (or withdraws) a call for help.
@@ -549,7 +588,26 @@ pub fn ack(
 
 const KIOSK_COLUMNS: &str = "kiosk_id, hall, credential_sha256 IS NOT NULL, revoked_at, \
     last_seen_ms, last_seen_at, version, uptime_secs, boot_id, devices, in_use, last_error, \
-    help_since, help_note";
+    help_since, help_note, os_version, slot, compatible, root_sha256, update_state";
+
+/// The system a kiosk last reported (from column `at`: os_version, slot, compatible,
+/// root_sha256, update_state as JSON).
+fn system_report(r: &Row, at: usize) -> Result<Option<SystemReport>, StoreError> {
+    let Some(os_version) = r.opt_text(at)? else {
+        return Ok(None);
+    };
+    let update = match r.opt_text(at + 4)? {
+        Some(json) => serde_json::from_str(&json)?,
+        None => UpdateState::Idle,
+    };
+    Ok(Some(SystemReport {
+        os_version,
+        slot: r.opt_text(at + 1)?,
+        compatible: r.opt_text(at + 2)?,
+        root_sha256: r.opt_text(at + 3)?,
+        update,
+    }))
+}
 
 fn kiosk_status(r: &Row, now_ms: i64, offline_after_ms: i64) -> Result<KioskStatus, StoreError> {
     let last_ms = r.opt_i64(4)?;
@@ -577,6 +635,7 @@ fn kiosk_status(r: &Row, now_ms: i64, offline_after_ms: i64) -> Result<KioskStat
         needs_help: help_since.is_some(),
         help_note: r.opt_text(13)?,
         help_since,
+        system: system_report(r, 14)?,
         commands: Vec::new(),
     })
 }

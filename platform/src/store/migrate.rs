@@ -89,6 +89,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0012_journeys.sql"),
         postgres: include_str!("../../migrations/postgres/0012_journeys.sql"),
     },
+    Migration {
+        version: 13,
+        name: "field updates: releases, rollouts, each kiosk's system and update state",
+        sqlite: include_str!("../../migrations/sqlite/0013_field_updates.sql"),
+        postgres: include_str!("../../migrations/postgres/0013_field_updates.sql"),
+    },
 ];
 
 /// The schema version this program writes.

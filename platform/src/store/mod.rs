@@ -26,6 +26,8 @@ mod payments;
 mod sealing;
 mod seed;
 mod staff;
+mod update_offers;
+pub mod updates;
 
 pub use crate::error::StoreError;
 pub use applications::{Created, Idempotent, KeyState, KeyedCase, WITHDRAW_REASON, Withdrawal};

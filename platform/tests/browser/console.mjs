@@ -35,6 +35,35 @@ async function heartbeat(printer) {
   assert.ok(r.ok, `heartbeat: ${r.status}`);
 }
 
+// A heartbeat from an A/B kiosk running 2026.11.1, with where its update stands; the answer.
+async function systemBeat(update) {
+  const r = await kioskApi("/api/v1/fleet/heartbeat", {
+    version: "0.1.0", uptime_secs: 180, boot_id: "browser-test", in_use: false,
+    devices: { printer: "ok", reader: "ok", camera: "ok", scanner: "ok" },
+    system: { os_version: "2026.11.1", slot: "A", compatible: "hall-kiosk-x86",
+      root_sha256: "ab".repeat(32), update },
+  });
+  assert.ok(r.ok, `heartbeat: ${r.status}`);
+  return r.json();
+}
+
+// A release as the release script writes it: a bundle and its JSON beside it.
+async function releaseFiles(version) {
+  const { mkdtemp, writeFile } = await import("node:fs/promises");
+  const { createHash, randomBytes } = await import("node:crypto");
+  const { tmpdir } = await import("node:os");
+  const dir = await mkdtemp(`${tmpdir()}/release-`);
+  const bundle = randomBytes(256 * 1024);
+  const sha = (b) => createHash("sha256").update(b).digest("hex");
+  const name = `hall-kiosk-${version}.raucb`;
+  await writeFile(`${dir}/${name}`, bundle);
+  await writeFile(`${dir}/${version}.json`, JSON.stringify({
+    version, compatible: "hall-kiosk-x86", root_sha256: sha(`root ${version}`), bundle: name,
+    size: bundle.length, sha256: sha(bundle),
+  }));
+  return { json: `${dir}/${version}.json`, bundle: `${dir}/${name}` };
+}
+
 async function signIn(page, name, lang) {
   await page.goto(`${BASE}/console/login?lang=${lang}`);
   await page.getByLabel(lang === "en" ? "User name" : "用户名").fill(name);
@@ -193,6 +222,38 @@ try {
     await apage.getByRole("button", { name: lang === "en" ? "Make a first password" : "生成初始密码" }).click();
     assert.match(await apage.locator("code.secret").innerText(), /^[A-Za-z2-9]{16}$/);
     await apage.screenshot({ path: `${SHOTS}/admin-${lang}.png`, fullPage: true });
+
+    // Field updates: the admin uploads a release (the page's script sends the bundle), rolls it
+    // out to the kiosk's hall; the kiosk learns of it in its heartbeat answer, and the rollout's
+    // page follows its download and its rollback without a reload.
+    const version = `2026.12.1-${lang}`;
+    const files = await releaseFiles(version);
+    await apage.getByRole("link", { name: lang === "en" ? "Updates" : "版本更新" }).click();
+    await apage.waitForURL(`${BASE}/console/updates`);
+    await apage.getByLabel(lang === "en" ? "Release JSON (.json)" : "版本说明（.json）").setInputFiles(files.json);
+    await apage.getByLabel(lang === "en" ? "Bundle (.raucb)" : "安装包（.raucb）").setInputFiles(files.bundle);
+    await apage.getByRole("button", { name: lang === "en" ? "Upload" : "上传", exact: true }).click();
+    await apage.locator("table.releases", { hasText: version }).waitFor({ timeout: 10000 });
+    await apage.locator("select#release").selectOption(version);
+    await apage.locator("input#percent").fill("100");
+    await apage.getByRole("button", { name: lang === "en" ? "Start the rollout" : "开始发布" }).click();
+    await apage.waitForURL(/\/console\/rollouts\/ro-/);
+    const answer = await systemBeat({ state: "idle" });
+    assert.equal(answer.update?.release, version, "the heartbeat answer offers the release");
+    const rloads = [];
+    apage.on("load", () => rloads.push(Date.now()));
+    await systemBeat({ state: "downloading", release: version, percent: 42 });
+    await apage.locator("#live tbody tr", { hasText: "42%" }).waitFor({ timeout: 5000 });
+    await apage.screenshot({ path: `${SHOTS}/rollout-${lang}.png`, fullPage: true });
+    await systemBeat({ state: "rolled_back", release: version, reason: "health check: card reader absent" });
+    await apage.locator("#live [role=alert]", { hasText: "card reader absent" }).waitFor({ timeout: 5000 });
+    assert.equal(rloads.length, 0, "the rollout page followed without a reload");
+    const resume = lang === "en" ? "Resume" : "继续发布";
+    await apage.reload();
+    assert.equal(await apage.getByRole("button", { name: resume }).count(), 1, "stopped: it may be resumed");
+    await apage.screenshot({ path: `${SHOTS}/rollout-stopped-${lang}.png`, fullPage: true });
+    await apage.getByRole("link", { name: lang === "en" ? "Updates" : "版本更新" }).first().click();
+    await apage.screenshot({ path: `${SHOTS}/updates-${lang}.png`, fullPage: true });
     await actx.close();
   }
   console.log("console browser test: passed");

@@ -13,6 +13,7 @@ mod browser;
 mod certs;
 mod hall;
 mod problems;
+pub mod updates;
 
 pub use bodies::{planning_permit, planning_permit_application};
 pub use browser::{Browser, add_user, encode};

@@ -30,9 +30,22 @@ pub(crate) struct DbArg {
     /// the keys a demo platform made for this database (beside an SQLite file: `DB.keys.toml`).
     #[arg(long, value_name = "FILE")]
     pub(crate) seal_keys: Option<PathBuf>,
+    /// Where release bundles are kept; default: beside a SQLite file (`DB.releases/`), for
+    /// PostgreSQL `hall-releases/` in the working directory (instances sharing a database must
+    /// share it).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) releases: Option<PathBuf>,
 }
 
 impl DbArg {
+    /// The releases directory given, or the default for the database.
+    pub(crate) fn releases_dir(&self) -> anyhow::Result<PathBuf> {
+        Ok(match &self.releases {
+            Some(dir) => dir.clone(),
+            None => hall_platform::updates::releases_dir_for(&self.url()?),
+        })
+    }
+
     pub(crate) fn url(&self) -> anyhow::Result<DbUrl> {
         DbUrl::parse(&self.db).context("--db")
     }
@@ -141,6 +154,25 @@ pub(crate) enum Command {
     /// The web console (/console/): its users.
     #[command(subcommand)]
     Console(ConsoleCommand),
+    /// Field updates: the releases (RAUC bundles) the platform stores.
+    #[command(subcommand)]
+    Release(ReleaseCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ReleaseCommand {
+    /// Store a release: FILE is the `<version>.json` the release script wrote beside its bundle;
+    /// the bundle is copied into the releases directory and checked against its size and SHA-256.
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        file: PathBuf,
+    },
+    /// Every stored release, newest first.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+    },
 }
 
 #[derive(Subcommand)]

@@ -2,6 +2,7 @@
 
 mod args;
 mod console;
+mod release;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -284,6 +285,7 @@ fn run_blocking(command: Command) -> anyhow::Result<()> {
             println!("{token}");
         }
         Command::Console(args::ConsoleCommand::User(cmd)) => console::run(cmd)?,
+        Command::Release(cmd) => release::run(cmd)?,
         Command::Seal(SealCommand::Keygen) => {
             print!("{}", hall_platform::seal::Sealer::generate());
         }
@@ -451,6 +453,7 @@ fn main() -> anyhow::Result<()> {
                      with `hall-platform seal keygen`) or the systemd credential seal-keys"
                 ),
             }
+            config.releases_dir = db.releases_dir()?;
             config.demo = demo;
             config.today = today;
             config.holiday_files = holidays;

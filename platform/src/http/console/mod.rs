@@ -12,6 +12,8 @@ mod dashboard_page;
 mod pages;
 mod session;
 mod timeline;
+mod updates;
+mod updates_page;
 
 use std::convert::Infallible;
 
@@ -55,6 +57,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/console/assets/{name}", get(assets::asset))
         .merge(admin::router())
         .merge(dashboard::router())
+        .merge(updates::router())
         .layer(middleware::map_response(security_headers))
 }
 

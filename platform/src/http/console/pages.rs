@@ -51,6 +51,7 @@ pub(super) fn layout(lang: Lang, title: &str, who: Option<(&User, &str)>, body: 
                             span.who { (user.name) " · " (role_name(lang, user.role)) }
                             a href="/console/" { (lang.t("终端", "Kiosks")) }
                             a href="/console/dashboard" { (lang.t("运行监测", "Dashboard")) }
+                            a href="/console/updates" { (lang.t("版本更新", "Updates")) }
                             @if user.role == ConsoleRole::Admin {
                                 a href="/console/admin" { (lang.t("管理", "Administration")) }
                             }
@@ -239,6 +240,13 @@ pub(super) fn kiosk_rows(lang: Lang, rows: &[Row], now: NaiveDateTime) -> Markup
                     }
                     td { @if k.in_use { (lang.t("使用中", "In use")) } @else { (lang.t("空闲", "Idle")) } }
                     td { (k.version.as_deref().unwrap_or("—")) }
+                    td.system {
+                        @if let Some(sys) = &k.system {
+                            (sys.os_version)
+                            @if let Some(slot) = &sys.slot { " · " (lang.t("分区 ", "slot ")) (slot) }
+                            br; (super::updates_page::update_state(lang, &sys.update))
+                        } @else { "—" }
+                    }
                     td { @if let Some(d) = &k.devices { (devices(lang, d)) } @else { "—" } }
                     td.error { (k.last_error.as_deref().unwrap_or("")) }
                 }
@@ -265,6 +273,7 @@ fn header_row(lang: Lang) -> Markup {
             th scope="col" { (lang.t("状态", "Status")) }
             th scope="col" { (lang.t("使用", "Use")) }
             th scope="col" { (lang.t("版本", "Version")) }
+            th scope="col" { (lang.t("系统 / 更新", "System / update")) }
             th scope="col" { (lang.t("设备", "Devices")) }
             th scope="col" { (lang.t("最近错误", "Last error")) }
         }

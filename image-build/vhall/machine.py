@@ -34,16 +34,24 @@ class Binaries:
     profile the test run has already built (`--release-host` for the release profile): they run
     on the host, where their speed is not what is measured."""
 
-    def __init__(self, repo, release):
+    NAMES = ["hall-platform", "kioskctl", "kiosk-sim-devices", "hall-kiosk"]
+
+    def __init__(self, repo, release, keep):
         self.repo = repo
         target = Path(os.environ.get("CARGO_TARGET_DIR", repo / "target"))
-        self.dir = target / ("release" if release else "debug")
+        built = target / ("release" if release else "debug")
         log(f"building the host programs ({'release' if release else 'dev'} profile)")
         # The demo build (default features) of the kiosk: its `screenshot` lays the screens out.
         run(["cargo", "build", *(["--release"] if release else []),
              "-p", "hall-platform", "--bin", "hall-platform", "--bin", "kioskctl",
              "-p", "kiosk-sims", "--bin", "kiosk-sim-devices",
              "-p", "hall-kiosk", "--bin", "hall-kiosk"], cwd=repo)
+        # Copies for this run: a later build in the same target directory (another checkout's)
+        # must not change the programs under a run that lasts half an hour.
+        self.dir = keep
+        keep.mkdir(parents=True, exist_ok=True)
+        for name in self.NAMES:
+            shutil.copy2(built / name, keep / name)
 
     def __getitem__(self, name):
         return str(self.dir / name)
@@ -246,6 +254,12 @@ idcard = "serial:///dev/hall/idcard?baud=115200"
 scanner = "evdev://{SCANNER_BY_ID}"
 printer = "tcp://{GATEWAY}:{printer_port}"
 camera = "v4l2:///dev/video0"
+
+[update]
+# The bundle over qemu's user network as fast as it goes; the trial's health check within 4 min
+# (the boot guard's hall.trial_secs on the command line is 5).
+max_download_kbps = 400000
+health_secs = 240
 """)
 
 

@@ -17,12 +17,12 @@ import agent  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-PHASES = ["boot", "lookup", "journeys", "faults", "cuts", "soak"]
+PHASES = ["boot", "lookup", "journeys", "faults", "cuts", "soak", "updates"]
 BOARDS = {"amd64": "x86-kiosk", "arm64": "arm64-virt"}
 # vivid: one device with one video capture node (/dev/video0), loaded at boot by
 # systemd-modules-load; the journal on the console for the harness.
 CMDLINE = ("systemd.journald.forward_to_console=1 modules-load=vivid vivid.n_devs=1 "
-           "vivid.node_types=0x1")
+           "vivid.node_types=0x1 hall.trial_secs=300")
 
 
 class Hall:
@@ -35,7 +35,7 @@ class Hall:
         self.art = self.out / "screens"
         self.art.mkdir(exist_ok=True)
         self.result = {"phases": {}, "figures": {}}
-        self.bins = Binaries(REPO, args.release_host)
+        self.bins = Binaries(REPO, args.release_host, self.out / "bin")
         self.layout = Layout(self.bins, self.out / "layout")
         self.layout.prepare()
         self.image = Path(args.image) if args.image else self.build_image()
@@ -208,7 +208,9 @@ def main():
                                          "a real reader's pty (default: kiosk-sims' reader)")
     ap.add_argument("--phases", default="boot,journeys,faults,cuts",
                     help=f"of {','.join(PHASES)} (lookup: one scripted lookup of a demo case; "
-                         "soak: the boot test's checks, then a clean power-off)")
+                         "soak: the boot test's checks, then a clean power-off; updates: "
+                         "v2 installed and booted, an unsigned bundle refused, a broken v3 "
+                         "rolled back, a power cut while installing)")
     ap.add_argument("--cuts", type=int, default=10, help="power cuts in the cuts phase")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--deadline", type=float, default=None,
@@ -249,6 +251,9 @@ def main():
         elif "soak" in phases:
             import soak
             soak.run(hall, args.soak)
+        if "updates" in phases:
+            import updates
+            updates.run_updates(hall)
     except (SystemExit, Exception) as e:  # noqa: BLE001 - reported, then torn down
         failed = str(e) or type(e).__name__
         import traceback

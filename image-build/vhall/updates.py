@@ -137,8 +137,7 @@ class Updates:
 
     def add(self, desc):
         run([self.hall.bins["hall-platform"], "release", "add", str(desc),
-             *self.platform.dbarg(), "--releases", str(self.platform.releases)],
-            capture_output=True)
+             *self.platform.dbarg()], capture_output=True)
         return json.loads(desc.read_text())["version"]
 
     def roll_out(self, version):
@@ -257,7 +256,7 @@ def run_updates(hall):
     mark = vm.console.mark()
     log("updates: power cut while installing v4")
     vm.qmp.call("system_reset")
-    u.api("PATCH", f"/api/v1/fleet/rollouts/{rid}", {"action": "stop"})
+    u.api("POST", f"/api/v1/fleet/rollouts/{rid}", {"action": "stop"})
     if vm.console.wait(r"rauc.slot=B", 300, since=mark) is None:
         raise Failed("after the cut the machine did not boot v2's slot B")
     u.wait_home(mark)

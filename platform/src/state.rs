@@ -431,6 +431,9 @@ impl AppState {
     pub(crate) fn order_ttl(&self) -> Duration {
         self.inner.order_ttl
     }
+    pub(crate) fn wallet_query_every(&self) -> Duration {
+        self.inner.wallet_query_every
+    }
     pub(crate) fn payer_confirm_limit(&self) -> Duration {
         self.inner.payer_confirm_limit
     }

@@ -10,6 +10,7 @@ mod console;
 mod contract;
 mod extract;
 mod fleet;
+pub(crate) mod follow_up;
 mod health;
 mod journeys;
 mod openapi;

@@ -89,6 +89,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0012_journeys.sql"),
         postgres: include_str!("../../migrations/postgres/0012_journeys.sql"),
     },
+    Migration {
+        version: 13,
+        name: "reversals of scanned payment codes held until 15 s after the debit attempt",
+        sqlite: include_str!("../../migrations/sqlite/0013_held_reversals.sql"),
+        postgres: include_str!("../../migrations/postgres/0013_held_reversals.sql"),
+    },
 ];
 
 /// The schema version this program writes.

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod console_rules;
 pub mod dashboard;
 pub mod db;
+mod deadline;
 pub mod demo;
 mod error;
 pub mod fleet;

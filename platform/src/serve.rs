@@ -171,7 +171,7 @@ where
             () = &mut stop => break,
         };
         let began = Began::default();
-        let service = TowerToHyperService::new(deadlined(app.clone(), began.clone(), limits));
+        let service = TowerToHyperService::new(deadlined(app.clone(), began.clone(), peer, limits));
         let io = Counted::new(io, began);
         let conn = graceful.watch(http.serve_connection(TokioIo::new(io), service));
         tokio::spawn(async move {
@@ -197,6 +197,7 @@ where
 fn deadlined(
     app: Router,
     began: Began,
+    peer: SocketAddr,
     limits: Limits,
 ) -> impl tower_service::Service<
     hyper::Request<hyper::body::Incoming>,
@@ -213,6 +214,7 @@ fn deadlined(
             let deadline = BodyDeadline::at(start + total);
             let (mut parts, body) = req.into_parts();
             parts.extensions.insert(deadline.clone());
+            parts.extensions.insert(axum::extract::ConnectInfo(peer));
             let body = axum::body::Body::new(DeadlineBody::new(body, deadline));
             let answer =
                 tower_service::Service::call(&mut app, hyper::Request::from_parts(parts, body))

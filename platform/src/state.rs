@@ -63,6 +63,10 @@ pub struct ServerConfig {
     /// Requests an authenticated kiosk may make: per second, sustained, and in a burst. A
     /// person at a kiosk makes a few a second at most; beyond this the kiosk gets 429.
     pub kiosk_rate: Rate,
+    /// Requests one network address may make, whoever it claims to be, checked before any
+    /// credential is looked up (429 with Retry-After beyond). Behind a reverse proxy every
+    /// request comes from the proxy's address: raise it there, and limit at the proxy.
+    pub peer_rate: Rate,
     /// The keys of personal data at rest (see [`crate::seal`]).
     pub seal_keys: SealKeys,
 }
@@ -136,6 +140,10 @@ impl ServerConfig {
             kiosk_rate: Rate {
                 per_second: 10,
                 burst: 60,
+            },
+            peer_rate: Rate {
+                per_second: 50,
+                burst: 200,
             },
         }
     }
@@ -336,7 +344,7 @@ impl AppState {
                 payer_confirm_limit: config.payer_confirm_limit.max(MIN_PAYER_CONFIRM),
                 wallet_query_every: config.wallet_query_every,
                 last_queries: std::sync::Mutex::new(std::collections::HashMap::new()),
-                limiters: crate::limits::Limiters::new(config.kiosk_rate),
+                limiters: crate::limits::Limiters::new(config.kiosk_rate, config.peer_rate),
                 credentials: Default::default(),
             }),
         })

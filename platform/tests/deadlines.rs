@@ -1,7 +1,8 @@
-//! Holding the platform's connections: a request is read whole within one deadline from its first
+//! Holding or flooding the platform: a request is read whole within one deadline from its first
 //! byte, however slowly it trickles (over TLS, as in a hall); a route may lift the deadline for an
 //! authenticated large upload, and a streamed response is never cut; a TLS handshake that never
-//! comes is dropped.
+//! comes is dropped; one network address gets a limited rate of requests, whatever credential
+//! it sends.
 
 mod common;
 
@@ -245,4 +246,71 @@ async fn an_authenticated_upload_may_lift_the_deadline_and_responses_are_never_c
 
     let _ = stop.send(());
     server.await.unwrap().unwrap();
+}
+
+/// Requests with forged credentials are refused, but not without bound: past the address's
+/// rate, everything from that address answers 429 with Retry-After before any credential is
+/// looked up (a real credential from the same address too), while another address is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_is_limited_whatever_credential_it_sends() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, files) = make_certs(dir.path());
+    let mut config = ServerConfig::new(dir.path().join("p.sqlite"), "0.0.0.0:0".parse().unwrap());
+    config.tls = Some(files);
+    config.peer_rate = hall_platform::Rate {
+        per_second: 1,
+        burst: 5,
+    };
+    let server = spawn(config).await.unwrap();
+    let credential = server.enrol_kiosk("K-RATE", "测试大厅").await.unwrap();
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
+    let client = |bind: &str| {
+        reqwest::Client::builder()
+            .add_root_certificate(ca.clone())
+            .local_address(Some(bind.parse().unwrap()))
+            .build()
+            .unwrap()
+    };
+    let port = server.addr.port();
+    let url = format!(
+        "https://127.0.0.1:{port}{}",
+        api::fee_notice_path(hall_platform::demo::PAYMENT_CODE)
+    );
+    let outsider = client("127.0.0.1");
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for n in 0..12 {
+        let r = outsider
+            .get(&url)
+            .bearer_auth(format!("hkc_forged{n}"))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            retry_after = r.headers().get("retry-after").cloned();
+        }
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(&statuses[..5], &[401; 5], "{statuses:?}");
+    assert!(statuses[6..].iter().all(|s| *s == 429), "{statuses:?}");
+    assert!(retry_after.is_some(), "429 without Retry-After");
+    // The same address with a real credential: still over the address's rate.
+    let r = outsider
+        .get(&url)
+        .bearer_auth(&credential)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    // Another address is not affected.
+    let other = client("127.0.0.2");
+    let r = other
+        .get(&url)
+        .bearer_auth(&credential)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    assert_ne!(r.status(), reqwest::StatusCode::UNAUTHORIZED);
+    server.shutdown().await;
 }

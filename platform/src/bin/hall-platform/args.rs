@@ -110,6 +110,11 @@ pub(crate) enum Command {
         /// once (429 with Retry-After beyond). A kiosk in use sends about one a second.
         #[arg(long, default_value_t = 10)]
         kiosk_rate: u32,
+        /// Requests per second one network address may send, sustained, whoever it claims to
+        /// be, checked before any credential is looked up; four times as many at once (429 with
+        /// Retry-After beyond). Behind a reverse proxy every request has the proxy's address.
+        #[arg(long, default_value_t = 50)]
+        peer_rate: u32,
         /// The hall's opening hours on working days (the holiday calendar's), HH:MM-HH:MM: the
         /// dashboard's availability is the share of these a kiosk could serve.
         #[arg(long, default_value = "09:00-17:00")]

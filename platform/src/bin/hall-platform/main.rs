@@ -412,6 +412,7 @@ fn main() -> anyhow::Result<()> {
             tls_cert,
             tls_key,
             kiosk_rate,
+            peer_rate,
             opening_hours,
         } => {
             let tls = match (tls_cert, tls_key) {
@@ -432,6 +433,10 @@ fn main() -> anyhow::Result<()> {
             anyhow::ensure!(
                 (1..=10_000).contains(&kiosk_rate),
                 "--kiosk-rate must be 1 to 10000 requests per second"
+            );
+            anyhow::ensure!(
+                (1..=100_000).contains(&peer_rate),
+                "--peer-rate must be 1 to 100000 requests per second"
             );
             anyhow::ensure!(
                 (1..=60).contains(&wallet_query_secs),
@@ -462,6 +467,10 @@ fn main() -> anyhow::Result<()> {
             config.kiosk_rate = hall_platform::Rate {
                 per_second: kiosk_rate,
                 burst: kiosk_rate.saturating_mul(6),
+            };
+            config.peer_rate = hall_platform::Rate {
+                per_second: peer_rate,
+                burst: peer_rate.saturating_mul(4),
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

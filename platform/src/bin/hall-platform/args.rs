@@ -53,6 +53,15 @@ impl DbArg {
             })
     }
 
+    /// Whether [`DbArg::seal_keys`] falls back on the key file a demo platform made beside the
+    /// database (neither --seal-keys nor the systemd credential given).
+    pub(crate) fn seal_keys_found_beside(&self) -> bool {
+        self.seal_keys.is_none()
+            && std::env::var_os("CREDENTIALS_DIRECTORY")
+                .is_none_or(|d| !PathBuf::from(d).join("seal-keys").exists())
+            && self.seal_keys().is_some()
+    }
+
     /// The store, with the keys of personal data when they were given (commands that read a
     /// person's data say so when they were not).
     pub(crate) fn open(&self) -> anyhow::Result<Store> {

@@ -448,7 +448,19 @@ fn main() -> anyhow::Result<()> {
             );
             let mut config = ServerConfig::with_database(db.url()?, listen);
             match db.seal_keys() {
-                Some(path) => config.seal_keys = hall_platform::SealKeys::File(path),
+                Some(path) => {
+                    // Said aloud when it was not given: a key file a demo made beside the
+                    // database is kept with it, so it protects nothing against a copy of both.
+                    if db.seal_keys_found_beside() {
+                        tracing::warn!(key_file = %path.display(),
+                            "using the key file of personal data found beside the database \
+                             (made by a demo platform); give --seal-keys FILE (or the systemd \
+                             credential seal-keys) kept apart from the database");
+                    } else {
+                        tracing::info!(key_file = %path.display(), "key file of personal data");
+                    }
+                    config.seal_keys = hall_platform::SealKeys::File(path);
+                }
                 // The demo hall makes its own beside its database.
                 None if demo => {}
                 None => bail!(

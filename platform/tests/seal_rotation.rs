@@ -108,3 +108,35 @@ async fn a_key_is_rotated_with_rewrap_and_the_old_key_dropped(kind: Kind) {
 }
 
 both!(a_key_is_rotated_with_rewrap_and_the_old_key_dropped);
+
+/// Given no key file, `serve` may fall back on the one a demo platform made beside the
+/// database, and says so in its log, naming the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_says_when_it_uses_the_key_file_beside_the_database() {
+    let db = fresh!(Kind::Sqlite);
+    // A demo platform on this database made its key file beside it.
+    let hall = Hall::start(&db.url).await;
+    hall.server.shutdown().await;
+    let beside = db.keys();
+    assert!(std::path::Path::new(&beside).exists());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hall-platform"))
+        .args(["serve", "--db", &db.arg(), "--listen", "127.0.0.1:0"])
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        log.contains("found beside the database") && log.contains(&beside),
+        "{log}"
+    );
+}

@@ -10,7 +10,9 @@ use kiosk_drivers::printer::Paper;
 use kiosk_drivers::printer::receipt::demo;
 use kiosk_drivers::sim::camera::{qr_frame, scene_frame};
 use kiosk_drivers::sim::serve::{scanner_pty, serve_idcard_pty, serve_printer_tcp};
-use kiosk_drivers::sim::{PaperState, SimCard, SimCardKind, SimIdCardReader, SimPrinter};
+use kiosk_drivers::sim::{
+    PaperState, ReaderFault, SimCard, SimCardKind, SimIdCardReader, SimPrinter,
+};
 use kiosk_drivers::transport::Transport;
 use serde_json::Value;
 
@@ -113,6 +115,56 @@ fn idcard_verbose_shows_the_frames_without_the_card() {
             .iter()
             .any(|f| f["meaning"].as_str().unwrap().contains("SW3 9F"))
     );
+}
+
+/// `--verbose` with a reader that answers with a bad checksum and with noise: those bytes are
+/// shown in hex (they did not parse, so they are no card's data), and the card is still read.
+#[test]
+fn idcard_verbose_shows_unparsed_bytes_in_hex() {
+    let reader = Arc::new(Mutex::new(SimIdCardReader::new()));
+    {
+        let mut r = reader.lock().unwrap();
+        r.place(SimCard::demo());
+        r.inject(ReaderFault::BadChecksum);
+        r.inject(ReaderFault::Garbage);
+    }
+    let server = serve_idcard_pty(reader).unwrap();
+    let uri = format!("serial://{}", server.path().unwrap().display());
+    let out = diag(&["idcard", "--device", &uri, "--timeout", "10", "--verbose"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    let (card, frames) = lines.split_last().unwrap();
+    assert_eq!(card["name"], "张建国");
+    let received: Vec<(String, String)> = frames
+        .iter()
+        .filter(|f| f["frame"] == "received")
+        .map(|f| {
+            (
+                f["hex"].as_str().unwrap().to_string(),
+                f["meaning"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let bad = received
+        .iter()
+        .find(|(_, m)| m.contains("checksum"))
+        .unwrap_or_else(|| panic!("no bad checksum shown: {received:?}"));
+    assert!(bad.0.starts_with("AA AA AA 96 69 00 "), "{bad:?}");
+    assert!(!bad.0.contains('‹'), "{bad:?}");
+    assert!(
+        received
+            .iter()
+            .any(|(h, m)| m == "noise before a frame" && h.starts_with("00 FF")),
+        "{received:?}"
+    );
+    let all = frames.iter().map(|f| f.to_string()).collect::<String>();
+    for personal in ["张建国", "420602195803120011", "20 5F"] {
+        assert!(!all.contains(personal), "{personal} in the frames");
+    }
 }
 
 #[test]

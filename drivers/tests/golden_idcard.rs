@@ -203,3 +203,74 @@ fn the_state_machine_reads_a_card_from_published_replies() {
         "{out:?}"
     );
 }
+
+/// A reply frame written here from the published layout (preamble, big-endian LEN, SW1 SW2 SW3,
+/// data, XOR checksum), with the given SW1 SW2.
+fn reply_with(sw1: u8, sw2: u8, sw3: u8, data: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(3 + data.len() + 1).unwrap().to_be_bytes();
+    let mut f = vec![0xAA, 0xAA, 0xAA, 0x96, 0x69, len[0], len[1], sw1, sw2, sw3];
+    f.extend_from_slice(data);
+    let chk = f[5..].iter().fold(0u8, |x, b| x ^ b);
+    f.push(chk);
+    f
+}
+
+/// SW1 SW2 are `00 00` on success and vendor-defined otherwise (SAM-PDF table 10 `XX XX`): the
+/// driver decides on SW3 alone, whatever SW1 SW2 say.
+#[test]
+fn sw1_sw2_are_vendor_defined_and_only_sw3_decides() {
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let mut r = Reader::new(ReaderConfig::default());
+    assert_eq!(r.poll(at(0)), Some(Command::SamStatus.request()));
+    assert_eq!(
+        r.on_bytes(&reply_with(0x12, 0x34, 0x90, &[])),
+        vec![ReaderOutput::Health(Health::Ok)]
+    );
+    assert_eq!(r.poll(at(1)), Some(Command::FindCard.request()));
+    // No card, whatever SW1 SW2: asked again later, nothing selected.
+    assert!(r.on_bytes(&reply_with(0xAB, 0xCD, 0x80, &[])).is_empty());
+    assert_eq!(r.poll(at(2)), None);
+    let again = r.next_wakeup().unwrap();
+    assert_eq!(r.poll(again), Some(Command::FindCard.request()));
+    // Found and selected with vendor SW1 SW2: the card is read next.
+    assert!(
+        r.on_bytes(&reply_with(0x6A, 0x82, 0x9F, &[0, 0, 0, 0]))
+            .is_empty()
+    );
+    assert_eq!(r.poll(again), Some(Command::SelectCard.request()));
+    assert!(
+        r.on_bytes(&reply_with(0xFF, 0xFF, 0x90, &[0; 8]))
+            .is_empty()
+    );
+    assert_eq!(r.poll(again), Some(Command::ReadText.request()));
+    let mut p = FrameParser::new();
+    p.push(&reply_with(0x12, 0x34, 0x41, &[]));
+    let frame = p.pop().unwrap().unwrap();
+    assert_eq!(frame.as_reply().unwrap().status(), ReaderStatus::ReadFailed);
+}
+
+/// The reader's USB id, 0400:c35a (SAM-PDF; openiDR200; Synjones; two libusb programs): the
+/// boards' profiles and the udev rule name it, and it reads as vendor 0x0400, product 0xc35a.
+#[test]
+fn the_readers_usb_id_is_the_published_one() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for profile in ["board/rpi5.toml", "board/x86-kiosk.toml"] {
+        let text = std::fs::read_to_string(root.join(profile)).unwrap();
+        assert!(text.contains("idcard = \"usb://0400:c35a\""), "{profile}");
+    }
+    let rules = std::fs::read_to_string(root.join("board/udev/70-hall-kiosk.rules")).unwrap();
+    assert!(
+        rules.contains(r#"ATTR{idVendor}=="0400", ATTR{idProduct}=="c35a""#),
+        "the udev rule"
+    );
+    let uri: kiosk_drivers::uri::DeviceUri = "usb://0400:c35a".parse().unwrap();
+    assert_eq!(
+        uri,
+        kiosk_drivers::uri::DeviceUri::Usb {
+            vendor: 0x0400,
+            product: 0xc35a,
+            frames: kiosk_drivers::usb_split::Framing::Auto,
+        }
+    );
+}

@@ -90,7 +90,8 @@ class Platform:
         self.bins, self.out = bins, out
         self.db = out / "platform.sqlite3"
         for p in out.glob("platform.sqlite3*"):
-            p.unlink()
+            # The database and its release bundles (platform.sqlite3.releases/) of a run before.
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
         self.keys = out / "seal-keys.toml"
         with open(self.keys, "w") as f:
             run([bins["hall-platform"], "seal", "keygen"], stdout=f)

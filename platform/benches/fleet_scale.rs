@@ -173,6 +173,10 @@ async fn run(url: String, kiosks: usize, idle_secs: u64) {
             per_second: 1000,
             burst: 1000,
         };
+        config.peer_rate = hall_platform::Rate {
+            per_second: 100_000,
+            burst: 100_000,
+        };
         config.limits.max_connections = 4096;
         spawn(config).await.expect("the platform starts")
     };

@@ -198,6 +198,10 @@ async fn bench_backend(
         per_second: 1_000_000,
         burst: 1_000_000,
     };
+    config.peer_rate = hall_platform::Rate {
+        per_second: 100_000,
+        burst: 100_000,
+    };
     let server = spawn(config).await.expect("the platform starts");
     let base = match tls {
         Some(_) => format!("https://localhost:{}", server.addr.port()),

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod console_rules;
 pub mod dashboard;
 pub mod db;
+mod deadline;
 pub mod demo;
 mod error;
 pub mod fleet;
@@ -155,6 +156,7 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, PlatformError>
     if let Some(url) = state.store().postgres_url() {
         notify::listen(url, state.local_changes(), state.stopping());
     }
+    http::follow_up::spawn(state.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let app = router(state.clone());
     let kept = state.clone();

@@ -1,5 +1,7 @@
 //! Rates kept in memory, keyed by who is authenticated, never by what a body claims: requests
-//! per kiosk (its credential), and card lists per ID number (whichever kiosk asks). Attempt
+//! per kiosk (its credential), and card lists per ID number (whichever kiosk asks); and, ahead of
+//! any credential lookup, requests per network address (the peer of the connection), so that
+//! unknown or forged credentials cannot make the platform read its database without bound. Attempt
 //! limits that must hold across instances (case details) are counted in the database instead
 //! (see [`crate::store::Store::case_details`]).
 
@@ -28,6 +30,7 @@ pub struct Limiters {
     clock: DefaultClock,
     kiosks: DefaultKeyedRateLimiter<String>,
     lists: DefaultKeyedRateLimiter<[u8; 32]>,
+    peers: DefaultKeyedRateLimiter<std::net::IpAddr>,
 }
 
 fn nonzero(n: u32) -> NonZeroU32 {
@@ -35,9 +38,10 @@ fn nonzero(n: u32) -> NonZeroU32 {
 }
 
 impl Limiters {
-    pub fn new(kiosk: Rate) -> Self {
+    pub fn new(kiosk: Rate, peer: Rate) -> Self {
         let per_kiosk =
             Quota::per_second(nonzero(kiosk.per_second)).allow_burst(nonzero(kiosk.burst));
+        let per_peer = Quota::per_second(nonzero(peer.per_second)).allow_burst(nonzero(peer.burst));
         let per_id = Quota::with_period(LISTS_PER_ID_EVERY)
             .unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN))
             .allow_burst(nonzero(LISTS_PER_ID_BURST));
@@ -45,7 +49,18 @@ impl Limiters {
             clock: DefaultClock::default(),
             kiosks: RateLimiter::keyed(per_kiosk),
             lists: RateLimiter::keyed(per_id),
+            peers: RateLimiter::keyed(per_peer),
         }
+    }
+
+    /// One request from the network address `peer`; `Err(wait)` when it is over its rate.
+    pub fn peer(&self, peer: std::net::IpAddr) -> Result<(), Duration> {
+        if self.peers.len() > PRUNE_PAST {
+            self.peers.retain_recent();
+        }
+        self.peers
+            .check_key(&peer)
+            .map_err(|n| n.wait_time_from(self.clock.now()))
     }
 
     /// One request of `kiosk`; `Err(wait)` when it is over its rate.
@@ -114,10 +129,16 @@ mod tests {
 
     #[test]
     fn a_kiosk_gets_its_burst_then_waits_and_others_are_not_affected() {
-        let l = Limiters::new(Rate {
-            per_second: 1,
-            burst: 3,
-        });
+        let l = Limiters::new(
+            Rate {
+                per_second: 1,
+                burst: 3,
+            },
+            Rate {
+                per_second: 1000,
+                burst: 1000,
+            },
+        );
         for _ in 0..3 {
             assert!(l.kiosk("K-1").is_ok());
         }
@@ -131,10 +152,16 @@ mod tests {
 
     #[test]
     fn an_id_number_gets_ten_lists_then_one_every_ninety_seconds() {
-        let l = Limiters::new(Rate {
-            per_second: 1,
-            burst: 1,
-        });
+        let l = Limiters::new(
+            Rate {
+                per_second: 1,
+                burst: 1,
+            },
+            Rate {
+                per_second: 1000,
+                burst: 1000,
+            },
+        );
         let (a, b) = ([1u8; 32], [2u8; 32]);
         for _ in 0..LISTS_PER_ID_BURST {
             assert!(l.applicant_list(&a).is_ok());

@@ -63,6 +63,10 @@ pub struct ServerConfig {
     /// Requests an authenticated kiosk may make: per second, sustained, and in a burst. A
     /// person at a kiosk makes a few a second at most; beyond this the kiosk gets 429.
     pub kiosk_rate: Rate,
+    /// Requests one network address may make, whoever it claims to be, checked before any
+    /// credential is looked up (429 with Retry-After beyond). Behind a reverse proxy every
+    /// request comes from the proxy's address: raise it there, and limit at the proxy.
+    pub peer_rate: Rate,
     /// The keys of personal data at rest (see [`crate::seal`]).
     pub seal_keys: SealKeys,
     /// Where release bundles are kept (see [`crate::updates::releases_dir_for`]).
@@ -140,6 +144,10 @@ impl ServerConfig {
                 per_second: 10,
                 burst: 60,
             },
+            peer_rate: Rate {
+                per_second: 50,
+                burst: 200,
+            },
         }
     }
 
@@ -148,6 +156,11 @@ impl ServerConfig {
     pub fn demo_hall(db_path: impl Into<PathBuf>, listen: SocketAddr) -> Self {
         Self {
             demo: true,
+            // Every kiosk of the demo hall (and of a drill) shares the loopback address.
+            peer_rate: Rate {
+                per_second: 1000,
+                burst: 4000,
+            },
             ..Self::new(db_path, listen)
         }
     }
@@ -342,7 +355,7 @@ impl AppState {
                 payer_confirm_limit: config.payer_confirm_limit.max(MIN_PAYER_CONFIRM),
                 wallet_query_every: config.wallet_query_every,
                 last_queries: std::sync::Mutex::new(std::collections::HashMap::new()),
-                limiters: crate::limits::Limiters::new(config.kiosk_rate),
+                limiters: crate::limits::Limiters::new(config.kiosk_rate, config.peer_rate),
                 credentials: Default::default(),
             }),
         })
@@ -441,6 +454,9 @@ impl AppState {
     }
     pub(crate) fn order_ttl(&self) -> Duration {
         self.inner.order_ttl
+    }
+    pub(crate) fn wallet_query_every(&self) -> Duration {
+        self.inner.wallet_query_every
     }
     pub(crate) fn payer_confirm_limit(&self) -> Duration {
         self.inner.payer_confirm_limit

@@ -45,6 +45,10 @@ async fn concurrent_submissions_keep_one_chain(kind: Kind) {
             per_second: 1000,
             burst: 1000,
         };
+        config.peer_rate = hall_platform::Rate {
+            per_second: 100_000,
+            burst: 100_000,
+        };
         servers.push(spawn(config).await.unwrap());
     }
     let bases: Arc<Vec<String>> = Arc::new(

@@ -145,3 +145,74 @@ async fn two_instances_on_one_postgres_tell_each_other() {
     b.shutdown().await;
     a.server.shutdown().await;
 }
+
+/// A kiosk credential revoked on one instance is refused there at once and on the other
+/// instance within the 5 s it may be trusted without a database read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_credential_revoked_on_one_instance_is_refused_on_the_other_within_5_s() {
+    let Some(db) = TestDb::fresh(Kind::Postgres).await else {
+        return;
+    };
+    let a = Hall::start(&db.url).await;
+    let mut config = ServerConfig::with_database(db.url.clone(), "127.0.0.1:0".parse().unwrap());
+    config.demo = true;
+    config.today = Some(common::today());
+    let b = spawn(config).await.unwrap();
+    let on_b = format!(
+        "http://{}{}",
+        b.addr,
+        api::fee_notice_path(hall_platform::demo::PAYMENT_CODE)
+    );
+    // B has just found the credential valid: it may trust it for 5 s.
+    let r = a.http.get(&on_b).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let admin = {
+        let (ok, out, err) = common::cli(&[
+            "fleet",
+            "token",
+            "create",
+            "--db",
+            &db.arg(),
+            "--role",
+            "admin",
+            "--label",
+            "ops",
+        ]);
+        assert!(ok, "{err}");
+        out.trim().to_string()
+    };
+    let r = common::client_with(&admin)
+        .post(a.url(&format!("/api/v1/fleet/kiosks/{}/revoke", common::KIOSK)))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let revoked = Instant::now();
+    let r = a
+        .get(&api::fee_notice_path(hall_platform::demo::PAYMENT_CODE))
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "at once where it was revoked"
+    );
+    let refused = loop {
+        let r = a.http.get(&on_b).send().await.unwrap();
+        if r.status() == StatusCode::UNAUTHORIZED {
+            break revoked.elapsed();
+        }
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(
+            revoked.elapsed() < Duration::from_secs(8),
+            "still accepted on B"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        refused <= Duration::from_millis(5500),
+        "refused on B {refused:?} after the revocation"
+    );
+    b.shutdown().await;
+    a.server.shutdown().await;
+}

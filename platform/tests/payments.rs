@@ -215,18 +215,18 @@ async fn scanned_payment_codes_and_cancellation(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(still.status, OrderStatus::Pending);
+    // Not reversed within 15 s of the debit attempt: the cancellation waits (see
+    // `a_scanned_code_is_never_reversed_within_15_s_of_its_debit`).
     let resp = hall.post(&api::order_cancel_path(&silent.order_id)).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let cancelled: Order = resp.json().await.unwrap();
-    assert_eq!(cancelled.status, OrderStatus::Cancelled);
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let cancelling: Order = resp.json().await.unwrap();
+    assert_eq!(cancelling.status, OrderStatus::Pending);
+    assert!(cancelling.cancelling);
     // Cancelling again changes nothing.
-    let again: Order = hall
-        .post(&api::order_cancel_path(&silent.order_id))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(again.status, OrderStatus::Cancelled);
+    let again = hall.post(&api::order_cancel_path(&silent.order_id)).await;
+    assert_eq!(again.status(), StatusCode::ACCEPTED);
+    let again: Order = again.json().await.unwrap();
+    assert!(again.cancelling);
     let notice: FeeNotice = hall
         .get(&api::fee_notice_path(demo::PAYMENT_CODE))
         .await
@@ -300,6 +300,153 @@ async fn scanned_payment_codes_and_cancellation(kind: Kind) {
     .await;
     assert!(has_error(&p, "order_id", "not_found"));
 
+    hall.server.shutdown().await;
+}
+
+/// A scanned payment code is never reversed within 15 s of its debit attempt, whoever asks: the
+/// kiosk's cancel (202, the order still pending and `cancelling`) and a new order on the notice
+/// (409 with Retry-After) wait; the platform's follow-up pass reverses it once the 15 s have
+/// passed, without anybody polling.
+async fn a_scanned_code_is_never_reversed_within_15_s_of_its_debit(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start_with(&db.url, |c| {
+        c.wallet_query_every = Duration::from_millis(500);
+    })
+    .await;
+    let code = demo::PAYMENT_CODE;
+    let opened = std::time::Instant::now();
+    let silent: Order = hall
+        .post_json(
+            &api::orders_path(code),
+            &json!({ "method": "scan", "auth_code": demo::WALLET_SILENT }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(silent.status, OrderStatus::Pending);
+    let resp = hall.post(&api::order_cancel_path(&silent.order_id)).await;
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let held: Order = resp.json().await.unwrap();
+    assert_eq!(held.status, OrderStatus::Pending);
+    assert!(held.cancelling);
+    // The payer chooses anew at once: refused until the scanned code is reversed.
+    let resp = hall
+        .post_json(&api::orders_path(code), &json!({ "method": "qr" }))
+        .await;
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=15).contains(&retry), "Retry-After {retry}");
+    let p = problem(resp, StatusCode::CONFLICT).await;
+    assert!(has_error(&p, "payment_code", "reversal_pending"));
+    let pending_sql = format!(
+        "SELECT count(*) FROM orders WHERE order_id = '{}' AND status = 'pending'",
+        silent.order_id
+    );
+    let status_in_db = || db.scalar(&pending_sql);
+    // Up to just before 15 s: still pending, in the database as to the kiosk.
+    tokio::time::sleep(Duration::from_millis(14_000).saturating_sub(opened.elapsed())).await;
+    assert_eq!(status_in_db().await, 1, "reversed within 15 s of its debit");
+    let polled: Order = hall
+        .get(&api::order_path(&silent.order_id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(polled.status, OrderStatus::Pending);
+    assert!(polled.cancelling);
+    // After the 15 s, the follow-up pass reverses it with nobody asking.
+    let mut reversed = false;
+    while opened.elapsed() < Duration::from_secs(19) {
+        if status_in_db().await == 0 {
+            reversed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(reversed, "the wanted cancellation was never carried out");
+    assert!(opened.elapsed() >= Duration::from_secs(15));
+    let done: Order = hall
+        .get(&api::order_path(&silent.order_id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done.status, OrderStatus::Cancelled);
+    assert!(!done.cancelling);
+    // And now a new order is accepted.
+    let resp = hall
+        .post_json(&api::orders_path(code), &json!({ "method": "qr" }))
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    hall.server.shutdown().await;
+}
+
+/// A new order supersedes only the same kiosk's pending orders on the notice: another kiosk's
+/// payer at work is not cancelled from elsewhere (409 `paying_elsewhere`), and once that order
+/// ends, the notice can be paid anywhere.
+async fn a_new_order_never_cancels_another_kiosks_order(kind: Kind) {
+    let db = fresh!(kind);
+    let hall = Hall::start_with(&db.url, |c| {
+        c.order_ttl = Duration::from_millis(1500);
+    })
+    .await;
+    let code = demo::PAYMENT_CODE;
+    let other = hall.kiosk("kiosk-other").await;
+    let theirs: Order = other
+        .post(hall.url(&api::orders_path(code)))
+        .json(&json!({ "method": "qr" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let p = problem(
+        hall.post_json(&api::orders_path(code), &json!({ "method": "qr" }))
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(has_error(&p, "payment_code", "paying_elsewhere"));
+    let still: Order = other
+        .get(hall.url(&api::order_path(&theirs.order_id)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(still.status, OrderStatus::Pending);
+    // The same kiosk choosing anew supersedes its own.
+    let second: Order = other
+        .post(hall.url(&api::orders_path(code)))
+        .json(&json!({ "method": "qr" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second.status, OrderStatus::Pending);
+    let first: Order = other
+        .get(hall.url(&api::order_path(&theirs.order_id)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first.status, OrderStatus::Cancelled);
+    // Once the other kiosk's order has expired, this kiosk may open one.
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let resp = hall
+        .post_json(&api::orders_path(code), &json!({ "method": "qr" }))
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
     hall.server.shutdown().await;
 }
 
@@ -630,6 +777,8 @@ both!(
     scanned_payment_codes_and_cancellation,
     the_wallet_is_asked_at_its_rhythm_and_reversed_after_the_window,
     a_new_order_supersedes_and_pending_orders_expire,
+    a_scanned_code_is_never_reversed_within_15_s_of_its_debit,
+    a_new_order_never_cancels_another_kiosks_order,
     payment_callbacks_are_signed_and_verified,
     the_schema_refuses_a_second_payment,
 );

@@ -394,7 +394,8 @@ async fn tight() -> (RunningServer, tempfile::TempDir) {
     config.limits = hall_platform::serve::Limits {
         max_connections: 2,
         header_read_timeout: Duration::from_secs(1),
-        body_read_timeout: Duration::from_secs(1),
+        request_deadline: Duration::from_secs(1),
+        ..Default::default()
     };
     (spawn(config).await.unwrap(), dir)
 }

@@ -22,6 +22,10 @@ async fn start(db: &DbUrl, seed_demo: bool) -> RunningServer {
         per_second: 1000,
         burst: 1000,
     };
+    config.peer_rate = hall_platform::Rate {
+        per_second: 100_000,
+        burst: 100_000,
+    };
     spawn(config).await.unwrap()
 }
 

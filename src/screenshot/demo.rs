@@ -132,6 +132,7 @@ fn demo_order(status: OrderStatus) -> Order {
         paid_at: Some(chrono::Local::now().naive_local()),
         expires_at: None,
         failure_reason: (status == OrderStatus::Failed).then(|| "余额不足".into()),
+        cancelling: false,
     }
 }
 

@@ -440,6 +440,7 @@ impl Pay {
         }
         vm.pay.pay_seconds_left = self.seconds_left;
         vm.pay.pay_time_warning = self.time_warning;
+        vm.pay.pay_cancelling = self.cancelling;
         vm.pay.pay_failure = self.failure;
         vm.pay.pay_failure_detail = self.failure_detail.clone();
         vm.submit.receipt_state = self.receipt_state;

@@ -611,6 +611,9 @@ pub struct PayView {
     pub pay_seconds_left: i32,
     /// The payer's time is nearly up; "more time" is offered.
     pub pay_time_warning: bool,
+    /// The payer cancelled and the platform is withdrawing the order (a scanned payment code is
+    /// reversed 15 s after its debit attempt at the earliest): shown as being cancelled.
+    pub pay_cancelling: bool,
     pub pay_failure: PayFailure,
     pub pay_failure_detail: String,
     pub paid_transaction: String,

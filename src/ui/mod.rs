@@ -345,6 +345,7 @@ impl Renderer {
             }
             pay.set_pay_seconds_left(vm.pay.pay_seconds_left);
             pay.set_pay_time_warning(vm.pay.pay_time_warning);
+            pay.set_pay_cancelling(vm.pay.pay_cancelling);
             pay.set_pay_failure(map::pay_failure(vm.pay.pay_failure));
             pay.set_pay_failure_detail(s(&vm.pay.pay_failure_detail));
             pay.set_paid_transaction(s(&vm.pay.paid_transaction));

@@ -100,4 +100,9 @@ pub struct Order {
     /// Why it failed, in words (Chinese).
     #[serde(default)]
     pub failure_reason: Option<String>,
+    /// A cancellation was asked for and is being carried out: a scanned payment code is never
+    /// reversed within 15 s of its debit attempt, so the order stays pending until then (and may
+    /// still turn out paid).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cancelling: bool,
 }

@@ -172,12 +172,14 @@ fn refine_operation(op: &mut Value) {
             "The body is JSON but not a valid request: its fields say why",
         );
     }
-    if kiosk {
-        add(
-            "429",
-            "This kiosk sends more requests than its rate allows; see Retry-After",
-        );
-    }
+    add(
+        "429",
+        if kiosk {
+            "This kiosk, or its network address, sends more requests than its rate allows; see Retry-After"
+        } else {
+            "This network address sends more requests than its rate allows; see Retry-After"
+        },
+    );
     for (status, answer) in responses.iter_mut() {
         if status.starts_with(['4', '5']) {
             problem_content(answer);

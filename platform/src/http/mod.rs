@@ -10,6 +10,7 @@ mod console;
 mod contract;
 mod extract;
 mod fleet;
+pub(crate) mod follow_up;
 mod health;
 mod journeys;
 mod openapi;
@@ -47,6 +48,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit_peer,
+        ))
         .layer(CatchPanicLayer::custom(
             |_panic: Box<dyn std::any::Any + Send>| {
                 tracing::error!("a request handler panicked");
@@ -55,4 +60,25 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The overall rate, per network address, ahead of everything else (credential lookups
+/// included): 429 with Retry-After beyond it. A request that did not come through the
+/// connection loop (no peer known) is not counted.
+async fn limit_peer(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(peer) = peer
+        && let Err(wait) = st.limiters().peer(peer)
+    {
+        tracing::warn!(%peer, "a network address is over its request rate");
+        return ApiError::rate_limited(wait).into_response();
+    }
+    next.run(req).await
 }

@@ -68,7 +68,41 @@ pub(super) fn order_view(o: OrderRecord) -> Order {
         paid_at: o.paid_at,
         expires_at: Some(o.expires_at),
         failure_reason: o.failure_reason,
+        cancelling: o.status == OrderStatus::Pending && o.cancel_wanted_ms.is_some(),
     }
+}
+
+/// When a pending order may be withdrawn at the earliest (ms since the epoch): a scanned payment
+/// code is never reversed within 15 s of its debit attempt (opening the order); a QR order at once.
+pub(super) fn withdrawable_from(o: &OrderRecord) -> i64 {
+    match o.method {
+        PayMethod::Scan => {
+            let hold = i64::try_from(crate::state::MIN_PAYER_CONFIRM.as_millis()).unwrap_or(15_000);
+            o.created_ms.saturating_add(hold)
+        }
+        PayMethod::Qr => i64::MIN,
+    }
+}
+
+fn another_kiosk_is_paying() -> ApiError {
+    ApiError::conflict(
+        "payment_code",
+        "paying_elsewhere",
+        "该缴款通知正在另一台自助终端上缴费，请稍后再试",
+        "This fee notice is being paid at another kiosk; please try again later",
+    )
+}
+
+fn previous_payment_being_reversed(wait_ms: i64) -> ApiError {
+    ApiError::conflict(
+        "payment_code",
+        "reversal_pending",
+        "上一笔扫码支付正在撤销，请稍候再试",
+        "The previous scanned payment is being cancelled; please try again shortly",
+    )
+    .retry_after(std::time::Duration::from_millis(
+        u64::try_from(wait_ms).unwrap_or(1000),
+    ))
 }
 
 pub(super) fn payment_code_param(
@@ -122,7 +156,7 @@ pub(super) async fn notice(
 
 #[utoipa::path(post, path = api::FEE_NOTICE_ORDERS, tag = "payments", security(("kiosk_credential" = [])),
     params(("payment_code" = String, Path)), request_body = OrderRequest,
-    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc), (status = 201, body = Order), (status = 404, body = crate::problem::ProblemDoc), (status = 409, description = "Already paid or cancelled", body = crate::problem::ProblemDoc), (status = 422, body = crate::problem::ProblemDoc)))]
+    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc), (status = 201, body = Order), (status = 404, body = crate::problem::ProblemDoc), (status = 409, description = "The notice is already paid or cancelled, is being paid at another kiosk (`paying_elsewhere`), or this kiosk's previous scanned payment is still being reversed (`reversal_pending`, with Retry-After)", body = crate::problem::ProblemDoc), (status = 422, body = crate::problem::ProblemDoc)))]
 pub(super) async fn create_order(
     State(st): State<AppState>,
     kiosk: KioskAuth,
@@ -164,12 +198,27 @@ pub(super) async fn create_order(
         NoticeStatus::Paid => return Err(already_paid()),
         NoticeStatus::Cancelled => return Err(notice_cancelled()),
     }
-    // A new order means the payer chose anew: the notice's other pending orders are withdrawn
-    // first, unless one of them was paid meanwhile.
+    // A new order means the payer chose anew: this kiosk's other pending orders on the notice
+    // are withdrawn first, unless one of them was paid meanwhile. Another kiosk's pending order
+    // is that kiosk's payer at work: refused (409) until it ends.
     for pending in st.store().pending_orders(code.clone()).await? {
+        if pending.kiosk_id.as_deref().is_some_and(|k| k != kiosk.0) {
+            let rec = refresh(&st, pending, Ask::Routine).await?;
+            match rec.status {
+                OrderStatus::Pending => return Err(another_kiosk_is_paying()),
+                OrderStatus::Paid => return Err(already_paid()),
+                _ => continue,
+            }
+        }
         let rec = withdraw(&st, pending, kiosk.actor()).await?;
-        if rec.status == OrderStatus::Paid {
-            return Err(already_paid());
+        match rec.status {
+            OrderStatus::Paid => return Err(already_paid()),
+            // A scanned code within its 15 s: its reversal waits, and so does a new order.
+            OrderStatus::Pending => {
+                let wait = withdrawable_from(&rec).saturating_sub(st.clock().millis());
+                return Err(previous_payment_being_reversed(wait));
+            }
+            _ => {}
         }
     }
     let order_id = uuid::Uuid::new_v4().simple().to_string();
@@ -336,13 +385,29 @@ pub(super) async fn order(
     kiosk: KioskAuth,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Order>, ApiError> {
-    Ok(Json(order_view(
-        load_order(&st, Some(&kiosk), id, Ask::Routine).await?,
-    )))
+    let rec = load_order(&st, Some(&kiosk), id, Ask::Routine).await?;
+    let rec = carry_out_wanted_cancel(&st, rec).await?;
+    Ok(Json(order_view(rec)))
+}
+
+/// A cancellation that waited (a scanned payment code's 15 s) is carried out once it may be.
+pub(super) async fn carry_out_wanted_cancel(
+    st: &AppState,
+    rec: OrderRecord,
+) -> Result<OrderRecord, ApiError> {
+    if rec.status == OrderStatus::Pending
+        && rec.cancel_wanted_ms.is_some()
+        && st.clock().millis() >= withdrawable_from(&rec)
+    {
+        return withdraw(st, rec, Actor::System).await;
+    }
+    Ok(rec)
 }
 
 /// Withdraws a pending order at the provider and records it cancelled. An order that turns out
-/// to be paid (or otherwise final) is returned as it is.
+/// to be paid (or otherwise final) is returned as it is. A scanned payment code within 15 s of
+/// its debit attempt is not reversed yet: the cancellation is recorded as wanted and the order,
+/// still pending, is returned; the follow-up pass (or the kiosk's next poll) carries it out.
 pub(super) async fn withdraw(
     st: &AppState,
     order: OrderRecord,
@@ -351,6 +416,16 @@ pub(super) async fn withdraw(
     let rec = refresh(st, order, Ask::Now).await?;
     if rec.status != OrderStatus::Pending {
         return Ok(rec);
+    }
+    let now_ms = st.clock().millis();
+    if now_ms < withdrawable_from(&rec) {
+        tracing::info!(order_id = %rec.order_id,
+            "a scanned payment code is reversed 15 s after its debit attempt at the earliest: the cancellation waits");
+        return st
+            .store()
+            .want_cancel(rec.order_id.clone(), actor, now_ms, st.clock().now())
+            .await?
+            .ok_or_else(ApiError::internal);
     }
     if let Some(provider) = st.provider()
         && let Err(e) = provider.cancel(&rec).await
@@ -371,12 +446,12 @@ pub(super) async fn withdraw(
 
 #[utoipa::path(post, path = api::ORDER_CANCEL, tag = "payments", security(("kiosk_credential" = [])),
     params(("order_id" = String, Path)),
-    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc), (status = 200, body = Order), (status = 404, body = crate::problem::ProblemDoc), (status = 409, description = "Paid", body = crate::problem::ProblemDoc)))]
+    responses((status = 401, description = "No valid kiosk credential (Authorization: Bearer hkc_…)", body = crate::problem::ProblemDoc), (status = 200, description = "Cancelled (or already ended otherwise)", body = Order), (status = 202, description = "A scanned payment code within 15 s of its debit attempt: the cancellation is recorded and carried out once the 15 s have passed; the order stays pending (`cancelling`) until then and may still turn out paid", body = Order), (status = 404, body = crate::problem::ProblemDoc), (status = 409, description = "Paid", body = crate::problem::ProblemDoc)))]
 pub(super) async fn cancel_order(
     State(st): State<AppState>,
     kiosk: KioskAuth,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<Order>, ApiError> {
+) -> Result<(StatusCode, Json<Order>), ApiError> {
     let rec = load_order(&st, Some(&kiosk), id, Ask::Now).await?;
     let rec = withdraw(&st, rec, kiosk.actor()).await?;
     if rec.status == OrderStatus::Paid {
@@ -387,7 +462,12 @@ pub(super) async fn cancel_order(
             "This order has been paid and cannot be cancelled",
         ));
     }
-    Ok(Json(order_view(rec)))
+    let status = if rec.status == OrderStatus::Pending {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(order_view(rec))))
 }
 
 /// The demo "phone": the payer confirms a QR order.

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use futures_util::StreamExt;
 use hall_domain::api::{self, Release, Rollout, RolloutChange, StartRollout};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -17,9 +17,13 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use super::auth::{FleetAuth, KioskAuth};
 use super::extract::{ApiJson, path_param};
 use crate::problem::{ApiError, field_error};
+use crate::serve::RequestBodyDeadline;
 use crate::state::AppState;
 use crate::store::updates as rows;
 use crate::updates::{Incoming, ReleaseError, RolloutRefusal, Sidecar, remove_bundle};
+
+/// How long an admin's bundle upload may take.
+const UPLOAD_WITHIN: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -154,9 +158,17 @@ pub struct UploadParams {
 async fn upload(
     State(st): State<AppState>,
     auth: FleetAuth,
+    deadline: Option<Extension<RequestBodyDeadline>>,
     params: Result<Query<UploadParams>, QueryRejection>,
     body: Body,
 ) -> Response {
+    // A bundle is hundreds of MB: an admin's upload gets an hour instead of the 30 s every other
+    // request body has (an unauthenticated or non-admin one keeps the 30 s and is refused).
+    if admin_only(&auth).is_ok()
+        && let Some(Extension(d)) = deadline
+    {
+        d.extend(UPLOAD_WITHIN);
+    }
     match store_upload(st, auth, params, body).await {
         Ok(stored) => stored.into_response(),
         Err(e) => {

@@ -95,6 +95,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0013_field_updates.sql"),
         postgres: include_str!("../../migrations/postgres/0013_field_updates.sql"),
     },
+    Migration {
+        version: 14,
+        name: "reversals of scanned payment codes held until 15 s after the debit attempt",
+        sqlite: include_str!("../../migrations/sqlite/0014_held_reversals.sql"),
+        postgres: include_str!("../../migrations/postgres/0014_held_reversals.sql"),
+    },
 ];
 
 /// The schema version this program writes.

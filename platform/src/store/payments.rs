@@ -105,6 +105,9 @@ pub struct OrderRecord {
     pub failure_reason: Option<String>,
     /// The kiosk that opened it (none for orders from before kiosks authenticated).
     pub kiosk_id: Option<String>,
+    /// When a cancellation was asked for that could not be carried out yet (a scanned payment
+    /// code within 15 s of its debit attempt), in ms since the epoch.
+    pub cancel_wanted_ms: Option<i64>,
 }
 
 /// How a pending order ends.
@@ -333,7 +336,7 @@ pub(super) fn load_order(
     let Some(r) = c.query_opt(
         "SELECT order_id, payment_code, method, status, amount_fen, qr_payload, provider,
            provider_state, created_ms, expires_ms, expires_at, transaction_id, receipt_no,
-           paid_at, failure_reason, kiosk_id
+           paid_at, failure_reason, kiosk_id, cancel_wanted_ms
          FROM orders WHERE order_id = $1",
         params![order_id],
     )?
@@ -359,6 +362,7 @@ pub(super) fn load_order(
         paid_at: r.opt_datetime(13)?,
         failure_reason: r.opt_text(14)?,
         kiosk_id: r.opt_text(15)?,
+        cancel_wanted_ms: r.opt_i64(16)?,
     }))
 }
 
@@ -449,6 +453,60 @@ impl Store {
                 "SELECT order_id FROM orders WHERE payment_code = $1 AND status = 'pending'
                  ORDER BY created_ms, order_id",
                 params![payment_code],
+            )?;
+            let mut out = Vec::with_capacity(ids.len());
+            for r in ids {
+                if let Some(o) = load_order(c, &r.text(0)?)? {
+                    out.push(o);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Records that a pending order is to be cancelled as soon as it may be (the first request
+    /// stands). Answers the order as it is now.
+    pub async fn want_cancel(
+        &self,
+        order_id: String,
+        actor: Actor,
+        now_ms: i64,
+        now: NaiveDateTime,
+    ) -> Result<Option<OrderRecord>, StoreError> {
+        self.write(move |_, c| {
+            let n = c.execute(
+                "UPDATE orders SET cancel_wanted_ms = $2
+                 WHERE order_id = $1 AND status = 'pending' AND cancel_wanted_ms IS NULL",
+                params![order_id, now_ms],
+            )?;
+            if n == 1 {
+                audit::append(
+                    c,
+                    now,
+                    &actor,
+                    "order.cancel_wanted",
+                    &order_id,
+                    json!({ "state": "pending" }),
+                )?;
+            }
+            load_order(c, &order_id)
+        })
+        .await
+    }
+
+    /// Pending orders that a background pass looks at: those whose cancellation is waiting, and
+    /// scanned payment codes opened at or before `scans_before_ms` (past their payer's window).
+    pub async fn orders_to_follow_up(
+        &self,
+        scans_before_ms: i64,
+    ) -> Result<Vec<OrderRecord>, StoreError> {
+        self.read(move |_, c| {
+            let ids = c.query(
+                "SELECT order_id FROM orders WHERE status = 'pending'
+                   AND (cancel_wanted_ms IS NOT NULL OR (method = 'scan' AND created_ms <= $1))
+                 ORDER BY created_ms, order_id LIMIT 500",
+                params![scans_before_ms],
             )?;
             let mut out = Vec::with_capacity(ids.len());
             for r in ids {

@@ -53,6 +53,10 @@ impl Hall {
             per_second: 1000,
             burst: 1000,
         };
+        config.peer_rate = hall_platform::Rate {
+            per_second: 100_000,
+            burst: 100_000,
+        };
         edit(&mut config);
         let server = spawn(config).await.unwrap();
         let base = format!("http://{}", server.addr);

@@ -429,6 +429,7 @@ fn order(status: OrderStatus) -> Order {
         paid_at: None,
         expires_at: None,
         failure_reason: (status == OrderStatus::Failed).then(|| "余额不足".into()),
+        cancelling: false,
     }
 }
 

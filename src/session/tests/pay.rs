@@ -87,6 +87,39 @@ fn scanned_wallet_code_that_never_confirms_is_cancelled() {
     assert_eq!(r.s.screen(), Screen::Payment);
 }
 
+/// The payer cancels a scanned payment code at once: the platform holds the reversal until 15 s
+/// after the debit attempt (the order comes back pending, `cancelling`), and the screen says the
+/// payment is being cancelled, offers no second cancel, and keeps asking until the order ends.
+#[test]
+fn a_cancelled_scan_shows_it_is_being_cancelled_until_the_platform_ends_it() {
+    let mut r = Rig::new();
+    to_notice(&mut r);
+    r.act(Intent::PayScan);
+    r.input(Input::Device(DeviceEvent::Scanned(
+        "134567890123459999".into(),
+    )));
+    r.input(Input::Order(Ok(order(OrderStatus::Pending))));
+    r.advance(1);
+    assert!(!r.vm().pay.pay_cancelling);
+    let fx = r.act(Intent::CancelPayment);
+    assert_eq!(fx, vec![Effect::CancelOrder("o-1".into())]);
+    assert!(r.vm().pay.pay_cancelling);
+    let mut held = order(OrderStatus::Pending);
+    held.cancelling = true;
+    r.input(Input::Order(Ok(held)));
+    assert_eq!(r.s.screen(), Screen::Paying);
+    assert!(r.vm().pay.pay_cancelling, "shown as being cancelled");
+    assert!(r.act(Intent::CancelPayment).is_empty(), "asked once");
+    let mut polled = false;
+    for _ in 0..5 {
+        polled |= r.advance(1).contains(&Effect::PollOrder("o-1".into()));
+    }
+    assert!(polled, "the order is followed until it ends");
+    r.input(Input::Order(Ok(order(OrderStatus::Cancelled))));
+    assert_eq!(r.s.screen(), Screen::PayFailed);
+    assert_eq!(r.vm().pay.pay_failure, view::PayFailure::Cancelled);
+}
+
 /// The payer's time warns at least 20 s ahead (spoken too), can be extended three times, and
 /// the order is withdrawn only when the time is up.
 #[test]

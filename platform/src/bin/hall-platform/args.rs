@@ -66,6 +66,15 @@ impl DbArg {
             })
     }
 
+    /// Whether [`DbArg::seal_keys`] falls back on the key file a demo platform made beside the
+    /// database (neither --seal-keys nor the systemd credential given).
+    pub(crate) fn seal_keys_found_beside(&self) -> bool {
+        self.seal_keys.is_none()
+            && std::env::var_os("CREDENTIALS_DIRECTORY")
+                .is_none_or(|d| !PathBuf::from(d).join("seal-keys").exists())
+            && self.seal_keys().is_some()
+    }
+
     /// The store, with the keys of personal data when they were given (commands that read a
     /// person's data say so when they were not).
     pub(crate) fn open(&self) -> anyhow::Result<Store> {
@@ -123,6 +132,11 @@ pub(crate) enum Command {
         /// once (429 with Retry-After beyond). A kiosk in use sends about one a second.
         #[arg(long, default_value_t = 10)]
         kiosk_rate: u32,
+        /// Requests per second one network address may send, sustained, whoever it claims to
+        /// be, checked before any credential is looked up; four times as many at once (429 with
+        /// Retry-After beyond). Behind a reverse proxy every request has the proxy's address.
+        #[arg(long, default_value_t = 50)]
+        peer_rate: u32,
         /// The hall's opening hours on working days (the holiday calendar's), HH:MM-HH:MM: the
         /// dashboard's availability is the share of these a kiosk could serve.
         #[arg(long, default_value = "09:00-17:00")]

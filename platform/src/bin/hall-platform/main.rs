@@ -414,6 +414,7 @@ fn main() -> anyhow::Result<()> {
             tls_cert,
             tls_key,
             kiosk_rate,
+            peer_rate,
             opening_hours,
         } => {
             let tls = match (tls_cert, tls_key) {
@@ -436,6 +437,10 @@ fn main() -> anyhow::Result<()> {
                 "--kiosk-rate must be 1 to 10000 requests per second"
             );
             anyhow::ensure!(
+                (1..=100_000).contains(&peer_rate),
+                "--peer-rate must be 1 to 100000 requests per second"
+            );
+            anyhow::ensure!(
                 (1..=60).contains(&wallet_query_secs),
                 "--wallet-query-secs must be 1 to 60"
             );
@@ -445,7 +450,19 @@ fn main() -> anyhow::Result<()> {
             );
             let mut config = ServerConfig::with_database(db.url()?, listen);
             match db.seal_keys() {
-                Some(path) => config.seal_keys = hall_platform::SealKeys::File(path),
+                Some(path) => {
+                    // Said aloud when it was not given: a key file a demo made beside the
+                    // database is kept with it, so it protects nothing against a copy of both.
+                    if db.seal_keys_found_beside() {
+                        tracing::warn!(key_file = %path.display(),
+                            "using the key file of personal data found beside the database \
+                             (made by a demo platform); give --seal-keys FILE (or the systemd \
+                             credential seal-keys) kept apart from the database");
+                    } else {
+                        tracing::info!(key_file = %path.display(), "key file of personal data");
+                    }
+                    config.seal_keys = hall_platform::SealKeys::File(path);
+                }
                 // The demo hall makes its own beside its database.
                 None if demo => {}
                 None => bail!(
@@ -465,6 +482,10 @@ fn main() -> anyhow::Result<()> {
             config.kiosk_rate = hall_platform::Rate {
                 per_second: kiosk_rate,
                 burst: kiosk_rate.saturating_mul(6),
+            };
+            config.peer_rate = hall_platform::Rate {
+                per_second: peer_rate,
+                burst: peer_rate.saturating_mul(4),
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -22,7 +22,7 @@ BOARDS = {"amd64": "x86-kiosk", "arm64": "arm64-virt"}
 # vivid: one device with one video capture node (/dev/video0), loaded at boot by
 # systemd-modules-load; the journal on the console for the harness.
 CMDLINE = ("systemd.journald.forward_to_console=1 modules-load=vivid vivid.n_devs=1 "
-           "vivid.node_types=0x1 hall.trial_secs=300")
+           "vivid.node_types=0x1 hall.trial_secs=180")
 
 
 class Hall:
@@ -206,7 +206,7 @@ def main():
     ap.add_argument("--out", default=str(REPO / "target" / "virtual-hall"))
     ap.add_argument("--idcard-pty", help="the ID card reader's serial line: any emulator's or "
                                          "a real reader's pty (default: kiosk-sims' reader)")
-    ap.add_argument("--phases", default="boot,journeys,faults,cuts",
+    ap.add_argument("--phases", default="boot,journeys,faults,updates,cuts",
                     help=f"of {','.join(PHASES)} (lookup: one scripted lookup of a demo case; "
                          "soak: the boot test's checks, then a clean power-off; updates: "
                          "v2 installed and booted, an unsigned bundle refused, a broken v3 "
@@ -235,6 +235,9 @@ def main():
     hall = Hall(args)
     failed = None
     try:
+        if "updates" in phases:
+            import updates
+            updates.prepare(hall)
         phase_boot(hall)
         if "lookup" in phases:
             import citizen
@@ -245,15 +248,17 @@ def main():
         if "faults" in phases:
             import faults
             faults.run(hall)
+        # Field updates before the power cuts: the cuts fit what time is left (--deadline), and
+        # then run on the updated system.
+        if "updates" in phases:
+            import updates
+            updates.run_updates(hall)
         if "cuts" in phases:
             import powercut
             powercut.run(hall, args.cuts, args.seed, args.deadline)
         elif "soak" in phases:
             import soak
             soak.run(hall, args.soak)
-        if "updates" in phases:
-            import updates
-            updates.run_updates(hall)
     except (SystemExit, Exception) as e:  # noqa: BLE001 - reported, then torn down
         failed = str(e) or type(e).__name__
         import traceback

@@ -86,8 +86,8 @@ class Updates:
         return self.base
 
     def make_release(self, version, broken=False):
-        """A signed bundle of the image's root with `version` (and the kiosk masked if broken),
-        stored on the platform."""
+        """A signed bundle of the image's root with `version` (and the kiosk masked if broken);
+        its description's path."""
         base = self.base_root()
         root = self.work / f"root-{version}.ext4"
         run(["cp", "--sparse=always", str(base), str(root)])
@@ -109,7 +109,7 @@ class Updates:
              str(self.releases)], capture_output=True)
         self.figures[f"bundle_{version}_s"] = round(time.monotonic() - started, 1)
         root.unlink()
-        return self.add(self.releases / f"{version}.json")
+        return self.releases / f"{version}.json"
 
     def make_unsigned(self, version):
         """A bundle without a signature (the manifest and a root in a squashfs), with a
@@ -133,7 +133,7 @@ class Updates:
             "root_sha256": hashlib.sha256((d / "rootfs.ext4").read_bytes()).hexdigest(),
             "bundle": bundle.name, "size": len(data),
             "sha256": hashlib.sha256(data).hexdigest()}))
-        return self.add(desc)
+        return desc
 
     def add(self, desc):
         run([self.hall.bins["hall-platform"], "release", "add", str(desc),
@@ -181,12 +181,42 @@ class Updates:
             raise Failed("the kiosk did not come back to its home screen")
 
 
-def run_updates(hall):
+RELEASES = [("2.0.0+vhall", False), ("2.1.0+unsigned", None), ("3.0.0+vhall-broken", True),
+            ("4.0.0+vhall-cut", False)]
+
+
+def prepare(hall):
+    """Makes the releases while the machine boots and the citizen's journeys run (each bundle
+    takes a minute or two of squashfs and signing): a thread, joined by run_updates."""
+    import threading
     u = Updates(hall)
+    u.made, u.error = {}, None
+
+    def make():
+        try:
+            u.base_root()
+            for version, broken in RELEASES:
+                u.made[version] = (u.make_unsigned(version) if broken is None
+                                   else u.make_release(version, broken))
+            log(f"updates: {len(u.made)} releases made ({u.figures})")
+        except Exception as e:  # noqa: BLE001 - reported when the phase starts
+            u.error = e
+    u.thread = threading.Thread(target=make, daemon=True)
+    u.thread.start()
+    hall.updates = u
+
+
+def run_updates(hall):
+    if not getattr(hall, "updates", None):
+        prepare(hall)
+    u = hall.updates
+    u.thread.join()
+    if u.error:
+        raise Failed(f"the releases could not be made: {u.error}")
+    v2, unsigned, v3, v4 = (u.add(u.made[v]) for v, _ in RELEASES)
     vm = hall.vm
     started = time.monotonic()
     result = {}
-    u.base_root()
     # The first heartbeats may come before the updater has asked RAUC how the system stands.
     deadline = time.monotonic() + 120
     system = {}
@@ -201,7 +231,6 @@ def run_updates(hall):
     log(f"updates: the kiosk runs {u.v1} on slot A")
 
     # v2: installed while idle, booted, marked good.
-    v2 = u.make_release("2.0.0+vhall")
     t = time.monotonic()
     rid = u.roll_out(v2)
     seen = []
@@ -223,7 +252,6 @@ def run_updates(hall):
     log(f"updates: v2 booted from slot B and marked good in {result['v2']['seconds']} s")
 
     # An unsigned bundle: refused, nothing written, still v2.
-    unsigned = u.make_unsigned("2.1.0+unsigned")
     rid = u.roll_out(unsigned)
     system = u.wait_update(unsigned, ["refused", "failed"], 600)
     update = system["update"]
@@ -238,7 +266,6 @@ def run_updates(hall):
     log(f"updates: the unsigned bundle was refused: {update.get('reason')}")
 
     # v3, broken: the kiosk never starts; the boot guard returns to v2.
-    v3 = u.make_release("3.0.0+vhall-broken", broken=True)
     t = time.monotonic()
     mark = vm.console.mark()
     rid = u.roll_out(v3)
@@ -259,11 +286,12 @@ def run_updates(hall):
         f"{system['update'].get('reason')}")
 
     # v4: the power is cut while RAUC writes the slot.
-    v4 = u.make_release("4.0.0+vhall-cut")
     rid = u.roll_out(v4)
     u.wait_update(v4, ["installing"], 1200)
     time.sleep(5)
     mark = vm.console.mark()
+    if any("4.0.0+vhall-cut.raucb` succeeded" in line for line in vm.console.lines):
+        raise Failed("RAUC had finished installing v4 before the cut: no cut mid-install")
     log("updates: power cut while installing v4")
     vm.qmp.call("system_reset")
     u.api("POST", f"/api/v1/fleet/rollouts/{rid}", {"action": "stop"})

@@ -238,6 +238,10 @@ def run_updates(hall):
     system = u.wait_update(v2, ["booted"], 2400, seen)
     if system.get("slot") != "B" or system.get("os_version") != v2:
         raise Failed(f"after the update the kiosk reports {system}")
+    published = json.loads(u.made[v2].read_text())["root_sha256"]
+    if system.get("root_sha256") != published:
+        raise Failed(f"the kiosk reports the root {system.get('root_sha256')}, the release "
+                     f"published {published}")
     for state in ("downloading", "installing", "installed"):
         if state not in seen:
             log(f"updates: (the kiosk's {state} state fell between two heartbeats)")

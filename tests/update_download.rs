@@ -227,3 +227,20 @@ async fn the_rate_is_capped() {
     let secs = t0.elapsed().as_secs_f64();
     assert!(secs >= 0.8, "{secs}");
 }
+
+#[tokio::test]
+async fn an_absurd_size_is_refused_for_room_and_nothing_is_fetched() {
+    let body = bundle();
+    let server = serve(body.clone()).await;
+    let client = FleetClient::new(&server.base, "hkc_test").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = Files::new(dir.path());
+    let mut offer = offer(&body, hex(&body));
+    offer.size = u64::MAX;
+    let e = download::download(&client, &offer, &files, RATE, |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DownloadError::Disk(_)), "{e}");
+    assert!(server.seen.lock().unwrap().is_empty(), "nothing asked for");
+    assert!(!files.partial(&offer.release).exists());
+}

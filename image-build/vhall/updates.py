@@ -3,6 +3,10 @@ releases by the platform and updates itself through RAUC, as a hall's kiosk woul
 
   v2          signed, made from the image's own root with another version: downloaded, installed
               into slot B while idle, booted, found healthy, marked good.
+  reset       the machine reset while v2 is starting (before it is marked good): the next boot
+              passes over B to v1 in A, whose boot guard returns to B (v2 was never marked bad).
+  grubenv     GRUB's environment overwritten with noise: GRUB boots from the guard's copy of the
+              last good boot's state (B), and the guard puts grubenv back.
   unsigned    a bundle with no signature: refused by the kiosk's RAUC, nothing written.
   v3 broken   signed, but its kiosk never starts: installed into slot A, booted, not found healthy
               within the trial's time, so the boot guard marks it bad and the machine returns to
@@ -14,6 +18,7 @@ Each release's root is the image's own root file system with /etc/hall-release c
 v3 the kiosk's unit masked) with debugfs: minutes instead of an image build per version."""
 
 import json
+import os
 import ssl
 import subprocess
 import time
@@ -254,6 +259,65 @@ def run_updates(hall):
         raise Failed(f"the rollout does not count the kiosk done: {ro}")
     hall.shot("update-v2-home")
     log(f"updates: v2 booted from slot B and marked good in {result['v2']['seconds']} s")
+
+    # v2 is the kiosk's system now, v1 still good in slot A. A reset the moment GRUB has started
+    # B (before its boot guard could mark it good) makes the next boot pass over B to A; A's
+    # guard sees B was never marked bad and no update was on trial, and returns to it.
+    t = time.monotonic()
+    mark = vm.console.mark()
+    vm.qmp.call("system_reset")
+    if vm.console.wait(r"Booting .Hall kiosk \(slot B\)", 120, since=mark) is None:
+        raise Failed("after the reset GRUB did not start slot B")
+    vm.qmp.call("system_reset")
+    log("updates: reset while slot B was starting")
+    if vm.console.wait(r"Booting .Hall kiosk \(slot A\)", 120, since=mark) is None:
+        raise Failed("the boot after a reset in B's start did not pass over B to A")
+    if vm.console.wait(r"hall-update-guard.*slot B was started and reset before it was marked "
+                       r"good.*back to it \(1 of 3\)", 300, since=mark) is None:
+        raise Failed("slot A's boot guard did not return to slot B")
+    back = vm.console.mark()
+    if vm.console.wait(r"Booting .Hall kiosk \(slot B\)", 300, since=back) is None:
+        raise Failed("the machine did not restart into slot B")
+    u.wait_home(back)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        system = u.kiosk_system()  # the heartbeats of A's short run come first
+        if (system.get("slot"), system.get("os_version")) == ("B", v2):
+            break
+        time.sleep(3)
+    if system.get("slot") != "B" or system.get("os_version") != v2 \
+            or (system.get("update") or {}).get("state") != "booted":
+        raise Failed(f"after the return to slot B the kiosk reports {system}")
+    result["return_to_b"] = {"seconds": round(time.monotonic() - t, 1)}
+    log(f"updates: back on v2 in slot B in {result['return_to_b']['seconds']} s after a reset "
+        f"during its start")
+
+    # GRUB's environment unreadable, as a power cut inside grub-editenv's rewrite can leave it:
+    # the machine is stopped, grubenv overwritten with noise on the disk, and reset. GRUB takes
+    # the state from the guard's copy of the last good boot (B), the guard puts grubenv back.
+    t = time.monotonic()
+    mark = vm.console.mark()
+    vm.qmp.call("stop")
+    env_part = partition(hall.disk, "hall-env")
+    noise = u.work / "grubenv-noise"
+    noise.write_bytes(bytes((i * 37 + 11) % 256 for i in range(1024)))
+    run(["mcopy", "-o", "-i", f"{hall.disk}@@{env_part['offset']}", str(noise), "::/grubenv"],
+        env=dict(os.environ, MTOOLS_SKIP_CHECK="1"))
+    vm.qmp.call("system_reset")
+    vm.qmp.call("cont")
+    log("updates: grubenv made unreadable, machine reset")
+    if vm.console.wait(r"Booting .Hall kiosk \(slot B\)", 120, since=mark) is None:
+        raise Failed("with grubenv unreadable GRUB did not start slot B from the copy")
+    if vm.console.wait(r"hall-update-guard.*GRUB's environment was unreadable: restored",
+                       300, since=mark) is None:
+        raise Failed("the boot guard did not put grubenv back from its copy")
+    u.wait_home(mark)
+    system = u.kiosk_system()
+    if system.get("slot") != "B" or system.get("os_version") != v2:
+        raise Failed(f"after grubenv was restored the kiosk reports {system}")
+    result["grubenv_restored"] = {"seconds": round(time.monotonic() - t, 1)}
+    log(f"updates: grubenv restored from its copy, v2 in slot B, in "
+        f"{result['grubenv_restored']['seconds']} s")
 
     # An unsigned bundle: refused, nothing written, still v2.
     rid = u.roll_out(unsigned)

@@ -173,4 +173,58 @@ async fn rollouts_from_the_console(kind: Kind) {
     u.server.shutdown().await;
 }
 
-both!(rollouts_from_the_console);
+/// A bundle takes long to arrive: a signed-in admin's upload from the console outlasts the
+/// deadline every other request body has (1 s here), as the API's does.
+async fn a_slow_console_upload_outlasts_the_request_deadline(kind: Kind) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = fresh!(kind);
+    let u = Updates::start_with(&db, |c| {
+        c.limits.request_deadline = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let mut admin = signed_in(&u, "admin.zhao", "admin").await;
+    let (_, page, _) = admin.get("/console/updates").await;
+    let token = Browser::token(&page);
+    let (_, bytes) = release_files(u.work.path(), "2026.12.8", 512 * 1024);
+    let sha = hex(&Sha256::digest(&bytes));
+    let mut tcp = tokio::net::TcpStream::connect(u.server.addr).await.unwrap();
+    let head = format!(
+        "POST /console/updates/upload?version=2026.12.8&compatible=hall-kiosk-x86&root_sha256={}&size={}&sha256={sha} HTTP/1.1\r\n\
+         Host: {}\r\nCookie: {}\r\nX-Console-Token: {token}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "ab".repeat(32),
+        bytes.len(),
+        u.server.addr,
+        admin.cookie_header(),
+        bytes.len()
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    // Eight parts over some 2.5 s.
+    let started = std::time::Instant::now();
+    for part in bytes.chunks(bytes.len() / 8 + 1) {
+        tcp.write_all(part).await.unwrap();
+        tcp.flush().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(320)).await;
+    }
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tcp.read_to_end(&mut answer),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(started.elapsed() > std::time::Duration::from_secs(2));
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert_eq!(
+        std::fs::read(u.releases.path().join("2026.12.8.raucb")).unwrap(),
+        bytes
+    );
+    u.server.shutdown().await;
+}
+
+both!(
+    rollouts_from_the_console,
+    a_slow_console_upload_outlasts_the_request_deadline
+);

@@ -130,7 +130,9 @@ pub async fn download(
         have = 0;
     }
     let free = free_bytes(&files.bundles).map_err(|e| disk("cannot measure", &files.bundles, e))?;
-    let need = offer.size - have + SPARE_BYTES;
+    // The offer's size is the platform's word: saturating, so an absurd one is refused for room
+    // rather than wrapping past the check.
+    let need = (offer.size - have).saturating_add(SPARE_BYTES);
     if free < need {
         return Err(DownloadError::Disk(format!(
             "not enough room for the bundle: {} MiB needed, {} MiB free",
@@ -219,7 +221,7 @@ async fn fetch(
                 return Err(DownloadError::Interrupted(e.to_string()));
             }
         };
-        if have + chunk.len() as u64 > offer.size {
+        if have.saturating_add(chunk.len() as u64) > offer.size {
             drop(file);
             let _ = remove(part);
             return Err(DownloadError::Digest {

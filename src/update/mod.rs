@@ -172,6 +172,7 @@ pub fn spawn(
             system,
             started: Instant::now(),
             idle_since: Instant::now(),
+            reboot_pending: false,
             restarting: false,
         };
         match rauc {
@@ -193,6 +194,9 @@ struct Updater {
     state: StateFile,
     started: Instant,
     idle_since: Instant,
+    /// A restart is due (into the update, or back from a failed trial): asked for as soon as
+    /// nobody is using the kiosk.
+    reboot_pending: bool,
     /// The restart was asked for: nothing more to do.
     restarting: bool,
 }
@@ -281,6 +285,13 @@ impl Updater {
                 continue;
             }
             let seen = self.seen();
+            if self.reboot_pending {
+                if !seen.in_use {
+                    self.reboot_now();
+                }
+                continue;
+            }
+            self.note_passed_over();
             backoff = self.step(&rauc, &seen).await;
         }
     }
@@ -554,7 +565,8 @@ impl Updater {
             });
             return;
         };
-        if let Err(e) = state::write_atomic(&self.files.trial(), format!("{other}\n").as_bytes()) {
+        let line = state::trial_line(&other, self.settings.health_limit);
+        if let Err(e) = state::write_atomic(&self.files.trial(), line.as_bytes()) {
             tracing::error!(error = %e, "cannot write the trial file; not restarting");
             return;
         }
@@ -577,7 +589,36 @@ impl Updater {
         }
     }
 
+    /// The boot guard gave up starting the system the kiosk last booted into (it was reset
+    /// before it was found healthy several times in a row): the release is reported rolled back
+    /// with the guard's words, once.
+    fn note_passed_over(&mut self) {
+        let path = self.files.passed_over();
+        let Some(note) = state::read_line(&path) else {
+            return;
+        };
+        if let Some(update) = state::passed_over(&self.state.update, &self.system.os_version, &note)
+        {
+            tracing::error!(%note, "the kiosk's system was passed over at boot");
+            self.set(update);
+        }
+        if let Err(e) = state::remove(&path) {
+            tracing::error!(error = %e, file = %path.display(), "cannot remove");
+        }
+    }
+
+    /// A restart is due: now when nobody is using the kiosk, else when the session ends.
     fn request_reboot(&mut self) {
+        self.reboot_pending = true;
+        if !self.seen().in_use {
+            self.reboot_now();
+        } else {
+            tracing::info!("restart due; waiting for the session to end");
+        }
+    }
+
+    fn reboot_now(&mut self) {
+        self.reboot_pending = false;
         self.restarting = true;
         let path = &self.settings.reboot_request;
         if let Err(e) = std::fs::write(path, b"update\n") {

@@ -4,8 +4,9 @@
 //! | file (under the kiosk's data directory) | written by | what |
 //! |---|---|---|
 //! | `update/state.json` | kiosk | where the update stands (atomic, fsynced) |
-//! | `update/trial` | kiosk, just before the planned restart | the bootname of the slot it activated (`B`) |
+//! | `update/trial` | kiosk, just before the planned restart | the bootname of the slot it activated and the guard's seconds (`B 720`) |
 //! | `update/rollback-reason` | kiosk or the image's boot guard | one line, in words, why the trial failed |
+//! | `update/passed-over` | the image's boot guard | one line: the kiosk's system did not come up in several starts in a row, the other slot runs |
 //! | `update/factory-root.sha256` | the image build | the factory slot's root image SHA-256 (hex) |
 //! | `updates/<release>.raucb[.part]` | kiosk | the downloaded bundle |
 //!
@@ -43,6 +44,9 @@ impl Files {
     }
     pub fn rollback_reason(&self) -> PathBuf {
         self.update.join("rollback-reason")
+    }
+    pub fn passed_over(&self) -> PathBuf {
+        self.update.join("passed-over")
     }
     pub fn factory_root(&self) -> PathBuf {
         self.update.join("factory-root.sha256")
@@ -201,12 +205,37 @@ pub enum Boot {
 pub const DID_NOT_START: &str = "the new system did not start";
 
 pub fn classify(trial: Option<&str>, booted: &str, reason: Option<&str>) -> Boot {
-    match trial {
+    match trial.and_then(|t| t.split_whitespace().next()) {
         None => Boot::Normal,
         Some(t) if t == booted => Boot::Trial,
         Some(_) => Boot::RolledBack {
             reason: reason.unwrap_or(DID_NOT_START).to_string(),
         },
+    }
+}
+
+/// The boot guard's margin over the kiosk's own health limit: the guard only steps in when the
+/// kiosk has not judged the trial at all (it is not running).
+pub const GUARD_MARGIN: Duration = Duration::from_secs(120);
+
+/// The trial file's line: the slot activated and the seconds the boot guard waits for the
+/// kiosk's verdict.
+pub fn trial_line(slot: &str, health_limit: Duration) -> String {
+    format!("{slot} {}\n", (health_limit + GUARD_MARGIN).as_secs())
+}
+
+/// The update state once the boot guard has given up starting the release the kiosk last
+/// booted (`update/passed-over`): a rollback, when the state still names that release and
+/// another one runs. `None` when there is nothing to change.
+pub fn passed_over(state: &UpdateState, running_version: &str, note: &str) -> Option<UpdateState> {
+    match state {
+        UpdateState::Booted { release } if release != running_version => {
+            Some(UpdateState::RolledBack {
+                release: release.clone(),
+                reason: note.to_string(),
+            })
+        }
+        _ => None,
     }
 }
 
@@ -279,6 +308,14 @@ mod tests {
     fn the_boot_is_classified_by_the_trial_file() {
         assert_eq!(classify(None, "A", None), Boot::Normal);
         assert_eq!(classify(Some("B"), "B", None), Boot::Trial);
+        assert_eq!(classify(Some("B 720"), "B", None), Boot::Trial);
+        assert_eq!(classify(Some("  "), "B", None), Boot::Normal);
+        assert_eq!(
+            classify(Some("A 720"), "B", None),
+            Boot::RolledBack {
+                reason: DID_NOT_START.into()
+            }
+        );
         assert_eq!(
             classify(Some("B"), "A", None),
             Boot::RolledBack {
@@ -291,6 +328,28 @@ mod tests {
                 reason: "health check failed".into()
             }
         );
+    }
+
+    #[test]
+    fn the_trial_line_gives_the_guard_the_kiosks_limit_and_a_margin() {
+        assert_eq!(trial_line("B", Duration::from_secs(600)), "B 720\n");
+        assert_eq!(trial_line("A", Duration::from_secs(3600)), "A 3720\n");
+    }
+
+    #[test]
+    fn a_passed_over_system_is_a_rollback_of_the_release_last_booted() {
+        let booted = UpdateState::Booted {
+            release: "2026.12.2".into(),
+        };
+        assert_eq!(
+            passed_over(&booted, "2026.12.1", "slot B did not come up"),
+            Some(UpdateState::RolledBack {
+                release: "2026.12.2".into(),
+                reason: "slot B did not come up".into()
+            })
+        );
+        assert_eq!(passed_over(&booted, "2026.12.2", "x"), None, "it runs");
+        assert_eq!(passed_over(&UpdateState::Idle, "2026.12.1", "x"), None);
     }
 
     fn seen(ready: bool, printer: DeviceState, answered: bool, secs: u64) -> HealthSeen {

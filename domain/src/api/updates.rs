@@ -53,7 +53,7 @@ pub enum UpdateState {
     /// version. Nothing was written.
     Refused { release: String, reason: String },
     /// The download or the installation failed (disk, network, RAUC); the running slot is
-    /// unchanged. It is tried again at the next offer.
+    /// unchanged. It is tried again when a new rollout offers the release.
     Failed { release: String, reason: String },
 }
 

@@ -23,7 +23,7 @@ use crate::store::updates as rows;
 use crate::updates::{Incoming, ReleaseError, RolloutRefusal, Sidecar, remove_bundle};
 
 /// How long an admin's bundle upload may take.
-const UPLOAD_WITHIN: std::time::Duration = std::time::Duration::from_secs(3600);
+pub(crate) const UPLOAD_WITHIN: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

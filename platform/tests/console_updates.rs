@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::updates::{Updates, hex, release_files, system};
+use common::updates::{Updates, hex, release_files, send_slowly, system};
 use common::{Browser, Kind, add_user};
 use hall_domain::api::UpdateState;
 use reqwest::StatusCode;
@@ -176,7 +176,6 @@ async fn rollouts_from_the_console(kind: Kind) {
 /// A bundle takes long to arrive: a signed-in admin's upload from the console outlasts the
 /// deadline every other request body has (1 s here), as the API's does.
 async fn a_slow_console_upload_outlasts_the_request_deadline(kind: Kind) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let db = fresh!(kind);
     let u = Updates::start_with(&db, |c| {
         c.limits.request_deadline = std::time::Duration::from_secs(1);
@@ -187,7 +186,6 @@ async fn a_slow_console_upload_outlasts_the_request_deadline(kind: Kind) {
     let token = Browser::token(&page);
     let (_, bytes) = release_files(u.work.path(), "2026.12.8", 512 * 1024);
     let sha = hex(&Sha256::digest(&bytes));
-    let mut tcp = tokio::net::TcpStream::connect(u.server.addr).await.unwrap();
     let head = format!(
         "POST /console/updates/upload?version=2026.12.8&compatible=hall-kiosk-x86&root_sha256={}&size={}&sha256={sha} HTTP/1.1\r\n\
          Host: {}\r\nCookie: {}\r\nX-Console-Token: {token}\r\n\
@@ -198,24 +196,8 @@ async fn a_slow_console_upload_outlasts_the_request_deadline(kind: Kind) {
         admin.cookie_header(),
         bytes.len()
     );
-    tcp.write_all(head.as_bytes()).await.unwrap();
-    // Eight parts over some 2.5 s.
-    let started = std::time::Instant::now();
-    for part in bytes.chunks(bytes.len() / 8 + 1) {
-        tcp.write_all(part).await.unwrap();
-        tcp.flush().await.unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(320)).await;
-    }
-    let mut answer = Vec::new();
-    tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        tcp.read_to_end(&mut answer),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    let answer = String::from_utf8_lossy(&answer);
-    assert!(started.elapsed() > std::time::Duration::from_secs(2));
+    let (answer, took) = send_slowly(u.server.addr, &head, &bytes).await;
+    assert!(took > std::time::Duration::from_secs(2));
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
     assert_eq!(
         std::fs::read(u.releases.path().join("2026.12.8.raucb")).unwrap(),

@@ -6,7 +6,7 @@
 mod common;
 
 use common::Kind;
-use common::updates::{COMPATIBLE, Updates, hex, release_files, system};
+use common::updates::{COMPATIBLE, Updates, hex, release_files, send_slowly, system};
 use hall_domain::api::{self, Release, UpdateState};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -348,7 +348,6 @@ async fn a_slow_download_is_not_cut_by_the_timeouts(kind: Kind) {
 }
 
 async fn an_admins_slow_upload_outlasts_the_request_deadline(kind: Kind) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let db = fresh!(kind);
     let u = Updates::start_with(&db, |c| {
         c.limits.request_deadline = std::time::Duration::from_secs(1);
@@ -357,7 +356,6 @@ async fn an_admins_slow_upload_outlasts_the_request_deadline(kind: Kind) {
     let admin = u.token("admin", "admin").await;
     let (_, bytes) = release_files(u.work.path(), "2026.12.7", 512 * 1024);
     let sha = hex(&Sha256::digest(&bytes));
-    let mut tcp = tokio::net::TcpStream::connect(u.server.addr).await.unwrap();
     let head = format!(
         "POST {}?version=2026.12.7&compatible={COMPATIBLE}&root_sha256={}&size={}&sha256={sha} HTTP/1.1\r\n\
          Host: {}\r\nAuthorization: Bearer {admin}\r\nContent-Type: application/octet-stream\r\n\
@@ -368,24 +366,8 @@ async fn an_admins_slow_upload_outlasts_the_request_deadline(kind: Kind) {
         u.server.addr,
         bytes.len()
     );
-    tcp.write_all(head.as_bytes()).await.unwrap();
-    // Eight parts over some 2.5 s: well past the 1 s every other request body gets.
-    let started = std::time::Instant::now();
-    for part in bytes.chunks(bytes.len() / 8 + 1) {
-        tcp.write_all(part).await.unwrap();
-        tcp.flush().await.unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(320)).await;
-    }
-    let mut answer = Vec::new();
-    tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        tcp.read_to_end(&mut answer),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    let answer = String::from_utf8_lossy(&answer);
-    assert!(started.elapsed() > std::time::Duration::from_secs(2));
+    let (answer, took) = send_slowly(u.server.addr, &head, &bytes).await;
+    assert!(took > std::time::Duration::from_secs(2));
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
     assert_eq!(files_in(u.releases.path()), vec!["2026.12.7.raucb"]);
     u.server.shutdown().await;

@@ -19,6 +19,7 @@ v3 the kiosk's unit masked) with debugfs: minutes instead of an image build per 
 
 import json
 import os
+import re
 import ssl
 import subprocess
 import time
@@ -180,6 +181,14 @@ class Updates:
         raise Failed(f"the kiosk did not report {'/'.join(states)} for {release} within "
                      f"{timeout} s (last: {last})")
 
+    def wait_running(self, version, slot, since, timeout=300):
+        """Until the kiosk says on the console which system it runs (the platform's view may
+        still be the one from before a reset)."""
+        pattern = (r"running system version=" + re.escape(version)
+                   + r" slot=Some\(\"" + slot + r"\"\)")
+        if self.hall.vm.console.wait(pattern, timeout, since=since) is None:
+            raise Failed(f"the kiosk did not start on {version} in slot {slot}")
+
     def wait_home(self, since, timeout=600):
         line = self.hall.vm.console.wait(r"screen shown.*screen=Home", timeout, since=since)
         if line is None:
@@ -278,16 +287,10 @@ def run_updates(hall):
     back = vm.console.mark()
     if vm.console.wait(r"Booting .Hall kiosk \(slot B\)", 300, since=back) is None:
         raise Failed("the machine did not restart into slot B")
+    back = vm.console.mark()  # past the boot line: A's kiosk may have come up meanwhile
+    u.wait_running(v2, "B", back)
     u.wait_home(back)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        system = u.kiosk_system()  # the heartbeats of A's short run come first
-        if (system.get("slot"), system.get("os_version")) == ("B", v2):
-            break
-        time.sleep(3)
-    if system.get("slot") != "B" or system.get("os_version") != v2 \
-            or (system.get("update") or {}).get("state") != "booted":
-        raise Failed(f"after the return to slot B the kiosk reports {system}")
+    system = u.wait_update(v2, ["booted"], 120)
     result["return_to_b"] = {"seconds": round(time.monotonic() - t, 1)}
     log(f"updates: back on v2 in slot B in {result['return_to_b']['seconds']} s after a reset "
         f"during its start")
@@ -311,10 +314,8 @@ def run_updates(hall):
     if vm.console.wait(r"hall-update-guard.*GRUB's environment was unreadable: restored",
                        300, since=mark) is None:
         raise Failed("the boot guard did not put grubenv back from its copy")
+    u.wait_running(v2, "B", mark)
     u.wait_home(mark)
-    system = u.kiosk_system()
-    if system.get("slot") != "B" or system.get("os_version") != v2:
-        raise Failed(f"after grubenv was restored the kiosk reports {system}")
     result["grubenv_restored"] = {"seconds": round(time.monotonic() - t, 1)}
     log(f"updates: grubenv restored from its copy, v2 in slot B, in "
         f"{result['grubenv_restored']['seconds']} s")

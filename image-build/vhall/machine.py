@@ -258,7 +258,7 @@ camera = "v4l2:///dev/video0"
 
 [update]
 # The bundle over qemu's user network as fast as it goes; the trial's health check within
-# 150 s (the boot guard's hall.trial_secs on the command line is 180).
+# 150 s (the boot guard waits 120 s more: the kiosk writes both into its trial file).
 max_download_kbps = 400000
 health_secs = 150
 """)

@@ -22,7 +22,7 @@ BOARDS = {"amd64": "x86-kiosk", "arm64": "arm64-virt"}
 # vivid: one device with one video capture node (/dev/video0), loaded at boot by
 # systemd-modules-load; the journal on the console for the harness.
 CMDLINE = ("systemd.journald.forward_to_console=1 modules-load=vivid vivid.n_devs=1 "
-           "vivid.node_types=0x1 hall.trial_secs=180")
+           "vivid.node_types=0x1")
 
 
 class Hall:
